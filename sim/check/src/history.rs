@@ -1,0 +1,120 @@
+//! Histories in Jepsen's operation model.
+//!
+//! Every operation is an `invoke` followed by one completion: `ok` (it happened), `fail` (it
+//! certainly did not happen) or `info` (unknown: it may have happened at any point after its
+//! invocation). Each entry carries the process (a client, or a named process such as the
+//! nemesis), the function (`read`, `write`, `cas`, ...), an optional key (Jepsen's independent
+//! keys), the value, and the true time in nanoseconds.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The kind of a history entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpType {
+    /// The operation began.
+    Invoke,
+    /// The operation happened.
+    Ok,
+    /// The operation certainly did not happen.
+    Fail,
+    /// The outcome is unknown.
+    Info,
+}
+
+impl fmt::Display for OpType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OpType::Invoke => "invoke",
+            OpType::Ok => "ok",
+            OpType::Fail => "fail",
+            OpType::Info => "info",
+        })
+    }
+}
+
+/// Who performed an operation.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Process {
+    /// A client process, checked for linearizability.
+    Client(u64),
+    /// A named process such as `nemesis`: kept as an annotation, never checked.
+    Named(String),
+}
+
+impl fmt::Display for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Process::Client(n) => write!(f, "{n}"),
+            Process::Named(name) => write!(f, ":{name}"),
+        }
+    }
+}
+
+/// A value in a history: EDN's scalars and vectors.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// `nil`: absent, or not yet known (an invoked read).
+    Nil,
+    /// An integer.
+    Int(i64),
+    /// A string.
+    Str(String),
+    /// A vector, such as a compare-and-set's `[from to]`.
+    List(Vec<Value>),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => f.write_str("nil"),
+            Value::Int(n) => write!(f, "{n}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::List(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
+/// One history entry.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Op {
+    /// Position in the history, from 0.
+    pub index: u64,
+    /// invoke, ok, fail or info.
+    #[serde(rename = "type")]
+    pub kind: OpType,
+    /// Who performed it.
+    pub process: Process,
+    /// The function: `read`, `write`, `cas`, `get`, `put`, `append`, `acquire`, ...
+    #[serde(rename = "f")]
+    pub function: String,
+    /// The key, for histories of many independent objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Value>,
+    /// The operation's argument or result.
+    pub value: Value,
+    /// True time in nanoseconds.
+    pub time: u64,
+    /// Why an operation failed or is indeterminate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A whole history, in order of time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    /// The entries.
+    pub ops: Vec<Op>,
+}

@@ -1,0 +1,387 @@
+//! The sans-IO protocol contract.
+//!
+//! A protocol is a pure state machine. It never reads a clock, draws a random number, sleeps,
+//! spawns or does IO: the simulator calls one of its handlers and the handler mutates `self` and
+//! pushes [`Effect`]s into a [`Context`]. Everything a handler may know about the world comes in
+//! through its arguments and the context: its own id, the cluster size, and the reading of its
+//! node's **local** clock (which may be offset, drifting or jumping relative to true time).
+//!
+//! Inputs: [`Protocol::start`] (with the durable state that survived a crash, if any),
+//! [`Protocol::on_message`], [`Protocol::on_timer`], [`Protocol::on_client_request`].
+//! Effects: send a message, set a timer (a fixed local-time delay or a *range* the simulator draws
+//! from — how randomized election timeouts stay deterministic), cancel a timer, persist a durable
+//! update, reply to a client.
+//!
+//! Crash drops the node value; restart calls `start` again with what was durable. Outgoing messages
+//! and replies pushed after a persist are held by the simulator until that persist is durable
+//! ("save before you send"), so a protocol only has to push its effects in the right order.
+//!
+//! Observers (invariant checkers, reports) read a node through [`Protocol::view`] or, when they
+//! are written for one protocol, through its concrete type.
+
+use crate::time::{SimDuration, SimTime};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::hash::Hash;
+
+/// A node of the simulated cluster: `0..node_count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    /// The node's position, for indexing per-node vectors.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
+
+/// A simulated client process (Jepsen's `:process`). A client whose operation timed out gets a
+/// fresh process number, as in Jepsen, because its old operation may still be in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientId(pub u32);
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "c{}", self.0)
+    }
+}
+
+/// Identifies one client request across the whole run (unique, increasing). Protocols use it to
+/// deduplicate retried requests and to address their reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestId(pub u64);
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "r{}", self.0)
+    }
+}
+
+/// A key of the key-value workloads.
+pub type Key = u64;
+
+/// What a client asks a service to do.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Operation {
+    /// Read a register; the reply carries its value (`None` when never written).
+    Read {
+        /// The register.
+        key: Key,
+    },
+    /// Overwrite a register.
+    Write {
+        /// The register.
+        key: Key,
+        /// The new value.
+        value: i64,
+    },
+    /// Set a register to `to` only if it holds `from`; otherwise fail without effect.
+    Cas {
+        /// The register.
+        key: Key,
+        /// The expected current value.
+        from: i64,
+        /// The new value.
+        to: i64,
+    },
+}
+
+impl Operation {
+    /// The key the operation touches.
+    pub fn key(&self) -> Key {
+        match *self {
+            Operation::Read { key } | Operation::Write { key, .. } | Operation::Cas { key, .. } => {
+                key
+            }
+        }
+    }
+}
+
+/// A request as a node receives it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClientRequest {
+    /// Unique id of this request.
+    pub id: RequestId,
+    /// The client process that sent it.
+    pub client: ClientId,
+    /// What to do.
+    pub operation: Operation,
+}
+
+/// A node's answer to a client request. The variants map onto Jepsen's completion types.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ClientResponse {
+    /// The operation happened (`:ok`). Reads carry the value read.
+    Ok {
+        /// The value a read saw; `None` for writes or for a register never written.
+        value: Option<i64>,
+    },
+    /// The operation certainly did not happen (`:fail`), for example a compare-and-set whose
+    /// expected value did not match.
+    Fail {
+        /// Why.
+        reason: String,
+    },
+    /// The node cannot tell whether the operation happened (`:info`), for example a leader that
+    /// lost leadership with the entry still uncommitted.
+    Indeterminate {
+        /// Why.
+        reason: String,
+    },
+    /// This node does not serve requests; try the hinted node. The operation did not happen, and
+    /// the client retries it (within its timeout) at the hint or the next node.
+    Redirect {
+        /// Where the node believes the leader is.
+        leader_hint: Option<NodeId>,
+    },
+}
+
+/// How long until a timer fires, in the node's local time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimerDelay {
+    /// Exactly this long.
+    Fixed(SimDuration),
+    /// A duration drawn uniformly from `low..=high` by the simulator's seeded generator.
+    Range(SimDuration, SimDuration),
+}
+
+/// What a handler asks the simulator to do.
+#[derive(Clone, Debug)]
+pub enum Effect<P: Protocol> {
+    /// Send a message to a peer over the simulated network.
+    Send {
+        /// The receiver.
+        target: NodeId,
+        /// The payload.
+        message: P::Message,
+    },
+    /// Start (or restart) a timer; setting a timer that is running replaces it.
+    SetTimer {
+        /// Which timer.
+        timer: P::Timer,
+        /// When it fires, in local time from now.
+        delay: TimerDelay,
+    },
+    /// Stop a timer if it is running.
+    CancelTimer {
+        /// Which timer.
+        timer: P::Timer,
+    },
+    /// Make an update to the node's durable state. It is durable after the storage's fsync
+    /// latency; messages and replies pushed after it wait until then.
+    Persist {
+        /// The update, applied with [`Protocol::apply_update`].
+        update: P::Update,
+    },
+    /// Answer a client request.
+    Reply {
+        /// The request being answered.
+        request: RequestId,
+        /// The client that sent it.
+        client: ClientId,
+        /// The answer.
+        response: ClientResponse,
+    },
+}
+
+/// What a handler sees of the world, and where it pushes its effects.
+pub struct Context<P: Protocol> {
+    id: NodeId,
+    node_count: u32,
+    local_time: SimTime,
+    effects: Vec<Effect<P>>,
+}
+
+impl<P: Protocol> Context<P> {
+    /// A context for node `id` of `node_count`, whose local clock reads `local_time`.
+    pub fn new(id: NodeId, node_count: u32, local_time: SimTime) -> Context<P> {
+        assert!(id.0 < node_count, "{id} outside a cluster of {node_count}");
+        Context {
+            id,
+            node_count,
+            local_time,
+            effects: Vec::new(),
+        }
+    }
+
+    /// Reuses this context (and its effect buffer's allocation) for another handler call.
+    pub fn reset(&mut self, id: NodeId, local_time: SimTime) {
+        assert!(self.effects.is_empty(), "effects left unapplied");
+        self.id = id;
+        self.local_time = local_time;
+    }
+
+    /// This node.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+    /// How many nodes the cluster has.
+    pub fn node_count(&self) -> u32 {
+        self.node_count
+    }
+    /// The other nodes, in id order.
+    pub fn peers(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.node_count).map(NodeId).filter(move |n| *n != self.id)
+    }
+    /// The size of a majority of the cluster.
+    pub fn quorum(&self) -> u32 {
+        self.node_count / 2 + 1
+    }
+    /// The node's local clock reading (never true time).
+    pub fn now(&self) -> SimTime {
+        self.local_time
+    }
+
+    /// Sends `message` to `target`.
+    pub fn send(&mut self, target: NodeId, message: P::Message) {
+        assert!(target.0 < self.node_count, "send to unknown node {target}");
+        self.effects.push(Effect::Send { target, message });
+    }
+    /// Sends a copy of `message` to every peer.
+    pub fn broadcast(&mut self, message: P::Message) {
+        for target in (0..self.node_count).map(NodeId) {
+            if target != self.id {
+                self.effects.push(Effect::Send {
+                    target,
+                    message: message.clone(),
+                });
+            }
+        }
+    }
+    /// Starts `timer` to fire after exactly `delay` of local time.
+    pub fn set_timer(&mut self, timer: P::Timer, delay: SimDuration) {
+        self.effects.push(Effect::SetTimer {
+            timer,
+            delay: TimerDelay::Fixed(delay),
+        });
+    }
+    /// Starts `timer` to fire after a local-time delay drawn uniformly from `low..=high`.
+    pub fn set_timer_range(&mut self, timer: P::Timer, low: SimDuration, high: SimDuration) {
+        assert!(low <= high, "timer range {low}..{high} is empty");
+        self.effects.push(Effect::SetTimer {
+            timer,
+            delay: TimerDelay::Range(low, high),
+        });
+    }
+    /// Stops `timer` if it is running.
+    pub fn cancel_timer(&mut self, timer: P::Timer) {
+        self.effects.push(Effect::CancelTimer { timer });
+    }
+    /// Persists `update` to durable storage.
+    pub fn persist(&mut self, update: P::Update) {
+        self.effects.push(Effect::Persist { update });
+    }
+    /// Answers a client request.
+    pub fn reply(&mut self, request: RequestId, client: ClientId, response: ClientResponse) {
+        self.effects.push(Effect::Reply {
+            request,
+            client,
+            response,
+        });
+    }
+
+    /// The effects pushed so far, in order.
+    pub fn effects(&self) -> &[Effect<P>] {
+        &self.effects
+    }
+    /// Takes the pushed effects out, leaving the buffer empty.
+    pub fn drain_effects(&mut self) -> std::vec::Drain<'_, Effect<P>> {
+        self.effects.drain(..)
+    }
+}
+
+/// How a node describes its role to observers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Serves clients and drives replication.
+    Leader,
+    /// Follows a leader.
+    Follower,
+    /// Campaigning for leadership.
+    Candidate,
+    /// A protocol without roles, or a role not listed here.
+    Other,
+}
+
+/// The read-only view of a node's public state that generic observers and reports use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NodeView {
+    /// The node's role.
+    pub role: Role,
+    /// Term, ballot or epoch; 0 for protocols without one.
+    pub term: u64,
+    /// How far the node's log is known committed; 0 for protocols without a log.
+    pub commit_index: u64,
+    /// Where the node believes the leader is.
+    pub leader_hint: Option<NodeId>,
+}
+
+/// What a node is given when it starts.
+#[derive(Clone, Debug)]
+pub struct NodeConfig<'a, O> {
+    /// This node.
+    pub id: NodeId,
+    /// How many nodes the cluster has.
+    pub node_count: u32,
+    /// The protocol's options from the scenario's `[protocol]` table.
+    pub options: &'a O,
+    /// The planted bug to enable, if any (`bug = "…"` in the scenario).
+    pub bug: Option<&'a str>,
+}
+
+/// A protocol under test: a deterministic state machine driven by the simulator.
+///
+/// Implementing this trait (and nothing else) is enough to run a protocol in detsim.
+pub trait Protocol: Sized + 'static {
+    /// Messages between nodes. `Hash` feeds the trace fingerprint; `Debug` the trace.
+    type Message: Clone + fmt::Debug + Hash;
+    /// Names of the node's timers; setting one that runs replaces it.
+    type Timer: Clone + fmt::Debug + Hash + Eq;
+    /// The state on the node's disk, as `start` receives it after a crash.
+    type Durable: Clone + fmt::Debug + Default;
+    /// One write to the disk. Writes are applied in order with [`Protocol::apply_update`], so a
+    /// log can be appended to without copying it (a protocol may also make the update the whole
+    /// state, and `apply_update` a replacement).
+    type Update: Clone + fmt::Debug + Hash;
+    /// Options from the scenario's `[protocol]` table (unknown fields should be rejected).
+    type Options: DeserializeOwned + Default + Clone + fmt::Debug;
+
+    /// The protocol's name as scenarios write it.
+    const NAME: &'static str;
+    /// The planted bugs this protocol can enable, by name.
+    const BUGS: &'static [&'static str] = &[];
+
+    /// Starts a node: at the beginning of the run with `durable = None`, or on restart after a
+    /// crash with what was durable on its disk.
+    fn start(
+        config: &NodeConfig<'_, Self::Options>,
+        durable: Option<&Self::Durable>,
+        context: &mut Context<Self>,
+    ) -> Self;
+
+    /// A message from peer `source` arrived.
+    fn on_message(&mut self, context: &mut Context<Self>, source: NodeId, message: Self::Message);
+
+    /// A timer this node set has fired.
+    fn on_timer(&mut self, context: &mut Context<Self>, timer: Self::Timer);
+
+    /// A client request arrived at this node.
+    fn on_client_request(&mut self, context: &mut Context<Self>, request: ClientRequest);
+
+    /// Applies one durable write to the disk image.
+    fn apply_update(durable: &mut Self::Durable, update: Self::Update);
+
+    /// The node's public state for observers.
+    fn view(&self) -> NodeView;
+}
