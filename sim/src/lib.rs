@@ -4,6 +4,7 @@
 pub use check;
 pub use check::history;
 
+pub mod invariants;
 pub mod outcome;
 pub mod protocol;
 pub mod rng;

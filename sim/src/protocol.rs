@@ -231,7 +231,9 @@ impl<P: Protocol> Context<P> {
     }
     /// The other nodes, in id order.
     pub fn peers(&self) -> impl Iterator<Item = NodeId> + '_ {
-        (0..self.node_count).map(NodeId).filter(move |n| *n != self.id)
+        (0..self.node_count)
+            .map(NodeId)
+            .filter(move |n| *n != self.id)
     }
     /// The size of a majority of the cluster.
     pub fn quorum(&self) -> u32 {

@@ -218,7 +218,10 @@ mod tests {
         for _ in 0..7_000 {
             seen[rng.below(7) as usize] += 1;
         }
-        assert!(seen.iter().all(|&count| count > 800 && count < 1200), "{seen:?}");
+        assert!(
+            seen.iter().all(|&count| count > 800 && count < 1200),
+            "{seen:?}"
+        );
         assert_eq!(rng.between(5, 5), 5);
         assert!((0..100).all(|_| (3..=9).contains(&rng.between(3, 9))));
     }

@@ -223,7 +223,9 @@ mod tests {
     fn rejects_missing_or_unknown_units_and_overflow() {
         assert!(SimDuration::parse("150").unwrap_err().contains("no unit"));
         assert!(SimDuration::parse("ms").is_err());
-        assert!(SimDuration::parse("3h").unwrap_err().contains("unknown unit"));
+        assert!(SimDuration::parse("3h")
+            .unwrap_err()
+            .contains("unknown unit"));
         assert!(SimDuration::parse("99999999999999999999s").is_err());
         assert!(SimDuration::parse("18446744073709551615s").is_err());
     }
