@@ -1,1 +1,4 @@
-//! placeholder
+//! Consensus protocols for detsim, each a faithful implementation of its paper with planted bugs.
+#![deny(missing_docs)]
+
+pub mod raft;

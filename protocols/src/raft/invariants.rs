@@ -1,0 +1,250 @@
+//! Raft's safety properties (Figure 3), checked after every simulator event.
+//!
+//! The checker keeps a little history so each check costs only what the event changed:
+//! - **election-safety**: the leader seen for each term; a second node leading the same term is a
+//!   violation (Raft §5.2).
+//! - **log-matching**: every (index, term) pair ever seen in any log, with its command and the term
+//!   of the entry before it. Two logs holding the same (index, term) must agree on both, which by
+//!   induction means they agree on the whole prefix (Raft §5.3). Only entries appended (or
+//!   rewritten after a truncation) since the node was last examined are looked at.
+//! - **state-machine-safety**: the entry applied at each index, by whichever node applied it first;
+//!   any node applying a different entry there later is a violation, even if the first one has
+//!   crashed since (Raft §5.4.3).
+//! - **leader-completeness**: for each term, the highest index first seen applied in that term. A
+//!   leader of a later term must hold that entry (Raft §5.4); by log matching it then holds all
+//!   entries before it too, so one lookup per leader event suffices.
+//!
+//! "Committed" is judged by what nodes applied, and an entry counts as committed in the term the
+//! applying node was in: a conservative reading (an entry may have been committed earlier), so
+//! the checker never flags a correct run.
+
+use super::log::{Entry, LogIndex, Term};
+use super::node::Raft;
+use super::state_machine::Command;
+use sim::invariants::{Invariants, Violation};
+use sim::protocol::NodeId;
+use sim::time::SimTime;
+use std::collections::btree_map::Entry as MapEntry;
+use std::collections::BTreeMap;
+
+/// What the checker remembers about one node between events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct NodeWatch {
+    /// The node's log up to here was checked against `entries`.
+    verified_index: LogIndex,
+    /// The node log's truncation count when `verified_index` was set.
+    truncation_count: u64,
+    /// Entries up to here that the node applied were checked against `applied`.
+    applied_checked: LogIndex,
+}
+
+/// An entry the first node to apply it applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct AppliedEntry {
+    entry: Entry,
+    node: NodeId,
+    /// The applying node's term: the entry was committed in this term or earlier.
+    term: Term,
+}
+
+/// The checker of Raft's four safety invariants.
+#[derive(Clone, Debug, Default)]
+pub struct RaftInvariants {
+    leaders: BTreeMap<Term, NodeId>,
+    /// (index, term) → (command, term of the entry before it).
+    entries: BTreeMap<(LogIndex, Term), (Command, Term)>,
+    /// `applied[i]` is the entry first applied at index `i + 1`.
+    applied: Vec<AppliedEntry>,
+    /// For each term, the highest index first applied by a node in that term.
+    committed_in_term: BTreeMap<Term, LogIndex>,
+    nodes: Vec<NodeWatch>,
+}
+
+impl RaftInvariants {
+    /// A checker that has seen nothing yet.
+    pub fn new() -> RaftInvariants {
+        RaftInvariants::default()
+    }
+
+    fn check_election_safety(&mut self, raft: &Raft) -> Result<(), Violation> {
+        if !raft.is_leader() {
+            return Ok(());
+        }
+        match self.leaders.entry(raft.current_term()) {
+            MapEntry::Vacant(vacant) => {
+                vacant.insert(raft.id());
+                Ok(())
+            }
+            MapEntry::Occupied(occupied) if *occupied.get() == raft.id() => Ok(()),
+            MapEntry::Occupied(occupied) => Err(Violation::new(
+                "election-safety",
+                format!(
+                    "{} and {} are both leaders of {}",
+                    occupied.get(),
+                    raft.id(),
+                    raft.current_term()
+                ),
+            )),
+        }
+    }
+
+    fn check_log_matching(&mut self, raft: &Raft) -> Result<(), Violation> {
+        let watch = &mut self.nodes[raft.id().index()];
+        let log = raft.log();
+        let truncation_count = log.truncation_count();
+        if truncation_count < watch.truncation_count
+            || (truncation_count == watch.truncation_count
+                && log.last_index() < watch.verified_index)
+        {
+            // A restarted node whose crash this checker did not see: start over.
+            *watch = NodeWatch {
+                applied_checked: watch.applied_checked,
+                ..NodeWatch::default()
+            };
+        }
+        if truncation_count > watch.truncation_count {
+            // One handler truncates at most once; if more happened, recheck the whole log.
+            watch.verified_index = if truncation_count == watch.truncation_count + 1 {
+                watch.verified_index.min(log.last_truncation().previous())
+            } else {
+                LogIndex::ZERO
+            };
+            watch.truncation_count = truncation_count;
+        }
+        let mut index = watch.verified_index.next();
+        while let Some(entry) = log.entry(index) {
+            let prev_term = log.term_at(index.previous()).expect("a log has no gaps");
+            match self.entries.entry((index, entry.term)) {
+                MapEntry::Vacant(vacant) => {
+                    vacant.insert((entry.command.clone(), prev_term));
+                }
+                MapEntry::Occupied(occupied) => {
+                    let (command, seen_prev_term) = occupied.get();
+                    if *command != entry.command || *seen_prev_term != prev_term {
+                        return Err(Violation::new(
+                            "log-matching",
+                            format!(
+                                "{} holds at {index} an entry of {} ({:?}, after an entry of \
+                                 {prev_term}); another log holds there an entry of {} ({command:?}, \
+                                 after an entry of {seen_prev_term})",
+                                raft.id(),
+                                entry.term,
+                                entry.command,
+                                entry.term
+                            ),
+                        ));
+                    }
+                }
+            }
+            index = index.next();
+        }
+        watch.verified_index = log.last_index();
+        Ok(())
+    }
+
+    fn check_state_machine_safety(&mut self, raft: &Raft) -> Result<(), Violation> {
+        let watch = &mut self.nodes[raft.id().index()];
+        if raft.last_applied() < watch.applied_checked {
+            // Restarted: it applies its log again from the start, and is checked again.
+            watch.applied_checked = LogIndex::ZERO;
+        }
+        let mut index = watch.applied_checked.next();
+        while index <= raft.last_applied() {
+            let entry = raft
+                .log()
+                .entry(index)
+                .expect("applied entries are in the log");
+            let position = (index.0 - 1) as usize;
+            match self.applied.get(position) {
+                Some(first) if first.entry != *entry => {
+                    return Err(Violation::new(
+                        "state-machine-safety",
+                        format!(
+                            "{} applied at {index} {:?} of {}; {} applied there {:?} of {}",
+                            raft.id(),
+                            entry.command,
+                            entry.term,
+                            first.node,
+                            first.entry.command,
+                            first.entry.term
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    assert_eq!(position, self.applied.len(), "entries are applied in order");
+                    self.applied.push(AppliedEntry {
+                        entry: entry.clone(),
+                        node: raft.id(),
+                        term: raft.current_term(),
+                    });
+                    let highest = self
+                        .committed_in_term
+                        .entry(raft.current_term())
+                        .or_insert(index);
+                    *highest = (*highest).max(index);
+                }
+            }
+            index = index.next();
+        }
+        watch.applied_checked = raft.last_applied();
+        Ok(())
+    }
+
+    fn check_leader_completeness(&self, raft: &Raft) -> Result<(), Violation> {
+        if !raft.is_leader() {
+            return Ok(());
+        }
+        let term = raft.current_term();
+        let committed = self
+            .committed_in_term
+            .range(..term)
+            .map(|(_, index)| *index)
+            .max();
+        let Some(index) = committed else {
+            return Ok(());
+        };
+        let expected = &self.applied[(index.0 - 1) as usize];
+        match raft.log().entry(index) {
+            Some(entry) if *entry == expected.entry => Ok(()),
+            held => Err(Violation::new(
+                "leader-completeness",
+                format!(
+                    "{} leads {term} but holds at {index} {:?}, not the entry {:?} of {} that \
+                     {} applied in {}",
+                    raft.id(),
+                    held.map(|entry| (&entry.command, entry.term)),
+                    expected.entry.command,
+                    expected.entry.term,
+                    expected.node,
+                    expected.term
+                ),
+            )),
+        }
+    }
+}
+
+impl Invariants<Raft> for RaftInvariants {
+    fn after_event(
+        &mut self,
+        _time: SimTime,
+        touched: Option<NodeId>,
+        nodes: &[Option<Raft>],
+    ) -> Result<(), Violation> {
+        if self.nodes.len() < nodes.len() {
+            self.nodes.resize(nodes.len(), NodeWatch::default());
+        }
+        let Some(touched) = touched else {
+            return Ok(());
+        };
+        let Some(raft) = &nodes[touched.index()] else {
+            // Crashed: its volatile state is gone; it is examined afresh after the restart.
+            self.nodes[touched.index()] = NodeWatch::default();
+            return Ok(());
+        };
+        self.check_election_safety(raft)?;
+        self.check_log_matching(raft)?;
+        self.check_state_machine_safety(raft)?;
+        self.check_leader_completeness(raft)
+    }
+}

@@ -1,0 +1,749 @@
+//! One Raft server: the state of Figure 2 and the handlers that move it.
+//!
+//! Every handler opens with its guards (stale terms, wrong role), then does one rule of the
+//! paper, citing it. Effects are pushed in the order the paper requires: a persist before the
+//! message or reply that depends on it, because the simulator holds a message until the persist
+//! pushed before it is durable.
+
+use super::bugs::Bug;
+use super::durable::{Durable, Update};
+use super::log::{Entry, Log, LogIndex, Term};
+use super::messages::{AppendEntries, AppendEntriesReply, Message, RequestVote, RequestVoteReply};
+use super::options::Options;
+use super::state_machine::{Command, KvStore};
+use sim::protocol::{
+    ClientId, ClientRequest, ClientResponse, Context, NodeConfig, NodeId, NodeView, Operation,
+    Protocol, RequestId, Role,
+};
+use std::collections::BTreeMap;
+
+/// The timers of a Raft node. Setting one that runs restarts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// Followers and candidates: no leader heard from in time, start an election (Raft §5.2).
+    Election,
+    /// Leaders: send `AppendEntries` to every follower. Candidates: retry `RequestVote` to peers
+    /// that have not answered (Raft §5.1, "servers retry RPCs if they do not receive a response").
+    Heartbeat,
+    /// Leaders with check-quorum: step down unless a majority answered since the last check.
+    CheckQuorum,
+}
+
+/// A client request a leader appended and will answer once the entry is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PendingRequest {
+    request: RequestId,
+    client: ClientId,
+}
+
+/// Volatile state of a leader (Figure 2), reinitialized after each election.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct LeaderState {
+    /// For each server, the index of the next entry to send it. Advanced optimistically when
+    /// entries are sent, so one request is in flight per entry, and moved back on a rejection.
+    next_index: Vec<LogIndex>,
+    /// For each server, the highest index known to be replicated on it.
+    match_index: Vec<LogIndex>,
+    /// For check-quorum: which servers answered since the last check.
+    heard_from: Vec<bool>,
+    /// Client requests awaiting commit, by the index of their entry.
+    pending: BTreeMap<LogIndex, PendingRequest>,
+}
+
+/// Volatile state of a candidate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct CandidateState {
+    /// Who granted their vote this term (the candidate votes for itself).
+    votes: Vec<bool>,
+    /// Who answered at all, so retries go only to the silent.
+    answered: Vec<bool>,
+}
+
+/// What a node is doing, with the state only that role has (Raft §5.1, Figure 4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum RoleState {
+    Follower,
+    Candidate(CandidateState),
+    Leader(LeaderState),
+}
+
+/// One Raft server with its key-value state machine.
+#[derive(Clone, Debug)]
+pub struct Raft {
+    id: NodeId,
+    node_count: u32,
+    options: Options,
+    bug: Option<Bug>,
+    // Persistent state on all servers (Figure 2), written to disk through `Update`s.
+    current_term: Term,
+    voted_for: Option<NodeId>,
+    log: Log,
+    // Volatile state on all servers (Figure 2).
+    commit_index: LogIndex,
+    last_applied: LogIndex,
+    leader_hint: Option<NodeId>,
+    role: RoleState,
+    kv: KvStore,
+}
+
+impl Protocol for Raft {
+    type Message = Message;
+    type Timer = Timer;
+    type Durable = Durable;
+    type Update = Update;
+    type Options = Options;
+
+    const NAME: &'static str = "raft";
+    const BUGS: &'static [&'static str] = &Bug::NAMES;
+
+    fn start(
+        config: &NodeConfig<'_, Options>,
+        durable: Option<&Durable>,
+        context: &mut Context<Raft>,
+    ) -> Raft {
+        config.options.validate();
+        let bug = config.bug.map(|name| {
+            Bug::from_name(name).unwrap_or_else(|| {
+                panic!("raft has no planted bug {name:?} (known: {:?})", Bug::NAMES)
+            })
+        });
+        // Raft §5.2 and Figure 2: a restarting server recovers term, vote and log from disk;
+        // everything else (commit index, state machine) is rebuilt from the log.
+        let durable = durable.cloned().unwrap_or_default();
+        let raft = Raft {
+            id: config.id,
+            node_count: config.node_count,
+            options: config.options.clone(),
+            bug,
+            current_term: durable.current_term,
+            voted_for: durable.voted_for,
+            log: Log::from_entries(durable.log),
+            commit_index: LogIndex::ZERO,
+            last_applied: LogIndex::ZERO,
+            leader_hint: None,
+            role: RoleState::Follower,
+            kv: KvStore::new(),
+        };
+        // Raft §5.2: servers start as followers and wait one election timeout for a leader.
+        raft.reset_election_timer(context);
+        raft
+    }
+
+    fn on_message(&mut self, context: &mut Context<Raft>, source: NodeId, message: Message) {
+        assert!(
+            source != self.id && source.0 < self.node_count,
+            "message from {source}"
+        );
+        // Raft §5.1: a message from a later term makes this node a follower of that term first.
+        if message.term() > self.current_term {
+            self.become_follower(context, message.term(), None);
+        }
+        match message {
+            Message::RequestVote(message) => self.handle_request_vote(context, source, message),
+            Message::RequestVoteReply(message) => {
+                self.handle_request_vote_reply(context, source, message)
+            }
+            Message::AppendEntries(message) => self.handle_append_entries(context, source, message),
+            Message::AppendEntriesReply(message) => {
+                self.handle_append_entries_reply(context, source, message)
+            }
+        }
+    }
+
+    fn on_timer(&mut self, context: &mut Context<Raft>, timer: Timer) {
+        match (timer, &self.role) {
+            (Timer::Election, RoleState::Follower | RoleState::Candidate(_)) => {
+                self.become_candidate(context)
+            }
+            (Timer::Heartbeat, RoleState::Leader(_)) => {
+                self.broadcast_heartbeat(context);
+                context.set_timer(Timer::Heartbeat, self.options.heartbeat_interval);
+            }
+            (Timer::Heartbeat, RoleState::Candidate(_)) => {
+                self.retry_request_vote(context);
+                context.set_timer(Timer::Heartbeat, self.options.heartbeat_interval);
+            }
+            (Timer::CheckQuorum, RoleState::Leader(_)) => self.check_quorum(context),
+            // A timer of a role this node has left: nothing to do.
+            _ => {}
+        }
+    }
+
+    fn on_client_request(&mut self, context: &mut Context<Raft>, request: ClientRequest) {
+        // Raft §8: only the leader serves clients; others point at the leader they know of.
+        if !self.is_leader() {
+            let response = ClientResponse::Redirect {
+                leader_hint: self.leader_hint,
+            };
+            context.reply(request.id, request.client, response);
+            return;
+        }
+        if self.bug == Some(Bug::StaleLocalRead) {
+            if let Operation::Read { key } = request.operation {
+                // Bug (Raft §8): a deposed leader that does not know it yet answers from its
+                // possibly stale state machine.
+                let response = ClientResponse::Ok {
+                    value: self.kv.read_local(key),
+                };
+                context.reply(request.id, request.client, response);
+                return;
+            }
+        }
+        self.append_client_request(context, request);
+    }
+
+    fn apply_update(durable: &mut Durable, update: Update) {
+        durable.apply(update);
+    }
+
+    fn view(&self) -> NodeView {
+        NodeView {
+            role: self.role(),
+            term: self.current_term.0,
+            commit_index: self.commit_index.0,
+            leader_hint: self.leader_hint,
+        }
+    }
+}
+
+/// Read-only accessors, for invariant checkers and tests.
+impl Raft {
+    /// This server's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+    /// Leader, follower or candidate.
+    pub fn role(&self) -> Role {
+        match self.role {
+            RoleState::Follower => Role::Follower,
+            RoleState::Candidate(_) => Role::Candidate,
+            RoleState::Leader(_) => Role::Leader,
+        }
+    }
+    /// Whether this server believes it is the leader of its current term.
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, RoleState::Leader(_))
+    }
+    /// The latest term this server has seen.
+    pub fn current_term(&self) -> Term {
+        self.current_term
+    }
+    /// Whom this server voted for in its current term.
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+    /// The server's log.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+    /// The highest index known to be committed.
+    pub fn commit_index(&self) -> LogIndex {
+        self.commit_index
+    }
+    /// The highest index applied to the state machine.
+    pub fn last_applied(&self) -> LogIndex {
+        self.last_applied
+    }
+    /// Where this server believes the leader is.
+    pub fn leader_hint(&self) -> Option<NodeId> {
+        self.leader_hint
+    }
+    /// The planted bug this server runs with, if any.
+    pub fn bug(&self) -> Option<Bug> {
+        self.bug
+    }
+    /// The leader's `matchIndex` for `peer`, or `None` when this server is not leader.
+    pub fn match_index(&self, peer: NodeId) -> Option<LogIndex> {
+        match &self.role {
+            RoleState::Leader(leader) => Some(leader.match_index[peer.index()]),
+            _ => None,
+        }
+    }
+    /// The leader's `nextIndex` for `peer`, or `None` when this server is not leader.
+    pub fn next_index(&self, peer: NodeId) -> Option<LogIndex> {
+        match &self.role {
+            RoleState::Leader(leader) => Some(leader.next_index[peer.index()]),
+            _ => None,
+        }
+    }
+
+    fn quorum(&self) -> usize {
+        self.node_count as usize / 2 + 1
+    }
+}
+
+/// Transitions between roles (Figure 4).
+impl Raft {
+    /// Steps down (or stays) a follower in `term`. A leader answers its pending requests
+    /// `Indeterminate`: their entries may yet be committed by a later leader, or be overwritten.
+    fn become_follower(&mut self, context: &mut Context<Raft>, term: Term, leader: Option<NodeId>) {
+        assert!(term >= self.current_term, "Raft §5.1: terms never go back");
+        match std::mem::replace(&mut self.role, RoleState::Follower) {
+            RoleState::Leader(leader_state) => {
+                for pending in leader_state.pending.values() {
+                    let response = ClientResponse::Indeterminate {
+                        reason: format!("{} lost leadership before the entry committed", self.id),
+                    };
+                    context.reply(pending.request, pending.client, response);
+                }
+                context.cancel_timer(Timer::Heartbeat);
+                context.cancel_timer(Timer::CheckQuorum);
+            }
+            RoleState::Candidate(_) => context.cancel_timer(Timer::Heartbeat),
+            RoleState::Follower => {}
+        }
+        if term > self.current_term {
+            // Figure 2: a new term starts with no vote cast; both are persisted before any
+            // message this handler sends.
+            self.current_term = term;
+            self.voted_for = None;
+            self.persist_hard_state(context);
+        }
+        self.leader_hint = leader;
+        self.reset_election_timer(context);
+    }
+
+    /// Raft §5.2: a follower whose election timeout elapsed increments its term, votes for
+    /// itself, and asks every other server for its vote.
+    fn become_candidate(&mut self, context: &mut Context<Raft>) {
+        assert!(!self.is_leader(), "a leader does not campaign");
+        self.current_term = self.current_term.next();
+        self.voted_for = Some(self.id);
+        self.leader_hint = None;
+        self.persist_hard_state(context);
+        let mut votes = vec![false; self.node_count as usize];
+        votes[self.id.index()] = true;
+        let answered = votes.clone();
+        self.role = RoleState::Candidate(CandidateState { votes, answered });
+        // Raft §5.2: a split vote ends when the (randomized) timeout elapses again.
+        self.reset_election_timer(context);
+        if self.quorum() == 1 {
+            self.become_leader(context);
+            return;
+        }
+        context.broadcast(self.request_vote());
+        context.set_timer(Timer::Heartbeat, self.options.heartbeat_interval);
+    }
+
+    /// Raft §5.2: a candidate with votes from a majority becomes leader and at once sends
+    /// heartbeats to establish its authority.
+    fn become_leader(&mut self, context: &mut Context<Raft>) {
+        assert!(
+            self.voted_for == Some(self.id),
+            "a leader voted for itself in its term"
+        );
+        let node_count = self.node_count as usize;
+        self.role = RoleState::Leader(LeaderState {
+            // Figure 2: nextIndex starts just past the leader's last entry, matchIndex at 0.
+            next_index: vec![self.log.last_index().next(); node_count],
+            match_index: vec![LogIndex::ZERO; node_count],
+            heard_from: vec![false; node_count],
+            pending: BTreeMap::new(),
+        });
+        self.leader_hint = Some(self.id);
+        context.cancel_timer(Timer::Election);
+        self.broadcast_heartbeat(context);
+        context.set_timer(Timer::Heartbeat, self.options.heartbeat_interval);
+        if self.options.check_quorum {
+            context.set_timer(Timer::CheckQuorum, self.options.election_timeout_max);
+        }
+    }
+
+    fn reset_election_timer(&self, context: &mut Context<Raft>) {
+        // Raft §5.2: randomized election timeouts make split votes rare; the simulator draws
+        // the value, so runs stay reproducible.
+        context.set_timer_range(
+            Timer::Election,
+            self.options.election_timeout_min,
+            self.options.election_timeout_max,
+        );
+    }
+
+    fn persist_hard_state(&self, context: &mut Context<Raft>) {
+        context.persist(Update::HardState {
+            current_term: self.current_term,
+            voted_for: self.voted_for,
+        });
+    }
+}
+
+/// Leader election (Raft §5.2, §5.4.1).
+impl Raft {
+    fn request_vote(&self) -> Message {
+        Message::RequestVote(RequestVote {
+            term: self.current_term,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        })
+    }
+
+    fn retry_request_vote(&self, context: &mut Context<Raft>) {
+        let RoleState::Candidate(candidate) = &self.role else {
+            unreachable!("only candidates retry RequestVote");
+        };
+        for peer in context.peers().collect::<Vec<_>>() {
+            if !candidate.answered[peer.index()] {
+                context.send(peer, self.request_vote());
+            }
+        }
+    }
+
+    fn handle_request_vote(
+        &mut self,
+        context: &mut Context<Raft>,
+        source: NodeId,
+        message: RequestVote,
+    ) {
+        let vote_granted = self.should_grant_vote(source, &message);
+        if vote_granted {
+            self.voted_for = Some(source);
+            // Figure 2: votedFor is persistent state, written before the reply leaves. The bug
+            // skips the write, so a restarted server may vote again in the same term.
+            if self.bug != Some(Bug::VoteNotPersisted) {
+                self.persist_hard_state(context);
+            }
+            // Figure 2: granting a vote restarts the election timeout.
+            self.reset_election_timer(context);
+        }
+        let reply = RequestVoteReply {
+            term: self.current_term,
+            vote_granted,
+        };
+        context.send(source, Message::RequestVoteReply(reply));
+    }
+
+    fn should_grant_vote(&self, source: NodeId, message: &RequestVote) -> bool {
+        // Raft §5.1: a request from an earlier term is rejected.
+        if message.term < self.current_term {
+            return false;
+        }
+        assert_eq!(
+            message.term, self.current_term,
+            "later terms were adopted first"
+        );
+        // Raft §5.2: at most one vote per term, first come first served.
+        if self.voted_for.is_some_and(|voted_for| voted_for != source) {
+            return false;
+        }
+        if self.bug == Some(Bug::VoteWithoutLogCheck) {
+            return true;
+        }
+        // Raft §5.4.1: only for a candidate whose log is at least as up-to-date as ours.
+        self.log
+            .is_behind_or_equal(message.last_log_term, message.last_log_index)
+    }
+
+    fn handle_request_vote_reply(
+        &mut self,
+        context: &mut Context<Raft>,
+        source: NodeId,
+        message: RequestVoteReply,
+    ) {
+        // Guards: a reply from an earlier election, or to a candidacy already decided.
+        if message.term < self.current_term {
+            return;
+        }
+        let RoleState::Candidate(candidate) = &mut self.role else {
+            return;
+        };
+        candidate.answered[source.index()] = true;
+        if message.vote_granted {
+            candidate.votes[source.index()] = true;
+        }
+        let vote_count = candidate.votes.iter().filter(|vote| **vote).count();
+        if vote_count >= self.quorum() {
+            self.become_leader(context);
+        }
+    }
+}
+
+/// Log replication (Raft §5.3) and the commit rule (Raft §5.4.2).
+impl Raft {
+    /// Sends every follower the entries it lacks, or an empty `AppendEntries` as a heartbeat
+    /// (Raft §5.2: leaders send periodic heartbeats to maintain their authority).
+    fn broadcast_heartbeat(&mut self, context: &mut Context<Raft>) {
+        for peer in context.peers().collect::<Vec<_>>() {
+            self.send_append_entries(context, peer);
+        }
+    }
+
+    fn send_append_entries(&mut self, context: &mut Context<Raft>, peer: NodeId) {
+        let RoleState::Leader(leader) = &mut self.role else {
+            unreachable!("only leaders send AppendEntries");
+        };
+        let next_index = leader.next_index[peer.index()];
+        assert!(next_index > LogIndex::ZERO && next_index <= self.log.last_index().next());
+        let prev_log_index = next_index.previous();
+        let prev_log_term = self
+            .log
+            .term_at(prev_log_index)
+            .expect("nextIndex is in the log");
+        let entries = self
+            .log
+            .entries_from(next_index, self.options.entries_per_message_max)
+            .to_vec();
+        leader.next_index[peer.index()] = LogIndex(prev_log_index.0 + entries.len() as u64).next();
+        let message = AppendEntries {
+            term: self.current_term,
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit: self.commit_index,
+        };
+        context.send(peer, Message::AppendEntries(message));
+    }
+
+    fn append_client_request(&mut self, context: &mut Context<Raft>, request: ClientRequest) {
+        // Raft §8: a request the state machine already executed is answered from the session
+        // table; one already in the log will be answered when it commits.
+        if let Some(response) = self.kv.cached_response(request.client, request.id) {
+            context.reply(request.id, request.client, response.clone());
+            return;
+        }
+        let RoleState::Leader(leader) = &mut self.role else {
+            unreachable!("only leaders append client requests");
+        };
+        if leader
+            .pending
+            .values()
+            .any(|pending| pending.request == request.id)
+        {
+            return;
+        }
+        if leader.pending.len() >= self.options.pending_requests_max {
+            let response = ClientResponse::Fail {
+                reason: format!("{} has too many requests pending", self.id),
+            };
+            context.reply(request.id, request.client, response);
+            return;
+        }
+        // Raft §5.3: the leader appends the command to its log as a new entry, persists it,
+        // then issues AppendEntries to replicate it.
+        let entry = Entry {
+            term: self.current_term,
+            command: Command {
+                request: request.id,
+                client: request.client,
+                operation: request.operation,
+            },
+        };
+        let index = self.log.append(entry.clone());
+        leader.pending.insert(
+            index,
+            PendingRequest {
+                request: request.id,
+                client: request.client,
+            },
+        );
+        context.persist(Update::Append {
+            first: index,
+            entries: vec![entry],
+        });
+        self.broadcast_heartbeat(context);
+        // A cluster of one commits at once.
+        self.maybe_commit(context);
+    }
+
+    fn handle_append_entries(
+        &mut self,
+        context: &mut Context<Raft>,
+        source: NodeId,
+        message: AppendEntries,
+    ) {
+        // Raft §5.1: a request from an earlier term is rejected, and the reply's term tells the
+        // stale leader to step down.
+        if message.term < self.current_term {
+            self.reply_append_entries(context, source, false, LogIndex::ZERO);
+            return;
+        }
+        assert!(
+            !self.is_leader(),
+            "Raft §5.2 election safety: two leaders in {}",
+            self.current_term
+        );
+        // Raft §5.2: a candidate that hears from the leader of its term returns to follower.
+        self.become_follower(context, message.term, Some(source));
+
+        // Raft §5.3 consistency check: the log must hold an entry at prevLogIndex whose term
+        // matches prevLogTerm. If not, hint where the logs may still agree.
+        if self.log.term_at(message.prev_log_index) != Some(message.prev_log_term) {
+            let hint = self.log.last_index().min(message.prev_log_index.previous());
+            self.reply_append_entries(context, source, false, hint);
+            return;
+        }
+        let last_new_index = self.store_entries(context, message.prev_log_index, message.entries);
+        // Figure 2, AppendEntries receiver rule 5.
+        if message.leader_commit > self.commit_index {
+            let commit_index = message.leader_commit.min(last_new_index);
+            if commit_index > self.commit_index {
+                self.commit_index = commit_index;
+            }
+        }
+        self.reply_append_entries(context, source, true, last_new_index);
+        self.apply_committed(context);
+    }
+
+    /// Raft §5.3: stores `entries` after `prev_log_index`, skipping those already present,
+    /// deleting a conflicting entry and all that follow it, and persisting what changed.
+    /// Returns the index of the last entry the request covered.
+    fn store_entries(
+        &mut self,
+        context: &mut Context<Raft>,
+        prev_log_index: LogIndex,
+        entries: Vec<Entry>,
+    ) -> LogIndex {
+        let last_new_index = LogIndex(prev_log_index.0 + entries.len() as u64);
+        let index_of = |offset: usize| LogIndex(prev_log_index.0 + 1 + offset as u64);
+        // An entry already present with the same term is the same entry (Log Matching, §5.3);
+        // a retransmitted or duplicated request must not truncate what follows it.
+        let first_new = entries
+            .iter()
+            .enumerate()
+            .position(|(offset, entry)| self.log.term_at(index_of(offset)) != Some(entry.term));
+        let Some(first_new) = first_new else {
+            return last_new_index;
+        };
+        let first = index_of(first_new);
+        if first <= self.log.last_index() {
+            assert!(
+                first > self.commit_index,
+                "Raft §5.4: committed entry {first} would be overwritten"
+            );
+            self.log.truncate_from(first);
+        }
+        let new_entries = entries[first_new..].to_vec();
+        for entry in &new_entries {
+            self.log.append(entry.clone());
+        }
+        context.persist(Update::Append {
+            first,
+            entries: new_entries,
+        });
+        last_new_index
+    }
+
+    fn reply_append_entries(
+        &self,
+        context: &mut Context<Raft>,
+        source: NodeId,
+        success: bool,
+        match_hint: LogIndex,
+    ) {
+        let reply = AppendEntriesReply {
+            term: self.current_term,
+            success,
+            match_hint,
+        };
+        context.send(source, Message::AppendEntriesReply(reply));
+    }
+
+    fn handle_append_entries_reply(
+        &mut self,
+        context: &mut Context<Raft>,
+        source: NodeId,
+        message: AppendEntriesReply,
+    ) {
+        // Guards: a reply from an earlier term, or arriving after this node stepped down.
+        if message.term < self.current_term {
+            return;
+        }
+        let last_index = self.log.last_index();
+        let RoleState::Leader(leader) = &mut self.role else {
+            return;
+        };
+        let peer = source.index();
+        leader.heard_from[peer] = true;
+        if message.success {
+            assert!(
+                message.match_hint <= last_index,
+                "a follower matched entries never sent"
+            );
+            // Replies may arrive late or twice: matchIndex only grows.
+            leader.match_index[peer] = leader.match_index[peer].max(message.match_hint);
+            leader.next_index[peer] = leader.next_index[peer].max(leader.match_index[peer].next());
+            self.maybe_commit(context);
+        } else {
+            // Raft §5.3: after a rejection the leader moves nextIndex back and retries; never
+            // below what the follower is known to hold, and never forward on a stale reply.
+            let retry_from = leader.next_index[peer].min(message.match_hint.next());
+            leader.next_index[peer] = retry_from.max(leader.match_index[peer].next());
+        }
+        let RoleState::Leader(leader) = &self.role else {
+            return;
+        };
+        if !message.success || leader.next_index[peer] <= last_index {
+            self.send_append_entries(context, source);
+        }
+    }
+
+    /// Raft §5.3 and §5.4.2: advances the commit index to the highest index stored on a
+    /// majority, if that entry is from the leader's current term. Returns whether it moved.
+    fn maybe_commit(&mut self, context: &mut Context<Raft>) -> bool {
+        let RoleState::Leader(leader) = &self.role else {
+            return false;
+        };
+        let mut replicated = leader.match_index.clone();
+        replicated[self.id.index()] = self.log.last_index();
+        replicated.sort_unstable_by(|a, b| b.cmp(a));
+        let majority_index = replicated[self.quorum() - 1];
+        if majority_index <= self.commit_index {
+            return false;
+        }
+        // Raft §5.4.2: only entries from the current term are committed by counting replicas;
+        // earlier ones commit with them (Figure 8 shows why). The bug counts any entry.
+        let term = self
+            .log
+            .term_at(majority_index)
+            .expect("matched entries exist");
+        if term != self.current_term && self.bug != Some(Bug::CommitPreviousTerm) {
+            return false;
+        }
+        self.commit_index = majority_index;
+        self.apply_committed(context);
+        true
+    }
+
+    /// Figure 2: while commitIndex > lastApplied, apply the next entry to the state machine; a
+    /// leader then answers the client that sent it.
+    fn apply_committed(&mut self, context: &mut Context<Raft>) {
+        assert!(
+            self.commit_index <= self.log.last_index(),
+            "commit past the log's end"
+        );
+        while self.last_applied < self.commit_index {
+            let index = self.last_applied.next();
+            let entry = self
+                .log
+                .entry(index)
+                .expect("committed entries are in the log");
+            let response = self.kv.apply(&entry.command);
+            self.last_applied = index;
+            if let RoleState::Leader(leader) = &mut self.role {
+                if let Some(pending) = leader.pending.remove(&index) {
+                    assert_eq!(pending.request, entry.command.request, "leader log changed");
+                    context.reply(pending.request, pending.client, response);
+                }
+            }
+        }
+    }
+
+    /// Check-quorum: a leader that has not heard from a majority within an election timeout
+    /// steps down, so clients stop waiting on it and try the other side of a partition.
+    fn check_quorum(&mut self, context: &mut Context<Raft>) {
+        let quorum = self.quorum();
+        let RoleState::Leader(leader) = &mut self.role else {
+            unreachable!("only leaders check their quorum");
+        };
+        let heard_count = 1 + leader.heard_from.iter().filter(|heard| **heard).count();
+        if heard_count < quorum {
+            let term = self.current_term;
+            self.become_follower(context, term, None);
+            return;
+        }
+        leader
+            .heard_from
+            .iter_mut()
+            .for_each(|heard| *heard = false);
+        context.set_timer(Timer::CheckQuorum, self.options.election_timeout_max);
+    }
+}
