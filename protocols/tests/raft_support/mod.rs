@@ -7,11 +7,11 @@
 
 #![allow(dead_code)]
 
-use protocols::raft::{Durable, Message, Options, Raft, RaftInvariants, Timer};
+use protocols::raft::{Durable, LogIndex, Message, Options, Raft, RaftInvariants, Term, Timer};
 use sim::invariants::{Invariants, Violation};
 use sim::protocol::{
     ClientId, ClientRequest, ClientResponse, Context, Effect, NodeConfig, NodeId, Operation,
-    Protocol, RequestId,
+    Protocol, RequestId, Role,
 };
 use sim::time::SimTime;
 
@@ -125,7 +125,9 @@ impl Cluster {
                     }
                 }
                 Effect::CancelTimer { timer } => self.timers[id.index()].retain(|t| *t != timer),
-                Effect::Persist { update } => Raft::apply_update(&mut self.disks[id.index()], update),
+                Effect::Persist { update } => {
+                    Raft::apply_update(&mut self.disks[id.index()], update)
+                }
                 Effect::Reply {
                     request, response, ..
                 } => self.replies.push((request, response)),
@@ -138,7 +140,10 @@ impl Cluster {
         if self.violation.is_some() {
             return;
         }
-        if let Err(violation) = self.invariants.after_event(SimTime::ZERO, touched, &self.nodes) {
+        if let Err(violation) = self
+            .invariants
+            .after_event(SimTime::ZERO, touched, &self.nodes)
+        {
             self.violation = Some(violation);
         }
     }
@@ -210,7 +215,10 @@ impl Cluster {
 
     /// Restarts a crashed node from its disk.
     pub fn restart(&mut self, id: u32) {
-        assert!(self.nodes[id as usize].is_none(), "restart of a running node");
+        assert!(
+            self.nodes[id as usize].is_none(),
+            "restart of a running node"
+        );
         self.start(NodeId(id), true);
     }
 
@@ -250,7 +258,9 @@ impl Cluster {
 
     /// The violation found so far, as its property name.
     pub fn violated_property(&self) -> Option<&str> {
-        self.violation.as_ref().map(|violation| violation.property.as_str())
+        self.violation
+            .as_ref()
+            .map(|violation| violation.property.as_str())
     }
 
     /// Panics with the violation if there is one.
@@ -274,4 +284,76 @@ pub fn read() -> Operation {
 /// Whether `envelope` is from `source` to `target`.
 pub fn link(envelope: &Envelope, source: u32, target: u32) -> bool {
     envelope.source.0 == source && envelope.target.0 == target
+}
+
+/// Whether `envelope` carries a `RequestVote` or its reply.
+pub fn is_vote(envelope: &Envelope) -> bool {
+    matches!(
+        envelope.message,
+        Message::RequestVote(_) | Message::RequestVoteReply(_)
+    )
+}
+
+impl Cluster {
+    /// Delivers vote requests and replies, in order, until none is in flight; everything else
+    /// stays in flight.
+    pub fn deliver_votes(&mut self) {
+        while self.deliver_where(is_vote) {}
+    }
+
+    /// Delivers the first message from `source` to `target`, then the first reply back.
+    pub fn round_trip(&mut self, source: u32, target: u32) {
+        assert!(self.deliver_where(|envelope| link(envelope, source, target)));
+        assert!(self.deliver_where(|envelope| link(envelope, target, source)));
+    }
+
+    /// A heartbeat round from the leader `id`, delivered in full.
+    pub fn heartbeat(&mut self, id: u32) {
+        self.fire(id, Timer::Heartbeat);
+        self.deliver_all();
+    }
+}
+
+/// Builds Figure 8 of the paper on five servers (n0..n4 stand for S1..S5) up to (c): n0, leader
+/// of term 4, has replicated the term-2 entry at index 2 to a majority (n0, n1, n2) but no
+/// entry of its own term. Returns the cluster at that point.
+pub fn figure_8_until_c(bug: Option<&'static str>) -> Cluster {
+    let mut cluster = Cluster::with_bug(5, bug);
+    // Index 1, term 1, on every server.
+    cluster.elect(1);
+    cluster.request(1, write(1));
+    cluster.deliver_all();
+    cluster.heartbeat(1);
+    // (a) n0 leads term 2 and replicates index 2 only to n1.
+    cluster.elect(0);
+    assert_eq!(cluster.node(0).current_term(), Term(2));
+    cluster.request(0, write(2));
+    cluster.round_trip(0, 1);
+    cluster.in_flight.clear();
+    // (b) n0 crashes; n4 wins term 3 with n2's and n3's votes and appends index 2 of term 3.
+    cluster.crash(0);
+    cluster.fire(4, Timer::Election);
+    cluster.deliver_votes();
+    assert!(cluster.node(4).is_leader() && cluster.node(4).current_term() == Term(3));
+    cluster.request(4, write(3));
+    cluster.in_flight.clear();
+    // (c) n4 crashes; n0 restarts and wins term 4 (term 3 is lost to n4's voters), then
+    // replicates index 2 (term 2) to n2. With n1, a majority now stores it.
+    cluster.crash(4);
+    cluster.restart(0);
+    cluster.fire(0, Timer::Election);
+    cluster.deliver_votes();
+    assert_eq!(
+        cluster.node(0).role(),
+        Role::Candidate,
+        "term 3 votes went to n4"
+    );
+    cluster.fire(0, Timer::Election);
+    cluster.deliver_votes();
+    assert!(cluster.node(0).is_leader() && cluster.node(0).current_term() == Term(4));
+    cluster.round_trip(0, 1);
+    cluster.round_trip(0, 2);
+    cluster.round_trip(0, 2);
+    assert_eq!(cluster.node(2).log().term_at(LogIndex(2)), Some(Term(2)));
+    cluster
 }
