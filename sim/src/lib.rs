@@ -4,8 +4,11 @@
 pub use check;
 pub use check::history;
 
+pub mod clock;
 pub mod invariants;
+pub mod network;
 pub mod outcome;
 pub mod protocol;
+pub mod queue;
 pub mod rng;
 pub mod time;
