@@ -11,4 +11,5 @@ pub mod outcome;
 pub mod protocol;
 pub mod queue;
 pub mod rng;
+pub mod scenario;
 pub mod time;
