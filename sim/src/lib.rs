@@ -6,6 +6,7 @@ pub use check::history;
 
 pub mod clock;
 pub mod invariants;
+pub mod nemesis;
 pub mod network;
 pub mod outcome;
 pub mod protocol;
@@ -13,3 +14,5 @@ pub mod queue;
 pub mod rng;
 pub mod scenario;
 pub mod time;
+pub mod trace;
+pub mod world;

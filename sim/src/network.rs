@@ -275,6 +275,14 @@ impl Network {
         }
     }
 
+    /// Restores the directed link `source → target`.
+    pub fn restore(&mut self, source: NodeId, target: NodeId) {
+        let (a, b) = (self.indices[source.index()], self.indices[target.index()]);
+        if source != target && !self.connectivity.has_edge(a, b) {
+            self.connectivity.add_edge(a, b, ());
+        }
+    }
+
     /// Replaces connectivity with `groups`: nodes in a common group reach each other, all other
     /// pairs are cut both ways. A node may be in several groups (a bridge, a ring).
     pub fn partition(&mut self, groups: &[Vec<NodeId>]) {

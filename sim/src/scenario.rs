@@ -618,8 +618,9 @@ fn array_entry_line(text: &str, header: &str, index: usize) -> usize {
         .map_or(1, |(number, _)| number + 1)
 }
 
-/// The line of the first `key =` inside `[table]`, or of the table header, or 1.
-fn key_line(text: &str, table: &str, key: &str) -> usize {
+/// The line of the first `key =` inside `[table]`, or of the table header, or 1. Used to point
+/// errors found after parsing at the right line.
+pub fn key_line(text: &str, table: &str, key: &str) -> usize {
     let header = format!("[{table}]");
     let mut in_table = table.is_empty();
     let mut header_line = 1;
