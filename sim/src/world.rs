@@ -169,6 +169,12 @@ enum Event<P: Protocol> {
         nodes: Vec<NodeId>,
         window: usize,
     },
+    /// An event that waited in a paused node's inbox, applied after the node resumed.
+    FromInbox {
+        node: NodeId,
+        incarnation: u32,
+        event: Box<Event<P>>,
+    },
     Heal,
     Stop,
 }
@@ -426,7 +432,28 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 source,
                 target,
                 message,
-            } => self.apply_deliver(source, target, message),
+            } => self.apply_deliver(source, target, message, false),
+            Event::FromInbox {
+                node,
+                incarnation,
+                event,
+            } => {
+                if self.runtime[node.index()].incarnation != incarnation {
+                    if let Event::Deliver { .. } = *event {
+                        self.stats.messages_dropped += 1;
+                    }
+                    return Applied::Skipped;
+                }
+                match *event {
+                    // It already arrived: a partition since then cannot take it back.
+                    Event::Deliver {
+                        source,
+                        target,
+                        message,
+                    } => self.apply_deliver(source, target, message, true),
+                    other => self.apply(other),
+                }
+            }
             Event::Depart {
                 source,
                 incarnation,
@@ -715,8 +742,14 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
         self.nodes[node.index()].is_some()
     }
 
-    fn apply_deliver(&mut self, source: NodeId, target: NodeId, message: P::Message) -> Applied {
-        if !self.is_up(target) || !self.network.connected(source, target) {
+    fn apply_deliver(
+        &mut self,
+        source: NodeId,
+        target: NodeId,
+        message: P::Message,
+        arrived: bool,
+    ) -> Applied {
+        if !self.is_up(target) || (!arrived && !self.network.connected(source, target)) {
             self.stats.messages_dropped += 1;
             return Applied::Skipped;
         }
@@ -1138,6 +1171,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             }
             FaultAction::Restart => {
                 let node = self.resolve(fault.node.expect("validated"));
+                nodes.push(node);
                 self.restart(node);
                 None
             }
@@ -1153,6 +1187,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             }
             FaultAction::Resume => {
                 let node = self.resolve(fault.node.expect("validated"));
+                nodes.push(node);
                 self.resume(node);
                 None
             }
@@ -1196,6 +1231,10 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 Some(self.open_window(FaultKind::Network, label, Vec::new()))
             }
         };
+        let touched = match nodes.as_slice() {
+            [node] => Applied::Node(*node),
+            _ => Applied::Other,
+        };
         if let (Some(duration), Some(window)) = (self.faults[index].duration, window) {
             self.push(
                 self.now + duration,
@@ -1206,7 +1245,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 },
             );
         }
-        Applied::Other
+        touched
     }
 
     fn partition_groups(&mut self, index: usize) -> (Vec<Vec<NodeId>>, String) {
@@ -1253,14 +1292,19 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
         self.runtime[node.index()].paused = false;
         self.close_windows_of(FaultKind::Pause, Some(node));
         self.trace_line(format_args!("resume {node}"));
+        // Each waiting event becomes an event of its own, now, in arrival order, so invariants
+        // run after each as after any other event.
+        let incarnation = self.runtime[node.index()].incarnation;
         let inbox = std::mem::take(&mut self.runtime[node.index()].inbox);
         for event in inbox {
-            // Each waiting event is applied now, in arrival order; a handler may crash nothing,
-            // but the node could have been paused again only by a later event, never by these.
-            match self.apply(event) {
-                Applied::Skipped => {}
-                Applied::Node(_) | Applied::Other => self.stats.events += 1,
-            }
+            self.push(
+                self.now,
+                Event::FromInbox {
+                    node,
+                    incarnation,
+                    event: Box::new(event),
+                },
+            );
         }
     }
 
@@ -1303,7 +1347,10 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             FaultAction::Heal | FaultAction::Restart | FaultAction::Resume => {}
         }
         self.close_window(window);
-        Applied::Other
+        match (fault.action, nodes) {
+            (FaultAction::Crash | FaultAction::Pause, [node]) => Applied::Node(*node),
+            _ => Applied::Other,
+        }
     }
 
     fn apply_heal(&mut self) -> Applied {
