@@ -22,6 +22,8 @@ enum Command {
     Run(run_command::RunArgs),
     /// Check history files for linearizability.
     Check(check_command::CheckArgs),
+    /// List the protocols detsim can run and their planted bugs.
+    List,
 }
 
 /// Process exit codes. A run's code says its verdict; 2 is always bad input.
@@ -64,6 +66,17 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run_command::execute(&args) as u8,
         Command::Check(args) => check_command::execute(&args),
+        Command::List => {
+            for entry in registry::PROTOCOLS {
+                let bugs = entry.bugs();
+                if bugs.is_empty() {
+                    println!("{}", entry.name());
+                } else {
+                    println!("{} (planted bugs: {})", entry.name(), bugs.join(", "));
+                }
+            }
+            0
+        }
     };
     ExitCode::from(code)
 }
