@@ -4,6 +4,9 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod check_command;
+mod load;
+mod registry;
+mod run_command;
 
 /// detsim: a deterministic simulation testbed for consensus protocols.
 #[derive(Parser, Debug)]
@@ -15,14 +18,65 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run one scenario with one seed: simulate, check, write files, print a summary.
+    Run(run_command::RunArgs),
     /// Check history files for linearizability.
     Check(check_command::CheckArgs),
+    /// List the protocols detsim can run and their planted bugs.
+    List,
+}
+
+/// Process exit codes. A run's code says its verdict; 2 is always bad input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// The run passed.
+    Pass = 0,
+    /// A safety property broke (an invariant, or linearizability).
+    SafetyViolation = 1,
+    /// Bad input: a malformed scenario or history, a missing file, bad arguments.
+    InputError = 2,
+    /// The cluster did not recover in time after the faults healed.
+    LivenessTimeout = 3,
+    /// A protocol or the engine panicked.
+    Panic = 4,
+    /// A hard limit (events) ended the run.
+    LimitReached = 5,
+    /// The linearizability checker ran out of budget.
+    Unknown = 6,
+    /// `--check-determinism` found two runs that differ.
+    Nondeterministic = 7,
+}
+
+impl ExitStatus {
+    /// The exit status for a run's verdict.
+    pub fn from_verdict(verdict: &sim::outcome::Verdict) -> ExitStatus {
+        match verdict.exit_code() {
+            0 => ExitStatus::Pass,
+            1 => ExitStatus::SafetyViolation,
+            3 => ExitStatus::LivenessTimeout,
+            4 => ExitStatus::Panic,
+            5 => ExitStatus::LimitReached,
+            _ => ExitStatus::Unknown,
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
+        Command::Run(args) => run_command::execute(&args) as u8,
         Command::Check(args) => check_command::execute(&args),
+        Command::List => {
+            for entry in registry::PROTOCOLS {
+                let bugs = entry.bugs();
+                if bugs.is_empty() {
+                    println!("{}", entry.name());
+                } else {
+                    println!("{} (planted bugs: {})", entry.name(), bugs.join(", "));
+                }
+            }
+            0
+        }
     };
     ExitCode::from(code)
 }

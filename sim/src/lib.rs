@@ -4,8 +4,15 @@
 pub use check;
 pub use check::history;
 
+pub mod clock;
 pub mod invariants;
+pub mod nemesis;
+pub mod network;
 pub mod outcome;
 pub mod protocol;
+pub mod queue;
 pub mod rng;
+pub mod scenario;
 pub mod time;
+pub mod trace;
+pub mod world;

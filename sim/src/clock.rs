@@ -1,0 +1,165 @@
+//! Per-node local clocks.
+//!
+//! A node's clock is piecewise linear in true time: `local = base_local + (true - base_true) ×
+//! (1 + drift)`, with drift in parts per million. An offset is part of `base_local`; a jump (bump)
+//! starts a new segment with `base_local` moved; changing the drift starts a new segment at the
+//! current reading. Protocols only ever see local time, and the timers they set are deadlines in
+//! local time, converted here to the true time at which the local clock reaches them — so a slow
+//! node's lease really does expire late in true time.
+//!
+//! Local readings are offset by [`LOCAL_EPOCH`] so that a clock set back from the start of the
+//! simulation still reads a positive number, as real wall clocks do.
+
+use crate::time::{SimDuration, SimTime};
+
+/// Local clocks read this (1,000,000 s) at true time zero, before offsets.
+pub const LOCAL_EPOCH: u64 = 1_000_000 * 1_000_000_000;
+
+const PPM: i128 = 1_000_000;
+
+/// Largest drift accepted, in ppm (±50%): beyond that a clock is not a clock.
+pub const DRIFT_PPM_LIMIT: i64 = 500_000;
+
+/// One node's clock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeClock {
+    base_true: u64,
+    base_local: i128,
+    drift_ppm: i64,
+}
+
+impl NodeClock {
+    /// A clock with `offset` nanoseconds added to true time (may be negative) and `drift_ppm`.
+    pub fn new(offset: i64, drift_ppm: i64) -> NodeClock {
+        assert!(
+            drift_ppm.abs() <= DRIFT_PPM_LIMIT,
+            "drift {drift_ppm} ppm beyond ±{DRIFT_PPM_LIMIT}"
+        );
+        assert!(
+            i128::from(offset).abs() < i128::from(LOCAL_EPOCH),
+            "clock offset {offset} ns beyond the local epoch"
+        );
+        NodeClock {
+            base_true: 0,
+            base_local: i128::from(LOCAL_EPOCH) + i128::from(offset),
+            drift_ppm,
+        }
+    }
+
+    /// The current drift in ppm.
+    pub fn drift_ppm(&self) -> i64 {
+        self.drift_ppm
+    }
+
+    /// The local reading at true time `now` (which must not precede the last change).
+    pub fn local_at(&self, now: SimTime) -> SimTime {
+        let local = self.local_exact(now);
+        assert!(local >= 0, "local clock went below zero");
+        SimTime(u64::try_from(local).expect("local clock overflow"))
+    }
+
+    fn local_exact(&self, now: SimTime) -> i128 {
+        assert!(now.0 >= self.base_true, "clock read before its last change");
+        let elapsed = i128::from(now.0 - self.base_true);
+        // Floor division: the local clock never runs ahead of its exact value.
+        self.base_local + (elapsed * (PPM + i128::from(self.drift_ppm))).div_euclid(PPM)
+    }
+
+    /// The earliest true time (not before `now`) at which the local clock reads at least
+    /// `local_deadline`.
+    pub fn true_time_of(&self, now: SimTime, local_deadline: SimTime) -> SimTime {
+        let reading = self.local_exact(now);
+        let target = i128::from(local_deadline.0);
+        if target <= reading {
+            return now;
+        }
+        let rate = PPM + i128::from(self.drift_ppm);
+        let needed = target - self.base_local;
+        // Ceiling division, so that local_at(result) >= local_deadline.
+        let elapsed = (needed * PPM + rate - 1).div_euclid(rate);
+        let result = i128::from(self.base_true) + elapsed;
+        SimTime(u64::try_from(result.max(i128::from(now.0))).unwrap_or(u64::MAX))
+    }
+
+    /// Moves the clock by `delta` nanoseconds (forward or back) at true time `now`.
+    pub fn jump(&mut self, now: SimTime, delta: i64) {
+        let reading = self.local_exact(now);
+        let moved = reading + i128::from(delta);
+        assert!(moved >= 0, "clock jump below the local epoch");
+        self.base_true = now.0;
+        self.base_local = moved;
+    }
+
+    /// Changes the drift from true time `now` on, keeping the current reading.
+    pub fn set_drift(&mut self, now: SimTime, drift_ppm: i64) {
+        assert!(
+            drift_ppm.abs() <= DRIFT_PPM_LIMIT,
+            "drift {drift_ppm} ppm beyond ±{DRIFT_PPM_LIMIT}"
+        );
+        self.base_local = self.local_exact(now);
+        self.base_true = now.0;
+        self.drift_ppm = drift_ppm;
+    }
+
+    /// The local deadline `delay` after the reading at `now`.
+    pub fn deadline_after(&self, now: SimTime, delay: SimDuration) -> SimTime {
+        self.local_at(now) + delay
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn offset_shifts_the_reading() {
+        let clock = NodeClock::new(-5 * MS as i64, 0);
+        assert_eq!(clock.local_at(SimTime(10 * MS)).0, LOCAL_EPOCH + 5 * MS);
+    }
+
+    #[test]
+    fn a_fast_clock_fires_timers_early_in_true_time() {
+        // +10% drift: 100 ms of local time pass in ~90.9 ms of true time.
+        let clock = NodeClock::new(0, 100_000);
+        let deadline = clock.deadline_after(SimTime(0), SimDuration::from_millis(100));
+        let fire = clock.true_time_of(SimTime(0), deadline);
+        assert_eq!(fire.0, 90_909_091);
+        assert!(clock.local_at(fire) >= deadline);
+        assert!(clock.local_at(SimTime(fire.0 - 1)) < deadline);
+    }
+
+    #[test]
+    fn a_slow_clock_fires_timers_late_in_true_time() {
+        let clock = NodeClock::new(0, -200_000);
+        let deadline = clock.deadline_after(SimTime(0), SimDuration::from_millis(80));
+        assert_eq!(clock.true_time_of(SimTime(0), deadline).0, 100 * MS);
+    }
+
+    #[test]
+    fn jumps_move_the_reading_and_the_timers() {
+        let mut clock = NodeClock::new(0, 0);
+        let deadline = clock.deadline_after(SimTime(0), SimDuration::from_millis(100));
+        clock.jump(SimTime(10 * MS), 50 * MS as i64);
+        assert_eq!(clock.local_at(SimTime(10 * MS)).0, LOCAL_EPOCH + 60 * MS);
+        assert_eq!(clock.true_time_of(SimTime(10 * MS), deadline).0, 50 * MS);
+        clock.jump(SimTime(20 * MS), -(70 * MS as i64));
+        assert_eq!(clock.local_at(SimTime(20 * MS)).0, LOCAL_EPOCH);
+        assert_eq!(clock.true_time_of(SimTime(20 * MS), deadline).0, 120 * MS);
+    }
+
+    #[test]
+    fn drift_change_keeps_the_reading_continuous() {
+        let mut clock = NodeClock::new(0, 0);
+        clock.set_drift(SimTime(100 * MS), 500_000);
+        assert_eq!(clock.local_at(SimTime(100 * MS)).0, LOCAL_EPOCH + 100 * MS);
+        assert_eq!(clock.local_at(SimTime(200 * MS)).0, LOCAL_EPOCH + 250 * MS);
+    }
+
+    #[test]
+    fn deadline_already_passed_fires_now() {
+        let clock = NodeClock::new(0, 0);
+        assert_eq!(clock.true_time_of(SimTime(7), SimTime(3)), SimTime(7));
+    }
+}

@@ -1,0 +1,212 @@
+//! The nemesis: fault schedules, scripted or drawn by the swarm generator.
+//!
+//! Faults are data. A scripted schedule comes straight from the scenario's `[[faults]]`; a swarm
+//! scenario's `[swarm]` settings are expanded, per seed, into an explicit schedule of the same
+//! form ([`expand`]), so every swarm run can be written out as an ordinary scenario, edited and
+//! replayed. Swarm testing (Groce et al., "Swarm Testing", ISSTA 2012; TigerBeetle's simulator)
+//! draws not only the faults but *which kinds* of fault a seed enables and how often they come,
+//! so that each seed explores a different corner of fault space instead of the same average mix.
+
+use crate::rng::{Ratio, SimRng, Stream};
+use crate::scenario::{
+    FaultAction, FaultSpec, NodeRef, Scenario, Shape, SignedDuration, SwarmKind,
+};
+use crate::time::SimDuration;
+
+/// The explicit fault schedule of `scenario` under `seed`, sorted by time (stable).
+pub fn expand(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
+    let mut faults = match &scenario.swarm {
+        None => scenario.faults.clone(),
+        Some(_) => swarm_schedule(scenario, seed),
+    };
+    faults.sort_by_key(|fault| fault.at);
+    faults
+}
+
+/// The scenario with its fault schedule written out for `seed`: no `[swarm]` section, explicit
+/// `[[faults]]`, and the seed set. Running it gives the same trace as the original.
+pub fn expanded_scenario(scenario: &Scenario, seed: u64) -> Scenario {
+    let mut expanded = scenario.clone();
+    expanded.faults = expand(scenario, seed);
+    expanded.swarm = None;
+    expanded.seed = seed;
+    expanded
+}
+
+fn swarm_schedule(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
+    let swarm = scenario.swarm.as_ref().expect("swarm settings");
+    let end = scenario.run.heal_at.expect("validated: swarm has heal_at");
+    let nodes = scenario.cluster.nodes;
+    let mut rng = SimRng::stream(seed, Stream::Swarm);
+
+    // Which kinds this seed uses: each with probability 1/2, at least one.
+    let mut kinds: Vec<SwarmKind> = swarm
+        .kinds
+        .iter()
+        .copied()
+        .filter(|_| rng.chance(Ratio::new(1, 2)))
+        .collect();
+    if kinds.is_empty() {
+        kinds.push(swarm.kinds[rng.index(swarm.kinds.len())]);
+    }
+    // How dense this seed's faults are: a mean gap drawn from the allowed range.
+    let gap_mean = rng.between(swarm.gap_min.0, swarm.gap_max.0);
+
+    let mut faults = Vec::new();
+    let mut at = SimDuration(rng.between(swarm.gap_min.0, gap_mean));
+    while at < end && faults.len() < 10_000 {
+        let length = SimDuration(rng.between(swarm.length_min.0, swarm.length_max.0));
+        let length = SimDuration(length.0.min(end.0 - at.0)).max(SimDuration(1));
+        let kind = kinds[rng.index(kinds.len())];
+        faults.push(draw_fault(kind, at, length, nodes, swarm, &mut rng));
+        at = at + SimDuration(rng.between(swarm.gap_min.0, gap_mean.max(swarm.gap_min.0)));
+    }
+    faults
+}
+
+fn draw_node(nodes: u32, rng: &mut SimRng) -> NodeRef {
+    // A third of node faults aim at the leader, where they hurt most.
+    if rng.chance(Ratio::new(1, 3)) {
+        NodeRef::Leader
+    } else {
+        NodeRef::Id(rng.below(u64::from(nodes)) as u32)
+    }
+}
+
+fn draw_fault(
+    kind: SwarmKind,
+    at: SimDuration,
+    length: SimDuration,
+    nodes: u32,
+    swarm: &crate::scenario::SwarmSection,
+    rng: &mut SimRng,
+) -> FaultSpec {
+    let mut fault;
+    match kind {
+        SwarmKind::Partition => {
+            let choice = rng.below(5);
+            if choice == 4 && nodes > 1 {
+                fault = FaultSpec::new(at, FaultAction::Cut);
+                let from = rng.below(u64::from(nodes)) as u32;
+                let to = (from + 1 + rng.below(u64::from(nodes - 1)) as u32) % nodes;
+                fault.from = Some(from);
+                fault.to = Some(to);
+            } else {
+                fault = FaultSpec::new(at, FaultAction::Partition);
+                match choice {
+                    0 => {
+                        fault.shape = Some(Shape::Isolate);
+                        fault.node = Some(draw_node(nodes, rng));
+                    }
+                    1 => {
+                        fault.shape = Some(Shape::Groups);
+                        let groups = crate::network::shapes::halves(nodes, rng);
+                        fault.groups = Some(
+                            groups
+                                .into_iter()
+                                .map(|group| group.into_iter().map(|n| n.0).collect())
+                                .collect(),
+                        );
+                    }
+                    2 => fault.shape = Some(Shape::MajoritiesRing),
+                    _ => fault.shape = Some(Shape::Bridge),
+                }
+            }
+        }
+        SwarmKind::Crash => {
+            fault = FaultSpec::new(at, FaultAction::Crash);
+            fault.node = Some(draw_node(nodes, rng));
+        }
+        SwarmKind::Pause => {
+            fault = FaultSpec::new(at, FaultAction::Pause);
+            fault.node = Some(draw_node(nodes, rng));
+        }
+        SwarmKind::Clock => {
+            if rng.chance(Ratio::new(1, 2)) {
+                fault = FaultSpec::new(at, FaultAction::ClockJump);
+                let magnitude = rng.between(1, swarm.clock_jump_max.0.max(1)) as i64;
+                let sign = if rng.chance(Ratio::new(1, 2)) { -1 } else { 1 };
+                fault.by = Some(SignedDuration(sign * magnitude));
+            } else {
+                fault = FaultSpec::new(at, FaultAction::ClockDrift);
+                let max = swarm.drift_ppm_max.unsigned_abs();
+                fault.drift_ppm = Some(rng.between(0, 2 * max) as i64 - max as i64);
+            }
+            fault.node = Some(draw_node(nodes, rng));
+        }
+        SwarmKind::Network => {
+            fault = FaultSpec::new(at, FaultAction::Network);
+            let loss = [Ratio::new(1, 100), Ratio::new(1, 20), Ratio::new(1, 5)];
+            let duplicate = [Ratio::ZERO, Ratio::new(1, 50), Ratio::new(1, 10)];
+            let reorder = [Ratio::ZERO, Ratio::new(1, 10), Ratio::new(1, 3)];
+            fault.loss = Some(loss[rng.index(3)]);
+            fault.duplicate = Some(duplicate[rng.index(3)]);
+            fault.reorder = Some(reorder[rng.index(3)]);
+        }
+    }
+    fault.duration = Some(length);
+    fault
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn swarm_scenario() -> Scenario {
+        Scenario::parse(
+            r#"
+[protocol]
+name = "unreplicated"
+[cluster]
+nodes = 5
+[run]
+duration = "10s"
+heal_at = "8s"
+[swarm]
+"#,
+            Path::new("swarm.toml"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn same_seed_same_schedule_and_seeds_differ() {
+        let scenario = swarm_scenario();
+        assert_eq!(expand(&scenario, 4), expand(&scenario, 4));
+        let distinct: std::collections::BTreeSet<String> = (0..20)
+            .map(|seed| format!("{:?}", expand(&scenario, seed)))
+            .collect();
+        assert_eq!(distinct.len(), 20);
+    }
+
+    #[test]
+    fn swarm_faults_end_before_healing_and_validate() {
+        let scenario = swarm_scenario();
+        for seed in 0..50 {
+            let expanded = expanded_scenario(&scenario, seed);
+            for fault in &expanded.faults {
+                assert!(fault.at + fault.duration.unwrap() <= SimDuration::from_secs(8));
+            }
+            // The written-out scenario is a valid scripted scenario.
+            Scenario::parse(&expanded.to_toml(), Path::new("expanded.toml")).unwrap();
+        }
+    }
+
+    #[test]
+    fn seeds_enable_different_fault_kinds() {
+        let scenario = swarm_scenario();
+        let mixes: std::collections::BTreeSet<Vec<String>> = (0..40)
+            .map(|seed| {
+                let mut kinds: Vec<String> = expand(&scenario, seed)
+                    .iter()
+                    .map(|f| format!("{:?}", f.action))
+                    .collect();
+                kinds.sort();
+                kinds.dedup();
+                kinds
+            })
+            .collect();
+        assert!(mixes.len() >= 10, "only {} distinct mixes", mixes.len());
+    }
+}

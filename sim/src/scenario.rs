@@ -1,0 +1,1117 @@
+//! Scenario files: TOML describing one experiment.
+//!
+//! A scenario names the protocol and its options, the cluster size, the network, clocks and
+//! storage models, the client workload, the fault schedule (scripted `[[faults]]` or a `[swarm]`
+//! generator), the run length and liveness bound, the seed, and the verdict it expects. Unknown
+//! fields are rejected; every error names the file, the line and the field.
+//!
+//! The format is documented in the README; `scenarios/` holds examples.
+
+use crate::network::{Latency, LinkModel};
+use crate::protocol::NodeId;
+use crate::rng::Ratio;
+use crate::time::SimDuration;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A scenario file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not fit the format.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+}
+
+/// A whole scenario.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name; defaults to the file name without extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the scenario demonstrates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The default seed (`--seed` overrides it).
+    #[serde(default)]
+    pub seed: u64,
+    /// The verdict kind this scenario should produce with its own seed: `pass`,
+    /// `safety-violation`, `liveness-timeout`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
+    /// The protocol under test.
+    pub protocol: ProtocolSection,
+    /// The cluster.
+    pub cluster: ClusterSection,
+    /// The network model.
+    #[serde(default)]
+    pub network: NetworkSection,
+    /// Node clocks.
+    #[serde(default)]
+    pub clocks: ClocksSection,
+    /// Durable storage.
+    #[serde(default)]
+    pub storage: StorageSection,
+    /// Simulated clients.
+    #[serde(default)]
+    pub workload: WorkloadSection,
+    /// Run length and limits.
+    pub run: RunSection,
+    /// A scripted fault schedule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultSpec>,
+    /// A swarm generator drawing the fault schedule from the seed (instead of `faults`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<SwarmSection>,
+}
+
+/// `[protocol]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolSection {
+    /// The protocol's name (`unreplicated`, `raft`, ...).
+    pub name: String,
+    /// A planted bug to enable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bug: Option<String>,
+    /// Protocol-specific options, checked by the protocol.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub options: toml::Table,
+}
+
+/// `[cluster]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    /// How many nodes (1 to 64).
+    pub nodes: u32,
+}
+
+/// `[network]`: the model of every link, and overrides for some.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    /// Message latency.
+    #[serde(default)]
+    pub latency: Latency,
+    /// Loss probability, e.g. `"1/100"`.
+    #[serde(default)]
+    pub loss: Ratio,
+    /// Duplication probability.
+    #[serde(default)]
+    pub duplicate: Ratio,
+    /// Reordering probability.
+    #[serde(default)]
+    pub reorder: Ratio,
+    /// Largest extra delay of a reordered message.
+    #[serde(default = "default_reorder_delay")]
+    pub reorder_delay: SimDuration,
+    /// Per-link overrides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<LinkOverride>,
+}
+
+fn default_reorder_delay() -> SimDuration {
+    SimDuration::from_millis(20)
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        NetworkSection {
+            latency: Latency::default(),
+            loss: Ratio::ZERO,
+            duplicate: Ratio::ZERO,
+            reorder: Ratio::ZERO,
+            reorder_delay: default_reorder_delay(),
+            links: Vec::new(),
+        }
+    }
+}
+
+impl NetworkSection {
+    /// The model every link starts with.
+    pub fn default_link(&self) -> LinkModel {
+        LinkModel {
+            latency: self.latency.clone(),
+            loss: self.loss,
+            duplicate: self.duplicate,
+            reorder: self.reorder,
+            reorder_delay: self.reorder_delay,
+        }
+    }
+}
+
+/// `[[network.links]]`: one directed link that behaves differently.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkOverride {
+    /// Sending node.
+    pub from: u32,
+    /// Receiving node.
+    pub to: u32,
+    /// Latency on this link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Latency>,
+    /// Loss on this link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<Ratio>,
+    /// Duplication on this link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<Ratio>,
+    /// Reordering on this link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder: Option<Ratio>,
+}
+
+/// `[clocks]`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClocksSection {
+    /// Per-node initial offset and drift; unlisted nodes keep true time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<ClockSpec>,
+}
+
+/// `[[clocks.nodes]]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSpec {
+    /// Which node.
+    pub node: u32,
+    /// Added to true time; may be negative (`"-40ms"`).
+    #[serde(default)]
+    pub offset: SignedDuration,
+    /// Rate error in parts per million; positive runs fast.
+    #[serde(default)]
+    pub drift_ppm: i64,
+}
+
+/// `[storage]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// How long a persist takes to become durable.
+    #[serde(default = "default_fsync")]
+    pub fsync: Latency,
+    /// Whether a crash loses writes that were not yet durable.
+    #[serde(default)]
+    pub lose_unsynced: bool,
+}
+
+fn default_fsync() -> Latency {
+    Latency::constant(SimDuration::ZERO)
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        StorageSection {
+            fsync: default_fsync(),
+            lose_unsynced: false,
+        }
+    }
+}
+
+/// `[workload]`: clients issuing read / write / compare-and-set on integer registers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSection {
+    /// How many concurrent client processes.
+    #[serde(default = "default_clients")]
+    pub clients: u32,
+    /// Operations per second each client aims for (exponential gaps between operations).
+    #[serde(default = "default_rate")]
+    pub rate: u32,
+    /// How long a client waits for an answer before recording the operation as `info`.
+    #[serde(default = "default_timeout")]
+    pub timeout: SimDuration,
+    /// How many registers.
+    #[serde(default = "default_keys")]
+    pub keys: u32,
+    /// Relative weights of the operation kinds.
+    #[serde(default)]
+    pub mix: Mix,
+    /// Latency between a client and a node, each way.
+    #[serde(default = "default_client_latency")]
+    pub client_latency: Latency,
+    /// How long a client waits before retrying after a redirect.
+    #[serde(default = "default_redirect_backoff")]
+    pub redirect_backoff: SimDuration,
+}
+
+fn default_clients() -> u32 {
+    3
+}
+fn default_rate() -> u32 {
+    20
+}
+fn default_timeout() -> SimDuration {
+    SimDuration::from_millis(1000)
+}
+fn default_keys() -> u32 {
+    3
+}
+fn default_client_latency() -> Latency {
+    Latency::constant(SimDuration::from_millis(1))
+}
+fn default_redirect_backoff() -> SimDuration {
+    SimDuration::from_millis(10)
+}
+
+impl Default for WorkloadSection {
+    fn default() -> Self {
+        WorkloadSection {
+            clients: default_clients(),
+            rate: default_rate(),
+            timeout: default_timeout(),
+            keys: default_keys(),
+            mix: Mix::default(),
+            client_latency: default_client_latency(),
+            redirect_backoff: default_redirect_backoff(),
+        }
+    }
+}
+
+/// Operation weights.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mix {
+    /// Weight of reads.
+    #[serde(default)]
+    pub read: u32,
+    /// Weight of writes.
+    #[serde(default)]
+    pub write: u32,
+    /// Weight of compare-and-sets.
+    #[serde(default)]
+    pub cas: u32,
+}
+
+impl Default for Mix {
+    fn default() -> Self {
+        Mix {
+            read: 2,
+            write: 1,
+            cas: 1,
+        }
+    }
+}
+
+/// `[run]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    /// Total simulated time.
+    pub duration: SimDuration,
+    /// When the nemesis heals everything and the liveness phase begins (default: never, unless
+    /// `liveness_bound` is set, then at time zero for scenarios without faults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heal_at: Option<SimDuration>,
+    /// After healing, some client operation must succeed within this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness_bound: Option<SimDuration>,
+    /// Most events a run may apply before it ends with a `limit-reached` verdict.
+    #[serde(default = "default_max_events")]
+    pub max_events: u64,
+    /// Step budget of the linearizability checker.
+    #[serde(default = "default_check_budget")]
+    pub check_budget: u64,
+}
+
+fn default_max_events() -> u64 {
+    50_000_000
+}
+fn default_check_budget() -> u64 {
+    10_000_000
+}
+
+/// What a scripted fault does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultAction {
+    /// Replace connectivity with a partition `shape`.
+    Partition,
+    /// Cut the one-way link `from → to`.
+    Cut,
+    /// Restore full connectivity.
+    Heal,
+    /// Crash `node`.
+    Crash,
+    /// Restart `node` from its durable state.
+    Restart,
+    /// Pause `node`: its timers and inbox wait, its clock runs on.
+    Pause,
+    /// Resume a paused `node`.
+    Resume,
+    /// Move `node`'s clock by `by` (may be negative).
+    ClockJump,
+    /// Set `node`'s clock drift to `drift_ppm`.
+    ClockDrift,
+    /// Set network-wide extra `loss`, `duplicate`, `reorder` rates.
+    Network,
+}
+
+/// A node named by a fault: an index, `"leader"` (the live node that believes it leads in the
+/// highest term, at the time the fault applies), or `"random"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeRef {
+    /// A fixed node.
+    Id(u32),
+    /// The current leader (falls back to a random node when there is none).
+    Leader,
+    /// A node drawn from the nemesis stream.
+    Random,
+}
+
+impl Serialize for NodeRef {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            NodeRef::Id(n) => serializer.serialize_u32(*n),
+            NodeRef::Leader => serializer.serialize_str("leader"),
+            NodeRef::Random => serializer.serialize_str("random"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Id(u32),
+            Name(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Id(n) => Ok(NodeRef::Id(n)),
+            Raw::Name(name) if name == "leader" => Ok(NodeRef::Leader),
+            Raw::Name(name) if name == "random" => Ok(NodeRef::Random),
+            Raw::Name(name) => Err(D::Error::custom(format!(
+                "node {name:?}: expected a node number, \"leader\" or \"random\""
+            ))),
+        }
+    }
+}
+
+/// Partition shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// Cut `node` off from everyone (both ways).
+    Isolate,
+    /// A random minority and majority.
+    Halves,
+    /// Overlapping majorities on a ring.
+    MajoritiesRing,
+    /// Two halves joined by one bridge node.
+    Bridge,
+    /// Explicit `groups`.
+    Groups,
+}
+
+/// One `[[faults]]` entry. Which fields apply depends on `action`; the others must be absent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// When it applies (true time from the start).
+    pub at: SimDuration,
+    /// What it does.
+    pub action: FaultAction,
+    /// How long it lasts; the fault is undone after this long (heal, restart, resume, jump
+    /// back, drift back, rates back).
+    #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<SimDuration>,
+    /// The node, for crash/restart/pause/resume/clock faults and `isolate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeRef>,
+    /// The partition shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<Shape>,
+    /// Groups for `shape = "groups"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<Vec<u32>>>,
+    /// Sender, for `cut`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<u32>,
+    /// Receiver, for `cut`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<u32>,
+    /// Clock jump amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<SignedDuration>,
+    /// Clock drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_ppm: Option<i64>,
+    /// Extra loss for `network`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<Ratio>,
+    /// Extra duplication for `network`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<Ratio>,
+    /// Extra reordering for `network`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder: Option<Ratio>,
+}
+
+impl FaultSpec {
+    /// A fault of `action` at `at` with every optional field absent.
+    pub fn new(at: SimDuration, action: FaultAction) -> FaultSpec {
+        FaultSpec {
+            at,
+            action,
+            duration: None,
+            node: None,
+            shape: None,
+            groups: None,
+            from: None,
+            to: None,
+            by: None,
+            drift_ppm: None,
+            loss: None,
+            duplicate: None,
+            reorder: None,
+        }
+    }
+}
+
+/// `[swarm]`: draw the fault schedule from the seed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmSection {
+    /// Fault kinds the generator may enable (each seed enables a random non-empty subset):
+    /// `partition`, `crash`, `pause`, `clock`, `network`.
+    #[serde(default = "default_swarm_kinds")]
+    pub kinds: Vec<SwarmKind>,
+    /// Shortest gap between faults.
+    #[serde(default = "default_gap_min")]
+    pub gap_min: SimDuration,
+    /// Longest gap between faults.
+    #[serde(default = "default_gap_max")]
+    pub gap_max: SimDuration,
+    /// Shortest fault.
+    #[serde(default = "default_length_min")]
+    pub length_min: SimDuration,
+    /// Longest fault.
+    #[serde(default = "default_length_max")]
+    pub length_max: SimDuration,
+    /// Largest clock jump, either way.
+    #[serde(default = "default_jump_max")]
+    pub clock_jump_max: SimDuration,
+    /// Largest drift, either way, in ppm.
+    #[serde(default = "default_drift_max")]
+    pub drift_ppm_max: i64,
+}
+
+fn default_swarm_kinds() -> Vec<SwarmKind> {
+    vec![
+        SwarmKind::Partition,
+        SwarmKind::Crash,
+        SwarmKind::Pause,
+        SwarmKind::Clock,
+        SwarmKind::Network,
+    ]
+}
+fn default_gap_min() -> SimDuration {
+    SimDuration::from_millis(100)
+}
+fn default_gap_max() -> SimDuration {
+    SimDuration::from_millis(1500)
+}
+fn default_length_min() -> SimDuration {
+    SimDuration::from_millis(100)
+}
+fn default_length_max() -> SimDuration {
+    SimDuration::from_millis(2000)
+}
+fn default_jump_max() -> SimDuration {
+    SimDuration::from_millis(500)
+}
+fn default_drift_max() -> i64 {
+    50_000
+}
+
+/// Fault families the swarm draws from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SwarmKind {
+    /// Partitions of every shape, and one-way cuts.
+    Partition,
+    /// Crashes and restarts.
+    Crash,
+    /// Pauses and resumes.
+    Pause,
+    /// Clock jumps and drift.
+    Clock,
+    /// Loss, duplication and reordering bursts.
+    Network,
+}
+
+/// A duration that may be negative, written `"-40ms"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SignedDuration(pub i64);
+
+impl fmt::Display for SignedDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 < 0 {
+            write!(f, "-{}", SimDuration(self.0.unsigned_abs()))
+        } else {
+            write!(f, "{}", SimDuration(self.0 as u64))
+        }
+    }
+}
+
+impl Serialize for SignedDuration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SignedDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let (negative, rest) = match text.trim().strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.trim().trim_start_matches('+')),
+        };
+        let magnitude = SimDuration::parse(rest).map_err(D::Error::custom)?;
+        let magnitude = i64::try_from(magnitude.0)
+            .map_err(|_| D::Error::custom(format!("duration {text:?} is too large")))?;
+        Ok(SignedDuration(if negative {
+            -magnitude
+        } else {
+            magnitude
+        }))
+    }
+}
+
+/// Where a value sits in the source text, for error messages.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+/// The line on which `[[faults]]` entry `index` (or another array-of-tables entry) starts.
+fn array_entry_line(text: &str, header: &str, index: usize) -> usize {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.trim() == header)
+        .nth(index)
+        .map_or(1, |(number, _)| number + 1)
+}
+
+/// The line of the first `key =` inside `[table]`, or of the table header, or 1. Used to point
+/// errors found after parsing at the right line.
+pub fn key_line(text: &str, table: &str, key: &str) -> usize {
+    let header = format!("[{table}]");
+    let mut in_table = table.is_empty();
+    let mut header_line = 1;
+    for (number, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            in_table = trimmed == header;
+            if in_table {
+                header_line = number + 1;
+            }
+            continue;
+        }
+        if in_table {
+            if let Some((name, _)) = trimmed.split_once('=') {
+                if name.trim() == key {
+                    return number + 1;
+                }
+            }
+        }
+    }
+    header_line
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut scenario = Scenario::parse(&text, path)?;
+        if scenario.name.is_none() {
+            scenario.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        }
+        Ok(scenario)
+    }
+
+    /// Parses and validates scenario text; `path` is only used in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = toml::from_str(text).map_err(|error| {
+            let (line, column) = error
+                .span()
+                .map_or((1, 1), |span| line_and_column(text, span.start));
+            ScenarioError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message: error.message().trim().to_string(),
+            }
+        })?;
+        scenario
+            .validate()
+            .map_err(|problem| ScenarioError::Invalid {
+                path: path.to_owned(),
+                line: problem.line(text),
+                column: 1,
+                message: problem.message,
+            })?;
+        Ok(scenario)
+    }
+
+    /// The scenario's name, or `scenario`.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("scenario")
+    }
+
+    /// Writes the scenario as TOML (for expanded schedules and shrunk failures).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a scenario always serializes")
+    }
+
+    /// When the liveness phase begins, if the run has one.
+    pub fn heal_time(&self) -> Option<SimDuration> {
+        match (self.run.heal_at, self.run.liveness_bound) {
+            (Some(at), _) => Some(at),
+            (None, Some(_)) if self.faults.is_empty() && self.swarm.is_none() => {
+                Some(SimDuration::ZERO)
+            }
+            _ => None,
+        }
+    }
+
+    fn validate(&self) -> Result<(), Problem> {
+        let nodes = self.cluster.nodes;
+        if nodes == 0 || nodes > 64 {
+            return Err(Problem::at(
+                "cluster",
+                "nodes",
+                format!("cluster.nodes: {nodes} is outside 1..=64"),
+            ));
+        }
+        let check_node = |n: u32, field: &str, table: &str, key: &str| {
+            if n >= nodes {
+                Err(Problem::at(
+                    table,
+                    key,
+                    format!(
+                    "{field}: node {n} does not exist in a cluster of {nodes} (nodes are 0..{})",
+                    nodes - 1
+                ),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        self.network
+            .latency
+            .validate()
+            .map_err(|m| Problem::at("network", "latency", format!("network.latency: {m}")))?;
+        for (i, link) in self.network.links.iter().enumerate() {
+            let entry = Problem::entry("[[network.links]]", i);
+            check_node(link.from, &format!("network.links[{i}].from"), "", "")
+                .map_err(|p| entry.with(p.message.clone()))?;
+            check_node(link.to, &format!("network.links[{i}].to"), "", "")
+                .map_err(|p| entry.with(p.message.clone()))?;
+            if let Some(latency) = &link.latency {
+                latency
+                    .validate()
+                    .map_err(|m| entry.with(format!("network.links[{i}].latency: {m}")))?;
+            }
+        }
+        for (i, clock) in self.clocks.nodes.iter().enumerate() {
+            let entry = Problem::entry("[[clocks.nodes]]", i);
+            check_node(clock.node, &format!("clocks.nodes[{i}].node"), "", "")
+                .map_err(|p| entry.with(p.message.clone()))?;
+            if clock.drift_ppm.abs() > crate::clock::DRIFT_PPM_LIMIT {
+                return Err(entry.with(format!(
+                    "clocks.nodes[{i}].drift_ppm: {} is beyond ±{}",
+                    clock.drift_ppm,
+                    crate::clock::DRIFT_PPM_LIMIT
+                )));
+            }
+            if clock.offset.0.unsigned_abs() >= crate::clock::LOCAL_EPOCH / 2 {
+                return Err(entry.with(format!("clocks.nodes[{i}].offset: too large")));
+            }
+        }
+        self.storage
+            .fsync
+            .validate()
+            .map_err(|m| Problem::at("storage", "fsync", format!("storage.fsync: {m}")))?;
+        let workload = &self.workload;
+        if workload.clients == 0 || workload.clients > 10_000 {
+            return Err(Problem::at(
+                "workload",
+                "clients",
+                format!(
+                    "workload.clients: {} is outside 1..=10000",
+                    workload.clients
+                ),
+            ));
+        }
+        if workload.rate == 0 || workload.rate > 1_000_000 {
+            return Err(Problem::at(
+                "workload",
+                "rate",
+                format!(
+                    "workload.rate: {} is outside 1..=1000000 operations per second",
+                    workload.rate
+                ),
+            ));
+        }
+        if workload.keys == 0 {
+            return Err(Problem::at(
+                "workload",
+                "keys",
+                "workload.keys: must be at least 1",
+            ));
+        }
+        if workload.mix.read + workload.mix.write + workload.mix.cas == 0 {
+            return Err(Problem::at(
+                "workload",
+                "mix",
+                "workload.mix: all weights are zero",
+            ));
+        }
+        if workload.timeout == SimDuration::ZERO {
+            return Err(Problem::at(
+                "workload",
+                "timeout",
+                "workload.timeout: must be positive",
+            ));
+        }
+        workload.client_latency.validate().map_err(|m| {
+            Problem::at(
+                "workload",
+                "client_latency",
+                format!("workload.client_latency: {m}"),
+            )
+        })?;
+        let run = &self.run;
+        if run.duration == SimDuration::ZERO {
+            return Err(Problem::at(
+                "run",
+                "duration",
+                "run.duration: must be positive",
+            ));
+        }
+        if let Some(heal) = run.heal_at {
+            if heal > run.duration {
+                return Err(Problem::at(
+                    "run",
+                    "heal_at",
+                    format!(
+                        "run.heal_at: {heal} is after the end of the run ({})",
+                        run.duration
+                    ),
+                ));
+            }
+        }
+        if let (Some(heal), Some(bound)) = (self.heal_time(), run.liveness_bound) {
+            if heal + bound > run.duration {
+                return Err(Problem::at("run", "liveness_bound", format!(
+                    "run.liveness_bound: healing at {heal} plus {bound} runs past the end of the run ({})",
+                    run.duration
+                )));
+            }
+        }
+        if !self.faults.is_empty() && self.swarm.is_some() {
+            return Err(Problem::at(
+                "swarm",
+                "",
+                "swarm: a scenario has either [[faults]] or [swarm], not both",
+            ));
+        }
+        if let Some(swarm) = &self.swarm {
+            if swarm.kinds.is_empty() {
+                return Err(Problem::at(
+                    "swarm",
+                    "kinds",
+                    "swarm.kinds: list at least one kind",
+                ));
+            }
+            if swarm.gap_min > swarm.gap_max || swarm.gap_min == SimDuration::ZERO {
+                return Err(Problem::at(
+                    "swarm",
+                    "gap_min",
+                    "swarm.gap_min: must be positive and at most gap_max",
+                ));
+            }
+            if swarm.length_min > swarm.length_max {
+                return Err(Problem::at(
+                    "swarm",
+                    "length_min",
+                    "swarm.length_min: above length_max",
+                ));
+            }
+            if swarm.drift_ppm_max.abs() > crate::clock::DRIFT_PPM_LIMIT {
+                return Err(Problem::at(
+                    "swarm",
+                    "drift_ppm_max",
+                    "swarm.drift_ppm_max: too large",
+                ));
+            }
+            if run.heal_at.is_none() {
+                return Err(Problem::at(
+                    "run",
+                    "heal_at",
+                    "run.heal_at: a swarm scenario needs a heal time (the end of its fault phase)",
+                ));
+            }
+        }
+        for (i, fault) in self.faults.iter().enumerate() {
+            validate_fault(fault, nodes, run.duration)
+                .map_err(|m| Problem::entry("[[faults]]", i).with(format!("faults[{i}].{m}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks that a fault has exactly the fields its action needs.
+fn validate_fault(fault: &FaultSpec, nodes: u32, duration: SimDuration) -> Result<(), String> {
+    use FaultAction::*;
+    if fault.at > duration {
+        return Err(format!(
+            "at: {} is after the end of the run ({duration})",
+            fault.at
+        ));
+    }
+    let present: [(&str, bool); 11] = [
+        ("for", fault.duration.is_some()),
+        ("node", fault.node.is_some()),
+        ("shape", fault.shape.is_some()),
+        ("groups", fault.groups.is_some()),
+        ("from", fault.from.is_some()),
+        ("to", fault.to.is_some()),
+        ("by", fault.by.is_some()),
+        ("drift_ppm", fault.drift_ppm.is_some()),
+        ("loss", fault.loss.is_some()),
+        ("duplicate", fault.duplicate.is_some()),
+        ("reorder", fault.reorder.is_some()),
+    ];
+    let (required, optional): (&[&str], &[&str]) = match fault.action {
+        Partition => match fault.shape {
+            Some(Shape::Isolate) => (&["shape", "node"], &["for"]),
+            Some(Shape::Groups) => (&["shape", "groups"], &["for"]),
+            _ => (&["shape"], &["for"]),
+        },
+        Cut => (&["from", "to"], &["for"]),
+        Heal => (&[], &[]),
+        Crash | Pause => (&["node"], &["for"]),
+        Restart | Resume => (&["node"], &[]),
+        ClockJump => (&["node", "by"], &["for"]),
+        ClockDrift => (&["node", "drift_ppm"], &["for"]),
+        Network => (&[], &["for", "loss", "duplicate", "reorder"]),
+    };
+    for (name, is_present) in present {
+        if is_present && !required.contains(&name) && !optional.contains(&name) {
+            return Err(format!("{name}: not used by action {:?}", fault.action));
+        }
+        if !is_present && required.contains(&name) {
+            return Err(format!("{name}: required by action {:?}", fault.action));
+        }
+    }
+    if let Some(NodeRef::Id(n)) = fault.node {
+        if n >= nodes {
+            return Err(format!("node: {n} does not exist in a cluster of {nodes}"));
+        }
+    }
+    for (name, node) in [("from", fault.from), ("to", fault.to)] {
+        if let Some(n) = node {
+            if n >= nodes {
+                return Err(format!(
+                    "{name}: node {n} does not exist in a cluster of {nodes}"
+                ));
+            }
+        }
+    }
+    if let Some(groups) = &fault.groups {
+        for group in groups {
+            if let Some(n) = group.iter().find(|n| **n >= nodes) {
+                return Err(format!(
+                    "groups: node {n} does not exist in a cluster of {nodes}"
+                ));
+            }
+        }
+    }
+    if let Some(ppm) = fault.drift_ppm {
+        if ppm.abs() > crate::clock::DRIFT_PPM_LIMIT {
+            return Err(format!(
+                "drift_ppm: {ppm} is beyond ±{}",
+                crate::clock::DRIFT_PPM_LIMIT
+            ));
+        }
+    }
+    if fault.duration == Some(SimDuration::ZERO) {
+        return Err("for: must be positive".to_string());
+    }
+    Ok(())
+}
+
+/// A validation problem and where to point at it.
+struct Problem {
+    locator: Locator,
+    message: String,
+}
+
+enum Locator {
+    Key { table: String, key: String },
+    Entry { header: &'static str, index: usize },
+}
+
+impl Problem {
+    fn at(table: &str, key: &str, message: impl Into<String>) -> Problem {
+        Problem {
+            locator: Locator::Key {
+                table: table.to_string(),
+                key: key.to_string(),
+            },
+            message: message.into(),
+        }
+    }
+    fn entry(header: &'static str, index: usize) -> Problem {
+        Problem {
+            locator: Locator::Entry { header, index },
+            message: String::new(),
+        }
+    }
+    fn with(&self, message: String) -> Problem {
+        Problem {
+            locator: match &self.locator {
+                Locator::Key { table, key } => Locator::Key {
+                    table: table.clone(),
+                    key: key.clone(),
+                },
+                Locator::Entry { header, index } => Locator::Entry {
+                    header,
+                    index: *index,
+                },
+            },
+            message,
+        }
+    }
+    fn line(&self, text: &str) -> usize {
+        match &self.locator {
+            Locator::Key { table, key } => key_line(text, table, key),
+            Locator::Entry { header, index } => array_entry_line(text, header, *index),
+        }
+    }
+}
+
+/// Converts the resolved node of a fault for use by the engine.
+pub fn node_id(n: u32) -> NodeId {
+    NodeId(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[protocol]
+name = "unreplicated"
+
+[cluster]
+nodes = 3
+
+[run]
+duration = "2s"
+"#;
+
+    fn parse(text: &str) -> Result<Scenario, String> {
+        Scenario::parse(text, Path::new("test.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn minimal_scenario_gets_defaults() {
+        let scenario = parse(MINIMAL).unwrap();
+        assert_eq!(scenario.workload.clients, 3);
+        assert_eq!(scenario.run.max_events, 50_000_000);
+        assert!(scenario.faults.is_empty());
+    }
+
+    #[test]
+    fn unknown_field_is_named_with_its_line() {
+        let text = MINIMAL.replace("nodes = 3", "nodes = 3\nnodez = 4");
+        let error = parse(&text).unwrap_err();
+        assert!(error.starts_with("test.toml:7:"), "{error}");
+        assert!(error.contains("nodez"), "{error}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_line() {
+        let error = parse(&MINIMAL.replace("duration = \"2s\"", "duration = 2")).unwrap_err();
+        assert!(error.starts_with("test.toml:9:"), "{error}");
+    }
+
+    #[test]
+    fn bad_duration_unit_is_explained() {
+        let error = parse(&MINIMAL.replace("\"2s\"", "\"2h\"")).unwrap_err();
+        assert!(error.contains("unknown unit"), "{error}");
+    }
+
+    #[test]
+    fn fault_on_missing_node_names_entry_and_field() {
+        let text = format!(
+            "{MINIMAL}\n[[faults]]\nat = \"1s\"\naction = \"heal\"\n\n[[faults]]\nat = \"1s\"\naction = \"crash\"\nnode = 7\n"
+        );
+        let error = parse(&text).unwrap_err();
+        assert!(error.starts_with("test.toml:15:"), "{error}");
+        assert!(error.contains("faults[1].node"), "{error}");
+    }
+
+    #[test]
+    fn fault_with_field_its_action_ignores_is_rejected() {
+        let text = format!("{MINIMAL}\n[[faults]]\nat = \"1s\"\naction = \"heal\"\nnode = 1\n");
+        let error = parse(&text).unwrap_err();
+        assert!(
+            error.contains("faults[0].node: not used by action Heal"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn liveness_bound_past_the_end_is_rejected() {
+        let text = MINIMAL.replace(
+            "duration = \"2s\"",
+            "duration = \"2s\"\nheal_at = \"1s\"\nliveness_bound = \"3s\"",
+        );
+        let error = parse(&text).unwrap_err();
+        assert!(error.contains("run.liveness_bound"), "{error}");
+        assert!(error.starts_with("test.toml:11:"), "{error}");
+    }
+
+    #[test]
+    fn written_scenario_reads_back_identically() {
+        let text = format!(
+            "{MINIMAL}\n[[faults]]\nat = \"1s\"\naction = \"clock-jump\"\nnode = \"leader\"\nby = \"-40ms\"\nfor = \"200ms\"\n"
+        );
+        let scenario = parse(&text).unwrap();
+        let again = parse(&scenario.to_toml()).unwrap();
+        assert_eq!(again.faults, scenario.faults);
+        assert_eq!(again.to_toml(), scenario.to_toml());
+    }
+}

@@ -1,0 +1,245 @@
+//! `detsim run`: run one scenario with one seed, check it, write its files, print a summary.
+
+use crate::load::load_scenario;
+use crate::registry;
+use crate::ExitStatus;
+use clap::Args;
+use serde::Serialize;
+use sim::nemesis;
+use sim::outcome::RunData;
+use sim::scenario::Scenario;
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `detsim run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// The seed (default: the scenario's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where to write the run's files (default: `out/<scenario>-seed<seed>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Do not write `trace.log` (long runs make large traces).
+    #[arg(long)]
+    pub no_trace: bool,
+    /// Run twice and compare; on a mismatch, name the first divergent event.
+    #[arg(long)]
+    pub check_determinism: bool,
+}
+
+/// What `summary.json` holds: everything about the run that is reproducible (no wall time).
+#[derive(Serialize)]
+struct Summary<'a> {
+    scenario: &'a str,
+    protocol: &'a str,
+    bug: Option<&'a str>,
+    seed: u64,
+    nodes: u32,
+    verdict: &'a sim::outcome::Verdict,
+    expected: Option<&'a str>,
+    stats: &'a sim::outcome::RunStats,
+    fingerprint: &'a str,
+    heal_time: Option<sim::time::SimTime>,
+    faults: &'a [sim::outcome::FaultWindow],
+    reproduce: &'a str,
+}
+
+/// Runs the command.
+pub fn execute(args: &RunArgs) -> ExitStatus {
+    let scenario = match load_scenario(&args.scenario) {
+        Ok(scenario) => scenario,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitStatus::InputError;
+        }
+    };
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("out").join(format!("{}-seed{seed}", scenario.display_name()))
+    });
+    if let Err(error) = fs::create_dir_all(&out) {
+        eprintln!("error: cannot create {}: {error}", out.display());
+        return ExitStatus::InputError;
+    }
+    if args.check_determinism {
+        match check_determinism(&scenario, seed, &out) {
+            Ok(None) => {}
+            Ok(Some(report)) => {
+                eprintln!("determinism check FAILED\n{report}");
+                return ExitStatus::Nondeterministic;
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitStatus::InputError;
+            }
+        }
+    }
+    let trace_path = (!args.no_trace).then(|| out.join("trace.log"));
+    #[allow(clippy::disallowed_methods)] // Wall time is printed, never used by the simulation.
+    let started = std::time::Instant::now();
+    let data = match run_once(&scenario, seed, trace_path.as_deref(), &args.scenario) {
+        Ok(data) => data,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitStatus::InputError;
+        }
+    };
+    let wall = started.elapsed();
+    if let Err(error) = write_files(&scenario, &data, &out) {
+        eprintln!("error: writing {}: {error}", out.display());
+        return ExitStatus::InputError;
+    }
+    print_summary(&scenario, &data, wall, &out, args.check_determinism);
+    ExitStatus::from_verdict(&data.verdict)
+}
+
+/// Runs the scenario once with `seed`, tracing into `trace_path` when given.
+pub fn run_once(
+    scenario: &Scenario,
+    seed: u64,
+    trace_path: Option<&Path>,
+    scenario_path: &Path,
+) -> Result<RunData, String> {
+    let entry = registry::find(&scenario.protocol.name).expect("validated at load");
+    let faults = nemesis::expand(scenario, seed);
+    let mut file = match trace_path {
+        Some(path) => Some(BufWriter::with_capacity(
+            1 << 16,
+            fs::File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+        )),
+        None => None,
+    };
+    let trace = file.as_mut().map(|f| f as &mut dyn Write);
+    let mut data = entry
+        .run(scenario, &faults, seed, trace)
+        .map_err(|e| e.to_string())?;
+    data.reproduce = reproduce_command(scenario_path, seed);
+    Ok(data)
+}
+
+/// The one command that reproduces a run.
+pub fn reproduce_command(scenario_path: &Path, seed: u64) -> String {
+    format!("detsim run {} --seed {seed}", scenario_path.display())
+}
+
+fn write_files(scenario: &Scenario, data: &RunData, out: &Path) -> std::io::Result<()> {
+    let summary = Summary {
+        scenario: &data.scenario,
+        protocol: &data.protocol,
+        bug: scenario.protocol.bug.as_deref(),
+        seed: data.seed,
+        nodes: data.node_count,
+        verdict: &data.verdict,
+        expected: scenario.expect.as_deref(),
+        stats: &data.stats,
+        fingerprint: &data.fingerprint,
+        heal_time: data.heal_time,
+        faults: &data.faults,
+        reproduce: &data.reproduce,
+    };
+    let mut json = serde_json::to_string_pretty(&summary).expect("summary serializes");
+    json.push('\n');
+    fs::write(out.join("summary.json"), json)?;
+    let mut history = BufWriter::new(fs::File::create(out.join("history.jsonl"))?);
+    for op in &data.history.ops {
+        serde_json::to_writer(&mut history, op)?;
+        history.write_all(b"\n")?;
+    }
+    history.flush()
+}
+
+fn print_summary(
+    scenario: &Scenario,
+    data: &RunData,
+    wall: std::time::Duration,
+    out: &Path,
+    checked: bool,
+) {
+    let stats = &data.stats;
+    let seconds = wall.as_secs_f64().max(1e-9);
+    println!(
+        "scenario {} ({}, {} nodes), seed {}",
+        data.scenario, data.protocol, data.node_count, data.seed
+    );
+    println!("verdict: {}", data.verdict);
+    if let Some(expected) = &scenario.expect {
+        let matches = expected == data.verdict.kind();
+        println!(
+            "expected: {expected} ({})",
+            if matches { "as expected" } else { "DIFFERENT" }
+        );
+    }
+    println!(
+        "operations: {} ok, {} fail, {} info",
+        stats.operations_ok, stats.operations_fail, stats.operations_info
+    );
+    println!(
+        "messages: {} sent, {} delivered, {} dropped, {} duplicated",
+        stats.messages_sent,
+        stats.messages_delivered,
+        stats.messages_dropped,
+        stats.messages_duplicated
+    );
+    println!(
+        "events: {} over {} s simulated; wall {:.3} s ({:.0} events/s)",
+        stats.events,
+        stats.simulated_time,
+        seconds,
+        stats.events as f64 / seconds
+    );
+    println!(
+        "fingerprint: {}{}",
+        data.fingerprint,
+        if checked {
+            " (deterministic: two runs agree)"
+        } else {
+            ""
+        }
+    );
+    println!("files: {}", out.display());
+    println!("reproduce: {}", data.reproduce);
+}
+
+/// Runs twice; `Ok(None)` when both agree, otherwise a readable account of the first divergence.
+fn check_determinism(scenario: &Scenario, seed: u64, out: &Path) -> Result<Option<String>, String> {
+    let path = Path::new("scenario");
+    let first = run_once(scenario, seed, None, path)?;
+    let second = run_once(scenario, seed, None, path)?;
+    if first.fingerprint == second.fingerprint && first.history == second.history {
+        return Ok(None);
+    }
+    // Run both again with traces and find the first line where they part.
+    let traces = [out.join("determinism-a.log"), out.join("determinism-b.log")];
+    run_once(scenario, seed, Some(&traces[0]), path)?;
+    run_once(scenario, seed, Some(&traces[1]), path)?;
+    let read = |p: &Path| fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    let (a, b) = (read(&traces[0])?, read(&traces[1])?);
+    let divergence = a
+        .lines()
+        .zip(b.lines())
+        .enumerate()
+        .find(|(_, (x, y))| x != y)
+        .map(|(i, (x, y))| {
+            format!(
+                "first divergent event, line {}:\n  run 1: {x}\n  run 2: {y}",
+                i + 1
+            )
+        })
+        .unwrap_or_else(|| {
+            format!(
+                "traces agree on their common {} lines; fingerprints {} vs {}",
+                a.lines().count().min(b.lines().count()),
+                first.fingerprint,
+                second.fingerprint
+            )
+        });
+    Ok(Some(format!(
+        "{divergence}\n(traces: {} and {})",
+        traces[0].display(),
+        traces[1].display()
+    )))
+}
