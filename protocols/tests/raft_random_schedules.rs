@@ -126,7 +126,11 @@ fn correct_raft_survives_many_random_schedules() {
 #[test]
 fn planted_bugs_are_found_by_random_schedules() {
     let mut found = Vec::new();
-    for bug in ["vote-without-log-check", "commit-previous-term", "vote-not-persisted"] {
+    for bug in [
+        "vote-without-log-check",
+        "commit-previous-term",
+        "vote-not-persisted",
+    ] {
         let (seed, violation) = first_violation(Some(bug), 0..500, 3_000)
             .unwrap_or_else(|| panic!("{bug} not caught in 500 schedules"));
         found.push(format!("{bug}: seed {seed}, {}", violation.property));
