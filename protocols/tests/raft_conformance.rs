@@ -484,6 +484,18 @@ fn leader_sends_heartbeats_on_timer() {
     )));
 }
 
+/// Figure 2: adopting a later term from a `RequestVote` that is then denied does not restart
+/// the election timeout; otherwise a stale server campaigning over and over would keep the
+/// up-to-date ones from ever starting an election.
+#[test]
+fn denied_vote_in_a_later_term_does_not_reset_election_timer() {
+    let (mut voter, mut context) = follower_with_log(2, 3, entries(&[1, 3]));
+    voter.on_message(&mut context, NodeId(0), request_vote(9, 1, 1));
+    assert!(!the_vote(&context).vote_granted);
+    assert_eq!(voter.current_term(), Term(9));
+    assert!(!sets_election_timer(&context));
+}
+
 /// Raft §5.2: a valid AppendEntries from the current leader restarts the election timeout.
 #[test]
 fn heartbeat_from_leader_resets_election_timer() {

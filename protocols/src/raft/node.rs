@@ -276,6 +276,12 @@ impl Raft {
 impl Raft {
     /// Steps down (or stays) a follower in `term`. A leader answers its pending requests
     /// `Indeterminate`: their entries may yet be committed by a later leader, or be overwritten.
+    ///
+    /// The election timer is armed only when leaving leadership (a leader has none running).
+    /// Otherwise it keeps running: Figure 2 restarts it only for an `AppendEntries` from the
+    /// current leader or a granted vote. Restarting it on every later term would let a server
+    /// with a stale log, campaigning again and again, keep the up-to-date servers from ever
+    /// timing out — a livelock.
     fn become_follower(&mut self, context: &mut Context<Raft>, term: Term, leader: Option<NodeId>) {
         assert!(term >= self.current_term, "Raft §5.1: terms never go back");
         match std::mem::replace(&mut self.role, RoleState::Follower) {
@@ -288,6 +294,7 @@ impl Raft {
                 }
                 context.cancel_timer(Timer::Heartbeat);
                 context.cancel_timer(Timer::CheckQuorum);
+                self.reset_election_timer(context);
             }
             RoleState::Candidate(_) => context.cancel_timer(Timer::Heartbeat),
             RoleState::Follower => {}
@@ -300,7 +307,6 @@ impl Raft {
             self.persist_hard_state(context);
         }
         self.leader_hint = leader;
-        self.reset_election_timer(context);
     }
 
     /// Raft §5.2: a follower whose election timeout elapsed increments its term, votes for
@@ -561,8 +567,10 @@ impl Raft {
             "Raft §5.2 election safety: two leaders in {}",
             self.current_term
         );
-        // Raft §5.2: a candidate that hears from the leader of its term returns to follower.
+        // Raft §5.2: a candidate that hears from the leader of its term returns to follower; a
+        // follower hearing from the current leader restarts its election timeout.
         self.become_follower(context, message.term, Some(source));
+        self.reset_election_timer(context);
 
         // Raft §5.3 consistency check: the log must hold an entry at prevLogIndex whose term
         // matches prevLogTerm. If not, hint where the logs may still agree.
