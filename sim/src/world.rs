@@ -1163,8 +1163,10 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 let node = self.resolve(fault.node.expect("validated"));
                 nodes.push(node);
                 if self.is_up(node) {
+                    let window =
+                        self.open_window(FaultKind::Crash, format!("crash {node}"), vec![node]);
                     self.crash_node(node);
-                    Some(self.open_window(FaultKind::Crash, format!("crash {node}"), vec![node]))
+                    Some(window)
                 } else {
                     None
                 }
@@ -1281,6 +1283,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
     fn restart(&mut self, node: NodeId) {
         if !self.is_up(node) {
             self.close_windows_of(FaultKind::Crash, Some(node));
+            self.trace_line(format_args!("nemesis restart {node}"));
             self.start_node(node);
         }
     }
