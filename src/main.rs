@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod bench_command;
 mod check_command;
 mod load;
 mod registry;
@@ -22,6 +23,8 @@ enum Command {
     Run(run_command::RunArgs),
     /// Check history files for linearizability.
     Check(check_command::CheckArgs),
+    /// Measure the engine's events per second beside a bare event loop's.
+    Bench(bench_command::BenchArgs),
     /// List the protocols detsim can run and their planted bugs.
     List,
 }
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run_command::execute(&args) as u8,
         Command::Check(args) => check_command::execute(&args),
+        Command::Bench(args) => bench_command::execute(&args) as u8,
         Command::List => {
             for entry in registry::PROTOCOLS {
                 let bugs = entry.bugs();

@@ -77,7 +77,7 @@ impl Unreplicated {
                     ClientResponse::Ok { value: None }
                 } else {
                     ClientResponse::Fail {
-                        reason: "compare-and-set: value differs".to_string(),
+                        reason: "compare-and-set: value differs".into(),
                     }
                 }
             }

@@ -4,6 +4,7 @@
 pub use check;
 pub use check::history;
 
+pub mod baseline;
 pub mod clock;
 pub mod invariants;
 pub mod nemesis;

@@ -22,6 +22,7 @@
 use crate::time::{SimDuration, SimTime};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 use std::hash::Hash;
 
@@ -129,14 +130,14 @@ pub enum ClientResponse {
     /// The operation certainly did not happen (`:fail`), for example a compare-and-set whose
     /// expected value did not match.
     Fail {
-        /// Why.
-        reason: String,
+        /// Why (`"text".into()` for a static text, or an owned `String`).
+        reason: Cow<'static, str>,
     },
     /// The node cannot tell whether the operation happened (`:info`), for example a leader that
     /// lost leadership with the entry still uncommitted.
     Indeterminate {
-        /// Why.
-        reason: String,
+        /// Why (`"text".into()` for a static text, or an owned `String`).
+        reason: Cow<'static, str>,
     },
     /// This node does not serve requests; try the hinted node. The operation did not happen, and
     /// the client retries it (within its timeout) at the hint or the next node.

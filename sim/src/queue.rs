@@ -8,25 +8,23 @@ use crate::time::SimTime;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-struct Entry<E> {
+/// A heap key: small and `Copy`, so sifting moves 24 bytes whatever the event's size. The event
+/// itself waits in a slab slot.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key {
     time: SimTime,
     sequence: u64,
-    event: E,
+    slot: u32,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.sequence == other.sequence
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
+impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<E> Ord for Entry<E> {
-    /// Reversed, so the std max-heap pops the earliest (time, sequence) first.
+impl Ord for Key {
+    /// Reversed, so the std max-heap pops the earliest (time, sequence) first. Sequences are
+    /// unique, so the slot never decides.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.time, other.sequence).cmp(&(self.time, self.sequence))
     }
@@ -34,7 +32,9 @@ impl<E> Ord for Entry<E> {
 
 /// A priority queue of events keyed by simulated time, FIFO among equal times.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: BinaryHeap<Key>,
+    slots: Vec<Option<E>>,
+    free: Vec<u32>,
     next_sequence: u64,
     capacity_limit: usize,
 }
@@ -44,8 +44,10 @@ impl<E> EventQueue<E> {
     pub fn new(capacity_limit: usize) -> EventQueue<E> {
         EventQueue {
             heap: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
             next_sequence: 0,
-            capacity_limit,
+            capacity_limit: capacity_limit.min(u32::MAX as usize),
         }
     }
 
@@ -56,24 +58,40 @@ impl<E> EventQueue<E> {
         if self.heap.len() >= self.capacity_limit {
             return false;
         }
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                debug_assert!(self.slots[slot as usize].is_none());
+                self.slots[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                self.slots.push(Some(event));
+                (self.slots.len() - 1) as u32
+            }
+        };
         let sequence = self.next_sequence;
         self.next_sequence += 1;
-        self.heap.push(Entry {
+        self.heap.push(Key {
             time,
             sequence,
-            event,
+            slot,
         });
         true
     }
 
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.heap.pop().map(|entry| (entry.time, entry.event))
+        let key = self.heap.pop()?;
+        let event = self.slots[key.slot as usize]
+            .take()
+            .expect("a queued key has its event");
+        self.free.push(key.slot);
+        Some((key.time, event))
     }
 
     /// The time of the earliest event.
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|entry| entry.time)
+        self.heap.peek().map(|key| key.time)
     }
 
     /// How many events are waiting.

@@ -31,6 +31,7 @@ use crate::rng::{SimRng, Stream};
 use crate::scenario::{FaultAction, FaultSpec, NodeRef, ProtocolSection, Scenario, Shape};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{FixedHasher, TraceSink};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
@@ -157,9 +158,10 @@ enum Event<P: Protocol> {
     ClientReady {
         client: u32,
     },
+    /// A client's timeout alarm. One is armed per client at a time (not one per operation):
+    /// when it rings before the current operation's deadline it re-arms for that deadline.
     ClientTimeout {
         client: u32,
-        request: RequestId,
     },
     Fault {
         index: usize,
@@ -202,6 +204,7 @@ struct Pending {
     request: RequestId,
     operation: Operation,
     invoked: SimTime,
+    deadline: SimTime,
 }
 
 struct ClientState {
@@ -209,6 +212,7 @@ struct ClientState {
     target: NodeId,
     pending: Option<Pending>,
     known: Vec<Option<i64>>,
+    alarm_armed: bool,
 }
 
 struct World<'s, 'w, P: Protocol, I: Invariants<P>> {
@@ -305,6 +309,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 target: NodeId(workload_rng.below(u64::from(node_count)) as u32),
                 pending: None,
                 known: vec![None; workload.keys as usize],
+                alarm_armed: false,
             })
             .collect();
         World {
@@ -336,7 +341,9 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             workload_end,
             next_request: 0,
             next_value: 0,
-            history: Vec::new(),
+            // Expected size: an invoke and a completion per operation. Reserving it avoids
+            // copying a large history as it grows.
+            history: Vec::with_capacity(expected_history_len(scenario)),
             stats: RunStats::default(),
             fingerprint: FixedHasher::default(),
             trace: TraceSink::new(trace),
@@ -482,7 +489,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 response,
             } => self.apply_response(client, request, source, response),
             Event::ClientReady { client } => self.apply_client_ready(client),
-            Event::ClientTimeout { client, request } => self.apply_client_timeout(client, request),
+            Event::ClientTimeout { client } => self.apply_client_timeout(client),
             Event::Fault { index } => self.apply_fault(index),
             Event::FaultEnd {
                 index,
@@ -812,7 +819,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                     request: request.id,
                     source: node,
                     response: ClientResponse::Fail {
-                        reason: "node down".to_string(),
+                        reason: Cow::Borrowed("node down"),
                     },
                 },
             );
@@ -871,10 +878,12 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
         let target = state.target;
         let process = state.process;
         self.record(process, OpType::Invoke, &operation, None, None);
+        let deadline = self.now + self.scenario.workload.timeout;
         self.clients[client as usize].pending = Some(Pending {
             request,
             operation: operation.clone(),
             invoked: self.now,
+            deadline,
         });
         self.fold((self.now.0, 7u8, client, request.0, &operation));
         if self.trace.enabled() {
@@ -894,10 +903,10 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 },
             },
         );
-        self.push(
-            self.now + self.scenario.workload.timeout,
-            Event::ClientTimeout { client, request },
-        );
+        if !self.clients[client as usize].alarm_armed {
+            self.clients[client as usize].alarm_armed = true;
+            self.push(deadline, Event::ClientTimeout { client });
+        }
         Applied::Other
     }
 
@@ -907,7 +916,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
         kind: OpType,
         operation: &Operation,
         read_value: Option<Option<i64>>,
-        error: Option<String>,
+        error: Option<Cow<'static, str>>,
     ) {
         let (function, key, value) = match *operation {
             Operation::Read { key } => (
@@ -929,7 +938,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             index: self.history.len() as u64,
             kind,
             process: Process::Client(process),
-            function: function.to_string(),
+            function: Cow::Borrowed(function),
             key: Some(Value::Int(key as i64)),
             value,
             time: self.now.0,
@@ -1012,7 +1021,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
 
     /// Records `info` and gives the client a fresh process, as Jepsen does: its old operation may
     /// still take effect, so the same process must not appear to start another.
-    fn complete_unknown(&mut self, client: u32, operation: &Operation, reason: String) {
+    fn complete_unknown(&mut self, client: u32, operation: &Operation, reason: Cow<'static, str>) {
         let process = self.clients[client as usize].process;
         self.record(process, OpType::Info, operation, None, Some(reason));
         self.stats.operations_info += 1;
@@ -1027,15 +1036,24 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
         self.push(self.now + gap, Event::ClientReady { client });
     }
 
-    fn apply_client_timeout(&mut self, client: u32, request: RequestId) -> Applied {
-        let state = &self.clients[client as usize];
-        let Some(pending) = state.pending.as_ref().filter(|p| p.request == request) else {
+    fn apply_client_timeout(&mut self, client: u32) -> Applied {
+        let state = &mut self.clients[client as usize];
+        state.alarm_armed = false;
+        let Some(pending) = state.pending.as_ref() else {
             return Applied::Skipped;
         };
+        if pending.deadline > self.now {
+            // The operation that armed this alarm finished; the current one's deadline is later.
+            let deadline = pending.deadline;
+            state.alarm_armed = true;
+            self.push(deadline, Event::ClientTimeout { client });
+            return Applied::Skipped;
+        }
         let operation = pending.operation.clone();
+        let request = pending.request;
         self.fold((self.now.0, 9u8, client, request.0));
         self.trace_line(format_args!("timeout c{client} {request}"));
-        self.complete_unknown(client, &operation, "timeout".to_string());
+        self.complete_unknown(client, &operation, Cow::Borrowed("timeout"));
         // The node may be gone: try another one next time.
         let target = NodeId(self.workload_rng.below(u64::from(self.node_count)) as u32);
         self.clients[client as usize].target = target;
@@ -1047,7 +1065,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
         self.trace_line(format_args!("stop"));
         for client in 0..self.clients.len() as u32 {
             if let Some(pending) = self.clients[client as usize].pending.take() {
-                self.complete_unknown(client, &pending.operation, "run ended".to_string());
+                self.complete_unknown(client, &pending.operation, Cow::Borrowed("run ended"));
             }
         }
     }
@@ -1163,8 +1181,10 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 let node = self.resolve(fault.node.expect("validated"));
                 nodes.push(node);
                 if self.is_up(node) {
+                    let window =
+                        self.open_window(FaultKind::Crash, format!("crash {node}"), vec![node]);
                     self.crash_node(node);
-                    Some(self.open_window(FaultKind::Crash, format!("crash {node}"), vec![node]))
+                    Some(window)
                 } else {
                     None
                 }
@@ -1281,6 +1301,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
     fn restart(&mut self, node: NodeId) {
         if !self.is_up(node) {
             self.close_windows_of(FaultKind::Crash, Some(node));
+            self.trace_line(format_args!("nemesis restart {node}"));
             self.start_node(node);
         }
     }
@@ -1407,6 +1428,16 @@ enum Applied {
     Node(NodeId),
     /// Something else happened (a client or nemesis step).
     Other,
+}
+
+fn expected_history_len(scenario: &Scenario) -> usize {
+    let workload = &scenario.workload;
+    let operations = u128::from(workload.clients)
+        * u128::from(workload.rate)
+        * u128::from(scenario.run.duration.as_nanos())
+        / 1_000_000_000;
+    // Capped, so that a huge scenario does not reserve memory it may never use.
+    (operations * 2).min(1 << 22) as usize
 }
 
 fn describe_groups(groups: &[Vec<NodeId>]) -> String {

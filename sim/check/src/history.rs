@@ -7,6 +7,7 @@
 //! keys), the value, and the true time in nanoseconds.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
 /// The kind of a history entry.
@@ -99,7 +100,7 @@ pub struct Op {
     pub process: Process,
     /// The function: `read`, `write`, `cas`, `get`, `put`, `append`, `acquire`, ...
     #[serde(rename = "f")]
-    pub function: String,
+    pub function: Cow<'static, str>,
     /// The key, for histories of many independent objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<Value>,
@@ -109,7 +110,7 @@ pub struct Op {
     pub time: u64,
     /// Why an operation failed or is indeterminate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<Cow<'static, str>>,
 }
 
 /// A whole history, in order of time.

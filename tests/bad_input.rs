@@ -1,0 +1,132 @@
+//! Malformed scenarios get an error naming file, line and field, and exit code 2; never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const GOOD: &str = r#"[protocol]
+name = "unreplicated"
+
+[cluster]
+nodes = 3
+
+[run]
+duration = "2s"
+"#;
+
+fn run_text(name: &str, text: &str) -> (i32, String, PathBuf) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-input");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_detsim"))
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.join(format!("{name}-out")))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (output.status.code().unwrap(), stderr, path)
+}
+
+fn assert_rejected(name: &str, text: &str, line: usize, needle: &str) {
+    let (code, stderr, path) = run_text(name, text);
+    assert_eq!(code, 2, "{name}: {stderr}");
+    let prefix = format!("error: {}:{line}:", path.display());
+    assert!(
+        stderr.starts_with(&prefix),
+        "{name}: expected {prefix:?}, got {stderr}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "{name}: expected {needle:?} in {stderr}"
+    );
+}
+
+#[test]
+fn good_scenario_runs() {
+    let (code, stderr, _) = run_text("good", GOOD);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn unknown_field() {
+    assert_rejected(
+        "unknown-field",
+        &GOOD.replace("nodes = 3", "nodes = 3\nspeed = 9"),
+        6,
+        "speed",
+    );
+}
+
+#[test]
+fn missing_section() {
+    let text = GOOD.replace("[run]\nduration = \"2s\"\n", "");
+    assert_rejected("missing-section", &text, 1, "run");
+}
+
+#[test]
+fn bad_duration() {
+    assert_rejected(
+        "bad-duration",
+        &GOOD.replace("\"2s\"", "\"two seconds\""),
+        8,
+        "duration",
+    );
+}
+
+#[test]
+fn bad_probability() {
+    let text = format!("{GOOD}\n[network]\nloss = \"3/2\"\n");
+    assert_rejected("bad-probability", &text, 11, "greater than one");
+}
+
+#[test]
+fn unknown_protocol() {
+    assert_rejected(
+        "unknown-protocol",
+        &GOOD.replace("unreplicated", "zab"),
+        2,
+        "protocol.name",
+    );
+}
+
+#[test]
+fn unknown_protocol_option() {
+    let text = GOOD.replace(
+        "[cluster]",
+        "[protocol.options]\npersistence = true\n\n[cluster]",
+    );
+    assert_rejected("unknown-option", &text, 4, "persistence");
+}
+
+#[test]
+fn unknown_bug() {
+    let text = GOOD.replace(
+        "name = \"unreplicated\"",
+        "name = \"unreplicated\"\nbug = \"typo\"",
+    );
+    assert_rejected("unknown-bug", &text, 3, "protocol.bug");
+}
+
+#[test]
+fn fault_on_a_node_that_does_not_exist() {
+    let text = format!("{GOOD}\n[[faults]]\nat = \"1s\"\naction = \"crash\"\nnode = 3\n");
+    assert_rejected("bad-node", &text, 10, "faults[0].node");
+}
+
+#[test]
+fn not_toml_at_all() {
+    assert_rejected("not-toml", "[protocol\nname = 1", 1, "");
+}
+
+#[test]
+fn missing_file() {
+    let output = Command::new(env!("CARGO_BIN_EXE_detsim"))
+        .args(["run", "/nonexistent/scenario.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/scenario.toml"));
+}
