@@ -288,7 +288,7 @@ impl Raft {
             RoleState::Leader(leader_state) => {
                 for pending in leader_state.pending.values() {
                     let response = ClientResponse::Indeterminate {
-                        reason: format!("{} lost leadership before the entry committed", self.id),
+                        reason: "the leader stepped down before the entry committed".into(),
                     };
                     context.reply(pending.request, pending.client, response);
                 }
@@ -518,7 +518,7 @@ impl Raft {
         }
         if leader.pending.len() >= self.options.pending_requests_max {
             let response = ClientResponse::Fail {
-                reason: format!("{} has too many requests pending", self.id),
+                reason: "the leader has too many requests pending".into(),
             };
             context.reply(request.id, request.client, response);
             return;

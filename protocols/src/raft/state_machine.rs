@@ -64,7 +64,7 @@ impl KvStore {
                 // older request arriving now is a delayed duplicate. Whether its first copy ran
                 // is no longer recorded: the honest answer is "unknown".
                 return ClientResponse::Indeterminate {
-                    reason: format!("{} is older than {latest}", command.request),
+                    reason: format!("{} is older than {latest}", command.request).into(),
                 };
             }
         }
@@ -89,7 +89,7 @@ impl KvStore {
                     ClientResponse::Ok { value: None }
                 }
                 current => ClientResponse::Fail {
-                    reason: format!("cas expected {from}, found {current:?}"),
+                    reason: format!("cas expected {from}, found {current:?}").into(),
                 },
             },
         }

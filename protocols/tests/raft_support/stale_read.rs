@@ -30,7 +30,7 @@ fn pair(history: &History) -> Vec<Operation> {
         match op.kind {
             OpType::Invoke => {
                 let operation = Operation {
-                    function: op.function.clone(),
+                    function: op.function.to_string(),
                     key: op.key.clone().unwrap_or(Value::Nil),
                     value: op.value.clone(),
                     invoked: op.time,
