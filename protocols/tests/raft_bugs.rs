@@ -4,7 +4,7 @@
 
 mod raft_support;
 
-use protocols::raft::{Bug, LogIndex, Raft, Term, Timer};
+use protocols::raft::{Bug, LogIndex, Raft, Term};
 use raft_support::{figure_8_until_c, read, write, Cluster};
 use sim::protocol::{ClientResponse, Protocol};
 
@@ -40,9 +40,9 @@ fn commit_previous_term_is_caught_by_leader_completeness() {
     cluster.in_flight.clear();
     cluster.crash(0);
     cluster.restart(4);
-    cluster.fire(4, Timer::Election);
+    cluster.time_out(4);
     cluster.deliver_votes();
-    cluster.fire(4, Timer::Election);
+    cluster.time_out(4);
     cluster.deliver_votes();
     assert!(cluster.node(4).is_leader());
     assert_eq!(cluster.violated_property(), Some("leader-completeness"));
@@ -60,7 +60,7 @@ fn vote_without_log_check_is_caught_by_leader_completeness() {
         cluster.deliver_all();
         assert_eq!(cluster.node(0).last_applied(), LogIndex(1));
         cluster.heal();
-        cluster.fire(2, Timer::Election);
+        cluster.time_out(2);
         cluster.deliver_votes();
         match bug {
             None => {
@@ -83,13 +83,13 @@ fn vote_not_persisted_is_caught_by_election_safety() {
         let mut cluster = Cluster::with_bug(3, bug);
         cluster.connected[0][1] = false;
         cluster.connected[1][0] = false;
-        cluster.fire(0, Timer::Election);
+        cluster.time_out(0);
         cluster.deliver_votes();
         assert!(cluster.node(0).is_leader());
         cluster.in_flight.clear();
         cluster.crash(2);
         cluster.restart(2);
-        cluster.fire(1, Timer::Election);
+        cluster.time_out(1);
         assert_eq!(cluster.node(1).current_term(), Term(1));
         cluster.deliver_votes();
         match bug {

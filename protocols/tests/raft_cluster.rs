@@ -177,7 +177,7 @@ fn committed_write_survives_leader_crash() {
     cluster.deliver_all();
     cluster.crash(0);
     // n2 lacks the write: n1 refuses it its vote, and n2 cannot win.
-    cluster.fire(2, Timer::Election);
+    cluster.time_out(2);
     cluster.deliver_all();
     assert_eq!(cluster.node(2).role(), Role::Candidate);
     cluster.elect(1);
@@ -201,9 +201,9 @@ fn figure_8_entry_from_previous_term_is_not_committed_by_counting() {
     cluster.in_flight.clear();
     cluster.crash(0);
     cluster.restart(4);
-    cluster.fire(4, Timer::Election);
+    cluster.time_out(4);
     cluster.deliver_votes();
-    cluster.fire(4, Timer::Election);
+    cluster.time_out(4);
     cluster.deliver_votes();
     assert!(cluster.node(4).is_leader() && cluster.node(4).current_term() == Term(5));
     cluster.in_flight.clear();
@@ -235,7 +235,7 @@ fn figure_8_current_term_entry_commits_the_earlier_one() {
     cluster.crash(0);
     cluster.restart(4);
     for _ in 0..3 {
-        cluster.fire(4, Timer::Election);
+        cluster.time_out(4);
         cluster.deliver_votes();
     }
     assert!(

@@ -157,6 +157,13 @@ fn sets_election_timer(context: &Context<Raft>) -> bool {
     })
 }
 
+/// Fires the election timer and tells whether the node started an election.
+fn election_timeout_campaigns(raft: &mut Raft, context: &mut Context<Raft>) -> bool {
+    let term = raft.current_term();
+    raft.on_timer(context, Timer::Election);
+    raft.role() == Role::Candidate && raft.current_term() > term
+}
+
 fn the_append_entries_reply(context: &Context<Raft>) -> AppendEntriesReply {
     match sent(context).as_slice() {
         [(_, Message::AppendEntriesReply(reply))] => reply.clone(),
@@ -415,10 +422,12 @@ fn vote_is_persisted_before_reply() {
 fn granting_vote_resets_election_timer() {
     let (mut voter, mut context) = follower_with_log(2, 1, entries(&[1]));
     voter.on_message(&mut context, NodeId(0), request_vote(1, 1, 1));
-    assert!(sets_election_timer(&context));
-    context.drain_effects();
-    voter.on_message(&mut context, NodeId(1), request_vote(1, 1, 1));
-    assert!(!sets_election_timer(&context));
+    assert!(the_vote(&context).vote_granted);
+    assert!(!election_timeout_campaigns(&mut voter, &mut context));
+    let (mut voter, mut context) = follower_with_log(2, 1, entries(&[1]));
+    voter.on_message(&mut context, NodeId(0), request_vote(1, 0, 0));
+    assert!(!the_vote(&context).vote_granted);
+    assert!(election_timeout_campaigns(&mut voter, &mut context));
 }
 
 /// Raft §5.2: a candidate that receives AppendEntries from a leader of its own term recognizes
@@ -493,10 +502,11 @@ fn denied_vote_in_a_later_term_does_not_reset_election_timer() {
     voter.on_message(&mut context, NodeId(0), request_vote(9, 1, 1));
     assert!(!the_vote(&context).vote_granted);
     assert_eq!(voter.current_term(), Term(9));
-    assert!(!sets_election_timer(&context));
+    assert!(election_timeout_campaigns(&mut voter, &mut context));
 }
 
-/// Raft §5.2: a valid AppendEntries from the current leader restarts the election timeout.
+/// Raft §5.2: a valid AppendEntries from the current leader restarts the election timeout, so
+/// a follower that hears from its leader does not campaign.
 #[test]
 fn heartbeat_from_leader_resets_election_timer() {
     let (mut follower, mut context) = follower_with_log(1, 1, vec![]);
@@ -505,8 +515,38 @@ fn heartbeat_from_leader_resets_election_timer() {
         NodeId(0),
         append_entries(1, (0, 0), vec![], 0),
     );
-    assert!(sets_election_timer(&context));
     assert_eq!(follower.leader_hint(), Some(NodeId(0)));
+    assert!(!election_timeout_campaigns(&mut follower, &mut context));
+    assert!(
+        election_timeout_campaigns(&mut follower, &mut context),
+        "silence since"
+    );
+}
+
+/// Raft §5.2: the election timeout counts from the last heartbeat. The timer set before it is
+/// not replaced on every message; when it fires early it is set again for what remains of
+/// 150–300ms after the heartbeat.
+#[test]
+fn election_timeout_counts_from_the_last_heartbeat() {
+    let (mut follower, _) = follower_with_log(1, 1, vec![]);
+    let mut heartbeat_context = Context::new(NodeId(1), NODE_COUNT, SimTime(100_000_000));
+    follower.on_message(
+        &mut heartbeat_context,
+        NodeId(0),
+        append_entries(1, (0, 0), vec![], 0),
+    );
+    assert!(
+        !sets_election_timer(&heartbeat_context),
+        "the armed timer stays"
+    );
+    let mut timer_context = Context::new(NodeId(1), NODE_COUNT, SimTime(200_000_000));
+    follower.on_timer(&mut timer_context, Timer::Election);
+    assert_eq!(follower.role(), Role::Follower);
+    let remaining = TimerDelay::Range(SimDuration::from_millis(50), SimDuration::from_millis(200));
+    assert!(matches!(
+        timer_context.effects(),
+        [Effect::SetTimer { timer: Timer::Election, delay }] if *delay == remaining
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -47,12 +47,57 @@ struct AppliedEntry {
     term: Term,
 }
 
+/// What an entry seen in some log was: its command and the term of the entry before it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct SeenEntry {
+    term: Term,
+    command: Command,
+    prev_term: Term,
+}
+
+/// Every (index, term) pair seen in any log. Almost every index only ever holds entries of one
+/// term, so the first one seen is kept in a vector indexed by log index (one lookup, no tree
+/// walk, as this runs after every event); the rare others go to a map.
+#[derive(Clone, Debug, Default)]
+struct SeenEntries {
+    first: Vec<SeenEntry>,
+    others: BTreeMap<(LogIndex, Term), SeenEntry>,
+}
+
+impl SeenEntries {
+    /// Records `entry` at `index` if its (index, term) is new; otherwise returns what was seen
+    /// there before when that differs from `entry`.
+    fn record(&mut self, index: LogIndex, entry: SeenEntry) -> Result<(), SeenEntry> {
+        let position = (index.0 - 1) as usize;
+        let seen = match self.first.get(position) {
+            None => {
+                assert_eq!(position, self.first.len(), "logs have no gaps");
+                self.first.push(entry);
+                return Ok(());
+            }
+            Some(first) if first.term == entry.term => first,
+            Some(_) => match self.others.entry((index, entry.term)) {
+                MapEntry::Vacant(vacant) => {
+                    vacant.insert(entry);
+                    return Ok(());
+                }
+                MapEntry::Occupied(occupied) => occupied.into_mut(),
+            },
+        };
+        if *seen == entry {
+            Ok(())
+        } else {
+            Err(seen.clone())
+        }
+    }
+}
+
 /// The checker of Raft's four safety invariants.
 #[derive(Clone, Debug, Default)]
 pub struct RaftInvariants {
     leaders: BTreeMap<Term, NodeId>,
-    /// (index, term) → (command, term of the entry before it).
-    entries: BTreeMap<(LogIndex, Term), (Command, Term)>,
+    /// Every (index, term) pair seen in any log, with its command and the term before it.
+    entries: SeenEntries,
     /// `applied[i]` is the entry first applied at index `i + 1`.
     applied: Vec<AppliedEntry>,
     /// For each term, the highest index first applied by a node in that term.
@@ -114,27 +159,26 @@ impl RaftInvariants {
         let mut index = watch.verified_index.next();
         while let Some(entry) = log.entry(index) {
             let prev_term = log.term_at(index.previous()).expect("a log has no gaps");
-            match self.entries.entry((index, entry.term)) {
-                MapEntry::Vacant(vacant) => {
-                    vacant.insert((entry.command.clone(), prev_term));
-                }
-                MapEntry::Occupied(occupied) => {
-                    let (command, seen_prev_term) = occupied.get();
-                    if *command != entry.command || *seen_prev_term != prev_term {
-                        return Err(Violation::new(
-                            "log-matching",
-                            format!(
-                                "{} holds at {index} an entry of {} ({:?}, after an entry of \
-                                 {prev_term}); another log holds there an entry of {} ({command:?}, \
-                                 after an entry of {seen_prev_term})",
-                                raft.id(),
-                                entry.term,
-                                entry.command,
-                                entry.term
-                            ),
-                        ));
-                    }
-                }
+            let seen = SeenEntry {
+                term: entry.term,
+                command: entry.command.clone(),
+                prev_term,
+            };
+            if let Err(other) = self.entries.record(index, seen) {
+                return Err(Violation::new(
+                    "log-matching",
+                    format!(
+                        "{} holds at {index} an entry of {} ({:?}, after an entry of \
+                         {prev_term}); another log holds there an entry of {} ({:?}, after an \
+                         entry of {})",
+                        raft.id(),
+                        entry.term,
+                        entry.command,
+                        other.term,
+                        other.command,
+                        other.prev_term
+                    ),
+                ));
             }
             index = index.next();
         }

@@ -15,7 +15,11 @@ use sim::protocol::{
     ClientId, ClientRequest, ClientResponse, Context, NodeConfig, NodeId, NodeView, Operation,
     Protocol, RequestId, Role,
 };
+use sim::time::{SimDuration, SimTime};
 use std::collections::BTreeMap;
+
+/// The largest cluster a Raft node supports (the engine's limit too).
+pub const NODE_COUNT_MAX: usize = 64;
 
 /// The timers of a Raft node. Setting one that runs restarts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -84,6 +88,22 @@ pub struct Raft {
     leader_hint: Option<NodeId>,
     role: RoleState,
     kv: KvStore,
+    election_timer: ElectionTimer,
+}
+
+/// The election timeout, restarted lazily. Followers restart it on every `AppendEntries`; setting
+/// a simulator timer each time would queue one event per message. Instead a restart only records
+/// when it happened, and when the armed timer fires early it is re-armed for what remains of a
+/// timeout counted from the restart: the timeout still elapses between `election_timeout_min`
+/// and `election_timeout_max` after the last restart, as Figure 2 asks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct ElectionTimer {
+    /// Whether an `Election` timer is set in the simulator.
+    armed: bool,
+    /// Whether the timeout was restarted after the armed timer was set.
+    restarted: bool,
+    /// Local time of the last restart.
+    restarted_at: SimTime,
 }
 
 impl Protocol for Raft {
@@ -102,6 +122,10 @@ impl Protocol for Raft {
         context: &mut Context<Raft>,
     ) -> Raft {
         config.options.validate();
+        assert!(
+            config.node_count as usize <= NODE_COUNT_MAX,
+            "raft supports at most {NODE_COUNT_MAX} nodes"
+        );
         let bug = config.bug.map(|name| {
             Bug::from_name(name).unwrap_or_else(|| {
                 panic!("raft has no planted bug {name:?} (known: {:?})", Bug::NAMES)
@@ -110,7 +134,7 @@ impl Protocol for Raft {
         // Raft §5.2 and Figure 2: a restarting server recovers term, vote and log from disk;
         // everything else (commit index, state machine) is rebuilt from the log.
         let durable = durable.cloned().unwrap_or_default();
-        let raft = Raft {
+        let mut raft = Raft {
             id: config.id,
             node_count: config.node_count,
             options: config.options.clone(),
@@ -123,6 +147,7 @@ impl Protocol for Raft {
             leader_hint: None,
             role: RoleState::Follower,
             kv: KvStore::new(),
+            election_timer: ElectionTimer::default(),
         };
         // Raft §5.2: servers start as followers and wait one election timeout for a leader.
         raft.reset_election_timer(context);
@@ -153,7 +178,12 @@ impl Protocol for Raft {
     fn on_timer(&mut self, context: &mut Context<Raft>, timer: Timer) {
         match (timer, &self.role) {
             (Timer::Election, RoleState::Follower | RoleState::Candidate(_)) => {
-                self.become_candidate(context)
+                self.election_timer.armed = false;
+                if self.election_timer.restarted {
+                    self.rearm_election_timer(context);
+                } else {
+                    self.become_candidate(context);
+                }
             }
             (Timer::Heartbeat, RoleState::Leader(_)) => {
                 self.broadcast_heartbeat(context);
@@ -267,6 +297,15 @@ impl Raft {
         }
     }
 
+    /// The other servers, in id order (without borrowing `self`, so handlers can send while
+    /// iterating).
+    fn peers(&self) -> impl Iterator<Item = NodeId> {
+        let id = self.id;
+        (0..self.node_count)
+            .map(NodeId)
+            .filter(move |peer| *peer != id)
+    }
+
     fn quorum(&self) -> usize {
         self.node_count as usize / 2 + 1
     }
@@ -348,6 +387,7 @@ impl Raft {
         });
         self.leader_hint = Some(self.id);
         context.cancel_timer(Timer::Election);
+        self.election_timer.armed = false;
         self.broadcast_heartbeat(context);
         context.set_timer(Timer::Heartbeat, self.options.heartbeat_interval);
         if self.options.check_quorum {
@@ -355,7 +395,13 @@ impl Raft {
         }
     }
 
-    fn reset_election_timer(&self, context: &mut Context<Raft>) {
+    /// Restarts the election timeout (see [`ElectionTimer`]).
+    fn reset_election_timer(&mut self, context: &mut Context<Raft>) {
+        self.election_timer.restarted_at = context.now();
+        if self.election_timer.armed {
+            self.election_timer.restarted = true;
+            return;
+        }
         // Raft §5.2: randomized election timeouts make split votes rare; the simulator draws
         // the value, so runs stay reproducible.
         context.set_timer_range(
@@ -363,6 +409,34 @@ impl Raft {
             self.options.election_timeout_min,
             self.options.election_timeout_max,
         );
+        self.election_timer = ElectionTimer {
+            armed: true,
+            restarted: false,
+            restarted_at: context.now(),
+        };
+    }
+
+    /// The armed timer fired, but the timeout was restarted since it was set: wait for the rest
+    /// of a timeout counted from the restart.
+    fn rearm_election_timer(&mut self, context: &mut Context<Raft>) {
+        let elapsed = context
+            .now()
+            .saturating_since(self.election_timer.restarted_at);
+        let high = SimDuration(
+            self.options
+                .election_timeout_max
+                .0
+                .saturating_sub(elapsed.0),
+        );
+        let low = SimDuration(
+            self.options
+                .election_timeout_min
+                .0
+                .saturating_sub(elapsed.0),
+        );
+        context.set_timer_range(Timer::Election, low, high);
+        self.election_timer.armed = true;
+        self.election_timer.restarted = false;
     }
 
     fn persist_hard_state(&self, context: &mut Context<Raft>) {
@@ -387,7 +461,7 @@ impl Raft {
         let RoleState::Candidate(candidate) = &self.role else {
             unreachable!("only candidates retry RequestVote");
         };
-        for peer in context.peers().collect::<Vec<_>>() {
+        for peer in self.peers() {
             if !candidate.answered[peer.index()] {
                 context.send(peer, self.request_vote());
             }
@@ -468,7 +542,7 @@ impl Raft {
     /// Sends every follower the entries it lacks, or an empty `AppendEntries` as a heartbeat
     /// (Raft §5.2: leaders send periodic heartbeats to maintain their authority).
     fn broadcast_heartbeat(&mut self, context: &mut Context<Raft>) {
-        for peer in context.peers().collect::<Vec<_>>() {
+        for peer in self.peers() {
             self.send_append_entries(context, peer);
         }
     }
@@ -619,7 +693,8 @@ impl Raft {
             );
             self.log.truncate_from(first);
         }
-        let new_entries = entries[first_new..].to_vec();
+        let mut new_entries = entries;
+        new_entries.drain(..first_new);
         for entry in &new_entries {
             self.log.append(entry.clone());
         }
@@ -667,9 +742,13 @@ impl Raft {
                 "a follower matched entries never sent"
             );
             // Replies may arrive late or twice: matchIndex only grows.
+            let advanced = message.match_hint > leader.match_index[peer];
             leader.match_index[peer] = leader.match_index[peer].max(message.match_hint);
             leader.next_index[peer] = leader.next_index[peer].max(leader.match_index[peer].next());
-            self.maybe_commit(context);
+            // Only a matchIndex that moved past the commit index can commit anything new.
+            if advanced && message.match_hint > self.commit_index {
+                self.maybe_commit(context);
+            }
         } else {
             // Raft §5.3: after a rejection the leader moves nextIndex back and retries; never
             // below what the follower is known to hold, and never forward on a stale reply.
@@ -690,7 +769,11 @@ impl Raft {
         let RoleState::Leader(leader) = &self.role else {
             return false;
         };
-        let mut replicated = leader.match_index.clone();
+        // The highest index stored on a majority: the quorum-th highest matchIndex, counting
+        // the leader's own log. Sorted on the stack: this runs on every reply.
+        let mut replicated = [LogIndex::ZERO; NODE_COUNT_MAX];
+        let replicated = &mut replicated[..leader.match_index.len()];
+        replicated.copy_from_slice(&leader.match_index);
         replicated[self.id.index()] = self.log.last_index();
         replicated.sort_unstable_by(|a, b| b.cmp(a));
         let majority_index = replicated[self.quorum() - 1];

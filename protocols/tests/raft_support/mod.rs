@@ -224,9 +224,22 @@ impl Cluster {
         self.start(NodeId(id), true);
     }
 
+    /// Lets node `id`'s election timeout elapse in silence, so that it campaigns. (A first
+    /// firing may only re-arm the timer if the node heard from a leader since it was set.)
+    pub fn time_out(&mut self, id: u32) {
+        let term = self.node(id).current_term();
+        for _ in 0..2 {
+            self.fire(id, Timer::Election);
+            if self.node(id).current_term() > term {
+                return;
+            }
+        }
+        panic!("n{id} did not campaign");
+    }
+
     /// Makes `id` campaign and delivers everything until the network is quiet.
     pub fn elect(&mut self, id: u32) {
-        self.fire(id, Timer::Election);
+        self.time_out(id);
         self.deliver_all();
         assert!(self.node(id).is_leader(), "n{id} did not win the election");
     }
@@ -334,7 +347,7 @@ pub fn figure_8_until_c(bug: Option<&'static str>) -> Cluster {
     cluster.in_flight.clear();
     // (b) n0 crashes; n4 wins term 3 with n2's and n3's votes and appends index 2 of term 3.
     cluster.crash(0);
-    cluster.fire(4, Timer::Election);
+    cluster.time_out(4);
     cluster.deliver_votes();
     assert!(cluster.node(4).is_leader() && cluster.node(4).current_term() == Term(3));
     cluster.request(4, write(3));
@@ -343,14 +356,14 @@ pub fn figure_8_until_c(bug: Option<&'static str>) -> Cluster {
     // replicates index 2 (term 2) to n2. With n1, a majority now stores it.
     cluster.crash(4);
     cluster.restart(0);
-    cluster.fire(0, Timer::Election);
+    cluster.time_out(0);
     cluster.deliver_votes();
     assert_eq!(
         cluster.node(0).role(),
         Role::Candidate,
         "term 3 votes went to n4"
     );
-    cluster.fire(0, Timer::Election);
+    cluster.time_out(0);
     cluster.deliver_votes();
     assert!(cluster.node(0).is_leader() && cluster.node(0).current_term() == Term(4));
     cluster.round_trip(0, 1);
