@@ -419,7 +419,10 @@ mod tests {
         assert_eq!(bucket_width(60 * NANOS_PER_SECOND), 2 * NANOS_PER_SECOND);
         assert_eq!(bucket_width(NANOS_PER_MILLI), NANOS_PER_MILLI);
         // 10.001 s no longer fits fifty 200 ms buckets.
-        assert_eq!(bucket_width(10 * NANOS_PER_SECOND + 1), 500 * NANOS_PER_MILLI);
+        assert_eq!(
+            bucket_width(10 * NANOS_PER_SECOND + 1),
+            500 * NANOS_PER_MILLI
+        );
         let week = 7 * 24 * 3_600 * NANOS_PER_SECOND;
         assert!(week.div_ceil(bucket_width(week)) <= MAX_BUCKETS);
     }
@@ -430,7 +433,13 @@ mod tests {
         let quantiles = Quantiles::of(&mut latencies).unwrap();
         assert_eq!(
             quantiles,
-            Quantiles { count: 100, p50: 50, p95: 95, p99: 99, max: 100 }
+            Quantiles {
+                count: 100,
+                p50: 50,
+                p95: 95,
+                p99: 99,
+                max: 100
+            }
         );
         let quantiles = Quantiles::of(&mut [7]).unwrap();
         assert_eq!((quantiles.p50, quantiles.p99, quantiles.max), (7, 7, 7));

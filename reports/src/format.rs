@@ -19,9 +19,26 @@ pub fn duration(nanos: u64) -> String {
     } else if nanos < NANOS_PER_MILLI {
         format!("{}.{} µs", nanos / 1_000, (nanos % 1_000) / 100)
     } else if nanos < NANOS_PER_SECOND {
-        format!("{}.{:02} ms", nanos / NANOS_PER_MILLI, (nanos % NANOS_PER_MILLI) / 10_000)
+        format!(
+            "{}.{:02} ms",
+            nanos / NANOS_PER_MILLI,
+            (nanos % NANOS_PER_MILLI) / 10_000
+        )
     } else {
         seconds(nanos)
+    }
+}
+
+/// A round duration such as a bucket width, without trailing zeros: `200 ms`, `2 s`, `50 µs`.
+pub fn round_duration(nanos: u64) -> String {
+    if nanos >= NANOS_PER_SECOND && nanos % NANOS_PER_SECOND == 0 {
+        format!("{} s", nanos / NANOS_PER_SECOND)
+    } else if nanos >= NANOS_PER_MILLI && nanos % NANOS_PER_MILLI == 0 {
+        format!("{} ms", nanos / NANOS_PER_MILLI)
+    } else if nanos >= 1_000 && nanos % 1_000 == 0 {
+        format!("{} µs", nanos / 1_000)
+    } else {
+        duration(nanos)
     }
 }
 
@@ -77,6 +94,10 @@ mod tests {
         assert_eq!(duration(12_560), "12.5 µs");
         assert_eq!(duration(3_256_000), "3.25 ms");
         assert_eq!(duration(1_500_000_000), "1.500 s");
+        assert_eq!(round_duration(200_000_000), "200 ms");
+        assert_eq!(round_duration(2_000_000_000), "2 s");
+        assert_eq!(round_duration(1_500_000_000), "1500 ms");
+        assert_eq!(round_duration(1_500_001), "1.50 ms");
     }
 
     #[test]
@@ -92,6 +113,9 @@ mod tests {
 
     #[test]
     fn html_special_characters_are_escaped() {
-        assert_eq!(html(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            html(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

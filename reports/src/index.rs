@@ -28,7 +28,10 @@ pub fn render(
     write_faults(&mut body, data);
     write_plots(&mut body, options);
     write_files(&mut body, options);
-    let title = html(&format!("detsim: {} ({}, seed {})", data.scenario, data.protocol, data.seed));
+    let title = html(&format!(
+        "detsim: {} ({}, seed {})",
+        data.scenario, data.protocol, data.seed
+    ));
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>{title}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
@@ -36,7 +39,11 @@ pub fn render(
 }
 
 fn write_header(body: &mut String, data: &RunData) {
-    let verdict_class = if data.verdict.is_pass() { "pass" } else { "failed" };
+    let verdict_class = if data.verdict.is_pass() {
+        "pass"
+    } else {
+        "failed"
+    };
     let _ = write!(
         body,
         "<h1>{scenario}</h1>\n<table class=\"facts\">\n\
@@ -124,7 +131,7 @@ fn write_summary(body: &mut String, data: &RunData, report: &ReportData) {
         persists = stats.persists,
         events = stats.events,
         simulated = format::seconds(stats.simulated_time.as_nanos()),
-        bucket = format::duration(report.bucket_width),
+        bucket = format::round_duration(report.bucket_width),
     );
 }
 
@@ -215,7 +222,9 @@ fn write_faults(body: &mut String, data: &RunData) {
             end
         );
     }
-    let heal = data.heal_time.map_or("–".to_string(), |time| format::seconds(time.as_nanos()));
+    let heal = data
+        .heal_time
+        .map_or("–".to_string(), |time| format::seconds(time.as_nanos()));
     let _ = writeln!(body, "</table>\n<p>Faults healed at {heal}.</p>");
 }
 
@@ -248,11 +257,7 @@ fn write_files(body: &mut String, options: &ReportOptions) {
     ];
     for (file, what) in links {
         if let Some(file) = file {
-            let _ = writeln!(
-                body,
-                "<li><a href=\"{0}\">{0}</a>: {what}</li>",
-                html(file)
-            );
+            let _ = writeln!(body, "<li><a href=\"{0}\">{0}</a>: {what}</li>", html(file));
         }
     }
     body.push_str("</ul>\n");

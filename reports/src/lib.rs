@@ -37,6 +37,7 @@ pub mod index;
 pub mod operations;
 pub mod pixels;
 pub mod plot;
+pub mod sample;
 pub mod style;
 pub mod timeline;
 
@@ -173,7 +174,10 @@ pub fn report_data(data: &RunData, options: &ReportOptions) -> Result<ReportData
 
 fn report_data_of(data: &RunData, options: &ReportOptions, operations: &[Operation]) -> ReportData {
     let end = run_end(data);
-    let width = options.bucket_width.unwrap_or_else(|| bucket_width(end)).max(1);
+    let width = options
+        .bucket_width
+        .unwrap_or_else(|| bucket_width(end))
+        .max(1);
     ReportData {
         run: RunInfo {
             scenario: data.scenario.clone(),
@@ -231,19 +235,42 @@ pub fn render_run(data: &RunData, options: &ReportOptions) -> Result<Vec<ReportF
             contents: timeline::render(data, &operations, report.run_end).into_bytes(),
         },
     ];
-    let raw = LatencyRawPlot { frame: &frame, points: &points };
-    let quantiles = QuantilePlot { frame: &frame, buckets: &report.quantiles, bucket_width: width };
-    let rate = RatePlot { frame: &frame, buckets: &report.rates, bucket_width: width };
-    let availability =
-        AvailabilityPlot { frame: &frame, buckets: &report.availability, bucket_width: width };
+    let raw = LatencyRawPlot {
+        frame: &frame,
+        points: &points,
+    };
+    let quantiles = QuantilePlot {
+        frame: &frame,
+        buckets: &report.quantiles,
+        bucket_width: width,
+    };
+    let rate = RatePlot {
+        frame: &frame,
+        buckets: &report.rates,
+        bucket_width: width,
+    };
+    let availability = AvailabilityPlot {
+        frame: &frame,
+        buckets: &report.availability,
+        bucket_width: width,
+    };
     let mut pngs = Vec::new();
     add_plot(&mut files, &mut pngs, options.png, PLOTS[0].0, &raw)?;
     add_plot(&mut files, &mut pngs, options.png, PLOTS[1].0, &quantiles)?;
     add_plot(&mut files, &mut pngs, options.png, PLOTS[2].0, &rate)?;
-    add_plot(&mut files, &mut pngs, options.png, PLOTS[3].0, &availability)?;
+    add_plot(
+        &mut files,
+        &mut pngs,
+        options.png,
+        PLOTS[3].0,
+        &availability,
+    )?;
     let mut json = serde_json::to_vec_pretty(&report)?;
     json.push(b'\n');
-    files.push(ReportFile { name: "report.json".to_string(), contents: json });
+    files.push(ReportFile {
+        name: "report.json".to_string(),
+        contents: json,
+    });
     files.extend(pngs);
     Ok(files)
 }
@@ -260,7 +287,10 @@ fn add_plot(
         file: name.clone(),
         message: error.to_string(),
     })?;
-    files.push(ReportFile { name, contents: svg.into_bytes() });
+    files.push(ReportFile {
+        name,
+        contents: svg.into_bytes(),
+    });
     if png {
         let name = format!("{stem}.png");
         let rgb = plot::to_rgb(plot).map_err(|error| ReportError::Plot {
@@ -268,9 +298,11 @@ fn add_plot(
             message: error.to_string(),
         })?;
         let (width, height) = plot.size();
-        let contents = pixels::encode_png(&rgb, width, height).map_err(|message| {
-            ReportError::Png { file: name.clone(), message }
-        })?;
+        let contents =
+            pixels::encode_png(&rgb, width, height).map_err(|message| ReportError::Png {
+                file: name.clone(),
+                message,
+            })?;
         pngs.push(ReportFile { name, contents });
     }
     Ok(())

@@ -95,7 +95,9 @@ pub fn operations(history: &History) -> Result<Vec<Operation>, ReportError> {
         };
         if entry.kind == OpType::Invoke {
             if open.contains_key(&process) {
-                return Err(malformed("invoked while its previous operation is still open"));
+                return Err(malformed(
+                    "invoked while its previous operation is still open",
+                ));
             }
             open.insert(process, operations.len());
             operations.push(Operation {
@@ -164,10 +166,16 @@ mod tests {
         };
         let operations = operations(&history).unwrap();
         assert_eq!(operations.len(), 3);
-        assert_eq!((operations[0].process, operations[0].outcome), (1, Outcome::Ok));
+        assert_eq!(
+            (operations[0].process, operations[0].outcome),
+            (1, Outcome::Ok)
+        );
         assert_eq!(operations[0].latency(), Some(30));
         assert_eq!(operations[0].completion_index, Some(3));
-        assert_eq!((operations[1].process, operations[1].outcome), (2, Outcome::Fail));
+        assert_eq!(
+            (operations[1].process, operations[1].outcome),
+            (2, Outcome::Fail)
+        );
         assert_eq!(operations[2].outcome, Outcome::Info);
         assert_eq!(operations[2].latency(), None);
         assert!(operations[0].has_entry(3) && !operations[0].has_entry(1));
@@ -183,7 +191,9 @@ mod tests {
 
     #[test]
     fn rejects_a_completion_without_invocation() {
-        let history = History { ops: vec![entry(7, OpType::Ok, 3, 5)] };
+        let history = History {
+            ops: vec![entry(7, OpType::Ok, 3, 5)],
+        };
         let error = operations(&history).unwrap_err();
         assert!(error.to_string().contains("entry 7"), "{error}");
     }
@@ -191,7 +201,10 @@ mod tests {
     #[test]
     fn rejects_overlapping_invocations_of_one_process() {
         let history = History {
-            ops: vec![entry(0, OpType::Invoke, 1, 5), entry(1, OpType::Invoke, 1, 6)],
+            ops: vec![
+                entry(0, OpType::Invoke, 1, 5),
+                entry(1, OpType::Invoke, 1, 6),
+            ],
         };
         assert!(operations(&history).is_err());
     }

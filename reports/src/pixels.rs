@@ -6,7 +6,11 @@ use std::collections::BTreeSet;
 /// Encodes an RGB buffer (3 bytes a pixel, rows top to bottom) as an 8-bit RGB PNG. The
 /// encoder's settings are fixed, so the same pixels always give the same bytes.
 pub fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
-    assert_eq!(rgb.len(), width as usize * height as usize * 3, "buffer size");
+    assert_eq!(
+        rgb.len(),
+        width as usize * height as usize * 3,
+        "buffer size"
+    );
     let mut bytes = Vec::new();
     {
         let mut encoder = png::Encoder::new(&mut bytes, width, height);
@@ -16,7 +20,9 @@ pub fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String
         encoder.set_filter(png::FilterType::Sub);
         encoder.set_adaptive_filter(png::AdaptiveFilterType::NonAdaptive);
         let mut writer = encoder.write_header().map_err(|error| error.to_string())?;
-        writer.write_image_data(rgb).map_err(|error| error.to_string())?;
+        writer
+            .write_image_data(rgb)
+            .map_err(|error| error.to_string())?;
         writer.finish().map_err(|error| error.to_string())?;
     }
     Ok(bytes)
@@ -38,10 +44,15 @@ pub struct PixelSummary {
 /// Decodes a PNG (any colour type, 8 or 16 bits) and summarizes its pixels. End-to-end tests
 /// use it to check that a browser screenshot is not blank.
 pub fn png_summary(bytes: &[u8]) -> Result<PixelSummary, ReportError> {
-    let failure = |message: String| ReportError::Png { file: "(decoded)".to_string(), message };
+    let failure = |message: String| ReportError::Png {
+        file: "(decoded)".to_string(),
+        message,
+    };
     let mut decoder = png::Decoder::new(bytes);
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().map_err(|error| failure(error.to_string()))?;
+    let mut reader = decoder
+        .read_info()
+        .map_err(|error| failure(error.to_string()))?;
     let mut buffer = vec![0u8; reader.output_buffer_size()];
     let frame = reader
         .next_frame(&mut buffer)
@@ -82,7 +93,12 @@ mod tests {
         let bytes = encode_png(&rgb, 4, 2).unwrap();
         assert_eq!(
             png_summary(&bytes).unwrap(),
-            PixelSummary { width: 4, height: 2, distinct_colors: 3, non_white_pixels: 2 }
+            PixelSummary {
+                width: 4,
+                height: 2,
+                distinct_colors: 3,
+                non_white_pixels: 2
+            }
         );
         assert_eq!(bytes, encode_png(&rgb, 4, 2).unwrap());
     }

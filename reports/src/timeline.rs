@@ -42,7 +42,10 @@ fn tenths(value: u64) -> String {
 /// Renders `timeline.html` for `operations` of `data`, on a time axis ending at `run_end`.
 pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String {
     let width = time_width(run_end);
-    let mut clients: Vec<u64> = operations.iter().map(|operation| operation.process).collect();
+    let mut clients: Vec<u64> = operations
+        .iter()
+        .map(|operation| operation.process)
+        .collect();
     clients.sort_unstable();
     clients.dedup();
     let lanes_height = clients.len().max(1) as u64 * LANE_HEIGHT;
@@ -72,7 +75,9 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
         let start = x(operation.invoke_time);
         let end = x(operation.completion_time.unwrap_or(run_end));
         let bar_width = (end - start).max(MIN_BAR_TENTHS);
-        let stuck = data.stuck_operation.is_some_and(|index| operation.has_entry(index));
+        let stuck = data
+            .stuck_operation
+            .is_some_and(|index| operation.has_entry(index));
         let class = if operation.completion_time.is_none() {
             format!("op {} open", operation.outcome.name())
         } else {
@@ -173,7 +178,11 @@ fn write_faults(svg: &mut String, data: &RunData, run_end: u64, width: u64, lane
             fault_name(fault.kind),
             fault.label,
             format::seconds(fault.start.as_nanos()),
-            fault.end.map_or("end of run".to_string(), |end| format::seconds(end.as_nanos())),
+            fault
+                .end
+                .map_or("end of run".to_string(), |end| format::seconds(
+                    end.as_nanos()
+                )),
         ));
         if end > start {
             let _ = writeln!(
@@ -204,7 +213,9 @@ fn write_faults(svg: &mut String, data: &RunData, run_end: u64, width: u64, lane
         Verdict::SafetyViolation { time, .. } => Some((time.as_nanos(), "violation", "#cc3311")),
         _ => None,
     };
-    let heal = data.heal_time.map(|time| (time.as_nanos(), "heal", "#117733"));
+    let heal = data
+        .heal_time
+        .map(|time| (time.as_nanos(), "heal", "#222222"));
     for (time, label, color) in [heal, violation].into_iter().flatten() {
         let line_x = tenths(x(time));
         let _ = writeln!(

@@ -74,41 +74,56 @@ pub fn seconds(nanos: u64) -> f64 {
     nanos as f64 / NANOS_PER_SECOND as f64
 }
 
-/// A log-scale latency axis: the value plotted is log10 of nanoseconds, ticks are whole
+/// A log-scale latency axis: the value plotted is log10 of nanoseconds, major ticks are whole
 /// decades.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogAxis {
-    /// Lowest decade (10^low ns).
-    pub low: u32,
-    /// Highest decade (10^high ns), greater than `low`.
-    pub high: u32,
-    /// Major ticks: each decade.
+    /// Bottom of the axis, log10 nanoseconds.
+    pub start: f64,
+    /// Top of the axis, log10 nanoseconds.
+    pub end: f64,
+    /// Major ticks: the decades inside the axis.
     pub ticks: Vec<f64>,
-    /// Minor ticks: 2..9 × each decade.
+    /// Minor ticks: 2..9 × each decade, inside the axis.
     pub minor_ticks: Vec<f64>,
 }
 
-/// The decades spanning every latency in `latencies` (nanoseconds); 1 ms to 1 s when empty.
+/// The axis spanning every latency in `latencies` (nanoseconds) with 5% headroom on a log
+/// scale, widened to whole decades when the data spans less than one; 1 ms to 1 s when empty.
 pub fn log_axis(latencies: impl Iterator<Item = u64>) -> LogAxis {
     let (mut smallest, mut largest) = (u64::MAX, 0u64);
     for latency in latencies {
         smallest = smallest.min(latency.max(1));
         largest = largest.max(latency.max(1));
     }
-    let (low, high) = if largest == 0 {
-        (6, 9)
-    } else {
+    let (start, end) = if largest == 0 {
+        (6.0, 9.0)
+    } else if largest / smallest < 10 {
+        // Less than a decade of data: show the decades around it, so ticks are labelled.
         let low = decade_at_or_below(smallest);
-        let high = decade_at_or_above(largest).max(low + 1);
-        (low, high)
+        (
+            f64::from(low),
+            f64::from(decade_at_or_above(largest).max(low + 1)),
+        )
+    } else {
+        let (low, high) = (log10(smallest), log10(largest));
+        let pad = (high - low) * 0.05;
+        (low - pad, high + pad)
     };
-    let ticks = (low..=high).map(f64::from).collect();
-    let minor_ticks = (low..high)
+    let first_decade = start.floor() as i32;
+    let last_decade = end.ceil() as i32;
+    let inside = |value: &f64| *value >= start && *value <= end;
+    let ticks = (first_decade..=last_decade)
+        .map(f64::from)
+        .filter(inside)
+        .collect();
+    let minor_ticks = (first_decade..last_decade)
         .flat_map(|decade| (2..10).map(move |multiple| f64::from(decade) + log10(multiple)))
+        .filter(inside)
         .collect();
     LogAxis {
-        low,
-        high,
+        start,
+        end,
         ticks,
         minor_ticks,
     }
@@ -161,6 +176,8 @@ pub struct LinearAxis {
 
 /// A linear axis from 0 covering `largest`, with at most 8 round ticks.
 pub fn linear_axis(largest: f64) -> LinearAxis {
+    // 5% headroom keeps the largest value off the frame.
+    let largest = largest * 1.05;
     // Tenths as the unit keeps the step search in integers.
     let largest_tenths = (largest * 10.0).ceil().max(1.0) as u64;
     let step_tenths = round_step(largest_tenths, 8);
@@ -248,23 +265,27 @@ mod tests {
     #[test]
     fn log_axis_covers_every_latency_in_whole_decades() {
         let axis = log_axis([1_500_000u64, 2_000_000_000].into_iter());
-        assert_eq!((axis.low, axis.high), (6, 10));
+        assert!(axis.start < log10(1_500_000) && axis.end > log10(2_000_000_000));
+        assert_eq!(axis.ticks, vec![7.0, 8.0, 9.0]);
         assert_eq!(decade_label(6.0), "1 ms");
         assert_eq!(decade_label(10.0), "10 s");
         assert_eq!(decade_label(4.0), "10 µs");
-        let exact = log_axis([1_000_000u64].into_iter());
-        assert_eq!((exact.low, exact.high), (6, 7));
-        assert_eq!(log_axis(std::iter::empty()).low, 6);
-        assert_eq!(axis.minor_ticks.len(), 4 * 8);
+        let narrow = log_axis([1_000_000u64, 3_000_000].into_iter());
+        assert_eq!((narrow.start, narrow.end), (6.0, 7.0));
+        assert_eq!(narrow.minor_ticks.len(), 8);
+        assert_eq!(log_axis(std::iter::empty()).start, 6.0);
     }
 
     #[test]
     fn linear_axis_uses_round_steps() {
-        let axis = linear_axis(37.0);
+        let axis = linear_axis(36.0);
         assert_eq!(axis.top, 40.0);
-        assert_eq!(axis.ticks, vec![0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0]);
+        assert_eq!(
+            axis.ticks,
+            vec![0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0]
+        );
         assert_eq!(axis.decimals, 0);
-        let small = linear_axis(0.3);
+        let small = linear_axis(0.28);
         assert_eq!((small.top, small.decimals), (0.3, 1));
         assert_eq!(linear_axis(0.0).top, 0.1);
     }

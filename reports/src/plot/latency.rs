@@ -10,8 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-type LogChart<'a, DB> =
-    ChartContext<'a, DB, Cartesian2d<Ticked, Ticked>>;
+type LogChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Ticked, Ticked>>;
 
 /// Builds a chart with a time x axis and a log latency y axis, mesh drawn.
 fn log_chart<'a, DB>(
@@ -34,7 +33,7 @@ where
         .build_cartesian_2d(
             Ticked::new(0.0..time.end, time.ticks.clone()),
             Ticked {
-                range: f64::from(log.low)..f64::from(log.high),
+                range: log.start..log.end,
                 ticks: log.ticks.clone(),
                 minor_ticks: log.minor_ticks.clone(),
             },
@@ -77,17 +76,15 @@ impl Plot for LatencyRawPlot<'_> {
         let caption = format!("Latency of every operation — {}", self.frame.subtitle);
         let chart = log_chart(root, caption, &time, &log)?;
         let area = chart.plotting_area().get_pixel_range();
-        let bottom = f64::from(log.low);
+        let bottom = log.start;
         self.frame.draw_bands(root, &area, |nanos| {
             chart.backend_coord(&(axes::seconds(nanos), bottom)).0
         })?;
         // Successes first, so the rarer failures and timeouts are drawn on top of them.
         for outcome in [Outcome::Ok, Outcome::Info, Outcome::Fail] {
             for point in self.points.iter().filter(|point| point.outcome == outcome) {
-                let pixel = chart.backend_coord(&(
-                    axes::seconds(point.invoke_time),
-                    axes::log10(point.latency),
-                ));
+                let pixel = chart
+                    .backend_coord(&(axes::seconds(point.invoke_time), axes::log10(point.latency)));
                 let shape = Shape::for_function(&point.function);
                 draw_marker(root, shape, pixel, outcome_color(outcome))?;
             }
@@ -97,17 +94,27 @@ impl Plot for LatencyRawPlot<'_> {
         }
         let mut entries = Vec::new();
         for outcome in Outcome::ALL {
-            let count = self.points.iter().filter(|point| point.outcome == outcome).count();
+            let count = self
+                .points
+                .iter()
+                .filter(|point| point.outcome == outcome)
+                .count();
             let label = format!("{} ({count})", outcome.name());
             entries.push((Swatch::Marker(Shape::Circle, outcome_color(outcome)), label));
         }
-        let mut functions: Vec<&str> =
-            self.points.iter().map(|point| point.function.as_str()).collect();
+        let mut functions: Vec<&str> = self
+            .points
+            .iter()
+            .map(|point| point.function.as_str())
+            .collect();
         functions.sort_unstable();
         functions.dedup();
         for function in functions {
             let shape = Shape::for_function(function);
-            entries.push((Swatch::Marker(shape, RGBColor(0x44, 0x44, 0x44)), function.to_string()));
+            entries.push((
+                Swatch::Marker(shape, RGBColor(0x44, 0x44, 0x44)),
+                function.to_string(),
+            ));
         }
         entries.extend(self.frame.legend_entries());
         draw_legend(root, &area, &entries)
@@ -164,8 +171,11 @@ pub struct QuantilePlot<'a> {
 
 impl QuantilePlot<'_> {
     fn functions(&self) -> Vec<&str> {
-        let mut functions: Vec<&str> =
-            self.buckets.iter().map(|bucket| bucket.function.as_str()).collect();
+        let mut functions: Vec<&str> = self
+            .buckets
+            .iter()
+            .map(|bucket| bucket.function.as_str())
+            .collect();
         functions.dedup();
         functions
     }
@@ -187,15 +197,18 @@ impl Plot for QuantilePlot<'_> {
     {
         let title = format!(
             "Latency quantiles of ok operations, {} buckets — {}",
-            crate::format::duration(self.bucket_width),
+            crate::format::round_duration(self.bucket_width),
             self.frame.subtitle
         );
         let body = root.titled(&title, (FONT, 17))?;
         let functions = self.functions();
         let time = axes::time_axis(self.frame.run_end);
-        let log = axes::log_axis(self.buckets.iter().map(|bucket| bucket.quantiles.max).chain(
-            self.buckets.iter().map(|bucket| bucket.quantiles.p50),
-        ));
+        let log = axes::log_axis(
+            self.buckets
+                .iter()
+                .map(|bucket| bucket.quantiles.max)
+                .chain(self.buckets.iter().map(|bucket| bucket.quantiles.p50)),
+        );
         let panels = body.split_evenly((functions.len().max(1), 1));
         if functions.is_empty() {
             let chart = log_chart(&panels[0], "no ok operations".to_string(), &time, &log)?;
@@ -206,7 +219,7 @@ impl Plot for QuantilePlot<'_> {
         for (panel, function) in panels.iter().zip(functions) {
             let chart = log_chart(panel, function.to_string(), &time, &log)?;
             let area = chart.plotting_area().get_pixel_range();
-            let bottom = f64::from(log.low);
+            let bottom = log.start;
             let to_pixel = |nanos: u64| chart.backend_coord(&(axes::seconds(nanos), bottom)).0;
             // Panels are sub-areas: bands and legend are drawn in panel pixels.
             let origin = panel.get_base_pixel();
@@ -214,28 +227,30 @@ impl Plot for QuantilePlot<'_> {
                 area.0.start - origin.0..area.0.end - origin.0,
                 area.1.start - origin.1..area.1.end - origin.1,
             );
-            self.frame.draw_bands(panel, &local, |nanos| to_pixel(nanos) - origin.0)?;
+            self.frame
+                .draw_bands(panel, &local, |nanos| to_pixel(nanos) - origin.0)?;
             let buckets: Vec<&QuantileBucket> = self
                 .buckets
                 .iter()
                 .filter(|bucket| bucket.function == function)
                 .collect();
-            for (line, (_, color)) in QUANTILE_LINES.iter().enumerate() {
+            // The highest quantile first, so lower ones stay visible where they coincide.
+            for (line, (_, color)) in QUANTILE_LINES.iter().enumerate().rev() {
                 let pixels: Vec<(i32, i32)> = buckets
                     .iter()
                     .map(|bucket| {
                         let middle = bucket.start + (bucket.end - bucket.start) / 2;
                         let value = quantile_value(&bucket.quantiles, line);
-                        let (x, y) = chart
-                            .backend_coord(&(axes::seconds(middle), axes::log10(value)));
+                        let (x, y) =
+                            chart.backend_coord(&(axes::seconds(middle), axes::log10(value)));
                         (x - origin.0, y - origin.1)
                     })
                     .collect();
                 // A bucket without ok operations breaks the line: no success, no latency.
                 let mut segment: Vec<(i32, i32)> = Vec::new();
                 for (position, pixel) in pixels.iter().enumerate() {
-                    let adjacent = position > 0
-                        && buckets[position - 1].end == buckets[position].start;
+                    let adjacent =
+                        position > 0 && buckets[position - 1].end == buckets[position].start;
                     if !adjacent && segment.len() > 1 {
                         panel.draw(&PathElement::new(segment.clone(), color.stroke_width(2)))?;
                     }

@@ -124,8 +124,14 @@ where
         Shape::Square => root.draw(&Rectangle::new([(x - 3, y - 3), (x + 3, y + 3)], style))?,
         Shape::Cross => {
             let stroke = color.stroke_width(2);
-            root.draw(&PathElement::new(vec![(x - 3, y - 3), (x + 3, y + 3)], stroke))?;
-            root.draw(&PathElement::new(vec![(x - 3, y + 3), (x + 3, y - 3)], stroke))?;
+            root.draw(&PathElement::new(
+                vec![(x - 3, y - 3), (x + 3, y + 3)],
+                stroke,
+            ))?;
+            root.draw(&PathElement::new(
+                vec![(x - 3, y + 3), (x + 3, y - 3)],
+                stroke,
+            ))?;
         }
     }
     Ok(())
@@ -193,7 +199,10 @@ where
     let mut x = span.0;
     while x < span.1 {
         let end = (x + 5).min(span.1);
-        root.draw(&PathElement::new(vec![(x, y), (end, y)], color.stroke_width(2)))?;
+        root.draw(&PathElement::new(
+            vec![(x, y), (end, y)],
+            color.stroke_width(2),
+        ))?;
         x += 8;
     }
     Ok(())
@@ -212,14 +221,17 @@ where
     let mut y = span.start;
     while y < span.end {
         let end = (y + 6).min(span.end);
-        root.draw(&PathElement::new(vec![(x, y), (x, end)], color.stroke_width(2)))?;
+        root.draw(&PathElement::new(
+            vec![(x, y), (x, end)],
+            color.stroke_width(2),
+        ))?;
         y += 10;
     }
     Ok(())
 }
 
 /// Colour of the heal line.
-pub const HEAL_COLOR: RGBColor = RGBColor(0x11, 0x77, 0x33);
+pub const HEAL_COLOR: RGBColor = RGBColor(0x22, 0x22, 0x22);
 /// Colour of the safety-violation line.
 pub const VIOLATION_COLOR: RGBColor = RGBColor(0xCC, 0x33, 0x11);
 
@@ -269,7 +281,9 @@ impl Frame {
             root.draw(&Text::new(
                 label,
                 (x - 3, area.1.end - 4),
-                label_style.color(&color).pos(Pos::new(HPos::Right, VPos::Bottom)),
+                label_style
+                    .color(&color)
+                    .pos(Pos::new(HPos::Right, VPos::Bottom)),
             ))?;
         }
         Ok(())
@@ -285,8 +299,11 @@ impl Frame {
             FaultKind::Clock,
             FaultKind::Network,
         ] {
-            let windows: Vec<&FaultWindow> =
-                self.faults.iter().filter(|fault| fault.kind == kind).collect();
+            let windows: Vec<&FaultWindow> = self
+                .faults
+                .iter()
+                .filter(|fault| fault.kind == kind)
+                .collect();
             if windows.is_empty() {
                 continue;
             }

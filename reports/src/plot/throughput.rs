@@ -10,8 +10,7 @@ use crate::style::{outcome_color, FONT};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-type LinearChart<'a, DB> =
-    ChartContext<'a, DB, Cartesian2d<Ticked, Ticked>>;
+type LinearChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Ticked, Ticked>>;
 
 fn linear_chart<'a, DB>(
     area: &DrawingArea<DB, Shift>,
@@ -115,7 +114,7 @@ impl Plot for RatePlot<'_> {
         let decimals = values.decimals;
         let caption = format!(
             "Throughput by outcome, {} buckets — {}",
-            crate::format::duration(self.bucket_width),
+            crate::format::round_duration(self.bucket_width),
             self.frame.subtitle
         );
         let time = axes::time_axis(self.frame.run_end);
@@ -142,7 +141,11 @@ impl Plot for RatePlot<'_> {
                 .collect();
             draw_broken_line(root, &pixels, |_| true, outcome_color(outcome))?;
         }
-        if self.buckets.iter().all(|bucket| bucket.ok + bucket.fail + bucket.info == 0) {
+        if self
+            .buckets
+            .iter()
+            .all(|bucket| bucket.ok + bucket.fail + bucket.info == 0)
+        {
             draw_note(root, &area, "no completed operations")?;
         }
         let mut entries: Vec<(Swatch, String)> = Outcome::ALL
@@ -196,18 +199,13 @@ impl Plot for AvailabilityPlot<'_> {
         };
         let caption = format!(
             "Availability (ok / invoked, by invocation time), {} buckets — {}",
-            crate::format::duration(self.bucket_width),
+            crate::format::round_duration(self.bucket_width),
             self.frame.subtitle
         );
         let time = axes::time_axis(self.frame.run_end);
-        let chart = linear_chart(
-            root,
-            caption,
-            &time,
-            &values,
-            "operations ok",
-            &|value| format!("{}%", (value * 100.0).round() as u32),
-        )?;
+        let chart = linear_chart(root, caption, &time, &values, "operations ok", &|value| {
+            format!("{}%", (value * 100.0).round() as u32)
+        })?;
         let area = chart.plotting_area().get_pixel_range();
         self.frame.draw_bands(root, &area, |nanos| {
             chart.backend_coord(&(axes::seconds(nanos), 0.0)).0
