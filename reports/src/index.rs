@@ -9,7 +9,7 @@ use crate::format::{self, html};
 use crate::operations::Operation;
 use crate::style::fault_name;
 use crate::{ReportData, ReportOptions, PLOTS};
-use sim::outcome::RunData;
+use sim::outcome::{RunData, Verdict};
 use std::fmt::Write;
 
 /// Renders `index.html`.
@@ -58,9 +58,24 @@ fn write_header(body: &mut String, data: &RunData) {
         seed = data.seed,
         nodes = data.node_count,
         fingerprint = html(&data.fingerprint),
-        verdict = html(&data.verdict.to_string()),
+        verdict = html(&verdict_text(&data.verdict)),
         reproduce = html(&data.reproduce),
     );
+}
+
+/// The verdict in words, with times in seconds.
+fn verdict_text(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::SafetyViolation {
+            property,
+            detail,
+            time,
+        } => format!(
+            "safety violation: {property} at {}: {detail}",
+            format::seconds(time.as_nanos())
+        ),
+        other => other.to_string(),
+    }
 }
 
 fn counts_cells(counts: &OutcomeCounts) -> String {
@@ -202,7 +217,7 @@ fn write_faults(body: &mut String, data: &RunData) {
         return;
     }
     body.push_str(
-        "<table class=\"numbers\">\n<tr><th>kind</th><th>label</th><th>nodes</th>\
+        "<table>\n<tr><th>kind</th><th>label</th><th>nodes</th>\
          <th>start</th><th>end</th></tr>\n",
     );
     for fault in &data.faults {

@@ -46,7 +46,7 @@ pub use data::{
     summary, AvailabilityBucket, LatencyPoint, QuantileBucket, Quantiles, RateBucket, Summary,
 };
 pub use operations::{operations, Operation, Outcome};
-pub use pixels::{png_summary, PixelSummary};
+pub use pixels::{decode_png, png_summary, DecodedImage, PixelSummary};
 
 use plot::latency::{LatencyRawPlot, QuantilePlot};
 use plot::throughput::{AvailabilityPlot, RatePlot};

@@ -41,9 +41,50 @@ pub struct PixelSummary {
     pub non_white_pixels: u64,
 }
 
-/// Decodes a PNG (any colour type, 8 or 16 bits) and summarizes its pixels. End-to-end tests
-/// use it to check that a browser screenshot is not blank.
-pub fn png_summary(bytes: &[u8]) -> Result<PixelSummary, ReportError> {
+/// A decoded image: RGBA, 4 bytes a pixel, rows top to bottom.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodedImage {
+    /// Width, pixels.
+    pub width: u32,
+    /// Height, pixels.
+    pub height: u32,
+    /// The pixels.
+    pub rgba: Vec<u8>,
+}
+
+impl DecodedImage {
+    /// Pixels whose red, green and blue each lie within `tolerance` of `rgb`.
+    pub fn count_near(&self, rgb: [u8; 3], tolerance: u8) -> u64 {
+        self.rgba
+            .chunks_exact(4)
+            .filter(|pixel| {
+                (0..3).all(|channel| pixel[channel].abs_diff(rgb[channel]) <= tolerance)
+            })
+            .count() as u64
+    }
+
+    /// A summary of the pixels.
+    pub fn summary(&self) -> PixelSummary {
+        let mut colors = BTreeSet::new();
+        let mut non_white_pixels = 0u64;
+        for pixel in self.rgba.chunks_exact(4) {
+            if pixel[..3] != [255, 255, 255] {
+                non_white_pixels += 1;
+            }
+            colors.insert([pixel[0], pixel[1], pixel[2], pixel[3]]);
+        }
+        PixelSummary {
+            width: self.width,
+            height: self.height,
+            distinct_colors: colors.len(),
+            non_white_pixels,
+        }
+    }
+}
+
+/// Decodes a PNG of any colour type, 8 or 16 bits, into RGBA. End-to-end tests use it to
+/// look at browser screenshots.
+pub fn decode_png(bytes: &[u8]) -> Result<DecodedImage, ReportError> {
     let failure = |message: String| ReportError::Png {
         file: "(decoded)".to_string(),
         message,
@@ -58,26 +99,26 @@ pub fn png_summary(bytes: &[u8]) -> Result<PixelSummary, ReportError> {
         .next_frame(&mut buffer)
         .map_err(|error| failure(error.to_string()))?;
     let channels = frame.color_type.samples();
-    let mut colors = BTreeSet::new();
-    let mut non_white_pixels = 0u64;
+    let mut rgba = Vec::with_capacity(frame.width as usize * frame.height as usize * 4);
     for pixel in buffer[..frame.buffer_size()].chunks_exact(channels) {
-        let rgba = match channels {
+        let expanded = match channels {
             1 => [pixel[0], pixel[0], pixel[0], 255],
             2 => [pixel[0], pixel[0], pixel[0], pixel[1]],
             3 => [pixel[0], pixel[1], pixel[2], 255],
             _ => [pixel[0], pixel[1], pixel[2], pixel[3]],
         };
-        if rgba[..3] != [255, 255, 255] {
-            non_white_pixels += 1;
-        }
-        colors.insert(rgba);
+        rgba.extend_from_slice(&expanded);
     }
-    Ok(PixelSummary {
+    Ok(DecodedImage {
         width: frame.width,
         height: frame.height,
-        distinct_colors: colors.len(),
-        non_white_pixels,
+        rgba,
     })
+}
+
+/// Decodes a PNG and summarizes its pixels.
+pub fn png_summary(bytes: &[u8]) -> Result<PixelSummary, ReportError> {
+    Ok(decode_png(bytes)?.summary())
 }
 
 #[cfg(test)]
@@ -101,6 +142,9 @@ mod tests {
             }
         );
         assert_eq!(bytes, encode_png(&rgb, 4, 2).unwrap());
+        let image = decode_png(&bytes).unwrap();
+        assert_eq!(image.count_near([250, 5, 5], 5), 1);
+        assert_eq!(image.count_near([250, 5, 5], 4), 0);
     }
 
     #[test]

@@ -67,6 +67,17 @@ pub fn fault_css(kind: FaultKind) -> &'static str {
     }
 }
 
+/// Darker versions of the fault colours, for text labels on white.
+pub fn fault_label_css(kind: FaultKind) -> &'static str {
+    match kind {
+        FaultKind::Partition => "#7a6d00",
+        FaultKind::Crash => "#444444",
+        FaultKind::Pause => "#1f6f8b",
+        FaultKind::Clock => "#1b6b28",
+        FaultKind::Network => "#a35200",
+    }
+}
+
 /// The name of a fault kind in legends.
 pub fn fault_name(kind: FaultKind) -> &'static str {
     match kind {

@@ -8,7 +8,7 @@
 
 use crate::format::{self, html};
 use crate::operations::{Operation, Outcome};
-use crate::style::{fault_css, fault_name, outcome_css};
+use crate::style::{fault_css, fault_label_css, fault_name, outcome_css};
 use sim::outcome::{RunData, Verdict};
 use std::fmt::Write;
 
@@ -203,9 +203,10 @@ fn write_faults(svg: &mut String, data: &RunData, run_end: u64, width: u64, lane
         // Labels on three staggered rows above the lanes, so neighbours do not overprint.
         let _ = writeln!(
             svg,
-            "<text class=\"fault-label\" x=\"{}\" y=\"{}\" fill=\"{color}\">{}</text>",
+            "<text class=\"fault-label\" x=\"{}\" y=\"{}\" fill=\"{}\">{}</text>",
             tenths(start + 20),
             14 + (position % 3) as u64 * 12,
+            fault_label_css(fault.kind),
             html(&fault.label),
         );
     }
@@ -237,6 +238,8 @@ const SCRIPT: &str = r#"(function () {
     var title = event.target.querySelector ? event.target.querySelector("title") : null;
     if (title) { detail.textContent = title.textContent; }
   });
+  // End-to-end tests read this mark to know the script ran to the end.
+  document.body.setAttribute("data-script", "ready");
 })();"#;
 
 fn page(data: &RunData, svg: &str, operation_count: usize) -> String {
