@@ -31,11 +31,11 @@ pub fn duration(nanos: u64) -> String {
 
 /// A round duration such as a bucket width, without trailing zeros: `200 ms`, `2 s`, `50 µs`.
 pub fn round_duration(nanos: u64) -> String {
-    if nanos >= NANOS_PER_SECOND && nanos % NANOS_PER_SECOND == 0 {
+    if nanos >= NANOS_PER_SECOND && nanos.is_multiple_of(NANOS_PER_SECOND) {
         format!("{} s", nanos / NANOS_PER_SECOND)
-    } else if nanos >= NANOS_PER_MILLI && nanos % NANOS_PER_MILLI == 0 {
+    } else if nanos >= NANOS_PER_MILLI && nanos.is_multiple_of(NANOS_PER_MILLI) {
         format!("{} ms", nanos / NANOS_PER_MILLI)
-    } else if nanos >= 1_000 && nanos % 1_000 == 0 {
+    } else if nanos >= 1_000 && nanos.is_multiple_of(1_000) {
         format!("{} µs", nanos / 1_000)
     } else {
         duration(nanos)

@@ -210,7 +210,7 @@ fn history_of(planned: &[Planned]) -> History {
             entries.push((time, 0, operation.client, kind, operation.function, result));
         }
     }
-    entries.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    entries.sort_by_key(|entry| (entry.0, entry.1, entry.2));
     let ops = entries
         .into_iter()
         .enumerate()

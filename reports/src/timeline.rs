@@ -53,10 +53,10 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
     let svg_height = AXIS_HEIGHT + lanes_height + 30;
     let x = |nanos: u64| x_tenths(nanos, run_end, width);
     let mut svg = String::new();
-    let _ = write!(
+    let _ = writeln!(
         svg,
         "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{svg_width}\" \
-         height=\"{svg_height}\" viewBox=\"0 0 {svg_width} {svg_height}\">\n"
+         height=\"{svg_height}\" viewBox=\"0 0 {svg_width} {svg_height}\">"
     );
     write_axis(&mut svg, run_end, width, lanes_height);
     write_faults(&mut svg, data, run_end, width, lanes_height);
