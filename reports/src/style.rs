@@ -88,3 +88,21 @@ pub fn fault_name(kind: FaultKind) -> &'static str {
         FaultKind::Network => "network",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plotters::style::IntoFont;
+
+    /// Text is measured with the shipped DejaVu Sans through ab_glyph. If another crate in the
+    /// workspace turned on plotters' `ttf` feature, plotters would measure with the machine's
+    /// fonts instead and reports would stop being reproducible; this pins the measurement.
+    #[test]
+    fn text_is_measured_with_the_shipped_font() {
+        register_font();
+        let size = (FONT, 20).into_font().box_size("Wm 0.5 s").unwrap();
+        // DejaVu Sans advances for "Wm 0.5 s" add up to 9646 of 2048 units per em; ab_glyph
+        // scales a 20 px font by 20 / (ascent 1901 + descent 483): 80.9 px, truncated.
+        assert_eq!(size, (80, 16));
+    }
+}
