@@ -201,7 +201,7 @@ fn report_data_of(data: &RunData, options: &ReportOptions, operations: &[Operati
 
 /// The plot files, in the order `index.html` shows them: (file stem, title).
 pub const PLOTS: [(&str, &str); 4] = [
-    ("latency-raw", "Latency of every operation"),
+    ("latency-raw", "Latency of every completed operation"),
     ("latency-quantiles", "Latency quantiles over time"),
     ("rate", "Throughput by outcome"),
     ("availability", "Availability over time"),

@@ -41,6 +41,8 @@ fn tenths(value: u64) -> String {
 
 /// Renders `timeline.html` for `operations` of `data`, on a time axis ending at `run_end`.
 pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String {
+    // Never divide by a zero-length run.
+    let run_end = run_end.max(1);
     let width = time_width(run_end);
     let mut clients: Vec<u64> = operations
         .iter()

@@ -3,7 +3,7 @@
 use reports::sample::sample_run;
 use reports::{
     availability_buckets, decode_png, operations, quantile_buckets, rate_buckets, render_run,
-    report_data, Outcome, ReportError, ReportFile, ReportOptions,
+    report_data, MessageCount, Outcome, ReportError, ReportFile, ReportOptions,
 };
 use sim::history::{History, Op, OpType, Process, Value};
 use sim::outcome::{FaultKind, FaultWindow, RunData, RunStats, Verdict};
@@ -330,6 +330,22 @@ fn the_stuck_operation_is_highlighted_once_in_the_timeline() {
     // Without a stuck operation, nothing is highlighted.
     let plain = render_run(&tiny_run(), &ReportOptions::default()).unwrap();
     assert!(!text(&plain, "timeline.html").contains("id=\"stuck\""));
+}
+
+#[test]
+fn messages_by_kind_are_shown_per_operation() {
+    let options = ReportOptions {
+        messages_by_kind: vec![MessageCount {
+            kind: "AppendEntries".to_string(),
+            sent: 40,
+        }],
+        ..ReportOptions::default()
+    };
+    let files = render_run(&tiny_run(), &options).unwrap();
+    // 40 messages over 8 operations.
+    assert!(text(&files, "index.html")
+        .contains("<tr><th>AppendEntries</th><td>40</td><td>5.00</td></tr>"));
+    assert!(text(&files, "report.json").contains("\"AppendEntries\""));
 }
 
 #[test]

@@ -73,7 +73,10 @@ impl Plot for LatencyRawPlot<'_> {
     {
         let time = axes::time_axis(self.frame.run_end);
         let log = axes::log_axis(self.points.iter().map(|point| point.latency));
-        let caption = format!("Latency of every operation — {}", self.frame.subtitle);
+        let caption = format!(
+            "Latency of every completed operation — {}",
+            self.frame.subtitle
+        );
         let chart = log_chart(root, caption, &time, &log)?;
         let area = chart.plotting_area().get_pixel_range();
         let bottom = log.start;
