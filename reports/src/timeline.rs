@@ -60,6 +60,11 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
         "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{svg_width}\" \
          height=\"{svg_height}\" viewBox=\"0 0 {svg_width} {svg_height}\">"
     );
+    svg.push_str(
+        "<defs><pattern id=\"open-stripes\" width=\"6\" height=\"6\" \
+         patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
+         <rect width=\"3\" height=\"6\" fill=\"#aa3377\"/></pattern></defs>\n",
+    );
     write_axis(&mut svg, run_end, width, lanes_height);
     write_faults(&mut svg, data, run_end, width, lanes_height);
     for (lane, client) in clients.iter().enumerate() {
@@ -307,7 +312,7 @@ svg text { font-family: 'DejaVu Sans', sans-serif; font-size: 11px; }
 .op.ok { fill: #4477aa; }
 .op.fail { fill: #ee6677; }
 .op.info { fill: #aa3377; }
-.op.open { fill-opacity: 0.45; }
+.op.open { fill: url(#open-stripes); stroke: #aa3377; stroke-width: 1; }
 .op:hover { stroke: #000; stroke-width: 1; }
 .op.stuck { stroke: #000; stroke-width: 2.5; }
 .stuck-label { font-weight: bold; fill: #000; }

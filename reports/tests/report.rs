@@ -115,6 +115,13 @@ fn text<'a>(files: &'a [ReportFile], name: &str) -> &'a str {
     std::str::from_utf8(&file(files, name).contents).expect("text file is UTF-8")
 }
 
+/// FNV-1a, 64 bits: a stable fingerprint of a file's bytes.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 fn names(files: &[ReportFile]) -> Vec<&str> {
     files.iter().map(|file| file.name.as_str()).collect()
 }
@@ -144,6 +151,13 @@ fn report_has_every_file_and_png_only_when_asked() {
     // PNG pixels come from a rasterizer and a font file shipped in the crate: reproducible too.
     let again = render_run(&run, &options).unwrap();
     assert!(with == again, "a second render with PNGs differs");
+    // Pins every byte of every file, PNGs included, so CI on another machine catches any
+    // machine dependence (fonts, float formatting, compression) that one machine cannot.
+    let fingerprints: Vec<String> = with
+        .iter()
+        .map(|file| format!("{:016x}  {}", fnv1a(&file.contents), file.name))
+        .collect();
+    insta::assert_snapshot!("tiny_file_fingerprints", fingerprints.join("\n"));
     for stem in ["latency-raw", "latency-quantiles", "rate", "availability"] {
         let image = decode_png(&file(&with, &format!("{stem}.png")).contents).unwrap();
         let summary = image.summary();
