@@ -113,14 +113,23 @@ pub fn log_axis(latencies: impl Iterator<Item = u64>) -> LogAxis {
     let first_decade = start.floor() as i32;
     let last_decade = end.ceil() as i32;
     let inside = |value: &f64| *value >= start && *value <= end;
-    let ticks = (first_decade..=last_decade)
+    let mut ticks: Vec<f64> = (first_decade..=last_decade)
         .map(f64::from)
         .filter(inside)
         .collect();
-    let minor_ticks = (first_decade..last_decade)
+    let mut minor_ticks: Vec<f64> = (first_decade..last_decade)
         .flat_map(|decade| (2..10).map(move |multiple| f64::from(decade) + log10(multiple)))
         .filter(inside)
         .collect();
+    if ticks.len() < 3 {
+        // Under two decades of data: label 2× and 5× too, or the axis has too few numbers.
+        let promoted = (first_decade..last_decade)
+            .flat_map(|decade| [2, 5].map(|multiple| f64::from(decade) + log10(multiple)))
+            .filter(inside);
+        ticks.extend(promoted);
+        ticks.sort_by(f64::total_cmp);
+        minor_ticks.retain(|minor| !ticks.contains(minor));
+    }
     LogAxis {
         start,
         end,
@@ -154,13 +163,9 @@ fn decade_at_or_above(value: u64) -> u32 {
     decade
 }
 
-/// A decade tick's label, e.g. `100 µs`, `1 ms`, `10 s`.
-pub fn decade_label(log_value: f64) -> String {
-    let decade = log_value.round() as u32;
-    let units = ["ns", "µs", "ms", "s"];
-    let unit_index = (decade / 3).min(3);
-    let power = decade - unit_index * 3;
-    format!("{} {}", 10u64.pow(power), units[unit_index as usize])
+/// A latency tick's label, e.g. `100 µs`, `2 ms`, `10 s`, from its log10-nanoseconds value.
+pub fn latency_label(log_value: f64) -> String {
+    crate::format::round_duration(libm::pow(10.0, log_value).round() as u64)
 }
 
 /// A linear axis from 0 with round ticks, for rates.
@@ -267,12 +272,21 @@ mod tests {
         let axis = log_axis([1_500_000u64, 2_000_000_000].into_iter());
         assert!(axis.start < log10(1_500_000) && axis.end > log10(2_000_000_000));
         assert_eq!(axis.ticks, vec![7.0, 8.0, 9.0]);
-        assert_eq!(decade_label(6.0), "1 ms");
-        assert_eq!(decade_label(10.0), "10 s");
-        assert_eq!(decade_label(4.0), "10 µs");
+        let few = log_axis([4_000_000u64, 300_000_000].into_iter());
+        let labels: Vec<String> = few.ticks.iter().map(|tick| latency_label(*tick)).collect();
+        assert_eq!(
+            labels,
+            ["5 ms", "10 ms", "20 ms", "50 ms", "100 ms", "200 ms"]
+        );
+        assert_eq!(latency_label(6.0), "1 ms");
+        assert_eq!(latency_label(10.0), "10 s");
+        assert_eq!(latency_label(4.0), "10 µs");
+        assert_eq!(latency_label(6.0 + log10(2)), "2 ms");
+        assert_eq!(latency_label(8.0 + log10(5)), "500 ms");
         let narrow = log_axis([1_000_000u64, 3_000_000].into_iter());
         assert_eq!((narrow.start, narrow.end), (6.0, 7.0));
-        assert_eq!(narrow.minor_ticks.len(), 8);
+        assert_eq!(narrow.ticks.len(), 4);
+        assert_eq!(narrow.minor_ticks.len(), 6);
         assert_eq!(log_axis(std::iter::empty()).start, 6.0);
     }
 

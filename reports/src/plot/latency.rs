@@ -43,7 +43,7 @@ where
         .x_desc("time since start (s)")
         .y_desc("latency (log scale)")
         .x_label_formatter(&|value| axes::time_label(*value, step_millis))
-        .y_label_formatter(&|value| axes::decade_label(*value))
+        .y_label_formatter(&|value| axes::latency_label(*value))
         .label_style((FONT, 12))
         .axis_desc_style((FONT, 13))
         .bold_line_style(GRID_BOLD)
