@@ -153,6 +153,9 @@ const QUANTILE_LINES: [(&str, RGBColor); 4] = [
     ("max", RGBColor(0xCC, 0x33, 0x11)),
 ];
 
+/// Line widths of the quantile lines, pixels, in the order of [`QUANTILE_LINES`].
+const QUANTILE_WIDTHS: [u32; 4] = [2, 3, 5, 7];
+
 fn quantile_value(quantiles: &Quantiles, line: usize) -> u64 {
     match line {
         0 => quantiles.p50,
@@ -237,8 +240,10 @@ impl Plot for QuantilePlot<'_> {
                 .iter()
                 .filter(|bucket| bucket.function == function)
                 .collect();
-            // The highest quantile first, so lower ones stay visible where they coincide.
+            // The highest quantile first and widest, so where quantiles coincide (buckets with
+            // few operations) each still shows as a coloured edge around the next.
             for (line, (_, color)) in QUANTILE_LINES.iter().enumerate().rev() {
+                let stroke = color.stroke_width(QUANTILE_WIDTHS[line]);
                 let pixels: Vec<(i32, i32)> = buckets
                     .iter()
                     .map(|bucket| {
@@ -255,7 +260,7 @@ impl Plot for QuantilePlot<'_> {
                     let adjacent =
                         position > 0 && buckets[position - 1].end == buckets[position].start;
                     if !adjacent && segment.len() > 1 {
-                        panel.draw(&PathElement::new(segment.clone(), color.stroke_width(2)))?;
+                        panel.draw(&PathElement::new(segment.clone(), stroke))?;
                     }
                     if !adjacent {
                         segment.clear();
@@ -264,12 +269,13 @@ impl Plot for QuantilePlot<'_> {
                     panel.draw(&Circle::new(*pixel, 2, color.filled()))?;
                 }
                 if segment.len() > 1 {
-                    panel.draw(&PathElement::new(segment, color.stroke_width(2)))?;
+                    panel.draw(&PathElement::new(segment, stroke))?;
                 }
             }
             let mut entries: Vec<(Swatch, String)> = QUANTILE_LINES
                 .iter()
-                .map(|(name, color)| (Swatch::Line(*color), name.to_string()))
+                .zip(QUANTILE_WIDTHS)
+                .map(|((name, color), width)| (Swatch::Line(*color, width), name.to_string()))
                 .collect();
             entries.extend(self.frame.legend_entries());
             draw_legend(panel, &local, &entries)?;

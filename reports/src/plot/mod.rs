@@ -142,8 +142,8 @@ where
 pub enum Swatch {
     /// A marker.
     Marker(Shape, RGBColor),
-    /// A solid line.
-    Line(RGBColor),
+    /// A solid line of a width, pixels.
+    Line(RGBColor, u32),
     /// A dashed line.
     DashedLine(RGBColor),
     /// A shaded band.
@@ -166,9 +166,9 @@ where
     for (swatch, label) in entries {
         match *swatch {
             Swatch::Marker(shape, color) => draw_marker(root, shape, (x + 10, y), color)?,
-            Swatch::Line(color) => root.draw(&PathElement::new(
+            Swatch::Line(color, width) => root.draw(&PathElement::new(
                 vec![(x, y), (x + 20, y)],
-                color.stroke_width(2),
+                color.stroke_width(width),
             ))?,
             Swatch::DashedLine(color) => dashed_segment(root, (x, x + 20), y, color)?,
             Swatch::Band(color) => root.draw(&Rectangle::new(

@@ -161,7 +161,7 @@ impl Plot for RatePlot<'_> {
                     })
                     .sum();
                 (
-                    Swatch::Line(outcome_color(outcome)),
+                    Swatch::Line(outcome_color(outcome), 2),
                     format!("{} ({total})", outcome.name()),
                 )
             })
@@ -229,7 +229,7 @@ impl Plot for AvailabilityPlot<'_> {
         if measured.is_empty() {
             draw_note(root, &area, "no operations")?;
         }
-        let mut entries = vec![(Swatch::Line(color), "ok / invoked".to_string())];
+        let mut entries = vec![(Swatch::Line(color, 2), "ok / invoked".to_string())];
         entries.extend(self.frame.legend_entries());
         draw_legend(root, &area, &entries)
     }
