@@ -199,6 +199,25 @@ fn the_same_run_gives_the_same_bytes() {
 }
 
 #[test]
+fn renders_in_parallel_threads_agree() {
+    // `detsim fuzz` renders reports of failing seeds from many threads at once; the font
+    // registry is shared state, so check that concurrent renders still agree byte for byte.
+    let expected = render_run(&tiny_run(), &ReportOptions::default()).unwrap();
+    let renders: Vec<Vec<ReportFile>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| render_run(&tiny_run(), &ReportOptions::default()).unwrap()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .collect()
+    });
+    for render in renders {
+        assert!(render == expected, "a render from another thread differs");
+    }
+}
+
+#[test]
 fn reports_carry_no_wall_clock_or_machine_specifics() {
     let files = render_run(&sample_run(), &ReportOptions::default()).unwrap();
     for file in files.iter().filter(|file| !file.name.ends_with(".png")) {
