@@ -12,8 +12,10 @@ use crate::style::{fault_css, fault_label_css, fault_name, outcome_css};
 use sim::outcome::{RunData, Verdict};
 use std::fmt::Write;
 
-/// Left gutter for lane labels, pixels.
-const GUTTER: u64 = 90;
+/// Width of the lane labels, which stay in place while the lanes scroll sideways, pixels.
+const LABELS_WIDTH: u64 = 80;
+/// Space left of time zero in the scrolling lanes, so the first tick label fits, pixels.
+const GUTTER: u64 = 16;
 /// Height of the time axis above the lanes, pixels.
 const AXIS_HEIGHT: u64 = 58;
 /// Height of one lane, pixels.
@@ -51,9 +53,26 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
     clients.sort_unstable();
     clients.dedup();
     let lanes_height = clients.len().max(1) as u64 * LANE_HEIGHT;
-    let svg_width = GUTTER + width + 20;
+    // Room on the right for a mark label at the very end of the run.
+    let svg_width = GUTTER + width + 60;
     let svg_height = AXIS_HEIGHT + lanes_height + 30;
     let x = |nanos: u64| x_tenths(nanos, run_end, width);
+    let mut labels = String::new();
+    let _ = writeln!(
+        labels,
+        "<svg class=\"labels\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{LABELS_WIDTH}\" \
+         height=\"{svg_height}\" viewBox=\"0 0 {LABELS_WIDTH} {svg_height}\">"
+    );
+    for (lane, client) in clients.iter().enumerate() {
+        let y = AXIS_HEIGHT + lane as u64 * LANE_HEIGHT;
+        let _ = writeln!(
+            labels,
+            "<text class=\"lane\" x=\"{}\" y=\"{}\">client {client}</text>",
+            LABELS_WIDTH - 6,
+            y + LANE_HEIGHT / 2 + 4
+        );
+    }
+    labels.push_str("</svg>\n");
     let mut svg = String::new();
     let _ = writeln!(
         svg,
@@ -67,15 +86,6 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
     );
     write_axis(&mut svg, run_end, width, lanes_height);
     write_faults(&mut svg, data, run_end, width, lanes_height);
-    for (lane, client) in clients.iter().enumerate() {
-        let y = AXIS_HEIGHT + lane as u64 * LANE_HEIGHT;
-        let _ = writeln!(
-            svg,
-            "<text class=\"lane\" x=\"{}\" y=\"{}\">client {client}</text>",
-            GUTTER - 8,
-            y + LANE_HEIGHT / 2 + 4
-        );
-    }
     for operation in operations {
         let lane = clients.binary_search(&operation.process).unwrap_or(0) as u64;
         let y = AXIS_HEIGHT + lane * LANE_HEIGHT + (LANE_HEIGHT - BAR_HEIGHT) / 2;
@@ -113,7 +123,7 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
         }
     }
     svg.push_str("</svg>\n");
-    page(data, &svg, operations.len())
+    page(data, &labels, &svg, operations.len())
 }
 
 /// One line describing an operation, for its tooltip.
@@ -237,7 +247,7 @@ fn write_faults(svg: &mut String, data: &RunData, run_end: u64, width: u64, lane
     }
 }
 
-const SCRIPT: &str = r#"(function () {
+const SCRIPT: &str = r##"(function () {
   var detail = document.getElementById("detail");
   var timeline = document.getElementById("timeline");
   if (!detail || !timeline) { return; }
@@ -245,11 +255,16 @@ const SCRIPT: &str = r#"(function () {
     var title = event.target.querySelector ? event.target.querySelector("title") : null;
     if (title) { detail.textContent = title.textContent; }
   });
+  // Links to #stuck should show the operation in the middle of the lanes, not at an edge.
+  var stuck = document.getElementById("stuck");
+  if (stuck && window.location.hash === "#stuck") {
+    stuck.scrollIntoView({ block: "center", inline: "center" });
+  }
   // End-to-end tests read this mark to know the script ran to the end.
   document.body.setAttribute("data-script", "ready");
-})();"#;
+})();"##;
 
-fn page(data: &RunData, svg: &str, operation_count: usize) -> String {
+fn page(data: &RunData, labels: &str, svg: &str, operation_count: usize) -> String {
     let title = html(&format!(
         "Timeline: {} ({}, seed {})",
         data.scenario, data.protocol, data.seed
@@ -286,7 +301,7 @@ fn page(data: &RunData, svg: &str, operation_count: usize) -> String {
          <a href=\"index.html\">Back to the report</a>.</p>\n\
          <p class=\"legend\">{legend}</p>\n\
          <p id=\"detail\">Hover over an operation to see it.</p>\n\
-         <div class=\"scroll\">\n{svg}</div>\n<script>\n{SCRIPT}\n</script>\n</body>\n</html>\n",
+         <div class=\"lanes\">\n{labels}<div class=\"scroll\">\n{svg}</div>\n</div>\n<script>\n{SCRIPT}\n</script>\n</body>\n</html>\n",
         verdict = html(data.verdict.kind()),
     )
 }
@@ -299,7 +314,9 @@ h1 { font-size: 1.3em; }
 .swatch.open { background: repeating-linear-gradient(45deg, #aa3377, #aa3377 3px, #fff 3px, #fff 6px); }
 .swatch.stuck { border: 2px solid #000; background: #ee6677; }
 #detail { font-family: 'DejaVu Sans Mono', monospace; font-size: 0.85em; background: #f4f4f4; padding: 0.4em; min-height: 1.2em; }
-.scroll { overflow-x: auto; border: 1px solid #ddd; }
+.lanes { display: flex; border: 1px solid #ddd; }
+.labels { flex: none; border-right: 1px solid #ddd; }
+.scroll { overflow-x: auto; flex: 1; }
 svg text { font-family: 'DejaVu Sans', sans-serif; font-size: 11px; }
 .lane { text-anchor: end; fill: #444; }
 .tick { text-anchor: middle; fill: #444; }
@@ -315,5 +332,5 @@ svg text { font-family: 'DejaVu Sans', sans-serif; font-size: 11px; }
 .op.open { fill: url(#open-stripes); stroke: #aa3377; stroke-width: 1; }
 .op:hover { stroke: #000; stroke-width: 1; }
 .op.stuck { stroke: #000; stroke-width: 2.5; }
-.stuck-label { font-weight: bold; fill: #000; }
+.stuck-label { font-weight: bold; fill: #000; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 ";
