@@ -130,9 +130,16 @@ fn console_lines(log: &str) -> Vec<&str> {
 }
 
 /// Screenshots `page` at `size`, checks the console stayed silent and the picture is not
-/// blank, and returns how many pixels have the plots' `ok` colour.
-fn screenshot(chromium: &Path, scratch: &Path, page: &Path, size: (u32, u32)) -> u64 {
-    let name = page.file_stem().unwrap().to_string_lossy().into_owned();
+/// blank (at least `percent_inked` percent of it not white), and returns how many pixels have
+/// the plots' `ok` colour.
+fn screenshot(
+    chromium: &Path,
+    scratch: &Path,
+    page: &Path,
+    size: (u32, u32),
+    percent_inked: u64,
+) -> u64 {
+    let name = page.file_name().unwrap().to_string_lossy().into_owned();
     let shot = scratch.join(format!("{name}.png"));
     let run = run_chromium(
         chromium,
@@ -161,8 +168,8 @@ fn screenshot(chromium: &Path, scratch: &Path, page: &Path, size: (u32, u32)) ->
     let pixels = u64::from(size.0) * u64::from(size.1);
     // A blank or error page is nearly all one colour; a report has text, tables and plots.
     assert!(
-        summary.non_white_pixels * 20 > pixels,
-        "{name}: under 5% of the screenshot is not white: {summary:?}"
+        summary.non_white_pixels * 100 > pixels * percent_inked,
+        "{name}: under {percent_inked}% of the screenshot is not white: {summary:?}"
     );
     assert!(
         summary.distinct_colors > 100,
@@ -206,6 +213,7 @@ fn a_browser_renders_the_report_without_errors() {
         &scratch.0,
         &report.join("index.html"),
         (1100, 2200),
+        5,
     );
     assert!(
         index_blue > 300,
@@ -216,11 +224,23 @@ fn a_browser_renders_the_report_without_errors() {
         &scratch.0,
         &report.join("timeline.html"),
         (1400, 420),
+        5,
     );
     assert!(
         timeline_blue > 1_000,
         "timeline.html: only {timeline_blue} pixels of the ok colour: no operation bars"
     );
+
+    // Each plot on its own: a malformed SVG would show Chromium's XML error page instead.
+    for plot in [
+        "latency-raw.svg",
+        "latency-quantiles.svg",
+        "rate.svg",
+        "availability.svg",
+    ] {
+        let blue = screenshot(&chromium, &scratch.0, &report.join(plot), (1000, 960), 2);
+        assert!(blue > 100, "{plot}: only {blue} pixels of the ok colour");
+    }
 
     // The timeline's script marks the page when it has run to the end without an exception.
     let run = run_chromium(
