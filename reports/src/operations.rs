@@ -102,7 +102,7 @@ pub fn operations(history: &History) -> Result<Vec<Operation>, ReportError> {
             open.insert(process, operations.len());
             operations.push(Operation {
                 process,
-                function: entry.function.clone(),
+                function: entry.function.to_string(),
                 key: entry.key.as_ref().map(ToString::to_string),
                 invoke_value: entry.value.to_string(),
                 completion_value: None,
@@ -123,7 +123,7 @@ pub fn operations(history: &History) -> Result<Vec<Operation>, ReportError> {
             return Err(malformed("completed before it was invoked"));
         }
         operation.completion_value = Some(entry.value.to_string());
-        operation.error = entry.error.clone();
+        operation.error = entry.error.as_ref().map(|e| e.to_string());
         operation.completion_index = Some(entry.index);
         operation.completion_time = Some(entry.time);
         operation.outcome = match entry.kind {
@@ -145,7 +145,7 @@ mod tests {
             index,
             kind,
             process: Process::Client(process),
-            function: "write".to_string(),
+            function: "write".into(),
             key: None,
             value: Value::Int(1),
             time,

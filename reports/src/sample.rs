@@ -218,13 +218,13 @@ fn history_of(planned: &[Planned]) -> History {
             index: index as u64,
             kind,
             process: Process::Client(client),
-            function: function.to_string(),
+            function: function.to_string().into(),
             key: Some(Value::Str(format!("k{}", client % 2))),
             value,
             time,
             error: match kind {
-                OpType::Info => Some("timeout".to_string()),
-                OpType::Fail => Some("not-leader".to_string()),
+                OpType::Info => Some("timeout".into()),
+                OpType::Fail => Some("not-leader".into()),
                 _ => None,
             },
         })

@@ -17,7 +17,7 @@ fn op(index: u64, kind: OpType, process: u64, function: &str, time_millis: u64) 
         index,
         kind,
         process: Process::Client(process),
-        function: function.to_string(),
+        function: function.to_string().into(),
         key: None,
         value: Value::Int(index as i64),
         time: time_millis * MILLI,
