@@ -104,6 +104,24 @@
 //! `leader-completeness`, `state-machine-safety`. Each check looks only at what the event could
 //! have changed (see [`invariants`]). The client history is checked for linearizability too.
 //!
+//! ## How it is tested
+//!
+//! In `protocols/tests/`, from the smallest step to the whole system:
+//!
+//! - `raft_conformance.rs` — one test per rule of the paper, named after the behaviour and
+//!   citing the section, driving one handler through a [`sim::protocol::Context`] and checking
+//!   the effects it pushed, in order (persist before send, for example).
+//! - `raft_cluster.rs` — a small cluster on a network the test drives message by message
+//!   (`raft_support`): elections, partitions, crashes, a lagging follower, and Figure 8 step by
+//!   step.
+//! - `raft_invariants.rs` — each invariant broken on purpose with forged messages, and named.
+//! - `raft_bugs.rs` — each planted bug driven into the situation it breaks, beside the correct
+//!   protocol on the same steps.
+//! - `raft_random_schedules.rs` — thousands of random delivery orders, drops, duplicates,
+//!   timer firings, crashes and cut links on the same small network.
+//! - `raft_scenarios.rs` — the engine: every scenario in `scenarios/raft/` with its verdict
+//!   pinned, swarm sweeps, and the first swarm seed that catches each planted bug.
+//!
 //! ## Planted bugs
 //!
 //! Each bug, selected with `bug = "…"` in a scenario, breaks one rule of the paper:

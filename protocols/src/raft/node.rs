@@ -44,7 +44,8 @@ struct PendingRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct LeaderState {
     /// For each server, the index of the next entry to send it. Advanced optimistically when
-    /// entries are sent, so one request is in flight per entry, and moved back on a rejection.
+    /// entries are sent, so each entry goes out once rather than with every later request, and
+    /// moved back on a rejection (a lost message shows up as the next heartbeat's rejection).
     next_index: Vec<LogIndex>,
     /// For each server, the highest index known to be replicated on it.
     match_index: Vec<LogIndex>,
