@@ -14,18 +14,21 @@
 //!   leader of a later term must hold that entry (Raft §5.4); by log matching it then holds all
 //!   entries before it too, so one lookup per leader event suffices.
 //!
+//! A command is identified by its `RequestId`, unique across a run: the checker remembers every
+//! entry of the run as a 16- or 24-byte record, never as a copy of the entry.
+//!
 //! "Committed" is judged by what nodes applied, and an entry counts as committed in the term the
 //! applying node was in: a conservative reading (an entry may have been committed earlier), so
 //! the checker never flags a correct run.
 
 use super::log::{Entry, LogIndex, Term};
 use super::node::Raft;
-use super::state_machine::Command;
 use sim::invariants::{Invariants, Violation};
-use sim::protocol::NodeId;
+use sim::protocol::{NodeId, RequestId};
 use sim::time::SimTime;
 use std::collections::btree_map::Entry as MapEntry;
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// What the checker remembers about one node between events.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,20 +41,41 @@ struct NodeWatch {
     applied_checked: LogIndex,
 }
 
+/// An entry as the checker remembers it: its term and the request its command carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct EntryId {
+    term: Term,
+    request: RequestId,
+}
+
+impl EntryId {
+    fn of(entry: &Entry) -> EntryId {
+        EntryId {
+            term: entry.term,
+            request: entry.command.request,
+        }
+    }
+}
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} of {}", self.request, self.term)
+    }
+}
+
 /// An entry the first node to apply it applied.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct AppliedEntry {
-    entry: Entry,
+    entry: EntryId,
     node: NodeId,
     /// The applying node's term: the entry was committed in this term or earlier.
     term: Term,
 }
 
-/// What an entry seen in some log was: its command and the term of the entry before it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An entry seen in some log, with the term of the entry before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct SeenEntry {
-    term: Term,
-    command: Command,
+    entry: EntryId,
     prev_term: Term,
 }
 
@@ -65,29 +89,29 @@ struct SeenEntries {
 }
 
 impl SeenEntries {
-    /// Records `entry` at `index` if its (index, term) is new; otherwise returns what was seen
-    /// there before when that differs from `entry`.
-    fn record(&mut self, index: LogIndex, entry: SeenEntry) -> Result<(), SeenEntry> {
+    /// Records `seen` at `index` if its (index, term) is new; otherwise returns what was seen
+    /// there before when that differs.
+    fn record(&mut self, index: LogIndex, seen: SeenEntry) -> Result<(), SeenEntry> {
         let position = (index.0 - 1) as usize;
-        let seen = match self.first.get(position) {
+        let before = match self.first.get(position) {
             None => {
                 assert_eq!(position, self.first.len(), "logs have no gaps");
-                self.first.push(entry);
+                self.first.push(seen);
                 return Ok(());
             }
-            Some(first) if first.term == entry.term => first,
-            Some(_) => match self.others.entry((index, entry.term)) {
+            Some(first) if first.entry.term == seen.entry.term => *first,
+            Some(_) => match self.others.entry((index, seen.entry.term)) {
                 MapEntry::Vacant(vacant) => {
-                    vacant.insert(entry);
+                    vacant.insert(seen);
                     return Ok(());
                 }
-                MapEntry::Occupied(occupied) => occupied.into_mut(),
+                MapEntry::Occupied(occupied) => *occupied.get(),
             },
         };
-        if *seen == entry {
+        if before == seen {
             Ok(())
         } else {
-            Err(seen.clone())
+            Err(before)
         }
     }
 }
@@ -96,7 +120,7 @@ impl SeenEntries {
 #[derive(Clone, Debug, Default)]
 pub struct RaftInvariants {
     leaders: BTreeMap<Term, NodeId>,
-    /// Every (index, term) pair seen in any log, with its command and the term before it.
+    /// Every (index, term) pair seen in any log.
     entries: SeenEntries,
     /// `applied[i]` is the entry first applied at index `i + 1`.
     applied: Vec<AppliedEntry>,
@@ -158,25 +182,21 @@ impl RaftInvariants {
         }
         let mut index = watch.verified_index.next();
         while let Some(entry) = log.entry(index) {
-            let prev_term = log.term_at(index.previous()).expect("a log has no gaps");
             let seen = SeenEntry {
-                term: entry.term,
-                command: entry.command.clone(),
-                prev_term,
+                entry: EntryId::of(entry),
+                prev_term: log.term_at(index.previous()).expect("a log has no gaps"),
             };
-            if let Err(other) = self.entries.record(index, seen) {
+            if let Err(before) = self.entries.record(index, seen) {
                 return Err(Violation::new(
                     "log-matching",
                     format!(
-                        "{} holds at {index} an entry of {} ({:?}, after an entry of \
-                         {prev_term}); another log holds there an entry of {} ({:?}, after an \
-                         entry of {})",
+                        "{} holds at {index} {} after an entry of {}; another log held there {} \
+                         after an entry of {}",
                         raft.id(),
-                        entry.term,
-                        entry.command,
-                        other.term,
-                        other.command,
-                        other.prev_term
+                        seen.entry,
+                        seen.prev_term,
+                        before.entry,
+                        before.prev_term
                     ),
                 ));
             }
@@ -198,19 +218,17 @@ impl RaftInvariants {
                 .log()
                 .entry(index)
                 .expect("applied entries are in the log");
+            let entry = EntryId::of(entry);
             let position = (index.0 - 1) as usize;
             match self.applied.get(position) {
-                Some(first) if first.entry != *entry => {
+                Some(first) if first.entry != entry => {
                     return Err(Violation::new(
                         "state-machine-safety",
                         format!(
-                            "{} applied at {index} {:?} of {}; {} applied there {:?} of {}",
+                            "{} applied at {index} {entry}; {} applied there {}",
                             raft.id(),
-                            entry.command,
-                            entry.term,
                             first.node,
-                            first.entry.command,
-                            first.entry.term
+                            first.entry
                         ),
                     ));
                 }
@@ -218,7 +236,7 @@ impl RaftInvariants {
                 None => {
                     assert_eq!(position, self.applied.len(), "entries are applied in order");
                     self.applied.push(AppliedEntry {
-                        entry: entry.clone(),
+                        entry,
                         node: raft.id(),
                         term: raft.current_term(),
                     });
@@ -248,23 +266,22 @@ impl RaftInvariants {
         let Some(index) = committed else {
             return Ok(());
         };
-        let expected = &self.applied[(index.0 - 1) as usize];
-        match raft.log().entry(index) {
-            Some(entry) if *entry == expected.entry => Ok(()),
-            held => Err(Violation::new(
-                "leader-completeness",
-                format!(
-                    "{} leads {term} but holds at {index} {:?}, not the entry {:?} of {} that \
-                     {} applied in {}",
-                    raft.id(),
-                    held.map(|entry| (&entry.command, entry.term)),
-                    expected.entry.command,
-                    expected.entry.term,
-                    expected.node,
-                    expected.term
-                ),
-            )),
+        let expected = self.applied[(index.0 - 1) as usize];
+        let held = raft.log().entry(index).map(EntryId::of);
+        if held == Some(expected.entry) {
+            return Ok(());
         }
+        let held = held.map_or_else(|| "nothing".to_string(), |entry| entry.to_string());
+        Err(Violation::new(
+            "leader-completeness",
+            format!(
+                "{} leads {term} but holds at {index} {held}, not {}, which {} applied in {}",
+                raft.id(),
+                expected.entry,
+                expected.node,
+                expected.term
+            ),
+        ))
     }
 }
 

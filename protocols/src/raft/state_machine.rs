@@ -8,7 +8,7 @@
 //! Clients may see a request more than once (the network duplicates messages; a redirected client
 //! retries with the same `RequestId`). Raft §8 asks the state machine to remember, per client, the
 //! latest request it executed and its answer, so that a duplicate is answered without being
-//! executed twice.
+//! executed twice. Only writes and compare-and-sets need this: a read executed twice is harmless.
 
 use serde::{Deserialize, Serialize};
 use sim::protocol::{ClientId, ClientResponse, Key, Operation, RequestId};
@@ -54,6 +54,14 @@ impl KvStore {
 
     /// Executes `command` once, in log order, and returns the answer for its client.
     pub fn apply(&mut self, command: &Command) -> ClientResponse {
+        if let Operation::Read { key } = command.operation {
+            // A read changes nothing, so running a duplicate again is harmless: either copy's
+            // answer is the register's value at a point within the request's lifetime. Reads
+            // skip the session table.
+            return ClientResponse::Ok {
+                value: self.read_local(key),
+            };
+        }
         if let Some((latest, response)) = self.sessions.get(&command.client) {
             if *latest == command.request {
                 // Raft §8: a duplicate of the latest request is answered, not executed again.
