@@ -3,10 +3,11 @@
 //! These are plain data, shared by the command line (which prints and writes them) and the
 //! report generators (pure functions from a [`RunData`] to files).
 
-use crate::history::History;
 use crate::protocol::NodeId;
+use crate::recorder::RecordedHistory;
 use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// How a run ended. Each kind has its own process exit code ([`Verdict::exit_code`]).
@@ -133,6 +134,8 @@ pub struct RunStats {
     pub events: u64,
     /// Messages protocols sent (before loss and duplication).
     pub messages_sent: u64,
+    /// Messages sent, by kind ([`crate::protocol::Protocol::message_kind`]).
+    pub messages_by_kind: BTreeMap<String, u64>,
     /// Messages delivered to a node.
     pub messages_delivered: u64,
     /// Messages lost: dropped by the loss model, a partition, or a crashed receiver.
@@ -172,8 +175,8 @@ pub struct RunData {
     pub fingerprint: String,
     /// Fault windows, in order of start.
     pub faults: Vec<FaultWindow>,
-    /// The client history (true times).
-    pub history: History,
+    /// The client history (true times), compact; `history.to_history()` gives Jepsen ops.
+    pub history: RecordedHistory,
     /// When the liveness phase began (faults healed), if the run has one.
     pub heal_time: Option<SimTime>,
     /// The index of the history entry the linearizability checker could not place, if any.
