@@ -33,7 +33,7 @@ fn run(scenario: &Scenario, seed: u64) -> RunData {
         world::run::<Raft, RaftInvariants>(scenario, &faults, seed, RaftInvariants::new(), None)
             .expect("the scenario runs");
     if data.verdict.is_pass() {
-        if let Some(detail) = find_stale_read(&data.history) {
+        if let Some(detail) = find_stale_read(&data.history.to_history()) {
             data.verdict = Verdict::SafetyViolation {
                 property: "linearizability".to_string(),
                 detail,

@@ -20,6 +20,16 @@ pub enum Message {
 }
 
 impl Message {
+    /// The paper's name for the message's kind, for per-kind message counts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::RequestVote(_) => "RequestVote",
+            Message::RequestVoteReply(_) => "RequestVoteReply",
+            Message::AppendEntries(_) => "AppendEntries",
+            Message::AppendEntriesReply(_) => "AppendEntriesReply",
+        }
+    }
+
     /// The sender's term, which every Raft message carries (Raft §5.1).
     pub fn term(&self) -> Term {
         match self {

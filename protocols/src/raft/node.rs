@@ -235,6 +235,10 @@ impl Protocol for Raft {
             leader_hint: self.leader_hint,
         }
     }
+
+    fn message_kind(message: &Message) -> &'static str {
+        message.kind()
+    }
 }
 
 /// Read-only accessors, for invariant checkers and tests.
