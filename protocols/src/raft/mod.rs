@@ -35,7 +35,11 @@
 //! from a majority becomes leader and at once sends empty `AppendEntries` (heartbeats) to assert
 //! its authority; one that hears from a leader of its own term steps back to follower; one whose
 //! timeout runs out again starts a new election in the next term. Candidates re-send
-//! `RequestVote` to silent peers every heartbeat interval (§5.1: servers retry RPCs).
+//! `RequestVote` to silent peers every heartbeat interval (§5.1: servers retry RPCs). Followers
+//! restart the timeout on every `AppendEntries` from their leader; rather than setting a new
+//! simulator timer each time, a node records the restart and, when the armed timer fires early,
+//! sets it again for the rest of a timeout counted from the restart — the same behaviour, one
+//! timer event per timeout instead of one per message.
 //!
 //! **Log replication (§5.3).** The leader appends each client command to its log, persists it,
 //! and sends it to every follower in `AppendEntries`, together with the index and term of the
@@ -80,8 +84,8 @@
 //! value did not match (it surely did not happen). A leader that steps down answers every
 //! request still waiting `Indeterminate`: its entry may yet be committed by the next leader, or
 //! overwritten, and the client must record Jepsen's `info`. The store remembers, per client, the
-//! latest request it executed and its answer (§8), so a duplicated or retried request is
-//! answered again, never executed twice.
+//! latest write or compare-and-set it executed and its answer (§8), so a duplicated or retried
+//! request is answered again, never executed twice (a read executed twice is harmless).
 //!
 //! Raft §8 also asks a new leader to commit a no-op entry at the start of its term before serving
 //! reads. Because reads go through the log here, they need no such entry: a leader's earlier-term
@@ -93,16 +97,33 @@
 //! has not heard from a majority within an election timeout. Without it, a leader cut off by a
 //! partition believes it leads until the partition heals, and every client that reaches it
 //! waits for a commit that cannot come until its timeout; with it, the isolated leader returns
-//! to follower and redirects. It does not change safety, which never depends on timing. Pre-vote
-//! (dissertation §9.6) is not implemented: a server cut off one way may raise the cluster's term
-//! when it reconnects and force one extra election, which costs availability only.
+//! to follower and redirects. It does not change safety, which never depends on timing.
+//!
+//! Pre-vote (dissertation §9.6) is not implemented. Without it, a server that can send but not
+//! hear its leader times out and campaigns again and again, each time with a higher term that
+//! deposes whichever leader the others elected; its stale log keeps it from winning. Service
+//! stutters until the link heals (`scenarios/raft/one-way-partition.toml` shows it), but nothing
+//! unsafe happens. A later term from a server that then loses the election never restarts the
+//! others' election timeouts (only a granted vote or the leader's `AppendEntries` does, per
+//! Figure 2), so the up-to-date servers do time out and elect one of their own.
 //!
 //! ## Invariants
 //!
 //! [`RaftInvariants`] checks, after every event of a run, the four properties of Figure 3 and
 //! names the broken one in the verdict: `election-safety`, `log-matching`,
 //! `leader-completeness`, `state-machine-safety`. Each check looks only at what the event could
-//! have changed (see [`invariants`]). The client history is checked for linearizability too.
+//! have changed (see [`invariants`]). The client history is judged separately for
+//! linearizability by the `check` crate; until the engine runs that checker on every run,
+//! `raft_scenarios.rs` applies a sound stale-read test to each history it produces.
+//!
+//! ## Scenarios
+//!
+//! `scenarios/raft/` holds one scenario per situation, each with its expected verdict:
+//! `steady-state`, `leader-isolated`, `one-way-partition`, `leader-crash-restart`,
+//! `clock-drift-and-jumps`, `duplication-and-reordering` and `swarm` pass;
+//! `bug-vote-without-log-check`, `bug-commit-previous-term` and `bug-vote-not-persisted` are the
+//! swarm scenario with a bug, at the first seed that catches it, and end in a safety violation.
+//! `detsim run scenarios/raft/<name>.toml` replays any of them; `--seed N` another seed.
 //!
 //! ## How it is tested
 //!
