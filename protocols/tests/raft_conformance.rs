@@ -19,7 +19,15 @@ fn context(id: u32) -> Context<Raft> {
 
 /// Starts node `id` from `durable`, with `bug`, and returns it with an empty context.
 fn start_with(id: u32, durable: Option<Durable>, bug: Option<&str>) -> (Raft, Context<Raft>) {
-    let options = Options::default();
+    start_with_options(id, durable, bug, Options::default())
+}
+
+fn start_with_options(
+    id: u32,
+    durable: Option<Durable>,
+    bug: Option<&str>,
+    options: Options,
+) -> (Raft, Context<Raft>) {
     let config = NodeConfig {
         id: NodeId(id),
         node_count: NODE_COUNT,
@@ -1009,6 +1017,107 @@ fn leader_without_quorum_steps_down() {
     );
     assert_eq!(leader.current_term(), Term(1));
     assert_eq!(leader.leader_hint(), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pre-vote (Ongaro's dissertation §9.6), with the `pre_vote` option
+
+fn pre_vote_node(id: u32, term: u64, log: Vec<Entry>) -> (Raft, Context<Raft>) {
+    let durable = Durable {
+        current_term: Term(term),
+        voted_for: None,
+        log,
+    };
+    let options = Options {
+        pre_vote: true,
+        ..Options::default()
+    };
+    start_with_options(id, Some(durable), None, options)
+}
+
+fn pre_vote(term: u64, last_log_index: u64, last_log_term: u64) -> Message {
+    Message::PreVote(RequestVote {
+        term: Term(term),
+        last_log_index: LogIndex(last_log_index),
+        last_log_term: Term(last_log_term),
+    })
+}
+
+fn pre_vote_reply(term: u64, vote_granted: bool) -> Message {
+    Message::PreVoteReply(RequestVoteReply {
+        term: Term(term),
+        vote_granted,
+    })
+}
+
+/// Pre-vote: on election timeout a server first asks for pre-votes for the next term, without
+/// raising its own term, voting, or persisting anything.
+#[test]
+fn pre_vote_asks_before_raising_the_term() {
+    let (mut raft, mut context) = pre_vote_node(0, 2, entries(&[1, 2]));
+    raft.on_timer(&mut context, Timer::Election);
+    assert_eq!(raft.role(), Role::Candidate);
+    assert_eq!(raft.current_term(), Term(2), "the term is unchanged");
+    assert_eq!(raft.voted_for(), None);
+    assert!(persisted(&context).is_empty());
+    let requests = sent(&context);
+    assert_eq!(requests.len(), 2);
+    assert!(requests
+        .iter()
+        .all(|(_, message)| *message == pre_vote(3, 2, 2)));
+}
+
+/// Pre-vote: with a majority of pre-votes the server starts the real election.
+#[test]
+fn pre_vote_majority_starts_the_real_election() {
+    let (mut raft, mut context) = pre_vote_node(0, 2, vec![]);
+    raft.on_timer(&mut context, Timer::Election);
+    context.drain_effects();
+    raft.on_message(&mut context, NodeId(1), pre_vote_reply(3, true));
+    assert_eq!(raft.current_term(), Term(3));
+    assert_eq!(raft.voted_for(), Some(NodeId(0)));
+    assert!(sent(&context)
+        .iter()
+        .all(|(_, message)| *message == request_vote(3, 0, 0)));
+}
+
+/// Pre-vote: a server grants a pre-vote to an up-to-date asker without changing its own term or
+/// vote, and denies one whose log is behind.
+#[test]
+fn pre_vote_is_granted_without_changing_state() {
+    let (mut voter, mut context) = pre_vote_node(2, 2, entries(&[1, 2]));
+    voter.on_message(&mut context, NodeId(0), pre_vote(3, 2, 2));
+    assert_eq!(sent(&context), vec![(NodeId(0), pre_vote_reply(3, true))]);
+    assert_eq!(voter.current_term(), Term(2));
+    assert_eq!(voter.voted_for(), None);
+    assert!(persisted(&context).is_empty());
+    context.drain_effects();
+    voter.on_message(&mut context, NodeId(1), pre_vote(3, 1, 1));
+    assert_eq!(sent(&context), vec![(NodeId(1), pre_vote_reply(2, false))]);
+}
+
+/// Pre-vote: a server that heard from its leader within the minimum election timeout refuses
+/// pre-votes, so a server that cannot hear the leader never deposes it.
+#[test]
+fn follower_that_hears_its_leader_refuses_pre_votes() {
+    let (mut voter, mut context) = pre_vote_node(2, 2, vec![]);
+    voter.on_message(
+        &mut context,
+        NodeId(1),
+        append_entries(2, (0, 0), vec![], 0),
+    );
+    context.drain_effects();
+    voter.on_message(&mut context, NodeId(0), pre_vote(3, 0, 0));
+    assert_eq!(sent(&context), vec![(NodeId(0), pre_vote_reply(2, false))]);
+    assert_eq!(voter.current_term(), Term(2));
+    let later = SimTime(SimDuration::from_millis(150).as_nanos());
+    let mut context = Context::new(NodeId(2), NODE_COUNT, later);
+    voter.on_message(&mut context, NodeId(0), pre_vote(3, 0, 0));
+    assert_eq!(
+        sent(&context),
+        vec![(NodeId(0), pre_vote_reply(3, true))],
+        "silence since"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 mod raft_support;
 
+use protocols::raft::Options;
 use raft_support::Cluster;
 use sim::invariants::Violation;
 use sim::protocol::{ClientResponse, Operation};
@@ -31,9 +32,18 @@ fn random_operation(rng: &mut SimRng, value: i64) -> Operation {
 
 /// Runs `step_count` random steps on a cluster of 3 or 5 nodes seeded by `seed`.
 fn explore(seed: u64, bug: Option<&'static str>, step_count: usize) -> Outcome {
+    explore_with(seed, bug, step_count, Options::default())
+}
+
+fn explore_with(
+    seed: u64,
+    bug: Option<&'static str>,
+    step_count: usize,
+    options: Options,
+) -> Outcome {
     let mut rng = SimRng::new(seed);
     let node_count = if rng.below(2) == 0 { 3 } else { 5 };
-    let mut cluster = Cluster::with_bug(node_count, bug);
+    let mut cluster = Cluster::with_options(node_count, bug, options);
     for step in 0..step_count {
         if cluster.violation.is_some() {
             break;
@@ -112,12 +122,39 @@ fn correct_raft_survives_random_schedules() {
     assert!(ok_count > 200, "only {ok_count} operations succeeded");
 }
 
+/// With pre-vote the correct protocol breaks no invariant either, and still answers clients.
+#[test]
+fn correct_raft_with_pre_vote_survives_random_schedules() {
+    let options = Options {
+        pre_vote: true,
+        ..Options::default()
+    };
+    let mut ok_count = 0;
+    for seed in 0..200 {
+        let outcome = explore_with(seed, None, 3_000, options.clone());
+        if let Some(violation) = outcome.violation {
+            panic!("seed {seed}: {violation}");
+        }
+        ok_count += outcome.ok_count;
+    }
+    assert!(ok_count > 200, "only {ok_count} operations succeeded");
+}
+
 /// The correct protocol on many more schedules (`cargo test --release -- --ignored`).
 #[test]
 #[ignore = "a long sweep"]
 fn correct_raft_survives_many_random_schedules() {
     if let Some((seed, violation)) = first_violation(None, 0..5_000, 5_000) {
         panic!("seed {seed}: {violation}");
+    }
+    let options = Options {
+        pre_vote: true,
+        ..Options::default()
+    };
+    for seed in 0..5_000 {
+        if let Some(violation) = explore_with(seed, None, 5_000, options.clone()).violation {
+            panic!("pre-vote, seed {seed}: {violation}");
+        }
     }
 }
 

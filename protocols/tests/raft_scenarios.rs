@@ -122,13 +122,16 @@ fn correct_raft_passes_swarm_seeds() {
     }
 }
 
-/// The correct protocol passes 1,000 swarm seeds: no safety violation, no liveness failure.
+/// The correct protocol passes 1,000 swarm seeds: no safety violation, no liveness failure;
+/// with pre-vote as without.
 #[test]
 #[ignore = "a sweep of 1,000 seeds; run in release"]
 fn correct_raft_passes_1000_swarm_seeds() {
-    let scenario = load("swarm.toml");
-    if let Some((seed, verdict)) = first_failure(&scenario, 0..1_000) {
-        panic!("swarm seed {seed}: {verdict}");
+    for file_name in ["swarm.toml", "swarm-pre-vote.toml"] {
+        let scenario = load(file_name);
+        if let Some((seed, verdict)) = first_failure(&scenario, 0..1_000) {
+            panic!("{file_name} seed {seed}: {verdict}");
+        }
     }
 }
 

@@ -17,6 +17,13 @@ pub enum Message {
     AppendEntries(AppendEntries),
     /// The answer to an `AppendEntries`.
     AppendEntriesReply(AppendEntriesReply),
+    /// With the `pre_vote` option: a server about to campaign asks whether it could win, before
+    /// raising its term and disrupting anyone (Ongaro's dissertation §9.6). `term` is the term
+    /// it would campaign in; receivers do not adopt it and change no state.
+    PreVote(RequestVote),
+    /// The answer to a `PreVote`. When granted, `term` is the term asked about; when denied, the
+    /// voter's current term.
+    PreVoteReply(RequestVoteReply),
 }
 
 impl Message {
@@ -27,16 +34,22 @@ impl Message {
             Message::RequestVoteReply(_) => "RequestVoteReply",
             Message::AppendEntries(_) => "AppendEntries",
             Message::AppendEntriesReply(_) => "AppendEntriesReply",
+            Message::PreVote(_) => "PreVote",
+            Message::PreVoteReply(_) => "PreVoteReply",
         }
     }
 
-    /// The sender's term, which every Raft message carries (Raft §5.1).
-    pub fn term(&self) -> Term {
+    /// The sender's term, which a receiver adopts when it is later than its own (Raft §5.1).
+    /// A `PreVote`, and a granted `PreVoteReply`, carry a term nobody has entered yet: they make
+    /// no one adopt it (`None`).
+    pub fn term_to_adopt(&self) -> Option<Term> {
         match self {
-            Message::RequestVote(message) => message.term,
-            Message::RequestVoteReply(message) => message.term,
-            Message::AppendEntries(message) => message.term,
-            Message::AppendEntriesReply(message) => message.term,
+            Message::RequestVote(message) => Some(message.term),
+            Message::RequestVoteReply(message) => Some(message.term),
+            Message::AppendEntries(message) => Some(message.term),
+            Message::AppendEntriesReply(message) => Some(message.term),
+            Message::PreVote(_) => None,
+            Message::PreVoteReply(message) => (!message.vote_granted).then_some(message.term),
         }
     }
 }

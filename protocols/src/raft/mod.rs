@@ -99,13 +99,22 @@
 //! waits for a commit that cannot come until its timeout; with it, the isolated leader returns
 //! to follower and redirects. It does not change safety, which never depends on timing.
 //!
-//! Pre-vote (dissertation §9.6) is not implemented. Without it, a server that can send but not
-//! hear its leader times out and campaigns again and again, each time with a higher term that
-//! deposes whichever leader the others elected; its stale log keeps it from winning. Service
-//! stutters until the link heals (`scenarios/raft/one-way-partition.toml` shows it), but nothing
-//! unsafe happens. A later term from a server that then loses the election never restarts the
-//! others' election timeouts (only a granted vote or the leader's `AppendEntries` does, per
-//! Figure 2), so the up-to-date servers do time out and elect one of their own.
+//! ## Pre-vote
+//!
+//! Without pre-vote, a server that can send but not hear its leader (a one-way partition) times
+//! out and campaigns again and again, each time with a higher term that deposes whichever
+//! leader the others elected; its log is behind, so it never wins. Service stutters until the
+//! link heals, but nothing unsafe happens. (A later term from such a server never restarts the
+//! others' election timeouts — only a granted vote or the leader's `AppendEntries` does, per
+//! Figure 2 — so the up-to-date servers still time out and elect one of their own.)
+//!
+//! With the `pre_vote` option (Ongaro's dissertation §9.6; off by default, as in the paper) a
+//! server whose timeout elapsed first sends `PreVote` for the next term, without raising its
+//! own. Others grant it only if its log is up to date and they have not heard from a leader
+//! within the minimum election timeout; pre-votes change no state and are not persisted. Only
+//! with a majority of them does the server start a real election. Compare
+//! `scenarios/raft/one-way-partition.toml` with `one-way-partition-pre-vote.toml`: the same
+//! fault, six elections in the two-second window against one.
 //!
 //! ## Invariants
 //!
@@ -119,8 +128,9 @@
 //! ## Scenarios
 //!
 //! `scenarios/raft/` holds one scenario per situation, each with its expected verdict:
-//! `steady-state`, `leader-isolated`, `one-way-partition`, `leader-crash-restart`,
-//! `clock-drift-and-jumps`, `duplication-and-reordering` and `swarm` pass;
+//! `steady-state`, `leader-isolated`, `one-way-partition` (and `-pre-vote`),
+//! `leader-crash-restart`, `clock-drift-and-jumps`, `duplication-and-reordering` and `swarm`
+//! (and `swarm-pre-vote`) pass;
 //! `bug-vote-without-log-check`, `bug-commit-previous-term` and `bug-vote-not-persisted` are the
 //! swarm scenario with a bug, at the first seed that catches it, and end in a safety violation.
 //! `detsim run scenarios/raft/<name>.toml` replays any of them; `--seed N` another seed.

@@ -26,8 +26,9 @@ pub const NODE_COUNT_MAX: usize = 64;
 pub enum Timer {
     /// Followers and candidates: no leader heard from in time, start an election (Raft §5.2).
     Election,
-    /// Leaders: send `AppendEntries` to every follower. Candidates: retry `RequestVote` to peers
-    /// that have not answered (Raft §5.1, "servers retry RPCs if they do not receive a response").
+    /// Leaders: send `AppendEntries` to every follower. Candidates: retry `RequestVote` (or
+    /// `PreVote`) to peers that have not answered (Raft §5.1, "servers retry RPCs if they do not
+    /// receive a response").
     Heartbeat,
     /// Leaders with check-quorum: step down unless a majority answered since the last check.
     CheckQuorum,
@@ -68,6 +69,8 @@ struct CandidateState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum RoleState {
     Follower,
+    /// Asking for pre-votes, still in its old term (with the `pre_vote` option).
+    PreCandidate(CandidateState),
     Candidate(CandidateState),
     Leader(LeaderState),
 }
@@ -90,6 +93,8 @@ pub struct Raft {
     role: RoleState,
     kv: KvStore,
     election_timer: ElectionTimer,
+    /// Local time this node last heard from a leader of its term, for pre-vote.
+    leader_contact_at: Option<SimTime>,
 }
 
 /// The election timeout, restarted lazily. Followers restart it on every `AppendEntries`; setting
@@ -149,6 +154,7 @@ impl Protocol for Raft {
             role: RoleState::Follower,
             kv: KvStore::new(),
             election_timer: ElectionTimer::default(),
+            leader_contact_at: None,
         };
         // Raft §5.2: servers start as followers and wait one election timeout for a leader.
         raft.reset_election_timer(context);
@@ -161,8 +167,10 @@ impl Protocol for Raft {
             "message from {source}"
         );
         // Raft §5.1: a message from a later term makes this node a follower of that term first.
-        if message.term() > self.current_term {
-            self.become_follower(context, message.term(), None);
+        if let Some(term) = message.term_to_adopt() {
+            if term > self.current_term {
+                self.become_follower(context, term, None);
+            }
         }
         match message {
             Message::RequestVote(message) => self.handle_request_vote(context, source, message),
@@ -173,15 +181,20 @@ impl Protocol for Raft {
             Message::AppendEntriesReply(message) => {
                 self.handle_append_entries_reply(context, source, message)
             }
+            Message::PreVote(message) => self.handle_pre_vote(context, source, message),
+            Message::PreVoteReply(message) => self.handle_pre_vote_reply(context, source, message),
         }
     }
 
     fn on_timer(&mut self, context: &mut Context<Raft>, timer: Timer) {
         match (timer, &self.role) {
-            (Timer::Election, RoleState::Follower | RoleState::Candidate(_)) => {
+            (Timer::Election, _) if self.is_leader() => {}
+            (Timer::Election, _) => {
                 self.election_timer.armed = false;
                 if self.election_timer.restarted {
                     self.rearm_election_timer(context);
+                } else if self.options.pre_vote && self.quorum() > 1 {
+                    self.become_pre_candidate(context);
                 } else {
                     self.become_candidate(context);
                 }
@@ -190,7 +203,7 @@ impl Protocol for Raft {
                 self.broadcast_heartbeat(context);
                 context.set_timer(Timer::Heartbeat, self.options.heartbeat_interval);
             }
-            (Timer::Heartbeat, RoleState::Candidate(_)) => {
+            (Timer::Heartbeat, RoleState::Candidate(_) | RoleState::PreCandidate(_)) => {
                 self.retry_request_vote(context);
                 context.set_timer(Timer::Heartbeat, self.options.heartbeat_interval);
             }
@@ -251,7 +264,7 @@ impl Raft {
     pub fn role(&self) -> Role {
         match self.role {
             RoleState::Follower => Role::Follower,
-            RoleState::Candidate(_) => Role::Candidate,
+            RoleState::PreCandidate(_) | RoleState::Candidate(_) => Role::Candidate,
             RoleState::Leader(_) => Role::Leader,
         }
     }
@@ -340,7 +353,9 @@ impl Raft {
                 context.cancel_timer(Timer::CheckQuorum);
                 self.reset_election_timer(context);
             }
-            RoleState::Candidate(_) => context.cancel_timer(Timer::Heartbeat),
+            RoleState::Candidate(_) | RoleState::PreCandidate(_) => {
+                context.cancel_timer(Timer::Heartbeat)
+            }
             RoleState::Follower => {}
         }
         if term > self.current_term {
@@ -455,20 +470,26 @@ impl Raft {
 /// Leader election (Raft §5.2, §5.4.1).
 impl Raft {
     fn request_vote(&self) -> Message {
-        Message::RequestVote(RequestVote {
-            term: self.current_term,
+        Message::RequestVote(self.vote_request(self.current_term))
+    }
+
+    fn vote_request(&self, term: Term) -> RequestVote {
+        RequestVote {
+            term,
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
-        })
+        }
     }
 
     fn retry_request_vote(&self, context: &mut Context<Raft>) {
-        let RoleState::Candidate(candidate) = &self.role else {
-            unreachable!("only candidates retry RequestVote");
+        let (candidate, message) = match &self.role {
+            RoleState::Candidate(candidate) => (candidate, self.request_vote()),
+            RoleState::PreCandidate(candidate) => (candidate, self.pre_vote()),
+            _ => unreachable!("only candidates retry RequestVote"),
         };
         for peer in self.peers() {
             if !candidate.answered[peer.index()] {
-                context.send(peer, self.request_vote());
+                context.send(peer, message.clone());
             }
         }
     }
@@ -538,6 +559,91 @@ impl Raft {
         let vote_count = candidate.votes.iter().filter(|vote| **vote).count();
         if vote_count >= self.quorum() {
             self.become_leader(context);
+        }
+    }
+}
+
+/// Pre-vote (Ongaro's dissertation §9.6), with the `pre_vote` option: before raising its term, a
+/// server whose election timeout elapsed asks the others whether they would vote for it. They
+/// would only if its log is up to date (§5.4.1) and they have not heard from a leader within
+/// the minimum election timeout. Only with a majority of pre-votes does it start a real
+/// election; so a server cut off from the leader, or behind, never deposes a working leader.
+/// Pre-votes change no state and are not persisted: they are advice, not votes.
+impl Raft {
+    fn pre_vote(&self) -> Message {
+        Message::PreVote(self.vote_request(self.current_term.next()))
+    }
+
+    fn become_pre_candidate(&mut self, context: &mut Context<Raft>) {
+        assert!(!self.is_leader(), "a leader does not campaign");
+        let mut votes = vec![false; self.node_count as usize];
+        votes[self.id.index()] = true;
+        let answered = votes.clone();
+        self.role = RoleState::PreCandidate(CandidateState { votes, answered });
+        self.leader_hint = None;
+        self.reset_election_timer(context);
+        context.broadcast(self.pre_vote());
+        context.set_timer(Timer::Heartbeat, self.options.heartbeat_interval);
+    }
+
+    fn handle_pre_vote(
+        &mut self,
+        context: &mut Context<Raft>,
+        source: NodeId,
+        message: RequestVote,
+    ) {
+        let vote_granted = self.should_grant_pre_vote(&message, context);
+        let reply = RequestVoteReply {
+            term: if vote_granted {
+                message.term
+            } else {
+                self.current_term
+            },
+            vote_granted,
+        };
+        context.send(source, Message::PreVoteReply(reply));
+    }
+
+    fn should_grant_pre_vote(&self, message: &RequestVote, context: &Context<Raft>) -> bool {
+        // The asker must be about to enter a term later than ours.
+        if message.term <= self.current_term {
+            return false;
+        }
+        // Leader stickiness: a leader, or a server that heard from one within the minimum
+        // election timeout, believes the leader alive and refuses.
+        let heard_recently = self.leader_contact_at.is_some_and(|at| {
+            context.now().saturating_since(at) < self.options.election_timeout_min
+        });
+        if self.is_leader() || heard_recently {
+            return false;
+        }
+        if self.bug == Some(Bug::VoteWithoutLogCheck) {
+            return true;
+        }
+        // Raft §5.4.1, as for a real vote.
+        self.log
+            .is_behind_or_equal(message.last_log_term, message.last_log_index)
+    }
+
+    fn handle_pre_vote_reply(
+        &mut self,
+        context: &mut Context<Raft>,
+        source: NodeId,
+        message: RequestVoteReply,
+    ) {
+        // Guards: only a pre-candidate counts pre-votes, and only for the term it asked about.
+        let asked_term = self.current_term.next();
+        let RoleState::PreCandidate(candidate) = &mut self.role else {
+            return;
+        };
+        candidate.answered[source.index()] = true;
+        if !message.vote_granted || message.term != asked_term {
+            return;
+        }
+        candidate.votes[source.index()] = true;
+        let vote_count = candidate.votes.iter().filter(|vote| **vote).count();
+        if vote_count >= self.quorum() {
+            self.become_candidate(context);
         }
     }
 }
@@ -650,6 +756,7 @@ impl Raft {
         // follower hearing from the current leader restarts its election timeout.
         self.become_follower(context, message.term, Some(source));
         self.reset_election_timer(context);
+        self.leader_contact_at = Some(context.now());
 
         // Raft §5.3 consistency check: the log must hold an entry at prevLogIndex whose term
         // matches prevLogTerm. If not, hint where the logs may still agree.

@@ -18,6 +18,10 @@ pub struct Options {
     /// Whether a leader steps down when it has not heard from a majority within an election
     /// timeout (check-quorum; Ongaro's dissertation §6.2). See the module essay.
     pub check_quorum: bool,
+    /// Whether a server asks for pre-votes before campaigning (Ongaro's dissertation §9.6), so
+    /// that one that cannot win — cut off, or behind — never raises the cluster's term. Off by
+    /// default, as in the paper. See the module essay.
+    pub pre_vote: bool,
     /// The most entries one `AppendEntries` carries.
     pub entries_per_message_max: usize,
     /// The most client requests a leader holds awaiting commit; beyond it, new ones fail.
@@ -31,6 +35,7 @@ impl Default for Options {
             election_timeout_max: SimDuration::from_millis(300),
             heartbeat_interval: SimDuration::from_millis(50),
             check_quorum: true,
+            pre_vote: false,
             entries_per_message_max: 64,
             pending_requests_max: 1024,
         }

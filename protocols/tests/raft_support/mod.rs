@@ -53,6 +53,11 @@ impl Cluster {
 
     /// `node_count` nodes running with `bug` planted.
     pub fn with_bug(node_count: u32, bug: Option<&'static str>) -> Cluster {
+        Cluster::with_options(node_count, bug, Options::default())
+    }
+
+    /// `node_count` nodes running with `options` and `bug` planted.
+    pub fn with_options(node_count: u32, bug: Option<&'static str>, options: Options) -> Cluster {
         let size = node_count as usize;
         let mut cluster = Cluster {
             nodes: (0..size).map(|_| None).collect(),
@@ -61,7 +66,7 @@ impl Cluster {
             replies: Vec::new(),
             timers: vec![Vec::new(); size],
             connected: vec![vec![true; size]; size],
-            options: Options::default(),
+            options,
             bug,
             invariants: RaftInvariants::new(),
             violation: None,
