@@ -70,6 +70,13 @@
 //! the log as the leader tells it what is committed. Writes are incremental — a new term and
 //! vote, or the entries appended from some index on — so the log is never copied to persist it.
 //!
+//! The leader counts its own log toward a majority at once. That is sound because the engine
+//! holds every message a node sends until all its earlier writes are durable: a follower's
+//! acknowledgement proves the leader's copy durable too. In a cluster of one there is no
+//! follower, and the contract tells a protocol nothing about when a write became durable, so a
+//! lone server applies an entry that a crash with `lose_unsynced` may still erase (its client
+//! never hears of it: the reply waits for the write too).
+//!
 //! ## The key-value service (§8)
 //!
 //! Clients may send to any server. Followers and candidates answer `Redirect` with the leader
