@@ -1,0 +1,443 @@
+//! The Wing–Gong–Lowe search for one partition, as Lowe and Porcupine run it.
+//!
+//! Operations become entries in a doubly linked list ordered by time: a call entry per
+//! operation and a return entry per operation that must be placed (an `ok` one). The search
+//! walks the list: at a call entry it tries to linearize that operation next (the model accepts
+//! it from the current state and the pair (set of linearized operations, new state) was not
+//! seen before); if so, both entries are *lifted* out of the list, the choice is pushed on an
+//! explicit stack and the walk restarts from the head. Reaching a return entry means that
+//! operation completed before it could be placed: the last choice is undone (*unlifted*) and
+//! the walk resumes after it. Indeterminate operations have no return entry: they may be
+//! placed at any point after their call, or never. The history is linearizable when every
+//! required operation is placed; not linearizable when the stack is empty at a return entry.
+//!
+//! The cache is what makes this fast: a configuration (set of linearized operations, state) is
+//! explored at most once. Sets are bitsets; their hash is kept incrementally (Zobrist: the XOR
+//! of a fixed pseudo-random key per operation). States are interned to small integers and each
+//! (operation, state) step is memoised, so the model runs once per distinct pair.
+
+use crate::model::Model;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A deterministic, fast hasher (FxHash's multiply-rotate). It has no seed, so hash tables
+/// keyed with it behave identically on every run; nothing iterates over them anyway.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FixedHasher {
+    hash: u64,
+}
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl Hasher for FixedHasher {
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ n).wrapping_mul(FX_SEED);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// A hash map with [`FixedHasher`]: only looked up, never iterated, so its order cannot reach
+/// any output.
+#[allow(clippy::disallowed_types)]
+type FixedMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FixedHasher>>;
+
+/// SplitMix64: fixed pseudo-random keys for Zobrist hashing.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+const NONE: u32 = u32::MAX;
+/// Memo entry: not computed yet.
+const UNKNOWN: u32 = u32::MAX;
+/// Memo entry: the step is illegal.
+const ILLEGAL: u32 = u32::MAX - 1;
+/// States with ids beyond this are not memoised (bounds the memo's memory).
+const MEMO_STATES_MAX: u32 = 1 << 14;
+
+/// One operation of a partition, ready for the search.
+pub(crate) struct SearchOp<O> {
+    /// The model's operation.
+    pub op: O,
+    /// Position of its call in the history (orders entries).
+    pub call: usize,
+    /// Position of its return, if it must be placed.
+    pub ret: Option<usize>,
+}
+
+/// Why a search stopped.
+pub(crate) enum SearchOutcome {
+    /// Every required operation was placed; the order (indices into the ops).
+    Linearizable(Vec<usize>),
+    /// Stuck: no order places every required operation.
+    NotLinearizable(Stuck),
+    /// The step budget ran out.
+    Unknown,
+}
+
+/// The configuration that reached furthest before being stuck.
+pub(crate) struct Stuck {
+    /// The operation whose return came before it could be placed.
+    pub op: usize,
+    /// The longest linearizable prefix: operations in order and the state after each.
+    pub prefix: Vec<(usize, String)>,
+    /// The state the stuck operation met.
+    pub state: String,
+}
+
+/// Interned states and memoised steps.
+struct States<'m, M: Model> {
+    model: &'m M,
+    states: Vec<M::State>,
+    ids: FixedMap<M::State, u32>,
+    /// `memo[op][state]`: next state id, `ILLEGAL`, or `UNKNOWN`.
+    memo: Vec<Vec<u32>>,
+}
+
+impl<'m, M: Model> States<'m, M> {
+    fn new(model: &'m M, op_count: usize) -> Self {
+        States {
+            model,
+            states: Vec::new(),
+            ids: FixedMap::default(),
+            memo: vec![Vec::new(); op_count],
+        }
+    }
+
+    fn intern(&mut self, state: M::State) -> u32 {
+        if let Some(&id) = self.ids.get(&state) {
+            return id;
+        }
+        let id = self.states.len() as u32;
+        assert!(id < ILLEGAL, "more states than the search can number");
+        self.states.push(state.clone());
+        self.ids.insert(state, id);
+        id
+    }
+
+    #[inline]
+    fn step(&mut self, ops: &[SearchOp<M::Op>], op: usize, state: u32) -> u32 {
+        let row = &self.memo[op];
+        if let Some(&next) = row.get(state as usize) {
+            if next != UNKNOWN {
+                return next;
+            }
+        }
+        let next = match self.model.step(&self.states[state as usize], &ops[op].op) {
+            Some(next) => self.intern(next),
+            None => ILLEGAL,
+        };
+        if state < MEMO_STATES_MAX {
+            let row = &mut self.memo[op];
+            if row.len() <= state as usize {
+                row.resize(state as usize + 1, UNKNOWN);
+            }
+            row[state as usize] = next;
+        }
+        next
+    }
+}
+
+/// The set of explored configurations: (bitset of linearized operations, state id), in an
+/// open-addressing table over a flat arena.
+struct Cache {
+    words: usize,
+    /// Entry `i` is `arena[i * (words + 1)..][..words + 1]`: the bitset, then the state.
+    arena: Vec<u64>,
+    hashes: Vec<u64>,
+    /// Slot: entry index + 1, or 0 when empty.
+    slots: Vec<u32>,
+}
+
+impl Cache {
+    fn new(words: usize) -> Self {
+        Cache {
+            words,
+            arena: Vec::new(),
+            hashes: Vec::new(),
+            slots: vec![0; 1024],
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Inserts (`bits` with operation `op` set, `state`); returns whether it was new.
+    #[inline]
+    fn insert(&mut self, hash: u64, bits: &[u64], op: usize, state: u32) -> bool {
+        let stride = self.words + 1;
+        let (word_of_op, bit_of_op) = (op / 64, 1u64 << (op % 64));
+        let mask = self.slots.len() - 1;
+        let mut slot = (hash as usize) & mask;
+        loop {
+            let entry = self.slots[slot];
+            if entry == 0 {
+                break;
+            }
+            let entry = entry as usize - 1;
+            if self.hashes[entry] == hash {
+                let stored = &self.arena[entry * stride..(entry + 1) * stride];
+                let same = stored[self.words] == u64::from(state)
+                    && bits.iter().enumerate().all(|(w, &word)| {
+                        let word = if w == word_of_op {
+                            word | bit_of_op
+                        } else {
+                            word
+                        };
+                        stored[w] == word
+                    });
+                if same {
+                    return false;
+                }
+            }
+            slot = (slot + 1) & mask;
+        }
+        let entry = self.hashes.len();
+        assert!(entry < u32::MAX as usize - 1, "cache entries overflow u32");
+        self.hashes.push(hash);
+        self.arena.extend_from_slice(bits);
+        self.arena[entry * stride + word_of_op] |= bit_of_op;
+        self.arena.push(u64::from(state));
+        self.slots[slot] = entry as u32 + 1;
+        if self.len() * 2 > self.slots.len() {
+            self.grow();
+        }
+        true
+    }
+
+    fn grow(&mut self) {
+        let capacity = self.slots.len() * 2;
+        let mask = capacity - 1;
+        let mut slots = vec![0u32; capacity];
+        for (entry, &hash) in self.hashes.iter().enumerate() {
+            let mut slot = (hash as usize) & mask;
+            while slots[slot] != 0 {
+                slot = (slot + 1) & mask;
+            }
+            slots[slot] = entry as u32 + 1;
+        }
+        self.slots = slots;
+    }
+}
+
+/// The doubly linked list of call and return entries, with lift and unlift.
+struct Entries {
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    /// The operation of each entry.
+    op: Vec<u32>,
+    /// For a call entry, its return entry (or `NONE`); for a return entry, `NONE`.
+    ret: Vec<u32>,
+    is_call: Vec<bool>,
+}
+
+/// Entry 0 is the head sentinel.
+const HEAD: u32 = 0;
+
+impl Entries {
+    fn new<O>(ops: &[SearchOp<O>]) -> (Self, Vec<u32>) {
+        // (position in history, op, is call)
+        let mut events: Vec<(usize, usize, bool)> = Vec::with_capacity(ops.len() * 2);
+        for (index, op) in ops.iter().enumerate() {
+            events.push((op.call, index, true));
+            if let Some(ret) = op.ret {
+                assert!(ret > op.call, "a return precedes its call");
+                events.push((ret, index, false));
+            }
+        }
+        events.sort_unstable();
+        let count = events.len() + 1;
+        let mut entries = Entries {
+            next: vec![NONE; count],
+            prev: vec![NONE; count],
+            op: vec![NONE; count],
+            ret: vec![NONE; count],
+            is_call: vec![false; count],
+        };
+        let mut call_entry = vec![NONE; ops.len()];
+        let mut ret_entry = vec![NONE; ops.len()];
+        for (i, &(_, op, is_call)) in events.iter().enumerate() {
+            let entry = i + 1;
+            entries.op[entry] = op as u32;
+            entries.is_call[entry] = is_call;
+            entries.prev[entry] = entry as u32 - 1;
+            entries.next[entry - 1] = entry as u32;
+            if is_call {
+                call_entry[op] = entry as u32;
+            } else {
+                ret_entry[op] = entry as u32;
+            }
+        }
+        for op in 0..ops.len() {
+            entries.ret[call_entry[op] as usize] = ret_entry[op];
+        }
+        (entries, call_entry)
+    }
+
+    #[inline]
+    fn unlink(&mut self, entry: u32) {
+        let (prev, next) = (self.prev[entry as usize], self.next[entry as usize]);
+        self.next[prev as usize] = next;
+        if next != NONE {
+            self.prev[next as usize] = prev;
+        }
+    }
+
+    #[inline]
+    fn relink(&mut self, entry: u32) {
+        let (prev, next) = (self.prev[entry as usize], self.next[entry as usize]);
+        self.next[prev as usize] = entry;
+        if next != NONE {
+            self.prev[next as usize] = entry;
+        }
+    }
+
+    #[inline]
+    fn lift(&mut self, call: u32) {
+        self.unlink(call);
+        let ret = self.ret[call as usize];
+        if ret != NONE {
+            self.unlink(ret);
+        }
+    }
+
+    #[inline]
+    fn unlift(&mut self, call: u32) {
+        let ret = self.ret[call as usize];
+        if ret != NONE {
+            self.relink(ret);
+        }
+        self.relink(call);
+    }
+}
+
+/// Searches one partition. `steps` counts model steps tried (across calls) and the search
+/// gives up when it would exceed `budget`.
+pub(crate) fn search<M: Model>(
+    model: &M,
+    ops: &[SearchOp<M::Op>],
+    budget: u64,
+    steps: &mut u64,
+) -> SearchOutcome {
+    let mut remaining = ops.iter().filter(|op| op.ret.is_some()).count();
+    if remaining == 0 {
+        return SearchOutcome::Linearizable(Vec::new());
+    }
+    let (mut entries, _) = Entries::new(ops);
+    let mut states = States::new(model, ops.len());
+    let words = ops.len().div_ceil(64);
+    let mut cache = Cache::new(words);
+    let keys: Vec<u64> = (0..ops.len() as u64).map(mix).collect();
+    let state_key = |state: u32| mix(u64::from(state) ^ 0x5eed_0000_0000);
+
+    let mut bits = vec![0u64; words];
+    let mut zobrist = 0u64;
+    let mut state = states.intern(model.init());
+    // (call entry, state before it)
+    let mut stack: Vec<(u32, u32)> = Vec::with_capacity(ops.len());
+    let mut furthest: Option<(usize, Stuck)> = None;
+    let mut entry = entries.next[HEAD as usize];
+    loop {
+        // Every unplaced required operation has its return entry still in the list, so the
+        // walk meets a return entry before it runs off the end.
+        assert!(entry != NONE, "walked past the last return entry");
+        let op = entries.op[entry as usize] as usize;
+        if entries.is_call[entry as usize] {
+            if *steps >= budget {
+                return SearchOutcome::Unknown;
+            }
+            *steps += 1;
+            let next = states.step(ops, op, state);
+            if next != ILLEGAL {
+                let hash = zobrist ^ keys[op] ^ state_key(next);
+                if cache.insert(hash, &bits, op, next) {
+                    stack.push((entry, state));
+                    state = next;
+                    bits[op / 64] |= 1 << (op % 64);
+                    zobrist ^= keys[op];
+                    entries.lift(entry);
+                    if ops[op].ret.is_some() {
+                        remaining -= 1;
+                        if remaining == 0 {
+                            let order = stack
+                                .iter()
+                                .map(|&(call, _)| entries.op[call as usize] as usize)
+                                .collect();
+                            return SearchOutcome::Linearizable(order);
+                        }
+                    }
+                    entry = entries.next[HEAD as usize];
+                    continue;
+                }
+            }
+            entry = entries.next[entry as usize];
+        } else {
+            // `op` returned before it could be placed in this configuration.
+            let position = ops[op].ret.unwrap_or(usize::MAX);
+            if furthest.as_ref().is_none_or(|(best, _)| position > *best) {
+                furthest = Some((position, stuck(&states, &entries, &stack, op, state)));
+            }
+            let Some((call, before)) = stack.pop() else {
+                let (_, stuck) = furthest.expect("recorded just above");
+                return SearchOutcome::NotLinearizable(stuck);
+            };
+            let undone = entries.op[call as usize] as usize;
+            state = before;
+            bits[undone / 64] &= !(1 << (undone % 64));
+            zobrist ^= keys[undone];
+            entries.unlift(call);
+            if ops[undone].ret.is_some() {
+                remaining += 1;
+            }
+            entry = entries.next[call as usize];
+        }
+    }
+}
+
+fn stuck<M: Model>(
+    states: &States<'_, M>,
+    entries: &Entries,
+    stack: &[(u32, u32)],
+    op: usize,
+    state: u32,
+) -> Stuck {
+    let describe = |id: u32| states.model.describe_state(&states.states[id as usize]);
+    let prefix = stack
+        .iter()
+        .enumerate()
+        .map(|(i, &(call, _))| {
+            let after = stack.get(i + 1).map_or(state, |&(_, before)| before);
+            (entries.op[call as usize] as usize, describe(after))
+        })
+        .collect();
+    Stuck {
+        op,
+        prefix,
+        state: describe(state),
+    }
+}
