@@ -10,6 +10,7 @@ use crate::history::Value;
 use crate::operation::{Completion, Operation};
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::Arc;
 
 /// A sequential specification.
 pub trait Model {
@@ -35,6 +36,13 @@ pub trait Model {
 
     /// The state after `op` in `state`, or `None` if `op` (with its result) is illegal there.
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
+
+    /// Whether `op` never changes the state, in any state where it is legal (a read). The
+    /// search places such an operation as soon as it is legal and tries nothing else in its
+    /// place. The default, `false`, is always sound.
+    fn is_read_only(&self, _op: &Self::Op) -> bool {
+        false
+    }
 
     /// Operations with different keys touch independent objects and are checked apart.
     fn partition_key(&self, operation: &Operation) -> Option<Value> {
@@ -147,6 +155,10 @@ impl Model for CasRegister {
         register_step(state, op)
     }
 
+    fn is_read_only(&self, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_) | RegisterOp::CasFailed(_))
+    }
+
     fn describe_state(&self, state: &Value) -> String {
         state.to_string()
     }
@@ -181,6 +193,10 @@ impl Model for Register {
 
     fn step(&self, state: &Value, op: &RegisterOp) -> Option<Value> {
         register_step(state, op)
+    }
+
+    fn is_read_only(&self, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_) | RegisterOp::CasFailed(_))
     }
 
     fn describe_state(&self, state: &Value) -> String {
@@ -239,6 +255,10 @@ impl Model for EtcdRegister {
         register_step(state, op)
     }
 
+    fn is_read_only(&self, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_) | RegisterOp::CasFailed(_))
+    }
+
     fn describe_state(&self, state: &Value) -> String {
         state.to_string()
     }
@@ -248,11 +268,148 @@ impl Model for EtcdRegister {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyValueOp {
     /// A get that returned this string; `None` if unknown.
-    Get(Option<String>),
+    Get(Option<Text>),
     /// A put.
-    Put(String),
+    Put(Text),
     /// An append.
-    Append(String),
+    Append(Arc<str>),
+}
+
+/// Arithmetic modulo the Mersenne prime 2^61 - 1, for the polynomial hash of [`Text`].
+const MODULUS: u64 = (1 << 61) - 1;
+/// The polynomial hash's base (any fixed number below the modulus).
+const BASE: u64 = 0x1f3d_5b79_a2c4_e681 % MODULUS;
+
+fn multiply_mod(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    let folded = (product as u64 & MODULUS) + (product >> 61) as u64;
+    if folded >= MODULUS {
+        folded - MODULUS
+    } else {
+        folded
+    }
+}
+
+fn add_mod(a: u64, b: u64) -> u64 {
+    let sum = a + b;
+    if sum >= MODULUS {
+        sum - MODULUS
+    } else {
+        sum
+    }
+}
+
+/// (hash of `text`, BASE^len(text)) under the polynomial hash.
+fn polynomial(text: &str) -> (u64, u64) {
+    text.bytes().fold((0, 1), |(hash, power), byte| {
+        (
+            add_mod(multiply_mod(hash, BASE), u64::from(byte) + 1),
+            multiply_mod(power, BASE),
+        )
+    })
+}
+
+struct Segment {
+    before: Option<Arc<Segment>>,
+    text: Arc<str>,
+}
+
+impl Drop for Segment {
+    /// Drops a long chain iteratively: the default recursive drop could overflow the stack.
+    fn drop(&mut self) {
+        let mut before = self.before.take();
+        while let Some(segment) = before {
+            match Arc::try_unwrap(segment) {
+                Ok(mut owned) => before = owned.before.take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+/// A string built by puts and appends, shared between states: appending is O(length of the
+/// appended part), not of the whole string. Equal texts have equal hashes; texts with equal
+/// hash and length are compared in full, so equality is exact.
+#[derive(Clone)]
+pub struct Text {
+    hash: u64,
+    length: usize,
+    last: Option<Arc<Segment>>,
+}
+
+impl Text {
+    /// A text holding `text`.
+    pub fn new(text: &str) -> Text {
+        Text::empty().append(&Arc::from(text))
+    }
+
+    /// The empty text.
+    pub fn empty() -> Text {
+        Text {
+            hash: 0,
+            length: 0,
+            last: None,
+        }
+    }
+
+    /// This text followed by `text`.
+    pub fn append(&self, text: &Arc<str>) -> Text {
+        if text.is_empty() {
+            return self.clone();
+        }
+        let (hash, power) = polynomial(text);
+        Text {
+            hash: add_mod(multiply_mod(self.hash, power), hash),
+            length: self.length + text.len(),
+            last: Some(Arc::new(Segment {
+                before: self.last.clone(),
+                text: Arc::clone(text),
+            })),
+        }
+    }
+
+    /// The whole string.
+    pub fn to_text(&self) -> String {
+        let mut parts = Vec::new();
+        let mut segment = self.last.as_deref();
+        while let Some(current) = segment {
+            parts.push(&*current.text);
+            segment = current.before.as_deref();
+        }
+        parts.reverse();
+        parts.concat()
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.hash == other.hash
+            && self.length == other.length
+            && (same_segment(&self.last, &other.last) || self.to_text() == other.to_text())
+    }
+}
+
+impl Eq for Text {}
+
+fn same_segment(a: &Option<Arc<Segment>>, b: &Option<Arc<Segment>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+        state.write_usize(self.length);
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.to_text())
+    }
 }
 
 /// Porcupine's key-value map: `get`, `put`, `append` on string values, partitioned by key.
@@ -270,41 +427,47 @@ fn string_of(value: &Value) -> Result<String, String> {
 }
 
 impl Model for KeyValue {
-    type State = String;
+    type State = Text;
     type Op = KeyValueOp;
 
     fn name(&self) -> &str {
         "kv"
     }
 
-    fn init(&self) -> String {
-        String::new()
+    fn init(&self) -> Text {
+        Text::empty()
     }
 
     fn prepare(&self, operation: &Operation) -> Result<KeyValueOp, String> {
         let known = operation.completion == Completion::Ok;
         match operation.function.as_str() {
             "get" | "read" => Ok(KeyValueOp::Get(if known {
-                Some(string_of(result_or_argument(operation))?)
+                Some(Text::new(&string_of(result_or_argument(operation))?))
             } else {
                 None
             })),
-            "put" | "write" => Ok(KeyValueOp::Put(string_of(&operation.input)?)),
-            "append" => Ok(KeyValueOp::Append(string_of(&operation.input)?)),
+            "put" | "write" => Ok(KeyValueOp::Put(Text::new(&string_of(&operation.input)?))),
+            "append" => Ok(KeyValueOp::Append(Arc::from(
+                string_of(&operation.input)?.as_str(),
+            ))),
             _ => Err(unknown_function(operation, "get, put or append")),
         }
     }
 
-    fn step(&self, state: &String, op: &KeyValueOp) -> Option<String> {
+    fn step(&self, state: &Text, op: &KeyValueOp) -> Option<Text> {
         match op {
             KeyValueOp::Get(None) => Some(state.clone()),
             KeyValueOp::Get(Some(value)) => (value == state).then(|| state.clone()),
             KeyValueOp::Put(value) => Some(value.clone()),
-            KeyValueOp::Append(value) => Some(format!("{state}{value}")),
+            KeyValueOp::Append(value) => Some(state.append(value)),
         }
     }
 
-    fn describe_state(&self, state: &String) -> String {
+    fn is_read_only(&self, op: &KeyValueOp) -> bool {
+        matches!(op, KeyValueOp::Get(_))
+    }
+
+    fn describe_state(&self, state: &Text) -> String {
         format!("{state:?}")
     }
 }
@@ -401,6 +564,10 @@ impl Model for Counter {
             CounterOp::Read(None) => Some(*state),
             CounterOp::Read(Some(value)) => (value == state).then_some(*state),
         }
+    }
+
+    fn is_read_only(&self, op: &CounterOp) -> bool {
+        matches!(op, CounterOp::Read(_))
     }
 
     fn describe_state(&self, state: &i64) -> String {

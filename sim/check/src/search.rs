@@ -76,8 +76,9 @@ const NONE: u32 = u32::MAX;
 const UNKNOWN: u32 = u32::MAX;
 /// Memo entry: the step is illegal.
 const ILLEGAL: u32 = u32::MAX - 1;
-/// States with ids beyond this are not memoised (bounds the memo's memory).
-const MEMO_STATES_MAX: u32 = 1 << 14;
+/// Steps from states with ids below this are memoised in a dense table per operation (the
+/// common case: registers, mutexes); steps from the others in a hash map.
+const DENSE_STATES_MAX: u32 = 64;
 
 /// One operation of a partition, ready for the search.
 pub(crate) struct SearchOp<O> {
@@ -114,8 +115,10 @@ struct States<'m, M: Model> {
     model: &'m M,
     states: Vec<M::State>,
     ids: FixedMap<M::State, u32>,
-    /// `memo[op][state]`: next state id, `ILLEGAL`, or `UNKNOWN`.
+    /// `memo[op][state]`: next state id, `ILLEGAL`, or `UNKNOWN`, for `state < DENSE_STATES_MAX`.
     memo: Vec<Vec<u32>>,
+    /// `(op << 32 | state)` to next state id or `ILLEGAL`, for the other states.
+    sparse: FixedMap<u64, u32>,
 }
 
 impl<'m, M: Model> States<'m, M> {
@@ -125,6 +128,7 @@ impl<'m, M: Model> States<'m, M> {
             states: Vec::new(),
             ids: FixedMap::default(),
             memo: vec![Vec::new(); op_count],
+            sparse: FixedMap::default(),
         }
     }
 
@@ -141,22 +145,31 @@ impl<'m, M: Model> States<'m, M> {
 
     #[inline]
     fn step(&mut self, ops: &[SearchOp<M::Op>], op: usize, state: u32) -> u32 {
-        let row = &self.memo[op];
-        if let Some(&next) = row.get(state as usize) {
-            if next != UNKNOWN {
-                return next;
-            }
+        let dense = state < DENSE_STATES_MAX;
+        let sparse_key = ((op as u64) << 32) | u64::from(state);
+        let known = if dense {
+            self.memo[op]
+                .get(state as usize)
+                .copied()
+                .unwrap_or(UNKNOWN)
+        } else {
+            self.sparse.get(&sparse_key).copied().unwrap_or(UNKNOWN)
+        };
+        if known != UNKNOWN {
+            return known;
         }
         let next = match self.model.step(&self.states[state as usize], &ops[op].op) {
             Some(next) => self.intern(next),
             None => ILLEGAL,
         };
-        if state < MEMO_STATES_MAX {
+        if dense {
             let row = &mut self.memo[op];
             if row.len() <= state as usize {
                 row.resize(state as usize + 1, UNKNOWN);
             }
             row[state as usize] = next;
+        } else {
+            self.sparse.insert(sparse_key, next);
         }
         next
     }
@@ -169,8 +182,9 @@ struct Cache {
     /// Entry `i` is `arena[i * (words + 1)..][..words + 1]`: the bitset, then the state.
     arena: Vec<u64>,
     hashes: Vec<u64>,
-    /// Slot: entry index + 1, or 0 when empty.
-    slots: Vec<u32>,
+    /// Slot: the hash's high 32 bits, then entry index + 1 in the low 32 bits; 0 when empty.
+    /// The tag spares a visit to the arena for almost every entry that does not match.
+    slots: Vec<u64>,
 }
 
 impl Cache {
@@ -194,13 +208,14 @@ impl Cache {
         let (word_of_op, bit_of_op) = (op / 64, 1u64 << (op % 64));
         let mask = self.slots.len() - 1;
         let mut slot = (hash as usize) & mask;
+        let tag = hash & 0xffff_ffff_0000_0000;
         loop {
-            let entry = self.slots[slot];
-            if entry == 0 {
+            let occupant = self.slots[slot];
+            if occupant == 0 {
                 break;
             }
-            let entry = entry as usize - 1;
-            if self.hashes[entry] == hash {
+            if occupant & 0xffff_ffff_0000_0000 == tag {
+                let entry = (occupant & 0xffff_ffff) as usize - 1;
                 let stored = &self.arena[entry * stride..(entry + 1) * stride];
                 let same = stored[self.words] == u64::from(state)
                     && bits.iter().enumerate().all(|(w, &word)| {
@@ -223,7 +238,7 @@ impl Cache {
         self.arena.extend_from_slice(bits);
         self.arena[entry * stride + word_of_op] |= bit_of_op;
         self.arena.push(u64::from(state));
-        self.slots[slot] = entry as u32 + 1;
+        self.slots[slot] = tag | (entry as u64 + 1);
         if self.len() * 2 > self.slots.len() {
             self.grow();
         }
@@ -233,13 +248,13 @@ impl Cache {
     fn grow(&mut self) {
         let capacity = self.slots.len() * 2;
         let mask = capacity - 1;
-        let mut slots = vec![0u32; capacity];
+        let mut slots = vec![0u64; capacity];
         for (entry, &hash) in self.hashes.iter().enumerate() {
             let mut slot = (hash as usize) & mask;
             while slots[slot] != 0 {
                 slot = (slot + 1) & mask;
             }
-            slots[slot] = entry as u32 + 1;
+            slots[slot] = (hash & 0xffff_ffff_0000_0000) | (entry as u64 + 1);
         }
         self.slots = slots;
     }
@@ -336,8 +351,30 @@ impl Entries {
     }
 }
 
+/// A choice on the search stack.
+#[derive(Clone, Copy)]
+struct Frame {
+    /// The call entry linearized.
+    call: u32,
+    /// The state before it.
+    before: u32,
+    /// It left the state unchanged, so it was the only choice worth trying (see `search`).
+    forced: bool,
+}
+
 /// Searches one partition. `steps` counts model steps tried (across calls) and the search
 /// gives up when it would exceed `budget`.
+///
+/// One pruning beyond Lowe's: a read-only operation ([`Model::is_read_only`]) that the walk
+/// reaches (so nothing unplaced had to come before it) and that is legal in the current state
+/// can be moved to the front of any linearization of the rest: nothing must precede it in real
+/// time, it is legal here, and the states the others meet are unchanged (if the rest leaves it
+/// out, as it may an indeterminate operation, putting it first changes nothing either). So if no linearization extends
+/// the configuration with it, none extends the configuration at all: undoing it undoes its
+/// parent too, and finding it cached (already explored, in vain) undoes the parent at once.
+/// The same exchange shows that every return position reachable from the parent is reachable
+/// through it, so the evidence for a violation ("furthest" below) is the same as without the
+/// pruning.
 pub(crate) fn search<M: Model>(
     model: &M,
     ops: &[SearchOp<M::Op>],
@@ -353,13 +390,13 @@ pub(crate) fn search<M: Model>(
     let words = ops.len().div_ceil(64);
     let mut cache = Cache::new(words);
     let keys: Vec<u64> = (0..ops.len() as u64).map(mix).collect();
+    let read_only: Vec<bool> = ops.iter().map(|op| model.is_read_only(&op.op)).collect();
     let state_key = |state: u32| mix(u64::from(state) ^ 0x5eed_0000_0000);
 
     let mut bits = vec![0u64; words];
     let mut zobrist = 0u64;
     let mut state = states.intern(model.init());
-    // (call entry, state before it)
-    let mut stack: Vec<(u32, u32)> = Vec::with_capacity(ops.len());
+    let mut stack: Vec<Frame> = Vec::with_capacity(ops.len());
     let mut furthest: Option<(usize, Stuck)> = None;
     let mut entry = entries.next[HEAD as usize];
     loop {
@@ -367,54 +404,75 @@ pub(crate) fn search<M: Model>(
         // walk meets a return entry before it runs off the end.
         assert!(entry != NONE, "walked past the last return entry");
         let op = entries.op[entry as usize] as usize;
+        let mut dead_end = false;
         if entries.is_call[entry as usize] {
             if *steps >= budget {
                 return SearchOutcome::Unknown;
             }
             *steps += 1;
             let next = states.step(ops, op, state);
-            if next != ILLEGAL {
-                let hash = zobrist ^ keys[op] ^ state_key(next);
-                if cache.insert(hash, &bits, op, next) {
-                    stack.push((entry, state));
-                    state = next;
-                    bits[op / 64] |= 1 << (op % 64);
-                    zobrist ^= keys[op];
-                    entries.lift(entry);
-                    if ops[op].ret.is_some() {
-                        remaining -= 1;
-                        if remaining == 0 {
-                            let order = stack
-                                .iter()
-                                .map(|&(call, _)| entries.op[call as usize] as usize)
-                                .collect();
-                            return SearchOutcome::Linearizable(order);
-                        }
-                    }
-                    entry = entries.next[HEAD as usize];
-                    continue;
-                }
+            if next == ILLEGAL {
+                entry = entries.next[entry as usize];
+                continue;
             }
-            entry = entries.next[entry as usize];
-        } else {
+            let hash = zobrist ^ keys[op] ^ state_key(next);
+            let forced = read_only[op];
+            if cache.insert(hash, &bits, op, next) {
+                stack.push(Frame {
+                    call: entry,
+                    before: state,
+                    forced,
+                });
+                state = next;
+                bits[op / 64] |= 1 << (op % 64);
+                zobrist ^= keys[op];
+                entries.lift(entry);
+                if ops[op].ret.is_some() {
+                    remaining -= 1;
+                    if remaining == 0 {
+                        let order = stack
+                            .iter()
+                            .map(|frame| entries.op[frame.call as usize] as usize)
+                            .collect();
+                        return SearchOutcome::Linearizable(order);
+                    }
+                }
+                entry = entries.next[HEAD as usize];
+                continue;
+            }
+            if !forced {
+                entry = entries.next[entry as usize];
+                continue;
+            }
+            // A read-only step into an explored configuration: this one is dead too.
+            dead_end = true;
+        }
+        if !dead_end {
             // `op` returned before it could be placed in this configuration.
             let position = ops[op].ret.unwrap_or(usize::MAX);
             if furthest.as_ref().is_none_or(|(best, _)| position > *best) {
                 furthest = Some((position, stuck(&states, &entries, &stack, op, state)));
             }
-            let Some((call, before)) = stack.pop() else {
-                let (_, stuck) = furthest.expect("recorded just above");
+        }
+        // Undo choices until one that leaves siblings to try.
+        loop {
+            let Some(frame) = stack.pop() else {
+                let (_, stuck) =
+                    furthest.expect("a dead end was recorded before the stack emptied");
                 return SearchOutcome::NotLinearizable(stuck);
             };
-            let undone = entries.op[call as usize] as usize;
-            state = before;
+            let undone = entries.op[frame.call as usize] as usize;
+            state = frame.before;
             bits[undone / 64] &= !(1 << (undone % 64));
             zobrist ^= keys[undone];
-            entries.unlift(call);
+            entries.unlift(frame.call);
             if ops[undone].ret.is_some() {
                 remaining += 1;
             }
-            entry = entries.next[call as usize];
+            entry = entries.next[frame.call as usize];
+            if !frame.forced {
+                break;
+            }
         }
     }
 }
@@ -422,7 +480,7 @@ pub(crate) fn search<M: Model>(
 fn stuck<M: Model>(
     states: &States<'_, M>,
     entries: &Entries,
-    stack: &[(u32, u32)],
+    stack: &[Frame],
     op: usize,
     state: u32,
 ) -> Stuck {
@@ -430,9 +488,9 @@ fn stuck<M: Model>(
     let prefix = stack
         .iter()
         .enumerate()
-        .map(|(i, &(call, _))| {
-            let after = stack.get(i + 1).map_or(state, |&(_, before)| before);
-            (entries.op[call as usize] as usize, describe(after))
+        .map(|(i, frame)| {
+            let after = stack.get(i + 1).map_or(state, |next| next.before);
+            (entries.op[frame.call as usize] as usize, describe(after))
         })
         .collect();
     Stuck {
