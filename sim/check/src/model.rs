@@ -385,17 +385,31 @@ impl PartialEq for Text {
     fn eq(&self, other: &Text) -> bool {
         self.hash == other.hash
             && self.length == other.length
-            && (same_segment(&self.last, &other.last) || self.to_text() == other.to_text())
+            && (same_segments(&self.last, &other.last) || self.to_text() == other.to_text())
     }
 }
 
 impl Eq for Text {}
 
-fn same_segment(a: &Option<Arc<Segment>>, b: &Option<Arc<Segment>>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        (None, None) => true,
-        _ => false,
+/// Whether two chains are built from the same appended texts (compared by pointer, so this is
+/// cheap and may say `false` for equal strings built differently).
+fn same_segments(a: &Option<Arc<Segment>>, b: &Option<Arc<Segment>>) -> bool {
+    let (mut a, mut b) = (a.as_ref(), b.as_ref());
+    loop {
+        match (a, b) {
+            (None, None) => return true,
+            (Some(x), Some(y)) => {
+                if Arc::ptr_eq(x, y) {
+                    return true;
+                }
+                if !Arc::ptr_eq(&x.text, &y.text) {
+                    return false;
+                }
+                a = x.before.as_ref();
+                b = y.before.as_ref();
+            }
+            _ => return false,
+        }
     }
 }
 

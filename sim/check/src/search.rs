@@ -77,7 +77,8 @@ const UNKNOWN: u32 = u32::MAX;
 /// Memo entry: the step is illegal.
 const ILLEGAL: u32 = u32::MAX - 1;
 /// Steps from states with ids below this are memoised in a dense table per operation (the
-/// common case: registers, mutexes); steps from the others in a hash map.
+/// common case: registers, mutexes). Models with many states (key-value strings) mostly step
+/// from states they have never been in, where a memo would cost more than it saves.
 const DENSE_STATES_MAX: u32 = 64;
 
 /// One operation of a partition, ready for the search.
@@ -117,8 +118,6 @@ struct States<'m, M: Model> {
     ids: FixedMap<M::State, u32>,
     /// `memo[op][state]`: next state id, `ILLEGAL`, or `UNKNOWN`, for `state < DENSE_STATES_MAX`.
     memo: Vec<Vec<u32>>,
-    /// `(op << 32 | state)` to next state id or `ILLEGAL`, for the other states.
-    sparse: FixedMap<u64, u32>,
 }
 
 impl<'m, M: Model> States<'m, M> {
@@ -128,7 +127,6 @@ impl<'m, M: Model> States<'m, M> {
             states: Vec::new(),
             ids: FixedMap::default(),
             memo: vec![Vec::new(); op_count],
-            sparse: FixedMap::default(),
         }
     }
 
@@ -146,17 +144,12 @@ impl<'m, M: Model> States<'m, M> {
     #[inline]
     fn step(&mut self, ops: &[SearchOp<M::Op>], op: usize, state: u32) -> u32 {
         let dense = state < DENSE_STATES_MAX;
-        let sparse_key = ((op as u64) << 32) | u64::from(state);
-        let known = if dense {
-            self.memo[op]
-                .get(state as usize)
-                .copied()
-                .unwrap_or(UNKNOWN)
-        } else {
-            self.sparse.get(&sparse_key).copied().unwrap_or(UNKNOWN)
-        };
-        if known != UNKNOWN {
-            return known;
+        if dense {
+            if let Some(&known) = self.memo[op].get(state as usize) {
+                if known != UNKNOWN {
+                    return known;
+                }
+            }
         }
         let next = match self.model.step(&self.states[state as usize], &ops[op].op) {
             Some(next) => self.intern(next),
@@ -168,8 +161,6 @@ impl<'m, M: Model> States<'m, M> {
                 row.resize(state as usize + 1, UNKNOWN);
             }
             row[state as usize] = next;
-        } else {
-            self.sparse.insert(sparse_key, next);
         }
         next
     }
