@@ -63,6 +63,9 @@ impl fmt::Display for Operation {
             write!(f, " key {key}")?;
         }
         match (&self.completion, &self.output) {
+            (Completion::Ok, Some(output)) if self.input.is_nil() && !output.is_nil() => {
+                write!(f, " -> {output}")?
+            }
             (Completion::Ok, Some(output)) if *output != self.input => {
                 write!(f, " {} -> {output}", self.input)?
             }
