@@ -188,7 +188,11 @@ impl<'a> Parser<'a> {
             Some(byte) if byte.is_ascii_alphabetic() => {
                 // A tagged literal: the tag is dropped and the form read as it is.
                 self.token();
-                self.required_form(position, depth, "form after a tag")
+                let node = self.required_form(position, depth, "form after a tag")?;
+                Ok(Node {
+                    edn: node.edn,
+                    position,
+                })
             }
             _ => Err(self.syntax(position, "unsupported `#` form")),
         }
@@ -471,7 +475,10 @@ fn to_op(node: &Node, position_in_history: usize) -> Result<Op, ReadError> {
         Some(other) => return Err(bad_field(other, ":time", "expected a non-negative integer")),
         None => position_in_history as u64,
     };
-    let error = field("error").map(|node| render(&node.edn));
+    let error = field("error").map(|node| match &node.edn {
+        Edn::Str(text) | Edn::Keyword(text) => text.clone(),
+        other => render(other),
+    });
     Ok(Op {
         index,
         kind,
