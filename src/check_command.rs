@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 pub enum ModelName {
     /// Knossos's compare-and-set register: read, write, cas [from to]; a read of nil matches any value.
     CasRegister,
+    /// Like cas-register, but a read of nil means the register holds nil (lost or never written).
+    CasRegisterStrict,
     /// Knossos's register: read and write.
     Register,
     /// Porcupine's etcd register: a read of nil means absent; a failed cas saw another value.
@@ -90,9 +92,13 @@ pub fn execute(args: &CheckArgs) -> u8 {
         },
         None => check::history::Value::Nil,
     };
-    if args.initial.is_some() && !matches!(args.model, ModelName::CasRegister | ModelName::Register)
+    if args.initial.is_some()
+        && !matches!(
+            args.model,
+            ModelName::CasRegister | ModelName::CasRegisterStrict | ModelName::Register
+        )
     {
-        eprintln!("detsim check: --initial applies only to register and cas-register");
+        eprintln!("detsim check: --initial applies only to the register models");
         return 2;
     }
     let files = match expand(&args.files) {
@@ -185,6 +191,7 @@ fn check_file(
     let started = Instant::now();
     let result = match model {
         ModelName::CasRegister => run(&read, &CasRegister::new(initial.clone()), options),
+        ModelName::CasRegisterStrict => run(&read, &CasRegister::strict(initial.clone()), options),
         ModelName::Register => run(
             &read,
             &Register {

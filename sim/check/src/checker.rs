@@ -269,10 +269,11 @@ pub fn explain(result: &CheckResult) -> String {
                  it; the order that got furthest leaves the state at {}, where it is illegal.",
                 violation.state
             );
+            let count = violation.prefix.len();
             let _ = writeln!(
                 out,
-                "longest linearizable prefix ({} operations):",
-                violation.prefix.len()
+                "longest linearizable prefix ({count} operation{}):",
+                if count == 1 { "" } else { "s" }
             );
             for (position, (operation, state)) in violation.prefix.iter().enumerate() {
                 let _ = writeln!(

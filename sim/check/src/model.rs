@@ -110,17 +110,35 @@ fn register_step(state: &Value, op: &RegisterOp) -> Option<Value> {
 
 /// Knossos's compare-and-set register: `read`, `write`, `cas [from to]`. A completed read of
 /// `nil` matches any state (Knossos reads nil as "no information"); a cas succeeds only from
-/// `from`; an indeterminate cas, if it happened, succeeded.
+/// `from`; an indeterminate cas, if it happened, succeeded; a failed one did not happen.
+///
+/// [`CasRegister::strict`] is the same register where a read of `nil` means the register holds
+/// `nil` (a key that was never written, or lost): the right model for a store whose reads of a
+/// missing key return nil, as detsim's key-value workload does, since only it can see lost
+/// writes as reads of nil.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CasRegister {
     /// The initial value (`nil` unless told).
     pub initial: Value,
+    /// Whether a completed read of `nil` matches any state (Knossos: yes).
+    pub nil_reads_match_any: bool,
 }
 
 impl CasRegister {
-    /// A register holding `initial`.
+    /// Knossos's register holding `initial`.
     pub fn new(initial: Value) -> Self {
-        CasRegister { initial }
+        CasRegister {
+            initial,
+            nil_reads_match_any: true,
+        }
+    }
+
+    /// A register holding `initial` where a read of `nil` must see `nil`.
+    pub fn strict(initial: Value) -> Self {
+        CasRegister {
+            initial,
+            nil_reads_match_any: false,
+        }
     }
 }
 
@@ -129,7 +147,11 @@ impl Model for CasRegister {
     type Op = RegisterOp;
 
     fn name(&self) -> &str {
-        "cas-register"
+        if self.nil_reads_match_any {
+            "cas-register"
+        } else {
+            "cas-register-strict"
+        }
     }
 
     fn init(&self) -> Value {
@@ -140,7 +162,8 @@ impl Model for CasRegister {
         let known = operation.completion == Completion::Ok;
         match operation.function.as_str() {
             "read" => Ok(RegisterOp::Read(
-                Some(result_or_argument(operation).clone()).filter(|v| known && !v.is_nil()),
+                Some(result_or_argument(operation).clone())
+                    .filter(|v| known && !(self.nil_reads_match_any && v.is_nil())),
             )),
             "write" => Ok(RegisterOp::Write(operation.input.clone())),
             "cas" => {

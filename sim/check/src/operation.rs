@@ -63,12 +63,16 @@ impl fmt::Display for Operation {
             write!(f, " key {key}")?;
         }
         match (&self.completion, &self.output) {
-            (Completion::Ok, Some(output)) if self.input.is_nil() && !output.is_nil() => {
-                write!(f, " -> {output}")?
+            (Completion::Ok, Some(output)) if self.input.is_nil() => {
+                // A read of nothing is worth showing; an acquire returning nil is not.
+                if !output.is_nil() || matches!(self.function.as_str(), "read" | "get") {
+                    write!(f, " -> {output}")?
+                }
             }
             (Completion::Ok, Some(output)) if *output != self.input => {
                 write!(f, " {} -> {output}", self.input)?
             }
+            _ if self.input.is_nil() => {}
             _ => write!(f, " {}", self.input)?,
         }
         let ending = match self.completion {
