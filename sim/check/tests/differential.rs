@@ -147,7 +147,7 @@ fn random_history(
     let mut open: Vec<Option<(String, Option<Value>, Value)>> = vec![None; processes as usize];
     let mut invoked = 0;
     let mut ops = Vec::new();
-    let mut push = |ops: &mut Vec<Op>, kind, process, function: String, key, value| {
+    let push = |ops: &mut Vec<Op>, kind, process, function: String, key, value| {
         let index = ops.len() as u64;
         ops.push(Op {
             index,
