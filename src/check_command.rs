@@ -232,7 +232,8 @@ fn run<M: Model>(
 
 fn text(path: &Path, outcome: &FileOutcome) -> String {
     match outcome {
-        FileOutcome::Failed(message) => format!("{}: error: {message}\n", path.display()),
+        // The message names the file (and the line and column, where there are some).
+        FileOutcome::Failed(message) => format!("error: {message}\n"),
         FileOutcome::Checked {
             read,
             result,
