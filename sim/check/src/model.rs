@@ -16,8 +16,9 @@ use std::sync::Arc;
 pub trait Model {
     /// A state of the object.
     type State: Clone + Eq + Hash + Debug;
-    /// An operation with its result, as the model needs it.
-    type Op: Clone + Debug;
+    /// An operation with its result, as the model needs it. Equal operations must have equal
+    /// effects (the search treats indeterminate twins as interchangeable).
+    type Op: Clone + Debug + PartialEq;
 
     /// The model's name, for messages.
     fn name(&self) -> &str;

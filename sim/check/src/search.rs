@@ -382,6 +382,7 @@ pub(crate) fn search<M: Model>(
     let mut cache = Cache::new(words);
     let keys: Vec<u64> = (0..ops.len() as u64).map(mix).collect();
     let read_only: Vec<bool> = ops.iter().map(|op| model.is_read_only(&op.op)).collect();
+    let twin_before = twins(ops);
     let state_key = |state: u32| mix(u64::from(state) ^ 0x5eed_0000_0000);
 
     let mut bits = vec![0u64; words];
@@ -397,12 +398,22 @@ pub(crate) fn search<M: Model>(
         let op = entries.op[entry as usize] as usize;
         let mut dead_end = false;
         if entries.is_call[entry as usize] {
+            let optional = ops[op].ret.is_none();
+            let twin = twin_before[op];
+            if optional && twin != NONE && bits[twin as usize / 64] & (1 << (twin % 64)) == 0 {
+                // An identical indeterminate operation invoked earlier is still unplaced: place
+                // that one first (they are interchangeable).
+                entry = entries.next[entry as usize];
+                continue;
+            }
             if *steps >= budget {
                 return SearchOutcome::Unknown;
             }
             *steps += 1;
             let next = states.step(ops, op, state);
-            if next == ILLEGAL {
+            if next == ILLEGAL || (optional && next == state) {
+                // Illegal; or an indeterminate operation that would change nothing here, so
+                // every order placing it here is matched by one leaving it out.
                 entry = entries.next[entry as usize];
                 continue;
             }
@@ -466,6 +477,30 @@ pub(crate) fn search<M: Model>(
             }
         }
     }
+}
+
+/// For each indeterminate operation, the closest operation invoked before it that is also
+/// indeterminate and equal to it (or `NONE`). Such twins are interchangeable: neither has a
+/// return to respect, and once both are invoked either can stand where the other would. So the
+/// search places twins in order of invocation, pruning the mirror-image orders.
+fn twins<O: PartialEq + std::fmt::Debug>(ops: &[SearchOp<O>]) -> Vec<u32> {
+    let mut twin_before = vec![NONE; ops.len()];
+    // Grouped by their debug text (a cheap, deterministic key); equality decides.
+    let mut groups: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+    let mut order: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].ret.is_none()).collect();
+    order.sort_by_key(|&i| ops[i].call);
+    for index in order {
+        let group = groups.entry(format!("{:?}", ops[index].op)).or_default();
+        if let Some(&twin) = group
+            .iter()
+            .rev()
+            .find(|&&other| ops[other].op == ops[index].op)
+        {
+            twin_before[index] = twin as u32;
+        }
+        group.push(index);
+    }
+    twin_before
 }
 
 fn stuck<M: Model>(
