@@ -45,6 +45,19 @@ pub trait Model {
         false
     }
 
+    /// Optional pruning, with [`Model::resets`]: whether `op` can become legal in some state
+    /// reachable from `state` by operations that do not reset. Answering `true` is always
+    /// sound (the default); `false` must be certain.
+    fn may_become_legal(&self, _state: &Self::State, _op: &Self::Op) -> bool {
+        true
+    }
+
+    /// Whether `op` may lead to states [`Model::may_become_legal`] does not foresee (for the
+    /// key-value map, a put). The default, `true`, turns that pruning off.
+    fn resets(&self, _op: &Self::Op) -> bool {
+        true
+    }
+
     /// Operations with different keys touch independent objects and are checked apart.
     fn partition_key(&self, operation: &Operation) -> Option<Value> {
         operation.key.clone()
@@ -292,7 +305,7 @@ impl Model for EtcdRegister {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyValueOp {
     /// A get that returned this string; `None` if unknown.
-    Get(Option<Text>),
+    Get(Option<Expected>),
     /// A put.
     Put(Text),
     /// An append.
@@ -450,6 +463,40 @@ impl std::fmt::Debug for Text {
     }
 }
 
+/// The string a get returned, with the hash of each of its prefixes (for pruning).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expected {
+    /// The string.
+    pub text: Text,
+    /// `prefix_hashes[n]`: the polynomial hash of its first `n` bytes.
+    prefix_hashes: Arc<[u64]>,
+}
+
+impl Expected {
+    /// A get's result.
+    pub fn new(text: &str) -> Expected {
+        let mut prefix_hashes = Vec::with_capacity(text.len() + 1);
+        let mut hash = 0;
+        prefix_hashes.push(hash);
+        for byte in text.bytes() {
+            hash = add_mod(multiply_mod(hash, BASE), u64::from(byte) + 1);
+            prefix_hashes.push(hash);
+        }
+        Expected {
+            text: Text::new(text),
+            prefix_hashes: prefix_hashes.into(),
+        }
+    }
+
+    /// Whether `state` may be a prefix of this string: certain when it answers `false` (the
+    /// hashes differ), possibly wrong when it answers `true`.
+    fn may_extend(&self, state: &Text) -> bool {
+        self.prefix_hashes
+            .get(state.length)
+            .is_some_and(|&hash| hash == state.hash)
+    }
+}
+
 /// Porcupine's key-value map: `get`, `put`, `append` on string values, partitioned by key.
 /// A missing key reads as the empty string.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -480,7 +527,7 @@ impl Model for KeyValue {
         let known = operation.completion == Completion::Ok;
         match operation.function.as_str() {
             "get" | "read" => Ok(KeyValueOp::Get(if known {
-                Some(Text::new(&string_of(result_or_argument(operation))?))
+                Some(Expected::new(&string_of(result_or_argument(operation))?))
             } else {
                 None
             })),
@@ -495,10 +542,23 @@ impl Model for KeyValue {
     fn step(&self, state: &Text, op: &KeyValueOp) -> Option<Text> {
         match op {
             KeyValueOp::Get(None) => Some(state.clone()),
-            KeyValueOp::Get(Some(value)) => (value == state).then(|| state.clone()),
+            KeyValueOp::Get(Some(value)) => (value.text == *state).then(|| state.clone()),
             KeyValueOp::Put(value) => Some(value.clone()),
             KeyValueOp::Append(value) => Some(state.append(value)),
         }
+    }
+
+    /// Without puts, the string only grows: a get can still succeed only if the current
+    /// string is a prefix of what it returned.
+    fn may_become_legal(&self, state: &Text, op: &KeyValueOp) -> bool {
+        match op {
+            KeyValueOp::Get(Some(expected)) => expected.may_extend(state),
+            _ => true,
+        }
+    }
+
+    fn resets(&self, op: &KeyValueOp) -> bool {
+        matches!(op, KeyValueOp::Put(_))
     }
 
     fn is_read_only(&self, op: &KeyValueOp) -> bool {

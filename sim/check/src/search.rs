@@ -353,19 +353,54 @@ struct Frame {
     forced: bool,
 }
 
+/// A dead end, kept cheaply (state ids) until the search ends.
+struct DeadEnd {
+    /// Position of the return that could not be passed.
+    position: usize,
+    /// The operation of that return.
+    op: usize,
+    /// The linearized prefix: (operation, state after it).
+    prefix: Vec<(usize, u32)>,
+    /// The state the operation met.
+    state: u32,
+}
+
+fn dead_end(stack: &[Frame], entries: &Entries, position: usize, op: usize, state: u32) -> DeadEnd {
+    let prefix = stack
+        .iter()
+        .enumerate()
+        .map(|(i, frame)| {
+            let after = stack.get(i + 1).map_or(state, |next| next.before);
+            (entries.op[frame.call as usize] as usize, after)
+        })
+        .collect();
+    DeadEnd {
+        position,
+        op,
+        prefix,
+        state,
+    }
+}
+
 /// Searches one partition. `steps` counts model steps tried (across calls) and the search
 /// gives up when it would exceed `budget`.
 ///
-/// One pruning beyond Lowe's: a read-only operation ([`Model::is_read_only`]) that the walk
-/// reaches (so nothing unplaced had to come before it) and that is legal in the current state
-/// can be moved to the front of any linearization of the rest: nothing must precede it in real
-/// time, it is legal here, and the states the others meet are unchanged (if the rest leaves it
-/// out, as it may an indeterminate operation, putting it first changes nothing either). So if no linearization extends
-/// the configuration with it, none extends the configuration at all: undoing it undoes its
-/// parent too, and finding it cached (already explored, in vain) undoes the parent at once.
-/// The same exchange shows that every return position reachable from the parent is reachable
-/// through it, so the evidence for a violation ("furthest" below) is the same as without the
-/// pruning.
+/// Prunings beyond Lowe's, each an exchange argument that keeps both the verdict and the
+/// evidence (the furthest return position any order reaches) unchanged:
+/// - A read-only operation ([`Model::is_read_only`]) that the walk reaches (so nothing unplaced
+///   had to come before it) and that is legal in the current state can be moved to the front of
+///   any linearization of the rest: nothing must precede it in real time, it is legal here, and
+///   the states the others meet are unchanged (if the rest leaves it out, as it may an
+///   indeterminate operation, putting it first changes nothing either). So if no linearization
+///   extends the configuration with it, none extends the configuration at all: undoing it undoes
+///   its parent too, and finding it cached (already explored, in vain) undoes the parent at once.
+/// - An indeterminate operation that would leave the state unchanged is not placed: any order
+///   placing it here is matched by the same order without it.
+/// - Identical indeterminate operations are placed in order of invocation ([`twins`]).
+/// - A step into a state from which the first operation due to return can never become legal
+///   ([`Model::may_become_legal`]), when no operation that may be placed before that return
+///   [`Model::resets`], is not taken: that order dies at that return anyway, which is recorded
+///   as its dead end.
 pub(crate) fn search<M: Model>(
     model: &M,
     ops: &[SearchOp<M::Op>],
@@ -382,6 +417,9 @@ pub(crate) fn search<M: Model>(
     let mut cache = Cache::new(words);
     let keys: Vec<u64> = (0..ops.len() as u64).map(mix).collect();
     let read_only: Vec<bool> = ops.iter().map(|op| model.is_read_only(&op.op)).collect();
+    let resets: Vec<bool> = ops.iter().map(|op| model.resets(&op.op)).collect();
+    // Models that never answer `resets() == false` do not prune this way: skip the scans.
+    let prunes = resets.iter().any(|&reset| !reset);
     let twin_before = twins(ops);
     let state_key = |state: u32| mix(u64::from(state) ^ 0x5eed_0000_0000);
 
@@ -389,20 +427,19 @@ pub(crate) fn search<M: Model>(
     let mut zobrist = 0u64;
     let mut state = states.intern(model.init());
     let mut stack: Vec<Frame> = Vec::with_capacity(ops.len());
-    let mut furthest: Option<(usize, Stuck)> = None;
+    let mut furthest: Option<DeadEnd> = None;
     let mut entry = entries.next[HEAD as usize];
     loop {
         // Every unplaced required operation has its return entry still in the list, so the
         // walk meets a return entry before it runs off the end.
         assert!(entry != NONE, "walked past the last return entry");
         let op = entries.op[entry as usize] as usize;
-        let mut dead_end = false;
+        let mut cached_read = false;
         if entries.is_call[entry as usize] {
             let optional = ops[op].ret.is_none();
             let twin = twin_before[op];
             if optional && twin != NONE && bits[twin as usize / 64] & (1 << (twin % 64)) == 0 {
-                // An identical indeterminate operation invoked earlier is still unplaced: place
-                // that one first (they are interchangeable).
+                // An identical indeterminate operation invoked earlier is still unplaced.
                 entry = entries.next[entry as usize];
                 continue;
             }
@@ -412,10 +449,30 @@ pub(crate) fn search<M: Model>(
             *steps += 1;
             let next = states.step(ops, op, state);
             if next == ILLEGAL || (optional && next == state) {
-                // Illegal; or an indeterminate operation that would change nothing here, so
-                // every order placing it here is matched by one leaving it out.
                 entry = entries.next[entry as usize];
                 continue;
+            }
+            if prunes {
+                if let Some(due) = due_without_resets(&entries, &resets, entry) {
+                    let due_op = entries.op[due as usize] as usize;
+                    if !model.may_become_legal(&states.states[next as usize], &ops[due_op].op) {
+                        let position = ops[due_op].ret.unwrap_or(usize::MAX);
+                        if furthest
+                            .as_ref()
+                            .is_none_or(|best| position > best.position)
+                        {
+                            let mut with_op = stack.clone();
+                            with_op.push(Frame {
+                                call: entry,
+                                before: state,
+                                forced: false,
+                            });
+                            furthest = Some(dead_end(&with_op, &entries, position, due_op, next));
+                        }
+                        entry = entries.next[entry as usize];
+                        continue;
+                    }
+                }
             }
             let hash = zobrist ^ keys[op] ^ state_key(next);
             let forced = read_only[op];
@@ -447,21 +504,23 @@ pub(crate) fn search<M: Model>(
                 continue;
             }
             // A read-only step into an explored configuration: this one is dead too.
-            dead_end = true;
+            cached_read = true;
         }
-        if !dead_end {
+        if !cached_read {
             // `op` returned before it could be placed in this configuration.
             let position = ops[op].ret.unwrap_or(usize::MAX);
-            if furthest.as_ref().is_none_or(|(best, _)| position > *best) {
-                furthest = Some((position, stuck(&states, &entries, &stack, op, state)));
+            if furthest
+                .as_ref()
+                .is_none_or(|best| position > best.position)
+            {
+                furthest = Some(dead_end(&stack, &entries, position, op, state));
             }
         }
         // Undo choices until one that leaves siblings to try.
         loop {
             let Some(frame) = stack.pop() else {
-                let (_, stuck) =
-                    furthest.expect("a dead end was recorded before the stack emptied");
-                return SearchOutcome::NotLinearizable(stuck);
+                let dead = furthest.expect("a dead end was recorded before the stack emptied");
+                return SearchOutcome::NotLinearizable(describe(&states, dead));
             };
             let undone = entries.op[frame.call as usize] as usize;
             state = frame.before;
@@ -476,6 +535,40 @@ pub(crate) fn search<M: Model>(
                 break;
             }
         }
+    }
+}
+
+/// The first return entry in the list, once the call entry `placing` (and its return) is
+/// lifted, provided no other operation invoked before that return resets. Only those
+/// operations can be placed before the due one, so from the state after `placing`, it must
+/// become legal by operations that do not reset.
+fn due_without_resets(entries: &Entries, resets: &[bool], placing: u32) -> Option<u32> {
+    let skip = entries.ret[placing as usize];
+    let mut entry = entries.next[HEAD as usize];
+    while entry != NONE {
+        let index = entry as usize;
+        if entries.is_call[index] {
+            if entry != placing && resets[entries.op[index] as usize] {
+                return None;
+            }
+        } else if entry != skip {
+            return Some(entry);
+        }
+        entry = entries.next[index];
+    }
+    None
+}
+
+fn describe<M: Model>(states: &States<'_, M>, dead: DeadEnd) -> Stuck {
+    let text = |id: u32| states.model.describe_state(&states.states[id as usize]);
+    Stuck {
+        op: dead.op,
+        prefix: dead
+            .prefix
+            .into_iter()
+            .map(|(op, after)| (op, text(after)))
+            .collect(),
+        state: text(dead.state),
     }
 }
 
@@ -501,27 +594,4 @@ fn twins<O: PartialEq + std::fmt::Debug>(ops: &[SearchOp<O>]) -> Vec<u32> {
         group.push(index);
     }
     twin_before
-}
-
-fn stuck<M: Model>(
-    states: &States<'_, M>,
-    entries: &Entries,
-    stack: &[Frame],
-    op: usize,
-    state: u32,
-) -> Stuck {
-    let describe = |id: u32| states.model.describe_state(&states.states[id as usize]);
-    let prefix = stack
-        .iter()
-        .enumerate()
-        .map(|(i, frame)| {
-            let after = stack.get(i + 1).map_or(state, |next| next.before);
-            (entries.op[frame.call as usize] as usize, describe(after))
-        })
-        .collect();
-    Stuck {
-        op,
-        prefix,
-        state: describe(state),
-    }
 }
