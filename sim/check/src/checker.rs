@@ -10,7 +10,7 @@ use crate::error::HistoryError;
 use crate::history::{History, Value};
 use crate::model::Model;
 use crate::operation::{pair, Completion, Operation, Operations};
-use crate::search::{search, SearchOp, SearchOutcome};
+use crate::search::{search, Evidence, SearchOp, SearchOutcome};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -212,7 +212,34 @@ pub fn check_operations<M: Model>(
     for i in order {
         let partition = &partitions[i];
         let mut steps = 0;
-        let outcome = search(model, &partition.ops, options.budget, &mut steps);
+        let mut outcome = search(
+            model,
+            &partition.ops,
+            options.budget,
+            &mut steps,
+            Evidence::Fast,
+        );
+        let prunes = partition.ops.iter().any(|op| !model.resets(&op.op));
+        if prunes && matches!(outcome, SearchOutcome::NotLinearizable(_)) {
+            // The verdict is certain; search again, with exact evidence (see `Evidence`).
+            let mut exact_steps = 0;
+            let exact = search(
+                model,
+                &partition.ops,
+                options.budget,
+                &mut exact_steps,
+                Evidence::Exact,
+            );
+            steps += exact_steps;
+            match exact {
+                SearchOutcome::NotLinearizable(_) => outcome = exact,
+                SearchOutcome::Linearizable(_) => {
+                    panic!("the two searches disagree: a bug in the pruning")
+                }
+                // Out of budget: keep the fast search's (valid, maybe not furthest) evidence.
+                SearchOutcome::Unknown => {}
+            }
+        }
         result.steps += steps;
         match outcome {
             SearchOutcome::Linearizable(order) => {

@@ -342,6 +342,18 @@ impl Entries {
     }
 }
 
+/// How far the pruning by [`Model::may_become_legal`] looks ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Evidence {
+    /// Check only the first operation due to return: the recorded dead ends are exactly those
+    /// of the unpruned search, so the reported stuck operation is the first return no order
+    /// can pass.
+    Exact,
+    /// Also check the next few: much faster, same verdict, but a pruned order may have died
+    /// earlier or later than recorded, so the evidence of a violation may not be the furthest.
+    Fast,
+}
+
 /// A choice on the search stack.
 #[derive(Clone, Copy)]
 struct Frame {
@@ -406,7 +418,12 @@ pub(crate) fn search<M: Model>(
     ops: &[SearchOp<M::Op>],
     budget: u64,
     steps: &mut u64,
+    evidence: Evidence,
 ) -> SearchOutcome {
+    let scan_max = match evidence {
+        Evidence::Exact => 1,
+        Evidence::Fast => 8,
+    };
     let mut remaining = ops.iter().filter(|op| op.ret.is_some()).count();
     if remaining == 0 {
         return SearchOutcome::Linearizable(Vec::new());
@@ -453,25 +470,26 @@ pub(crate) fn search<M: Model>(
                 continue;
             }
             if prunes {
-                if let Some(due) = due_without_resets(&entries, &resets, entry) {
-                    let due_op = entries.op[due as usize] as usize;
-                    if !model.may_become_legal(&states.states[next as usize], &ops[due_op].op) {
-                        let position = ops[due_op].ret.unwrap_or(usize::MAX);
-                        if furthest
-                            .as_ref()
-                            .is_none_or(|best| position > best.position)
-                        {
-                            let mut with_op = stack.clone();
-                            with_op.push(Frame {
-                                call: entry,
-                                before: state,
-                                forced: false,
-                            });
-                            furthest = Some(dead_end(&with_op, &entries, position, due_op, next));
-                        }
-                        entry = entries.next[entry as usize];
-                        continue;
+                let next_state = &states.states[next as usize];
+                let doom = doomed(model, ops, &entries, &resets, entry, next_state, scan_max);
+                if let Some((due_op, first)) = doom {
+                    // Only the first operation due is certainly where this order dies; a later
+                    // one may not be (see `Evidence`), so only the first is recorded.
+                    let position = ops[due_op].ret.unwrap_or(usize::MAX);
+                    let further = furthest
+                        .as_ref()
+                        .is_none_or(|best| position > best.position);
+                    if first && further {
+                        let mut with_op = stack.clone();
+                        with_op.push(Frame {
+                            call: entry,
+                            before: state,
+                            forced: false,
+                        });
+                        furthest = Some(dead_end(&with_op, &entries, position, due_op, next));
                     }
+                    entry = entries.next[entry as usize];
+                    continue;
                 }
             }
             let hash = zobrist ^ keys[op] ^ state_key(next);
@@ -538,21 +556,35 @@ pub(crate) fn search<M: Model>(
     }
 }
 
-/// The first return entry in the list, once the call entry `placing` (and its return) is
-/// lifted, provided no other operation invoked before that return resets. Only those
-/// operations can be placed before the due one, so from the state after `placing`, it must
-/// become legal by operations that do not reset.
-fn due_without_resets(entries: &Entries, resets: &[bool], placing: u32) -> Option<u32> {
+/// Looks for an operation that can no longer become legal once `placing` is placed in state
+/// `next`. Only operations invoked before an operation's return can be placed before it, so if
+/// none of those resets, it must become legal by operations that do not reset. The scan stops
+/// at the first call that resets, or after `scan_max` returns. Also says whether the doomed
+/// operation is the first due to return.
+fn doomed<M: Model>(
+    model: &M,
+    ops: &[SearchOp<M::Op>],
+    entries: &Entries,
+    resets: &[bool],
+    placing: u32,
+    next: &M::State,
+    scan_max: usize,
+) -> Option<(usize, bool)> {
     let skip = entries.ret[placing as usize];
     let mut entry = entries.next[HEAD as usize];
-    while entry != NONE {
+    let mut scanned = 0;
+    while entry != NONE && scanned < scan_max {
         let index = entry as usize;
+        let op = entries.op[index] as usize;
         if entries.is_call[index] {
-            if entry != placing && resets[entries.op[index] as usize] {
+            if entry != placing && resets[op] {
                 return None;
             }
         } else if entry != skip {
-            return Some(entry);
+            if !model.may_become_legal(next, &ops[op].op) {
+                return Some((op, scanned == 0));
+            }
+            scanned += 1;
         }
         entry = entries.next[index];
     }
