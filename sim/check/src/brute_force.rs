@@ -24,6 +24,42 @@ struct Candidate<O> {
 /// Whether some order of the operations respects real time and the model. Panics if the
 /// history has more than [`OPERATIONS_MAX`] operations.
 pub fn is_linearizable<M: Model>(history: &History, model: &M) -> Result<bool, HistoryError> {
+    let candidates = candidates(history, model)?;
+    let mut placed = vec![false; candidates.len()];
+    Ok(place(
+        model,
+        &candidates,
+        &mut placed,
+        &BTreeMap::new(),
+        &mut 0,
+    ))
+}
+
+/// For a history that is not linearizable, the position (in `History::ops`) of the first
+/// completion that no order gets past: the furthest any legal prefix reaches, where a prefix
+/// reaches the earliest completion among the operations it leaves out. `None` when the history
+/// is linearizable.
+pub fn furthest_completion<M: Model>(
+    history: &History,
+    model: &M,
+) -> Result<Option<usize>, HistoryError> {
+    let candidates = candidates(history, model)?;
+    let mut placed = vec![false; candidates.len()];
+    let mut furthest = 0;
+    let found = place(
+        model,
+        &candidates,
+        &mut placed,
+        &BTreeMap::new(),
+        &mut furthest,
+    );
+    Ok((!found).then_some(furthest))
+}
+
+fn candidates<M: Model>(
+    history: &History,
+    model: &M,
+) -> Result<Vec<Candidate<M::Op>>, HistoryError> {
     let operations = pair(history)?.operations;
     let mut candidates = Vec::new();
     for operation in &operations {
@@ -53,8 +89,7 @@ pub fn is_linearizable<M: Model>(history: &History, model: &M) -> Result<bool, H
         candidates.len() <= OPERATIONS_MAX,
         "brute force is for small histories"
     );
-    let mut placed = vec![false; candidates.len()];
-    Ok(place(model, &candidates, &mut placed, &BTreeMap::new()))
+    Ok(candidates)
 }
 
 fn place<M: Model>(
@@ -62,11 +97,17 @@ fn place<M: Model>(
     candidates: &[Candidate<M::Op>],
     placed: &mut [bool],
     states: &BTreeMap<Option<Value>, M::State>,
+    furthest: &mut usize,
 ) -> bool {
     let unplaced_required = |i: usize, placed: &[bool]| !placed[i] && candidates[i].ret.is_some();
-    if (0..candidates.len()).all(|i| !unplaced_required(i, placed)) {
+    let due = (0..candidates.len())
+        .filter(|&i| unplaced_required(i, placed))
+        .filter_map(|i| candidates[i].ret)
+        .min();
+    let Some(due) = due else {
         return true;
-    }
+    };
+    *furthest = (*furthest).max(due);
     for next in 0..candidates.len() {
         if placed[next] {
             continue;
@@ -93,7 +134,7 @@ fn place<M: Model>(
         let mut states = states.clone();
         states.insert(candidate.key.clone(), after);
         placed[next] = true;
-        let found = place(model, candidates, placed, &states);
+        let found = place(model, candidates, placed, &states, furthest);
         placed[next] = false;
         if found {
             return true;

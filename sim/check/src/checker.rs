@@ -1,10 +1,11 @@
 //! Checking a whole history: pairing, partitioning by key, searching each partition.
 //!
 //! P-compositionality (Horn and Kroening): a history of independent objects is linearizable
-//! if and only if each object's sub-history is. Partitions are checked one after another, the
-//! smallest first (a violation in a small partition is found fastest), ties broken by key; the
-//! first violation ends the check. The step budget applies to each partition, so the verdict
-//! never depends on the order partitions are checked in, or on how many threads run them.
+//! if and only if each object's sub-history is. Every partition is checked (the smallest
+//! first); a violation is reported from the partition whose stuck operation completes first,
+//! which makes it the first completion no order of the whole history gets past. The step
+//! budget applies to each partition, so neither the verdict nor the evidence depends on the
+//! order partitions are checked in, or on how many threads run them.
 
 use crate::error::HistoryError;
 use crate::history::{History, Value};
@@ -250,8 +251,7 @@ pub fn check_operations<M: Model>(
             }
             SearchOutcome::Unknown => result.unknown.push(partition.key.clone()),
             SearchOutcome::NotLinearizable(stuck) => {
-                result.verdict = Verdict::NotLinearizable;
-                result.violation = Some(Violation {
+                let violation = Violation {
                     key: partition.key.clone(),
                     operation: partition.members[stuck.op],
                     state: stuck.state,
@@ -260,12 +260,22 @@ pub fn check_operations<M: Model>(
                         .into_iter()
                         .map(|(op, state)| (partition.members[op], state))
                         .collect(),
+                };
+                // Report the violation earliest in the history: its completion is the first
+                // that no order of the whole history gets past.
+                let completion = |v: &Violation| result.operations[v.operation].complete;
+                let earlier = result.violation.as_ref().is_none_or(|best| {
+                    (completion(&violation), &violation.key) < (completion(best), &best.key)
                 });
-                return Ok(result);
+                if earlier {
+                    result.violation = Some(violation);
+                }
             }
         }
     }
-    if !result.unknown.is_empty() {
+    if result.violation.is_some() {
+        result.verdict = Verdict::NotLinearizable;
+    } else if !result.unknown.is_empty() {
         result.verdict = Verdict::Unknown;
     } else {
         result.witness = witnesses.into_iter().flatten().collect();

@@ -295,6 +295,17 @@ fn agree<M: Model>(model: &M, workload: &dyn Workload, seed: u64, count: usize) 
             write_edn(&history)
         );
         assert_evidence(model, &result);
+        if let Some(violation) = &result.violation {
+            // The stuck operation's completion is the first no order gets past.
+            let furthest = brute_force::furthest_completion(&history, model).unwrap();
+            assert_eq!(
+                result.operations[violation.operation].complete,
+                furthest,
+                "case {case} of seed {seed}, model {}: evidence is not the furthest\n{}",
+                model.name(),
+                write_edn(&history)
+            );
+        }
         verdicts[usize::from(found)] += 1;
     }
     // Both verdicts must be well represented, or the test proves little.

@@ -253,8 +253,8 @@ const CANARY: &str = r#"[
 fn canary_lost_writes_after_crash_are_rejected() {
     let result = run(CANARY, &CasRegister::strict(Value::Nil));
     assert_eq!(result.verdict, Verdict::NotLinearizable);
-    // Key "x" has the most operations, so key "y" is checked first and its read is the one
-    // reported: the acknowledged write of 7 was lost.
+    // Both keys lost their writes; the violation reported is the one that completes first:
+    // the read of "y", which should have seen the acknowledged 7.
     assert_eq!(result.stuck_entry(), Some(8));
     assert_eq!(result.annotations, vec![6, 7]);
     insta::assert_snapshot!(explain(&result));
