@@ -277,6 +277,33 @@ fn assert_evidence<M: Model>(model: &M, result: &CheckResult) {
     }
 }
 
+/// The client entries of one partition, and the position of each in the whole history.
+fn sub_history<M: Model>(
+    history: &History,
+    model: &M,
+    key: &Option<Value>,
+) -> (History, Vec<usize>) {
+    let mut ops = Vec::new();
+    let mut positions = Vec::new();
+    for (position, op) in history.ops.iter().enumerate() {
+        let operation = Operation {
+            invoke: position,
+            complete: None,
+            completion: Completion::Open,
+            process: op.process.clone(),
+            function: op.function.clone(),
+            key: op.key.clone(),
+            input: op.value.clone(),
+            output: None,
+        };
+        if op.process.is_client() && model.partition_key(&operation) == *key {
+            ops.push(op.clone());
+            positions.push(position);
+        }
+    }
+    (History { ops }, positions)
+}
+
 fn agree<M: Model>(model: &M, workload: &dyn Workload, seed: u64, count: usize) {
     let mut generator = Generator(seed);
     let mut verdicts = [0usize; 2];
@@ -296,8 +323,12 @@ fn agree<M: Model>(model: &M, workload: &dyn Workload, seed: u64, count: usize) 
         );
         assert_evidence(model, &result);
         if let Some(violation) = &result.violation {
-            // The stuck operation's completion is the first no order gets past.
-            let furthest = brute_force::furthest_completion(&history, model).unwrap();
+            // Within the violating partition, the stuck operation's completion is the first no
+            // order gets past.
+            let (partition, positions) = sub_history(&history, model, &violation.key);
+            let furthest = brute_force::furthest_completion(&partition, model)
+                .unwrap()
+                .map(|position| positions[position]);
             assert_eq!(
                 result.operations[violation.operation].complete,
                 furthest,
