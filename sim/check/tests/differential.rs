@@ -305,10 +305,20 @@ fn sub_history<M: Model>(
 }
 
 fn agree<M: Model>(model: &M, workload: &dyn Workload, seed: u64, count: usize) {
+    agree_sized(model, workload, seed, count, 7);
+}
+
+fn agree_sized<M: Model>(
+    model: &M,
+    workload: &dyn Workload,
+    seed: u64,
+    count: usize,
+    operations_max: u64,
+) {
     let mut generator = Generator(seed);
     let mut verdicts = [0usize; 2];
     for case in 0..count {
-        let history = random_history(&mut generator, workload, 7);
+        let history = random_history(&mut generator, workload, operations_max);
         let expected = brute_force::is_linearizable(&history, model).unwrap();
         let result = check(&history, model, &CheckOptions::default()).unwrap();
         let found = result.verdict == Verdict::Linearizable;
@@ -385,4 +395,35 @@ fn agrees_with_brute_force_on_mutexes_counters_and_maps() {
     agree(&Mutex, &MutexWorkload, 5, CASES);
     agree(&Counter, &CounterWorkload, 6, CASES);
     agree(&KeyValue, &KeyValueWorkload, 7, CASES);
+}
+
+/// A heavier sweep, run on demand: `cargo test -p check --release -- --ignored`.
+#[test]
+#[ignore]
+fn agrees_with_brute_force_on_larger_histories() {
+    let count = 20_000;
+    agree_sized(
+        &CasRegister::new(Value::Int(0)),
+        &RegisterWorkload { keys: false },
+        11,
+        count,
+        9,
+    );
+    agree_sized(
+        &CasRegister::strict(Value::Nil),
+        &RegisterWorkload { keys: true },
+        12,
+        count,
+        9,
+    );
+    agree_sized(
+        &EtcdRegister,
+        &RegisterWorkload { keys: false },
+        13,
+        count,
+        9,
+    );
+    agree_sized(&Mutex, &MutexWorkload, 14, count, 9);
+    agree_sized(&Counter, &CounterWorkload, 15, count, 9);
+    agree_sized(&KeyValue, &KeyValueWorkload, 16, count, 9);
 }

@@ -314,3 +314,75 @@ fn a_process_may_invoke_again_after_info() {
     assert_eq!(operations.len(), 2);
     assert_eq!(operations[1].complete, None);
 }
+
+/// Corrupted copies of real histories (truncated, bytes replaced) read and check without
+/// panicking: every outcome is a value or an error.
+#[test]
+fn corrupted_histories_never_panic() {
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/porcupine");
+    let originals = [
+        std::fs::read_to_string(corpus.join("jepsen/etcd_000.log")).unwrap(),
+        std::fs::read_to_string(corpus.join("kv/c01-ok.txt")).unwrap(),
+        check::edn::write_edn(&sample()),
+        write_json_lines(&sample()),
+    ];
+    let replacements = [
+        "",
+        "[",
+        "]",
+        "{",
+        "}",
+        "\"",
+        ":",
+        ";",
+        "\n",
+        " ",
+        "#",
+        "\\",
+        "nil",
+        "-1",
+        "99999999999999999999",
+        ":invoke",
+        ":ok",
+        ":info",
+        ":fail",
+        "[1",
+        "é",
+    ];
+    let mut seed = 0x1234_5678_u64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let options = check::CheckOptions { budget: 10_000 };
+    for round in 0..1500 {
+        let original = &originals[round % originals.len()];
+        let mut text = original.clone();
+        for _ in 0..1 + next(3) {
+            let mut at = next(text.len().max(1));
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            if next(4) == 0 {
+                text.truncate(at);
+            } else {
+                let mut end = (at + next(4)).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.replace_range(at..end, replacements[next(replacements.len())]);
+            }
+        }
+        if let Ok(read) = read_history(&text, None) {
+            let history = &read.history;
+            let _ = check::check(history, &check::EtcdRegister, &options);
+            let _ = check::check(history, &check::KeyValue, &options);
+            let _ = check::check(history, &check::CasRegister::new(Value::Nil), &options);
+            let _ = check::check(history, &check::Mutex, &options);
+            let _ = check::check(history, &check::Counter, &options);
+        }
+    }
+}
