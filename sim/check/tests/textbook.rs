@@ -264,3 +264,21 @@ fn canary_lost_writes_after_crash_are_rejected() {
         "Knossos's cas-register reads nil as no information"
     );
 }
+
+#[test]
+fn operations_the_model_cannot_read_are_errors_naming_the_entry() {
+    let unknown = "{:process 0 :type :invoke :f :frobnicate :value 1}
+                   {:process 0 :type :ok     :f :frobnicate :value 1}";
+    let error = check(&history(unknown), &register(), &CheckOptions::default()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "entry 0: model `cas-register-strict`: unknown function `frobnicate` (expected read, write or cas)"
+    );
+    let bad_cas = "{:process 0 :type :invoke :f :cas :value 1}
+                   {:process 0 :type :ok     :f :cas :value 1}";
+    let error = check(&history(bad_cas), &register(), &CheckOptions::default()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "entry 0: model `cas-register-strict`: cas expects [from to], found 1"
+    );
+}
