@@ -8,8 +8,8 @@
 
 use check::read::{read_history_file, Format, ReadHistory};
 use check::{
-    check, explain, CasRegister, CheckOptions, CheckResult, Counter, EtcdRegister, HistoryError,
-    KeyValue, Model, Mutex, Register, Verdict,
+    check_parallel, explain, CasRegister, CheckOptions, CheckResult, Counter, EtcdRegister,
+    HistoryError, KeyValue, Model, Mutex, Register, Verdict,
 };
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -65,6 +65,9 @@ pub struct CheckArgs {
     /// Input format.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: FormatName,
+    /// Threads for checking independent partitions (keys); the result is the same for any number.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// Print one JSON object per file instead of text.
     #[arg(long)]
     pub json: bool,
@@ -119,7 +122,7 @@ pub fn execute(args: &CheckArgs) -> u8 {
     };
     let mut exit = 0u8;
     for path in &files {
-        let outcome = check_file(path, format, args.model, &initial, &options);
+        let outcome = check_file(path, format, args.model, &initial, &options, args.threads);
         let code = match &outcome {
             FileOutcome::Checked { result, .. } => match result.verdict {
                 Verdict::Linearizable => 0,
@@ -181,6 +184,7 @@ fn check_file(
     model: ModelName,
     initial: &check::history::Value,
     options: &CheckOptions,
+    threads: usize,
 ) -> FileOutcome {
     let read = match read_history_file(path, format) {
         Ok(read) => read,
@@ -190,19 +194,25 @@ fn check_file(
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
     let result = match model {
-        ModelName::CasRegister => run(&read, &CasRegister::new(initial.clone()), options),
-        ModelName::CasRegisterStrict => run(&read, &CasRegister::strict(initial.clone()), options),
+        ModelName::CasRegister => run(&read, &CasRegister::new(initial.clone()), options, threads),
+        ModelName::CasRegisterStrict => run(
+            &read,
+            &CasRegister::strict(initial.clone()),
+            options,
+            threads,
+        ),
         ModelName::Register => run(
             &read,
             &Register {
                 initial: initial.clone(),
             },
             options,
+            threads,
         ),
-        ModelName::Etcd => run(&read, &EtcdRegister, options),
-        ModelName::Kv => run(&read, &KeyValue, options),
-        ModelName::Mutex => run(&read, &Mutex, options),
-        ModelName::Counter => run(&read, &Counter, options),
+        ModelName::Etcd => run(&read, &EtcdRegister, options, threads),
+        ModelName::Kv => run(&read, &KeyValue, options, threads),
+        ModelName::Mutex => run(&read, &Mutex, options, threads),
+        ModelName::Counter => run(&read, &Counter, options, threads),
     };
     let elapsed = started.elapsed();
     match result {
@@ -222,12 +232,17 @@ fn check_file(
     }
 }
 
-fn run<M: Model>(
+fn run<M>(
     read: &ReadHistory,
     model: &M,
     options: &CheckOptions,
-) -> Result<CheckResult, HistoryError> {
-    check(&read.history, model, options)
+    threads: usize,
+) -> Result<CheckResult, HistoryError>
+where
+    M: Model + Sync,
+    M::Op: Send + Sync,
+{
+    check_parallel(&read.history, model, options, threads)
 }
 
 fn text(path: &Path, outcome: &FileOutcome) -> String {

@@ -192,3 +192,29 @@ fn initial_value_is_read_as_edn() {
     assert_eq!(detsim(&["check", "--initial", "4", path]).0, 1);
     assert_eq!(detsim(&["check", "--initial", "[4", path]).0, 2);
 }
+
+#[test]
+fn threads_change_nothing_but_time() {
+    let kv = corpus().join("kv");
+    let without_times = |stdout: String| -> Vec<String> {
+        stdout
+            .lines()
+            .map(|line| match line.rfind(" steps, ") {
+                Some(at) => line[..at].to_string(),
+                None => line.to_string(),
+            })
+            .collect()
+    };
+    let (code_one, one, _) = detsim(&["check", "--model", "kv", kv.to_str().unwrap()]);
+    let (code_three, three, _) = detsim(&[
+        "check",
+        "--model",
+        "kv",
+        "--threads",
+        "3",
+        kv.to_str().unwrap(),
+    ]);
+    assert_eq!(code_one, 1);
+    assert_eq!(code_three, 1);
+    assert_eq!(without_times(one), without_times(three));
+}

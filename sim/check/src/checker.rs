@@ -15,6 +15,8 @@ use crate::operation::{pair, Completion, Operation, Operations};
 use crate::search::{search, Evidence, SearchOp, SearchOutcome};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Options of a check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,6 +198,157 @@ pub fn check_operations<M: Model>(
     options: &CheckOptions,
 ) -> Result<CheckResult, HistoryError> {
     let partitions = partitions(&operations, model)?;
+    let order = check_order(&partitions);
+    let mut outcomes = Vec::with_capacity(order.len());
+    for &i in &order {
+        let outcome = check_partition(model, &partitions[i], options.budget, &|| false);
+        let violation = matches!(outcome.0, SearchOutcome::NotLinearizable(_));
+        outcomes.push(outcome);
+        if violation {
+            // The first violation found ends the check: refuting a partition can take far
+            // longer than finding the first one (Porcupine stops there too).
+            break;
+        }
+    }
+    Ok(merge(
+        operations,
+        annotations,
+        &partitions,
+        &order,
+        outcomes,
+    ))
+}
+
+/// Like [`check`], with independent partitions checked on `threads` threads. The result is
+/// identical to [`check`]'s, steps included: a partition is abandoned only once a violation is
+/// found in a partition that comes before it in the sequential order, which the sequential
+/// check would have stopped at.
+pub fn check_parallel<M>(
+    history: &History,
+    model: &M,
+    options: &CheckOptions,
+    threads: usize,
+) -> Result<CheckResult, HistoryError>
+where
+    M: Model + Sync,
+    M::Op: Send + Sync,
+{
+    let Operations {
+        operations,
+        annotations,
+    } = pair(history)?;
+    let partitions = partitions(&operations, model)?;
+    let order = check_order(&partitions);
+    if threads <= 1 || order.len() <= 1 {
+        return check_operations(operations, annotations, model, options);
+    }
+    let next = AtomicUsize::new(0);
+    let first_violation = AtomicUsize::new(usize::MAX);
+    let slots: Vec<Mutex<Option<(SearchOutcome, u64)>>> =
+        order.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(order.len()) {
+            scope.spawn(|| loop {
+                let rank = next.fetch_add(1, Ordering::SeqCst);
+                if rank >= order.len() {
+                    break;
+                }
+                if first_violation.load(Ordering::SeqCst) < rank {
+                    continue;
+                }
+                let cancelled = || first_violation.load(Ordering::SeqCst) < rank;
+                let outcome =
+                    check_partition(model, &partitions[order[rank]], options.budget, &cancelled);
+                if matches!(outcome.0, SearchOutcome::NotLinearizable(_)) {
+                    first_violation.fetch_min(rank, Ordering::SeqCst);
+                }
+                *slots[rank]
+                    .lock()
+                    .expect("no worker panics while holding it") = Some(outcome);
+            });
+        }
+    });
+    // Every partition before the first violation ran to its end (nothing cancelled it), so
+    // taking results in order up to that violation is exactly what the sequential check sees.
+    let mut outcomes = Vec::with_capacity(order.len());
+    for slot in slots {
+        let outcome = slot
+            .into_inner()
+            .expect("no worker panicked")
+            .expect("partitions before the first violation all ran");
+        let violation = matches!(outcome.0, SearchOutcome::NotLinearizable(_));
+        outcomes.push(outcome);
+        if violation {
+            break;
+        }
+    }
+    Ok(merge(
+        operations,
+        annotations,
+        &partitions,
+        &order,
+        outcomes,
+    ))
+}
+
+/// Smallest first, then key order (`sort_by_key` is stable over the key-ordered partitions).
+fn check_order<O>(partitions: &[Partition<O>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..partitions.len()).collect();
+    order.sort_by_key(|&i| partitions[i].ops.len());
+    order
+}
+
+/// Searches one partition; a violation is searched again with exact evidence.
+fn check_partition<M: Model>(
+    model: &M,
+    partition: &Partition<M::Op>,
+    budget: u64,
+    cancelled: &dyn Fn() -> bool,
+) -> (SearchOutcome, u64) {
+    let mut steps = 0;
+    let mut outcome = search(
+        model,
+        &partition.ops,
+        budget,
+        &mut steps,
+        Evidence::Fast,
+        cancelled,
+    );
+    let prunes = partition.ops.iter().any(|op| !model.resets(&op.op));
+    if prunes && matches!(outcome, SearchOutcome::NotLinearizable(_)) {
+        // The verdict is certain; search again, with exact evidence (see `Evidence`). Nothing
+        // can cancel it: no partition before this one has a violation.
+        let mut exact_steps = 0;
+        let exact = search(
+            model,
+            &partition.ops,
+            budget,
+            &mut exact_steps,
+            Evidence::Exact,
+            &|| false,
+        );
+        steps += exact_steps;
+        match exact {
+            SearchOutcome::NotLinearizable(_) => outcome = exact,
+            SearchOutcome::Linearizable(_) | SearchOutcome::Cancelled => {
+                panic!("the two searches disagree: a bug in the pruning")
+            }
+            // Out of budget: keep the fast search's (valid, maybe not furthest) evidence.
+            SearchOutcome::Unknown => {}
+        }
+    }
+    (outcome, steps)
+}
+
+/// The result from the outcomes of the partitions, in checking order, up to the first
+/// violation.
+fn merge<O>(
+    operations: Vec<Operation>,
+    annotations: Vec<usize>,
+    partitions: &[Partition<O>],
+    order: &[usize],
+    outcomes: Vec<(SearchOutcome, u64)>,
+) -> CheckResult {
     let mut result = CheckResult {
         verdict: Verdict::Linearizable,
         checked_count: partitions.iter().map(|p| p.ops.len()).sum(),
@@ -207,41 +360,9 @@ pub fn check_operations<M: Model>(
         violation: None,
         unknown: Vec::new(),
     };
-    // Smallest first, then key order: `sort_by_key` is stable over the key-ordered partitions.
-    let mut order: Vec<usize> = (0..partitions.len()).collect();
-    order.sort_by_key(|&i| partitions[i].ops.len());
     let mut witnesses: Vec<Option<Witness>> = vec![None; partitions.len()];
-    for i in order {
+    for (&i, (outcome, steps)) in order.iter().zip(outcomes) {
         let partition = &partitions[i];
-        let mut steps = 0;
-        let mut outcome = search(
-            model,
-            &partition.ops,
-            options.budget,
-            &mut steps,
-            Evidence::Fast,
-        );
-        let prunes = partition.ops.iter().any(|op| !model.resets(&op.op));
-        if prunes && matches!(outcome, SearchOutcome::NotLinearizable(_)) {
-            // The verdict is certain; search again, with exact evidence (see `Evidence`).
-            let mut exact_steps = 0;
-            let exact = search(
-                model,
-                &partition.ops,
-                options.budget,
-                &mut exact_steps,
-                Evidence::Exact,
-            );
-            steps += exact_steps;
-            match exact {
-                SearchOutcome::NotLinearizable(_) => outcome = exact,
-                SearchOutcome::Linearizable(_) => {
-                    panic!("the two searches disagree: a bug in the pruning")
-                }
-                // Out of budget: keep the fast search's (valid, maybe not furthest) evidence.
-                SearchOutcome::Unknown => {}
-            }
-        }
         result.steps += steps;
         match outcome {
             SearchOutcome::Linearizable(order) => {
@@ -251,8 +372,11 @@ pub fn check_operations<M: Model>(
                 });
             }
             SearchOutcome::Unknown => result.unknown.push(partition.key.clone()),
+            SearchOutcome::Cancelled => {
+                panic!("a partition before the first violation was cancelled")
+            }
             SearchOutcome::NotLinearizable(stuck) => {
-                let violation = Violation {
+                result.violation = Some(Violation {
                     key: partition.key.clone(),
                     operation: partition.members[stuck.op],
                     state: stuck.state,
@@ -261,10 +385,7 @@ pub fn check_operations<M: Model>(
                         .into_iter()
                         .map(|(op, state)| (partition.members[op], state))
                         .collect(),
-                };
-                result.violation = Some(violation);
-                // The first violation found ends the check: refuting a partition can take
-                // far longer than finding the first one (Porcupine stops there too).
+                });
                 break;
             }
         }
@@ -276,7 +397,7 @@ pub fn check_operations<M: Model>(
     } else {
         result.witness = witnesses.into_iter().flatten().collect();
     }
-    Ok(result)
+    result
 }
 
 /// A readable account of a verdict: for a violation, the operation that cannot be placed, the

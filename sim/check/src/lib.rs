@@ -101,7 +101,8 @@ pub mod read;
 mod search;
 
 pub use checker::{
-    check, check_operations, explain, CheckOptions, CheckResult, Verdict, Violation, Witness,
+    check, check_operations, check_parallel, explain, CheckOptions, CheckResult, Verdict,
+    Violation, Witness,
 };
 pub use error::{FileError, HistoryError, Position, ReadError};
 pub use model::{CasRegister, Counter, EtcdRegister, KeyValue, Model, Mutex, Register};

@@ -99,6 +99,8 @@ pub(crate) enum SearchOutcome {
     NotLinearizable(Stuck),
     /// The step budget ran out.
     Unknown,
+    /// Another thread's result made this search pointless.
+    Cancelled,
 }
 
 /// The configuration that reached furthest before being stuck.
@@ -419,6 +421,7 @@ pub(crate) fn search<M: Model>(
     budget: u64,
     steps: &mut u64,
     evidence: Evidence,
+    cancelled: &dyn Fn() -> bool,
 ) -> SearchOutcome {
     let scan_max = match evidence {
         Evidence::Exact => 1,
@@ -462,6 +465,9 @@ pub(crate) fn search<M: Model>(
             }
             if *steps >= budget {
                 return SearchOutcome::Unknown;
+            }
+            if steps.is_multiple_of(4096) && cancelled() {
+                return SearchOutcome::Cancelled;
             }
             *steps += 1;
             let next = states.step(ops, op, state);

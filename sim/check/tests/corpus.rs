@@ -3,7 +3,7 @@
 //! logs with the key-value model partitioned by key.
 
 use check::read::read_history_file;
-use check::{check, CheckOptions, EtcdRegister, KeyValue, Verdict};
+use check::{check, check_parallel, CheckOptions, EtcdRegister, KeyValue, Verdict};
 use std::path::{Path, PathBuf};
 
 fn corpus() -> PathBuf {
@@ -46,6 +46,11 @@ fn every_corpus_history_gets_porcupines_verdict() {
             check(&read.history, &KeyValue, &options)
         }
         .expect("corpus history is well-formed");
+        if file.starts_with("kv/") {
+            // Threads change nothing: same verdict, same evidence, same steps.
+            let parallel = check_parallel(&read.history, &KeyValue, &options, 3).unwrap();
+            assert_eq!(parallel, result, "{file}");
+        }
         match verdict {
             Some(verdict) => {
                 checked += 1;

@@ -11,8 +11,8 @@ use check::edn::write_edn;
 use check::history::{History, Op, OpType, Process, Value};
 use check::operation::{Completion, Operation};
 use check::{
-    check, CasRegister, CheckOptions, CheckResult, Counter, EtcdRegister, KeyValue, Model, Mutex,
-    Verdict,
+    check, check_parallel, CasRegister, CheckOptions, CheckResult, Counter, EtcdRegister, KeyValue,
+    Model, Mutex, Verdict,
 };
 
 /// SplitMix64: a tiny fixed-seed generator, enough for test data.
@@ -304,23 +304,32 @@ fn sub_history<M: Model>(
     (History { ops }, positions)
 }
 
-fn agree<M: Model>(model: &M, workload: &dyn Workload, seed: u64, count: usize) {
+fn agree<M>(model: &M, workload: &dyn Workload, seed: u64, count: usize)
+where
+    M: Model + Sync,
+    M::Op: Send + Sync,
+{
     agree_sized(model, workload, seed, count, 7);
 }
 
-fn agree_sized<M: Model>(
-    model: &M,
-    workload: &dyn Workload,
-    seed: u64,
-    count: usize,
-    operations_max: u64,
-) {
+fn agree_sized<M>(model: &M, workload: &dyn Workload, seed: u64, count: usize, operations_max: u64)
+where
+    M: Model + Sync,
+    M::Op: Send + Sync,
+{
     let mut generator = Generator(seed);
     let mut verdicts = [0usize; 2];
     for case in 0..count {
         let history = random_history(&mut generator, workload, operations_max);
         let expected = brute_force::is_linearizable(&history, model).unwrap();
         let result = check(&history, model, &CheckOptions::default()).unwrap();
+        let parallel = check_parallel(&history, model, &CheckOptions::default(), 2).unwrap();
+        assert_eq!(
+            parallel,
+            result,
+            "threads changed the result\n{}",
+            write_edn(&history)
+        );
         let found = result.verdict == Verdict::Linearizable;
         assert_eq!(
             found,
