@@ -13,8 +13,12 @@
 //!
 //! The cache is what makes this fast: a configuration (set of linearized operations, state) is
 //! explored at most once. Sets are bitsets; their hash is kept incrementally (Zobrist: the XOR
-//! of a fixed pseudo-random key per operation). States are interned to small integers and each
-//! (operation, state) step is memoised, so the model runs once per distinct pair.
+//! of a fixed pseudo-random key per operation). States are interned to small integers; for
+//! models with few states (registers, mutexes) each (operation, state) step is memoised, so
+//! the model runs once per distinct pair. On top of Lowe's algorithm, [`search`] prunes
+//! orders that provably cannot matter (reads placed as soon as they are legal, indeterminate
+//! operations that change nothing or are twins of another, states from which the next operation
+//! due can never become legal); each pruning keeps the verdict, and the evidence, unchanged.
 
 use crate::model::Model;
 use std::hash::{BuildHasherDefault, Hasher};
