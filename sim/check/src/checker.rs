@@ -119,7 +119,7 @@ impl CheckResult {
 /// use check::history::{History, Op, OpType, Process, Value};
 ///
 /// let op = |index: u64, kind, function: &str, value| Op {
-///     index, kind, process: Process::Client(0), function: function.to_string(),
+///     index, kind, process: Process::Client(0), function: function.to_string().into(),
 ///     key: None, value, time: index, error: None,
 /// };
 /// let history = History { ops: vec![

@@ -483,11 +483,11 @@ fn to_op(node: &Node, position_in_history: usize) -> Result<Op, ReadError> {
         index,
         kind,
         process,
-        function,
+        function: function.into(),
         key,
         value,
         time,
-        error,
+        error: error.map(Into::into),
     })
 }
 

@@ -44,7 +44,7 @@
 //!
 //!     fn prepare(&self, operation: &Operation) -> Result<SetOp, String> {
 //!         let element = operation.input.as_int().ok_or("expected an integer")?;
-//!         match operation.function.as_str() {
+//!         match operation.function.as_ref() {
 //!             "add" => Ok(SetOp::Add(element)),
 //!             "contains" => Ok(SetOp::Contains(
 //!                 element,

@@ -174,7 +174,7 @@ impl Model for CasRegister {
 
     fn prepare(&self, operation: &Operation) -> Result<RegisterOp, String> {
         let known = operation.completion == Completion::Ok;
-        match operation.function.as_str() {
+        match operation.function.as_ref() {
             "read" => Ok(RegisterOp::Read(
                 Some(result_or_argument(operation).clone())
                     .filter(|v| known && !(self.nil_reads_match_any && v.is_nil())),
@@ -222,7 +222,7 @@ impl Model for Register {
     }
 
     fn prepare(&self, operation: &Operation) -> Result<RegisterOp, String> {
-        match operation.function.as_str() {
+        match operation.function.as_ref() {
             "read" | "write" => CasRegister::new(self.initial.clone()).prepare(operation),
             _ => Err(unknown_function(operation, "read or write")),
         }
@@ -262,7 +262,7 @@ impl Model for EtcdRegister {
 
     fn prepare(&self, operation: &Operation) -> Result<RegisterOp, String> {
         let known = operation.completion == Completion::Ok;
-        match operation.function.as_str() {
+        match operation.function.as_ref() {
             "read" => Ok(RegisterOp::Read(
                 known.then(|| result_or_argument(operation).clone()),
             )),
@@ -280,7 +280,7 @@ impl Model for EtcdRegister {
     }
 
     fn prepare_failed(&self, operation: &Operation) -> Result<Option<RegisterOp>, String> {
-        match operation.function.as_str() {
+        match operation.function.as_ref() {
             "cas" => Ok(Some(RegisterOp::CasFailed(cas_pair(&operation.input)?.0))),
             // A failed read or write did not happen (a timed-out read is unknown: same effect).
             "read" | "write" => Ok(None),
@@ -525,7 +525,7 @@ impl Model for KeyValue {
 
     fn prepare(&self, operation: &Operation) -> Result<KeyValueOp, String> {
         let known = operation.completion == Completion::Ok;
-        match operation.function.as_str() {
+        match operation.function.as_ref() {
             "get" | "read" => Ok(KeyValueOp::Get(if known {
                 Some(Expected::new(&string_of(result_or_argument(operation))?))
             } else {
@@ -596,7 +596,7 @@ impl Model for Mutex {
     }
 
     fn prepare(&self, operation: &Operation) -> Result<MutexOp, String> {
-        match operation.function.as_str() {
+        match operation.function.as_ref() {
             "acquire" => Ok(MutexOp::Acquire),
             "release" => Ok(MutexOp::Release),
             _ => Err(unknown_function(operation, "acquire or release")),
@@ -642,7 +642,7 @@ impl Model for Counter {
 
     fn prepare(&self, operation: &Operation) -> Result<CounterOp, String> {
         let known = operation.completion == Completion::Ok;
-        match (operation.function.as_str(), &operation.input) {
+        match (operation.function.as_ref(), &operation.input) {
             ("add" | "increment", Value::Int(n)) => Ok(CounterOp::Add(*n)),
             ("increment", Value::Nil) => Ok(CounterOp::Add(1)),
             ("read", _) => match result_or_argument(operation) {

@@ -47,7 +47,7 @@ pub struct Operation {
     /// The client process.
     pub process: Process,
     /// The function, such as `read`.
-    pub function: String,
+    pub function: std::borrow::Cow<'static, str>,
     /// The key, if the history has independent keys.
     pub key: Option<Value>,
     /// The invocation's value (the argument).
@@ -65,7 +65,7 @@ impl fmt::Display for Operation {
         match (&self.completion, &self.output) {
             (Completion::Ok, Some(output)) if self.input.is_nil() => {
                 // A read of nothing is worth showing; an acquire returning nil is not.
-                if !output.is_nil() || matches!(self.function.as_str(), "read" | "get") {
+                if !output.is_nil() || matches!(self.function.as_ref(), "read" | "get") {
                     write!(f, " -> {output}")?
                 }
             }
@@ -143,8 +143,8 @@ pub fn pair(history: &History) -> Result<Operations, HistoryError> {
             return Err(HistoryError::MismatchedCompletion {
                 index,
                 open: operation.invoke,
-                invocation: operation.function.clone(),
-                completion: op.function.clone(),
+                invocation: operation.function.to_string(),
+                completion: op.function.to_string(),
             });
         }
         operation.complete = Some(index);

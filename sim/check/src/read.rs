@@ -218,11 +218,11 @@ pub fn read_etcd_log(text: &str) -> Result<(History, Vec<Position>), ReadError> 
             index: history.ops.len() as u64,
             kind,
             process,
-            function: function.to_string(),
+            function: function.to_string().into(),
             key: None,
             value,
             time: line_number as u64,
-            error,
+            error: error.map(Into::into),
         });
         positions.push(at(1));
     }

@@ -153,7 +153,7 @@ fn random_history(
             index,
             kind,
             process,
-            function,
+            function: function.into(),
             key,
             value,
             time: index,

@@ -28,7 +28,7 @@ fn reads_knossos_vector_with_commas_comments_and_extra_keys() {
     assert_eq!(positions[0], at(3, 2));
     let first = &history.ops[0];
     assert_eq!(
-        (first.kind, &first.process, first.function.as_str()),
+        (first.kind, &first.process, first.function.as_ref()),
         (OpType::Invoke, &Process::Client(0), "write")
     );
     assert_eq!(
@@ -93,7 +93,7 @@ fn sample() -> History {
         index,
         kind,
         process,
-        function: function.to_string(),
+        function: function.to_string().into(),
         key,
         value,
         time: index * 1000,
