@@ -1,14 +1,11 @@
 //! The invariant checker says no: each of the four properties is broken on purpose, by forging
 //! the messages a faulty server would send, and the checker names it. (The planted-bug tests
-//! show the same from real executions; these pin each check on its own.) Also the stand-in
-//! history check for stale reads, on histories small enough to read.
+//! show the same from real executions; these pin each check on its own.)
 
 mod raft_support;
 
 use protocols::raft::{AppendEntries, Command, Entry, LogIndex, Message, RequestVoteReply, Term};
-use raft_support::stale_read::find_stale_read;
 use raft_support::{write, Cluster};
-use sim::history::{History, Op, OpType, Process, Value};
 use sim::protocol::{ClientId, NodeId, Operation, Protocol, RequestId};
 
 fn entry(term: u64, request: u64) -> Entry {
@@ -126,57 +123,4 @@ fn leader_completeness_flags_a_leader_missing_a_committed_entry() {
     cluster.step(2, |raft, context| raft.on_message(context, NodeId(1), vote));
     assert!(cluster.node(2).is_leader());
     assert_eq!(cluster.violated_property(), Some("leader-completeness"));
-}
-
-fn op(
-    index: u64,
-    kind: OpType,
-    process: u64,
-    function: &'static str,
-    value: Value,
-    time: u64,
-) -> Op {
-    Op {
-        index,
-        kind,
-        process: Process::Client(process),
-        function: function.into(),
-        key: Some(Value::Int(1)),
-        value,
-        time,
-        error: None,
-    }
-}
-
-/// The stand-in history check finds a read of a value overwritten, in real time, before the
-/// read began; and accepts reads that overlap the overwrite.
-#[test]
-fn stale_read_check_flags_only_provably_stale_reads() {
-    use OpType::{Invoke, Ok};
-    let writes = vec![
-        op(0, Invoke, 0, "write", Value::Int(1), 10),
-        op(1, Ok, 0, "write", Value::Int(1), 20),
-        op(2, Invoke, 0, "write", Value::Int(2), 30),
-        op(3, Ok, 0, "write", Value::Int(2), 40),
-    ];
-    let read = |invoked: u64, seen: i64| {
-        vec![
-            op(4, Invoke, 1, "read", Value::Nil, invoked),
-            op(5, Ok, 1, "read", Value::Int(seen), invoked + 5),
-        ]
-    };
-    let history = |ops: Vec<Op>| History { ops };
-    let stale = history([writes.clone(), read(50, 1)].concat());
-    assert!(
-        find_stale_read(&stale).is_some(),
-        "1 was overwritten by 2 before the read"
-    );
-    let fresh = history([writes.clone(), read(50, 2)].concat());
-    assert_eq!(find_stale_read(&fresh), None);
-    let overlapping = history([writes.clone(), read(35, 1)].concat());
-    assert_eq!(
-        find_stale_read(&overlapping),
-        None,
-        "the read overlaps the overwrite"
-    );
 }

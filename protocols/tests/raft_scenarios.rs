@@ -5,13 +5,11 @@
 //! Long sweeps are `#[ignore]`d; run them in release:
 //! `cargo test --release -p protocols --test raft_scenarios -- --ignored --nocapture`.
 
-mod raft_support;
-
 use protocols::raft::{Raft, RaftInvariants};
-use raft_support::stale_read::find_stale_read;
 use sim::nemesis;
 use sim::outcome::{RunData, Verdict};
 use sim::scenario::Scenario;
+use sim::verdict::judge_history;
 use sim::world;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,23 +22,15 @@ fn load(file_name: &str) -> Scenario {
     Scenario::load(&scenario_directory().join(file_name)).expect("the scenario loads")
 }
 
-/// Runs `scenario` with `seed` and judges it: the engine's verdict (invariants after every
-/// event, liveness, panics, limits), then the client history. Until the engine runs the
-/// linearizability checker itself, a sound stale-read test stands in for it here.
+/// Runs `scenario` with `seed` and judges it as `detsim run` does: the engine's verdict
+/// (invariants after every event, liveness, panics, limits), then the client history's
+/// linearizability.
 fn run(scenario: &Scenario, seed: u64) -> RunData {
     let faults = nemesis::expand(scenario, seed);
     let mut data =
         world::run::<Raft, RaftInvariants>(scenario, &faults, seed, RaftInvariants::new(), None)
             .expect("the scenario runs");
-    if data.verdict.is_pass() {
-        if let Some(detail) = find_stale_read(&data.history.to_history()) {
-            data.verdict = Verdict::SafetyViolation {
-                property: "linearizability".to_string(),
-                detail,
-                time: data.stats.simulated_time,
-            };
-        }
-    }
+    judge_history(&mut data, scenario.run.check_budget);
     data
 }
 

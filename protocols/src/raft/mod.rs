@@ -128,9 +128,8 @@
 //! [`RaftInvariants`] checks, after every event of a run, the four properties of Figure 3 and
 //! names the broken one in the verdict: `election-safety`, `log-matching`,
 //! `leader-completeness`, `state-machine-safety`. Each check looks only at what the event could
-//! have changed (see [`invariants`]). The client history is judged separately for
-//! linearizability by the `check` crate; until the engine runs that checker on every run,
-//! `raft_scenarios.rs` applies a sound stale-read test to each history it produces.
+//! have changed (see [`invariants`]). After the run, the client history is checked for
+//! linearizability (per key, against a compare-and-set register) by the `check` crate.
 //!
 //! ## Scenarios
 //!
@@ -138,8 +137,9 @@
 //! `steady-state`, `leader-isolated`, `one-way-partition` (and `-pre-vote`),
 //! `leader-crash-restart`, `clock-drift-and-jumps`, `duplication-and-reordering` and `swarm`
 //! (and `swarm-pre-vote`) pass;
-//! `bug-vote-without-log-check`, `bug-commit-previous-term` and `bug-vote-not-persisted` are the
-//! swarm scenario with a bug, at the first seed that catches it, and end in a safety violation.
+//! `bug-vote-without-log-check`, `bug-commit-previous-term`, `bug-vote-not-persisted` and
+//! `bug-stale-local-read` are the swarm scenario with a bug, at the first seed that catches it,
+//! and end in a safety violation.
 //! `detsim run scenarios/raft/<name>.toml` replays any of them; `--seed N` another seed.
 //!
 //! ## How it is tested

@@ -7,8 +7,6 @@
 
 #![allow(dead_code)]
 
-pub mod stale_read;
-
 use protocols::raft::{Durable, LogIndex, Message, Options, Raft, RaftInvariants, Term, Timer};
 use sim::invariants::{Invariants, Violation};
 use sim::protocol::{
