@@ -13,7 +13,7 @@
 //! | [`log`]             | `Term`, `LogIndex`, `Entry`, the `Log` and the §5.4.1 comparison      |
 //! | [`messages`]        | `RequestVote`, `AppendEntries` and their replies (Figure 2)           |
 //! | [`durable`]         | `currentTerm`, `votedFor`, `log[]` on disk, and incremental writes    |
-//! | [`node`]            | the server: roles, handlers, elections, replication, commit          |
+//! | [`node`]            | the server: state and roles; `election`, `pre_vote`, `replication`   |
 //! | [`state_machine`]   | the key-value store and its client session table (§8)                |
 //! | [`options`]         | timeouts and limits from the scenario                                |
 //! | [`invariants`]      | election safety, log matching, leader completeness, state-machine safety |
