@@ -23,9 +23,10 @@ pub struct BenchArgs {
     /// How many times to run each side; the best time of each is reported.
     #[arg(long, default_value_t = 5)]
     pub repeat: u32,
-    /// Events the bare loop keeps in flight.
-    #[arg(long, default_value_t = 64)]
-    pub pending: usize,
+    /// Events the bare loop keeps in flight (default: the engine's mean queue depth in the same
+    /// run, so both loops work on queues of the same size).
+    #[arg(long)]
+    pub pending: Option<usize>,
 }
 
 #[allow(clippy::disallowed_methods)] // Timing is the point of a benchmark; nothing simulated reads it.
@@ -64,6 +65,7 @@ pub fn execute(args: &BenchArgs) -> ExitStatus {
     let repeat = args.repeat.max(1);
     let (mut engine_best, mut bare_best) = (Duration::MAX, Duration::MAX);
     let mut events = 0;
+    let mut depth = 0;
     let mut simulated = sim::time::SimTime::ZERO;
     for round in 0..repeat {
         // Alternate the two sides so that noise on a shared machine hits both alike.
@@ -76,10 +78,14 @@ pub fn execute(args: &BenchArgs) -> ExitStatus {
             }
         };
         events = data.stats.events;
+        let pending = args
+            .pending
+            .unwrap_or(data.stats.queue_depth_mean as usize)
+            .max(1);
+        depth = pending;
         simulated = data.stats.simulated_time;
         engine_best = engine_best.min(elapsed);
-        let (checksum, elapsed) =
-            time(|| sim::baseline::bare_event_loop(events, args.pending, seed));
+        let (checksum, elapsed) = time(|| sim::baseline::bare_event_loop(events, pending, seed));
         std::hint::black_box(checksum);
         bare_best = bare_best.min(elapsed);
         eprintln!(
@@ -97,7 +103,7 @@ pub fn execute(args: &BenchArgs) -> ExitStatus {
         scenario.protocol.name
     );
     println!("engine:    {engine_rate:>14.0} events/s (best of {repeat})");
-    println!("bare loop: {bare_rate:>14.0} events/s (best of {repeat})");
+    println!("bare loop: {bare_rate:>14.0} events/s (best of {repeat}, {depth} events in flight)");
     println!(
         "ratio:     {:>14.3} (engine / bare loop)",
         engine_rate / bare_rate

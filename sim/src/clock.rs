@@ -61,6 +61,10 @@ impl NodeClock {
     fn local_exact(&self, now: SimTime) -> i128 {
         assert!(now.0 >= self.base_true, "clock read before its last change");
         let elapsed = i128::from(now.0 - self.base_true);
+        if self.drift_ppm == 0 {
+            // The common case, without a 128-bit division on every handler call.
+            return self.base_local + elapsed;
+        }
         // Floor division: the local clock never runs ahead of its exact value.
         self.base_local + (elapsed * (PPM + i128::from(self.drift_ppm))).div_euclid(PPM)
     }
@@ -75,6 +79,10 @@ impl NodeClock {
         }
         let rate = PPM + i128::from(self.drift_ppm);
         let needed = target - self.base_local;
+        if self.drift_ppm == 0 {
+            let result = i128::from(self.base_true) + needed;
+            return SimTime(u64::try_from(result.max(i128::from(now.0))).unwrap_or(u64::MAX));
+        }
         // Ceiling division, so that local_at(result) >= local_deadline.
         let elapsed = (needed * PPM + rate - 1).div_euclid(rate);
         let result = i128::from(self.base_true) + elapsed;

@@ -152,6 +152,9 @@ pub struct RunStats {
     pub persists: u64,
     /// True time at which the run ended.
     pub simulated_time: SimTime,
+    /// Mean number of events waiting in the queue (events in flight), rounded down.
+    #[serde(default)]
+    pub queue_depth_mean: u64,
 }
 
 /// Everything a report needs about one run.

@@ -301,6 +301,13 @@ impl<P: Protocol> Context<P> {
     pub fn drain_effects(&mut self) -> std::vec::Drain<'_, Effect<P>> {
         self.effects.drain(..)
     }
+
+    /// Swaps the pushed effects with the (empty) buffer `spare`, so the caller owns them without
+    /// copying and the context keeps an allocation for the next handler.
+    pub fn swap_effects(&mut self, spare: &mut Vec<Effect<P>>) {
+        assert!(spare.is_empty(), "the spare effect buffer must be empty");
+        std::mem::swap(&mut self.effects, spare);
+    }
 }
 
 /// How a node describes its role to observers.

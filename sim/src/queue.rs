@@ -5,38 +5,40 @@
 //! — and is what a reader of a trace can rely on: cause before effect, first scheduled first.
 
 use crate::time::SimTime;
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// A heap key: small and `Copy`, so sifting moves 24 bytes whatever the event's size. The event
-/// itself waits in a slab slot.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Key {
-    time: SimTime,
-    sequence: u64,
-    slot: u32,
+/// Bits of a heap key that hold the slab slot; the sequence number sits above them.
+const SLOT_BITS: u32 = 24;
+/// Most events that can wait at once (slots are 24 bits).
+const SLOT_LIMIT: usize = 1 << SLOT_BITS;
+/// Sequence numbers are 40 bits: a trillion events per run.
+const SEQUENCE_LIMIT: u64 = 1 << (64 - SLOT_BITS);
+
+/// A heap key packs (time, sequence, slot) into one `u128`, compared in a single instruction
+/// pair: time in the high 64 bits, then the sequence number, then the slab slot. Sequence
+/// numbers are unique, so the slot never decides the order; the event itself waits in the slab.
+fn key(time: SimTime, sequence: u64, slot: u32) -> Reverse<u128> {
+    Reverse((u128::from(time.0) << 64) | u128::from(sequence << SLOT_BITS) | u128::from(slot))
 }
 
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Key {
-    /// Reversed, so the std max-heap pops the earliest (time, sequence) first. Sequences are
-    /// unique, so the slot never decides.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.sequence).cmp(&(self.time, self.sequence))
-    }
+fn unpack(key: Reverse<u128>) -> (SimTime, u32) {
+    let Reverse(bits) = key;
+    (
+        SimTime((bits >> 64) as u64),
+        (bits as u32) & ((1 << SLOT_BITS) - 1),
+    )
 }
 
 /// A priority queue of events keyed by simulated time, FIFO among equal times.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Key>,
+    heap: BinaryHeap<Reverse<u128>>,
     slots: Vec<Option<E>>,
     free: Vec<u32>,
     next_sequence: u64,
     capacity_limit: usize,
+    depth_total: u128,
+    pops: u64,
 }
 
 impl<E> EventQueue<E> {
@@ -47,7 +49,9 @@ impl<E> EventQueue<E> {
             slots: Vec::new(),
             free: Vec::new(),
             next_sequence: 0,
-            capacity_limit: capacity_limit.min(u32::MAX as usize),
+            capacity_limit: capacity_limit.min(SLOT_LIMIT),
+            depth_total: 0,
+            pops: 0,
         }
     }
 
@@ -70,33 +74,44 @@ impl<E> EventQueue<E> {
             }
         };
         let sequence = self.next_sequence;
+        assert!(
+            sequence < SEQUENCE_LIMIT,
+            "more than 2^40 events scheduled in one run"
+        );
         self.next_sequence += 1;
-        self.heap.push(Key {
-            time,
-            sequence,
-            slot,
-        });
+        self.heap.push(key(time, sequence, slot));
         true
     }
 
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let key = self.heap.pop()?;
-        let event = self.slots[key.slot as usize]
+        self.depth_total += self.heap.len() as u128;
+        self.pops += 1;
+        let (time, slot) = unpack(self.heap.pop()?);
+        let event = self.slots[slot as usize]
             .take()
             .expect("a queued key has its event");
-        self.free.push(key.slot);
-        Some((key.time, event))
+        self.free.push(slot);
+        Some((time, event))
     }
 
     /// The time of the earliest event.
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|key| key.time)
+        self.heap.peek().map(|key| unpack(*key).0)
     }
 
     /// How many events are waiting.
     pub fn len(&self) -> usize {
         self.heap.len()
+    }
+
+    /// The mean number of events waiting at a pop, rounded down: how deep the queue runs.
+    pub fn mean_depth(&self) -> u64 {
+        if self.pops == 0 {
+            0
+        } else {
+            (self.depth_total / u128::from(self.pops)) as u64
+        }
     }
 
     /// Whether no event is waiting.

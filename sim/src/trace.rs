@@ -28,8 +28,8 @@ impl Default for FixedHasher {
 impl FixedHasher {
     #[inline]
     fn mix(&mut self, word: u64) {
-        self.state = (self.state ^ word).wrapping_mul(MULTIPLIER);
-        self.state ^= self.state >> 29;
+        // FxHash's step: one rotate, one xor, one multiply. Weak alone; `finish` mixes fully.
+        self.state = (self.state.rotate_left(5) ^ word).wrapping_mul(MULTIPLIER);
     }
 }
 

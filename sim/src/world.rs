@@ -575,7 +575,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
 
     fn apply_effects(&mut self, node: NodeId) {
         let mut effects = std::mem::take(&mut self.effects);
-        effects.extend(self.context.drain_effects());
+        self.context.swap_effects(&mut effects);
         for effect in effects.drain(..) {
             match effect {
                 Effect::Send { target, message } => {
@@ -609,7 +609,9 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
 
     fn count_kind(&mut self, kind: &'static str) {
         // Few kinds, mostly the same one again: a linear scan beats a map here.
-        match self.kind_counts.iter_mut().find(|(k, _)| *k == kind) {
+        // Kinds are static strings: the same pointer almost always, compared before the bytes.
+        let same = |k: &&'static str| std::ptr::eq(k.as_ptr(), kind.as_ptr()) || *k == kind;
+        match self.kind_counts.iter_mut().find(|(k, _)| same(k)) {
             Some((_, count)) => *count += 1,
             None => self.kind_counts.push((kind, 1)),
         }
@@ -1390,6 +1392,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
 
     fn finish(mut self, verdict: Verdict) -> Result<RunData, RunError> {
         self.stats.simulated_time = self.now;
+        self.stats.queue_depth_mean = self.queue.mean_depth();
         for (kind, count) in &self.kind_counts {
             *self
                 .stats
