@@ -277,7 +277,7 @@ mod tests {
     fn tail_writer_keeps_the_last_lines_across_split_writes() {
         let mut tail = TailWriter::new(3);
         for i in 0..10 {
-            write!(tail, "line {i}\n").unwrap();
+            writeln!(tail, "line {i}").unwrap();
         }
         tail.write_all(b"half").unwrap();
         tail.write_all(b" line").unwrap();
