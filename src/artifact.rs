@@ -98,7 +98,7 @@ impl Artifact {
                 path: path.to_owned(),
                 line: error.line(),
                 column: error.column(),
-                message: error.to_string(),
+                message: strip_position(&error.to_string()),
             })?;
         let field = |field, message: String| ArtifactError::Field {
             path: path.to_owned(),
@@ -111,7 +111,7 @@ impl Artifact {
                 format!("{:?} is not {FORMAT:?}", artifact.format),
             ));
         }
-        let scenario = parse_scenario(&artifact.scenario, Path::new("scenario"))
+        let scenario = parse_scenario(&artifact.scenario, Path::new("embedded TOML"))
             .map_err(|error| field("scenario", error.to_string()))?;
         Ok((artifact, scenario))
     }
@@ -121,6 +121,15 @@ impl Artifact {
         let mut json = serde_json::to_string_pretty(self).expect("an artifact serializes");
         json.push('\n');
         std::fs::write(path, json)
+    }
+}
+
+/// serde_json's message without its trailing " at line L column C" (the error already leads with
+/// the position).
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_string(),
+        None => message.to_string(),
     }
 }
 
@@ -272,6 +281,29 @@ impl Write for TailWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The engine's promise that artifacts rest on: a seed's expanded scenario, written out as
+    /// TOML and read back, runs to the same fingerprint and verdict as the swarm scenario.
+    #[test]
+    fn expanded_scenarios_reproduce_their_seeds() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for file in [
+            "scenarios/swarm.toml",
+            "tests/fixtures/fuzz/swarm-tight-liveness.toml",
+            "tests/fixtures/fuzz/event-limit.toml",
+        ] {
+            let scenario = crate::load::load_scenario(&root.join(file)).unwrap();
+            for seed in 0..12 {
+                let original = run_traced(&scenario, seed, None).unwrap();
+                let built =
+                    build(&scenario, Path::new(file), &original, Path::new("a.json")).unwrap();
+                assert_eq!(built.mismatch, None, "{file} seed {seed}");
+                assert_eq!(built.artifact.fingerprint, original.fingerprint);
+                assert!(built.artifact.trace_tail.len() <= TRACE_TAIL_LINES);
+                assert!(!built.artifact.trace_tail.is_empty());
+            }
+        }
+    }
 
     #[test]
     fn tail_writer_keeps_the_last_lines_across_split_writes() {
