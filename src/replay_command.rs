@@ -5,7 +5,7 @@
 //! seed. The replay reproduces when the fingerprint and the verdict are the same as recorded.
 
 use crate::artifact::{self, Artifact};
-use crate::run_command::{print_summary, run_once, write_files};
+use crate::run_command::{print_summary, run_once, write_files, write_report};
 use crate::ExitStatus;
 use clap::Args;
 use std::fs;
@@ -16,7 +16,8 @@ use std::path::PathBuf;
 pub struct ReplayArgs {
     /// The artifact (`failures/seed-N.json` from `detsim fuzz`).
     pub artifact: PathBuf,
-    /// Also write the full trace, `summary.json` and `history.jsonl` here, as `detsim run` does.
+    /// Also write the full trace, `summary.json`, `history.jsonl` and the report (`index.html`,
+    /// plots) here, as `detsim run` does.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// With `--out`, do not write `trace.log`.
@@ -75,6 +76,10 @@ pub fn execute(args: &ReplayArgs) -> ExitStatus {
     if let Some(out) = &args.out {
         if let Err(error) = write_files(&scenario, &data, out) {
             eprintln!("error: writing {}: {error}", out.display());
+            return ExitStatus::InputError;
+        }
+        if let Err(error) = write_report(&data, out, trace_path.is_some(), false) {
+            eprintln!("error: writing the report into {}: {error}", out.display());
             return ExitStatus::InputError;
         }
         print_summary(&scenario, &data, wall, out, false);

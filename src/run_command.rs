@@ -29,6 +29,9 @@ pub struct RunArgs {
     /// Run twice and compare; on a mismatch, name the first divergent event.
     #[arg(long)]
     pub check_determinism: bool,
+    /// Also write PNG copies of the report's plots.
+    #[arg(long)]
+    pub png: bool,
 }
 
 /// What `summary.json` holds: everything about the run that is reproducible (no wall time).
@@ -91,6 +94,10 @@ pub fn execute(args: &RunArgs) -> ExitStatus {
     let wall = started.elapsed();
     if let Err(error) = write_files(&scenario, &data, &out) {
         eprintln!("error: writing {}: {error}", out.display());
+        return ExitStatus::InputError;
+    }
+    if let Err(error) = write_report(&data, &out, !args.no_trace, args.png) {
+        eprintln!("error: writing the report into {}: {error}", out.display());
         return ExitStatus::InputError;
     }
     print_summary(&scenario, &data, wall, &out, args.check_determinism);
@@ -163,6 +170,23 @@ pub fn write_files(scenario: &Scenario, data: &RunData, out: &Path) -> std::io::
     history.flush()
 }
 
+/// Writes the report files (`index.html`, plots, timeline) next to the run's data files.
+pub fn write_report(data: &RunData, out: &Path, traced: bool, png: bool) -> Result<(), String> {
+    let options = reports::ReportOptions {
+        png,
+        history_file: Some("history.jsonl".to_string()),
+        trace_file: traced.then(|| "trace.log".to_string()),
+        summary_file: Some("summary.json".to_string()),
+        ..reports::ReportOptions::default()
+    };
+    let files = reports::render_run(data, &options).map_err(|e| e.to_string())?;
+    for file in files {
+        let path = out.join(&file.name);
+        fs::write(&path, &file.contents).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// Prints the run's summary and where its files are.
 pub fn print_summary(
     scenario: &Scenario,
@@ -212,7 +236,7 @@ pub fn print_summary(
             ""
         }
     );
-    println!("files: {}", out.display());
+    println!("report: {}", out.join("index.html").display());
     println!("reproduce: {}", data.reproduce);
 }
 

@@ -38,6 +38,8 @@ struct Outcome {
     summary: serde_json::Value,
     trace: Vec<u8>,
     history: Vec<u8>,
+    /// Every file the run wrote, by name, in name order.
+    files: Vec<(String, Vec<u8>)>,
 }
 
 fn run(scenario: &Path, seed: Option<u64>, out: &Path) -> Outcome {
@@ -55,7 +57,17 @@ fn run(scenario: &Path, seed: Option<u64>, out: &Path) -> Outcome {
         String::from_utf8_lossy(&output.stderr)
     );
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect();
+    files.sort();
     Outcome {
+        files,
         code,
         summary: serde_json::from_str(&summary).unwrap(),
         trace: std::fs::read(out.join("trace.log")).unwrap(),

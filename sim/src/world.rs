@@ -66,12 +66,12 @@ pub enum RunError {
 ///
 /// The returned verdict covers invariants, limits, panics and liveness; the linearizability
 /// verdict of the history is added by [`crate::verdict::judge_history`].
-pub fn run<'s, 'w, P: Protocol, I: Invariants<P>>(
+pub fn run<'s, P: Protocol, I: Invariants<P>>(
     scenario: &'s Scenario,
     faults: &'s [FaultSpec],
     seed: u64,
     invariants: I,
-    trace: Option<&'w mut dyn Write>,
+    trace: Option<&mut dyn Write>,
 ) -> Result<RunData, RunError> {
     let options = protocol_options::<P>(&scenario.protocol)?;
     let mut world = World::<P, I>::new(scenario, faults, seed, options, invariants, trace);

@@ -1,0 +1,236 @@
+//! Throughput (completions per second by outcome) and availability (fraction ok) over time.
+
+use super::axes::{self, LinearAxis, Ticked, TimeAxis};
+use super::latency::draw_note;
+use super::{draw_legend, DrawResult, Frame, Plot, Swatch};
+use super::{GRID_BOLD, GRID_LIGHT, LEGEND_WIDTH, WIDTH};
+use crate::data::{AvailabilityBucket, RateBucket};
+use crate::operations::Outcome;
+use crate::style::{outcome_color, FONT};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+type LinearChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Ticked, Ticked>>;
+
+fn linear_chart<'a, DB>(
+    area: &DrawingArea<DB, Shift>,
+    caption: String,
+    time: &TimeAxis,
+    values: &LinearAxis,
+    y_description: &str,
+    y_label: &dyn Fn(&f64) -> String,
+) -> Result<LinearChart<'a, DB>, Box<dyn std::error::Error>>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+{
+    let step_millis = time.step_millis;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, 17))
+        .margin(10)
+        .margin_right(LEGEND_WIDTH)
+        .x_label_area_size(42)
+        .y_label_area_size(78)
+        .build_cartesian_2d(
+            Ticked::new(0.0..time.end, time.ticks.clone()),
+            Ticked::new(0.0..values.top, values.ticks.clone()),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("time since start (s)")
+        .y_desc(y_description)
+        .x_label_formatter(&|value| axes::time_label(*value, step_millis))
+        .y_label_formatter(y_label)
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 13))
+        .bold_line_style(GRID_BOLD)
+        .light_line_style(GRID_LIGHT)
+        .draw()?;
+    Ok(chart)
+}
+
+/// Draws a polyline through `pixels`, broken wherever `joined(i)` is false between point
+/// `i - 1` and point `i`, with a dot on every point.
+fn draw_broken_line<DB>(
+    root: &DrawingArea<DB, Shift>,
+    pixels: &[(i32, i32)],
+    joined: impl Fn(usize) -> bool,
+    color: RGBColor,
+) -> DrawResult
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+{
+    let mut segment: Vec<(i32, i32)> = Vec::new();
+    for (position, pixel) in pixels.iter().enumerate() {
+        if position > 0 && !joined(position) {
+            if segment.len() > 1 {
+                root.draw(&PathElement::new(segment.clone(), color.stroke_width(2)))?;
+            }
+            segment.clear();
+        }
+        segment.push(*pixel);
+        root.draw(&Circle::new(*pixel, 2, color.filled()))?;
+    }
+    if segment.len() > 1 {
+        root.draw(&PathElement::new(segment, color.stroke_width(2)))?;
+    }
+    Ok(())
+}
+
+/// Completions per second by outcome, per time bucket.
+pub struct RatePlot<'a> {
+    /// Faults and axis end.
+    pub frame: &'a Frame,
+    /// Every bucket of the run.
+    pub buckets: &'a [RateBucket],
+    /// Bucket width, nanoseconds.
+    pub bucket_width: u64,
+}
+
+impl Plot for RatePlot<'_> {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, 460)
+    }
+
+    fn draw<DB>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB: DrawingBackend,
+        DB::ErrorType: 'static,
+    {
+        let rates = |bucket: &RateBucket| {
+            [
+                (Outcome::Ok, bucket.ok_per_second),
+                (Outcome::Fail, bucket.fail_per_second),
+                (Outcome::Info, bucket.info_per_second),
+            ]
+        };
+        let largest = self
+            .buckets
+            .iter()
+            .flat_map(|bucket| rates(bucket).map(|(_, rate)| rate))
+            .fold(0.0, f64::max);
+        let values = axes::linear_axis(largest);
+        let decimals = values.decimals;
+        let caption = format!(
+            "Throughput by outcome, {} buckets — {}",
+            crate::format::round_duration(self.bucket_width),
+            self.frame.subtitle
+        );
+        let time = axes::time_axis(self.frame.run_end);
+        let chart = linear_chart(
+            root,
+            caption,
+            &time,
+            &values,
+            "completions per second",
+            &|value| format!("{value:.decimals$}"),
+        )?;
+        let area = chart.plotting_area().get_pixel_range();
+        self.frame.draw_bands(root, &area, |nanos| {
+            chart.backend_coord(&(axes::seconds(nanos), 0.0)).0
+        })?;
+        for (slot, outcome) in Outcome::ALL.into_iter().enumerate() {
+            let pixels: Vec<(i32, i32)> = self
+                .buckets
+                .iter()
+                .map(|bucket| {
+                    let middle = bucket.start + (bucket.end - bucket.start) / 2;
+                    chart.backend_coord(&(axes::seconds(middle), rates(bucket)[slot].1))
+                })
+                .collect();
+            draw_broken_line(root, &pixels, |_| true, outcome_color(outcome))?;
+        }
+        if self
+            .buckets
+            .iter()
+            .all(|bucket| bucket.ok + bucket.fail + bucket.info == 0)
+        {
+            draw_note(root, &area, "no completed operations")?;
+        }
+        let mut entries: Vec<(Swatch, String)> = Outcome::ALL
+            .into_iter()
+            .map(|outcome| {
+                let total: u64 = self
+                    .buckets
+                    .iter()
+                    .map(|bucket| match outcome {
+                        Outcome::Ok => bucket.ok,
+                        Outcome::Fail => bucket.fail,
+                        Outcome::Info => bucket.info,
+                    })
+                    .sum();
+                (
+                    Swatch::Line(outcome_color(outcome), 2),
+                    format!("{} ({total})", outcome.name()),
+                )
+            })
+            .collect();
+        entries.extend(self.frame.legend_entries());
+        draw_legend(root, &area, &entries)
+    }
+}
+
+/// The fraction of operations invoked in each bucket that completed `ok`.
+pub struct AvailabilityPlot<'a> {
+    /// Faults and axis end.
+    pub frame: &'a Frame,
+    /// Every bucket of the run.
+    pub buckets: &'a [AvailabilityBucket],
+    /// Bucket width, nanoseconds.
+    pub bucket_width: u64,
+}
+
+impl Plot for AvailabilityPlot<'_> {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, 400)
+    }
+
+    fn draw<DB>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB: DrawingBackend,
+        DB::ErrorType: 'static,
+    {
+        // A little headroom above 100% keeps the full-availability line off the frame.
+        let values = LinearAxis {
+            top: 1.05,
+            ticks: vec![0.0, 0.25, 0.5, 0.75, 1.0],
+            decimals: 0,
+        };
+        let caption = format!(
+            "Availability (ok / invoked, by invocation time), {} buckets — {}",
+            crate::format::round_duration(self.bucket_width),
+            self.frame.subtitle
+        );
+        let time = axes::time_axis(self.frame.run_end);
+        let chart = linear_chart(root, caption, &time, &values, "operations ok", &|value| {
+            format!("{}%", (value * 100.0).round() as u32)
+        })?;
+        let area = chart.plotting_area().get_pixel_range();
+        self.frame.draw_bands(root, &area, |nanos| {
+            chart.backend_coord(&(axes::seconds(nanos), 0.0)).0
+        })?;
+        // Buckets where nothing was invoked have no availability: the line breaks there.
+        let measured: Vec<(&AvailabilityBucket, f64)> = self
+            .buckets
+            .iter()
+            .filter_map(|bucket| Some((bucket, bucket.availability?)))
+            .collect();
+        let pixels: Vec<(i32, i32)> = measured
+            .iter()
+            .map(|(bucket, availability)| {
+                let middle = bucket.start + (bucket.end - bucket.start) / 2;
+                chart.backend_coord(&(axes::seconds(middle), *availability))
+            })
+            .collect();
+        let joined = |position: usize| measured[position - 1].0.end == measured[position].0.start;
+        let color = outcome_color(Outcome::Ok);
+        draw_broken_line(root, &pixels, joined, color)?;
+        if measured.is_empty() {
+            draw_note(root, &area, "no operations")?;
+        }
+        let mut entries = vec![(Swatch::Line(color, 2), "ok / invoked".to_string())];
+        entries.extend(self.frame.legend_entries());
+        draw_legend(root, &area, &entries)
+    }
+}
