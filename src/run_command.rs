@@ -32,6 +32,9 @@ pub struct RunArgs {
     /// Also write PNG copies of the report's plots.
     #[arg(long)]
     pub png: bool,
+    /// Do not write the report (index.html, plots, timeline): for very long runs.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 /// What `summary.json` holds: everything about the run that is reproducible (no wall time).
@@ -96,9 +99,11 @@ pub fn execute(args: &RunArgs) -> ExitStatus {
         eprintln!("error: writing {}: {error}", out.display());
         return ExitStatus::InputError;
     }
-    if let Err(error) = write_report(&data, &out, !args.no_trace, args.png) {
-        eprintln!("error: writing the report into {}: {error}", out.display());
-        return ExitStatus::InputError;
+    if !args.no_report {
+        if let Err(error) = write_report(&data, &out, !args.no_trace, args.png) {
+            eprintln!("error: writing the report into {}: {error}", out.display());
+            return ExitStatus::InputError;
+        }
     }
     print_summary(&scenario, &data, wall, &out, args.check_determinism);
     ExitStatus::from_verdict(&data.verdict)
@@ -163,8 +168,8 @@ pub fn write_files(scenario: &Scenario, data: &RunData, out: &Path) -> std::io::
     json.push('\n');
     fs::write(out.join("summary.json"), json)?;
     let mut history = BufWriter::new(fs::File::create(out.join("history.jsonl"))?);
-    for op in &data.history.ops {
-        serde_json::to_writer(&mut history, op)?;
+    for op in data.history.ops() {
+        serde_json::to_writer(&mut history, &op)?;
         history.write_all(b"\n")?;
     }
     history.flush()

@@ -108,6 +108,21 @@ fn every_shipped_scenario_gives_its_expected_verdict_deterministically() {
             first.history == second.history,
             "{name}: history.jsonl differs"
         );
+        let names: Vec<&str> = first.files.iter().map(|(n, _)| n.as_str()).collect();
+        for wanted in [
+            "index.html",
+            "timeline.html",
+            "latency-raw.svg",
+            "report.json",
+        ] {
+            assert!(names.contains(&wanted), "{name}: no {wanted} in {names:?}");
+        }
+        for ((file, a), (_, b)) in first.files.iter().zip(&second.files) {
+            assert!(
+                a == b,
+                "{name}: {file} differs between two runs of the same seed"
+            );
+        }
         assert!(
             !first.trace.is_empty() && !first.history.is_empty(),
             "{name}: empty output"

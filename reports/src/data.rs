@@ -45,7 +45,7 @@ pub fn bucket_width(run_length: u64) -> u64 {
 /// The end of the report's time axis: the latest of the run's simulated time, any history
 /// entry and any fault boundary; at least one millisecond, so an axis is never empty.
 pub fn run_end(data: &RunData) -> u64 {
-    let history_end = data.history.ops.iter().map(|op| op.time).max().unwrap_or(0);
+    let history_end = data.history.last_time();
     let fault_end = data
         .faults
         .iter()

@@ -5,11 +5,11 @@
 //! behind the plots). Nothing here does IO or reads a clock: the caller writes the files. The
 //! same run gives the same bytes on every machine — times are integer nanoseconds, every
 //! number is printed with fixed formatting, collections are ordered, plot text is measured
-//! with a font file shipped in this crate, and wall time is left out (see `REPORT_FILES.md`).
+//! with a font file shipped in this crate, and wall time is left out (see the README).
 //!
 //! ```
 //! use reports::{render_run, ReportOptions};
-//! use sim::history::History;
+//! use sim::recorder::RecordedHistory;
 //! use sim::outcome::{RunData, RunStats, Verdict};
 //!
 //! let run = RunData {
@@ -22,7 +22,7 @@
 //!     stats: RunStats::default(),
 //!     fingerprint: "00".to_string(),
 //!     faults: Vec::new(),
-//!     history: History::default(),
+//!     history: RecordedHistory::default(),
 //!     heal_time: None,
 //!     stuck_operation: None,
 //! };
@@ -168,7 +168,7 @@ pub struct ReportData {
 
 /// Computes the report's data models from a run.
 pub fn report_data(data: &RunData, options: &ReportOptions) -> Result<ReportData, ReportError> {
-    let operations = operations(&data.history)?;
+    let operations = operations(&data.history.to_history())?;
     Ok(report_data_of(data, options, &operations))
 }
 
@@ -211,7 +211,7 @@ pub const PLOTS: [(&str, &str); 4] = [
 /// `report.json`, and PNG copies of the plots when `options.png`. Pure: the same inputs give
 /// the same files, byte for byte.
 pub fn render_run(data: &RunData, options: &ReportOptions) -> Result<Vec<ReportFile>, ReportError> {
-    let operations = operations(&data.history)?;
+    let operations = operations(&data.history.to_history())?;
     let report = report_data_of(data, options, &operations);
     let frame = Frame {
         subtitle: format!("{} ({}, seed {})", data.scenario, data.protocol, data.seed),

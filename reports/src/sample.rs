@@ -173,7 +173,7 @@ pub fn sample_run() -> RunData {
         },
         fingerprint: "5d1c0ffee0ddba11".to_string(),
         faults: faults(),
-        history,
+        history: history.into(),
         heal_time: Some(SimTime(8_000 * MILLI)),
         stuck_operation: stuck,
     }

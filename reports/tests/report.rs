@@ -98,7 +98,7 @@ fn tiny_run() -> RunData {
                 end: Some(SimTime(800 * MILLI)),
             },
         ],
-        history: History { ops },
+        history: History { ops }.into(),
         heal_time: Some(SimTime(700 * MILLI)),
         stuck_operation: None,
     }
@@ -235,7 +235,7 @@ fn reports_carry_no_wall_clock_or_machine_specifics() {
 #[test]
 fn tiny_run_buckets_are_counted_by_hand() {
     let run = tiny_run();
-    let operations = operations(&run.history).unwrap();
+    let operations = operations(&run.history.to_history()).unwrap();
     assert_eq!(operations.len(), 8, "the nemesis entry is not an operation");
     let width = 250 * MILLI;
     // Completions: ok at 30, 110, 160 | fail at 455 | ok at 700 | ok at 805, info at 920.
@@ -384,10 +384,11 @@ fn messages_by_kind_are_shown_per_operation() {
 #[test]
 fn a_malformed_history_is_an_error_naming_the_entry() {
     let mut run = tiny_run();
-    run.history.ops.push(op(99, OpType::Ok, 7, "read", 990));
+    let position = run.history.len() as u64;
+    run.history.push_op(op(99, OpType::Ok, 7, "read", 990));
     let error = render_run(&run, &ReportOptions::default()).unwrap_err();
     assert!(
-        matches!(error, ReportError::MalformedHistory { index: 99, .. }),
+        matches!(error, ReportError::MalformedHistory { index, .. } if index == position),
         "{error}"
     );
 }
@@ -395,7 +396,7 @@ fn a_malformed_history_is_an_error_naming_the_entry() {
 #[test]
 fn an_empty_run_still_renders() {
     let mut run = tiny_run();
-    run.history = History::default();
+    run.history = History::default().into();
     run.faults.clear();
     run.heal_time = None;
     let files = render_run(

@@ -12,6 +12,7 @@ pub mod network;
 pub mod outcome;
 pub mod protocol;
 pub mod queue;
+pub mod recorder;
 pub mod rng;
 pub mod scenario;
 pub mod time;

@@ -3,8 +3,8 @@
 //! These are plain data, shared by the command line (which prints and writes them) and the
 //! report generators (pure functions from a [`RunData`] to files).
 
-use crate::history::History;
 use crate::protocol::NodeId;
+use crate::recorder::RecordedHistory;
 use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -172,8 +172,8 @@ pub struct RunData {
     pub fingerprint: String,
     /// Fault windows, in order of start.
     pub faults: Vec<FaultWindow>,
-    /// The client history (true times).
-    pub history: History,
+    /// The client history (true times), compact; `history.to_history()` gives Jepsen ops.
+    pub history: RecordedHistory,
     /// When the liveness phase began (faults healed), if the run has one.
     pub heal_time: Option<SimTime>,
     /// The index of the history entry the linearizability checker could not place, if any.

@@ -19,7 +19,7 @@
 //! - a message is dropped when its link is cut at sending or at arrival, or its target is down.
 
 use crate::clock::NodeClock;
-use crate::history::{History, Op, OpType, Process, Value};
+use crate::history::OpType;
 use crate::invariants::Invariants;
 use crate::network::{shapes, FaultRates, Latency, Network, Transmission};
 use crate::outcome::{FaultKind, FaultWindow, RunData, RunStats, Verdict};
@@ -27,6 +27,7 @@ use crate::protocol::{
     ClientId, ClientRequest, ClientResponse, Context, Effect, NodeConfig, NodeId, Operation,
     Protocol, RequestId, Role, TimerDelay,
 };
+use crate::recorder::RecordedHistory;
 use crate::rng::{SimRng, Stream};
 use crate::scenario::{FaultAction, FaultSpec, NodeRef, ProtocolSection, Scenario, Shape};
 use crate::time::{SimDuration, SimTime};
@@ -240,7 +241,7 @@ struct World<'s, 'w, P: Protocol, I: Invariants<P>> {
     workload_end: SimTime,
     next_request: u64,
     next_value: i64,
-    history: Vec<Op>,
+    history: RecordedHistory,
     stats: RunStats,
     fingerprint: FixedHasher,
     trace: TraceSink<'w>,
@@ -343,7 +344,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             next_value: 0,
             // Expected size: an invoke and a completion per operation. Reserving it avoids
             // copying a large history as it grows.
-            history: Vec::with_capacity(expected_history_len(scenario)),
+            history: RecordedHistory::with_capacity(expected_history_len(scenario)),
             stats: RunStats::default(),
             fingerprint: FixedHasher::default(),
             trace: TraceSink::new(trace),
@@ -915,35 +916,11 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
         process: u64,
         kind: OpType,
         operation: &Operation,
-        read_value: Option<Option<i64>>,
+        read_value: Option<i64>,
         error: Option<Cow<'static, str>>,
     ) {
-        let (function, key, value) = match *operation {
-            Operation::Read { key } => (
-                "read",
-                key,
-                match read_value {
-                    Some(Some(v)) => Value::Int(v),
-                    _ => Value::Nil,
-                },
-            ),
-            Operation::Write { key, value } => ("write", key, Value::Int(value)),
-            Operation::Cas { key, from, to } => (
-                "cas",
-                key,
-                Value::List(vec![Value::Int(from), Value::Int(to)]),
-            ),
-        };
-        self.history.push(Op {
-            index: self.history.len() as u64,
-            kind,
-            process: Process::Client(process),
-            function: Cow::Borrowed(function),
-            key: Some(Value::Int(key as i64)),
-            value,
-            time: self.now.0,
-            error,
-        });
+        self.history
+            .push_operation(self.now, process, kind, operation, read_value, error);
     }
 
     fn apply_response(
@@ -989,7 +966,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             }
             ClientResponse::Ok { value } => {
                 let process = self.clients[client as usize].process;
-                self.record(process, OpType::Ok, &operation, Some(value), None);
+                self.record(process, OpType::Ok, &operation, value, None);
                 self.stats.operations_ok += 1;
                 let known = &mut self.clients[client as usize].known;
                 match operation {
@@ -1414,7 +1391,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             stats: self.stats,
             fingerprint: format!("{:016x}", self.fingerprint.finish()),
             faults: self.windows,
-            history: History { ops: self.history },
+            history: self.history,
             heal_time: self.heal_time,
             stuck_operation: None,
         })
