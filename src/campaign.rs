@@ -191,8 +191,7 @@ impl ResultLine {
 /// Client operations invoked in a run (the history's `invoke` entries from clients).
 pub fn invocations(data: &RunData) -> u64 {
     data.history
-        .ops
-        .iter()
+        .ops()
         .filter(|op| {
             op.kind == sim::history::OpType::Invoke
                 && matches!(op.process, sim::history::Process::Client(_))

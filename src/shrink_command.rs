@@ -417,7 +417,7 @@ fn same_failure(original: &RunData, candidate: &RunData, scenario: &Scenario) ->
                 return false;
             };
             let window = heal.as_nanos()..heal.as_nanos().saturating_add(bound.as_nanos());
-            candidate.history.ops.iter().any(|op| {
+            candidate.history.ops().any(|op| {
                 op.kind == sim::history::OpType::Invoke
                     && matches!(op.process, sim::history::Process::Client(_))
                     && window.contains(&op.time)
