@@ -215,3 +215,36 @@ fn bad_seeds_and_shards_exit_2_naming_the_argument() {
         .stderr
         .contains("tests/fixtures/fuzz/missing.toml: cannot read"));
 }
+
+#[test]
+#[ignore = "a campaign over thousands of seeds; run with `cargo test --release -- --ignored`"]
+fn long_campaigns_are_identical_with_one_job_or_two() {
+    for (scenario, seeds) in [("scenarios/swarm.toml", "0..3000"), (TIGHT, "0..1000")] {
+        let one = fresh_dir("long-1");
+        let two = fresh_dir("long-2");
+        let first = fuzz(
+            scenario,
+            seeds,
+            &["--jobs", "1", "--max-artifacts", "0"],
+            &one,
+        );
+        let second = fuzz(
+            scenario,
+            seeds,
+            &["--jobs", "2", "--max-artifacts", "0"],
+            &two,
+        );
+        assert_eq!(first.code, second.code, "{scenario}");
+        assert_eq!(
+            std::fs::read(one.join("results.jsonl")).unwrap(),
+            std::fs::read(two.join("results.jsonl")).unwrap(),
+            "{scenario}"
+        );
+        if scenario == "scenarios/swarm.toml" {
+            assert_eq!(
+                first.code, 0,
+                "the shipped swarm scenario passes every seed"
+            );
+        }
+    }
+}
