@@ -250,7 +250,7 @@ impl Campaign<'_> {
                 .write(&path)
                 .map_err(|e| format!("writing {}: {e}", path.display()))?;
             let toml_path = path.with_extension("toml");
-            fs::write(&toml_path, scenario_file_text(&artifact))
+            fs::write(&toml_path, scenario_file_text(&artifact, &toml_path))
                 .map_err(|e| format!("writing {}: {e}", toml_path.display()))?;
             progress.println(&format!(
                 "seed {}: {}\n  replay: {}",
@@ -268,15 +268,16 @@ impl Campaign<'_> {
 
 /// The plain scenario file written beside an artifact: a comment saying where it came from, then
 /// the expanded scenario, which `detsim run` reads as it is.
-pub fn scenario_file_text(artifact: &Artifact) -> String {
+pub fn scenario_file_text(artifact: &Artifact, path: &Path) -> String {
     format!(
-        "# Seed {} of {} (detsim {}): {}\n# Fingerprint {}. Reproduce: detsim run THIS_FILE \
-         (its seed is set below).\n{}",
+        "# Seed {} of {} (detsim {}): {}, fingerprint {}.\n# Reproduce: detsim run {} \
+         (the seed is set below).\n{}",
         artifact.seed,
         artifact.source,
         artifact.detsim_version,
         artifact.verdict.kind(),
         artifact.fingerprint,
+        path.display(),
         artifact.scenario
     )
 }
