@@ -15,6 +15,8 @@
 //!    it, so the liveness bound keeps its meaning), then cut the end of the run;
 //! 3. each fault's duration, by bisection;
 //! 4. the clients, then the request rate, by bisection.
+//!
+//! Finally it tries rounding fault times to whole milliseconds, so the file reads well.
 
 use crate::artifact::Artifact;
 use crate::campaign::invocations;
@@ -210,6 +212,39 @@ impl Shrinker {
             self.reduce_workload();
             if self.exhausted() || self.size() == size_before || self.runs == runs_before {
                 break;
+            }
+        }
+        self.round_fault_times();
+    }
+
+    /// Rounds fault times to whole milliseconds, for a file a human reads: all faults at once,
+    /// otherwise one at a time.
+    fn round_fault_times(&mut self) {
+        let round = |fault: &mut FaultSpec| {
+            let at = fault.at.as_nanos();
+            fault.at = SimDuration::from_nanos((at + MILLISECOND / 2) / MILLISECOND * MILLISECOND);
+            if let Some(duration) = fault.duration {
+                let rounded = duration.as_nanos().div_ceil(MILLISECOND).max(1) * MILLISECOND;
+                fault.duration = Some(SimDuration::from_nanos(rounded));
+            }
+        };
+        let mut candidate = self.current.clone();
+        candidate.faults.iter_mut().for_each(round);
+        if candidate.faults == self.current.faults {
+            return;
+        }
+        if self.attempt(candidate) {
+            println!("rounded fault times to whole milliseconds");
+            return;
+        }
+        for index in 0..self.current.faults.len() {
+            let mut candidate = self.current.clone();
+            round(&mut candidate.faults[index]);
+            if candidate.faults != self.current.faults && self.attempt(candidate) {
+                println!(
+                    "rounded to whole milliseconds: {}",
+                    describe_fault(&self.current.faults[index])
+                );
             }
         }
     }

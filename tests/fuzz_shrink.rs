@@ -53,7 +53,10 @@ fn every_first_failure_shrinks_and_still_fails_under_run() {
             "{scenario}: {}",
             output.stdout
         );
-        assert!(ops_after < ops_before, "{scenario}: {}", output.stdout);
+        // An event budget is used up by operations: fewer of them would not reach it.
+        if kind != "limit-reached" {
+            assert!(ops_after < ops_before, "{scenario}: {}", output.stdout);
+        }
 
         let run_out = out.join("run");
         let run = detsim(&["run", arg(&shrunk), "--out", arg(&run_out)]);
