@@ -75,6 +75,20 @@ fn every_first_failure_shrinks_and_still_fails_under_run() {
             .find_map(|line| line.strip_prefix("fingerprint: "))
             .unwrap();
         assert_eq!(summary["fingerprint"], fingerprint, "{scenario}");
+        if kind == "liveness-timeout" {
+            // Still a real liveness failure: requests were made after healing, none succeeded.
+            let heal = summary["heal_time"].as_u64().unwrap();
+            let history = std::fs::read_to_string(run_out.join("history.jsonl")).unwrap();
+            let requests_after_heal = history
+                .lines()
+                .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+                .filter(|op| op["type"] == "invoke" && op["time"].as_u64().unwrap() >= heal)
+                .count();
+            assert!(
+                requests_after_heal > 0,
+                "{scenario}: no requests after healing"
+            );
+        }
     }
 }
 
