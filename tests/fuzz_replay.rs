@@ -170,3 +170,17 @@ fn malformed_artifacts_exit_2_naming_file_and_field() {
     assert_eq!(output.code, 2);
     assert!(output.stderr.contains("cannot read"));
 }
+
+#[test]
+fn artifact_format_is_pinned() {
+    let out = fresh_dir("replay-pinned");
+    let (path, _) = first_failure(CASES[1].0, "0..1", &out);
+    let text = std::fs::read_to_string(&path).unwrap();
+    insta::assert_snapshot!("crash_after_heal_artifact", text.replace(arg(&out), "OUT"));
+    let toml = std::fs::read_to_string(path.with_extension("toml")).unwrap();
+    let header: Vec<&str> = toml.lines().take(2).collect();
+    insta::assert_snapshot!(
+        "crash_after_heal_artifact_toml_header",
+        header.join("\n").replace(arg(&out), "OUT")
+    );
+}
