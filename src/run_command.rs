@@ -182,6 +182,15 @@ pub fn write_report(data: &RunData, out: &Path, traced: bool, png: bool) -> Resu
         history_file: Some("history.jsonl".to_string()),
         trace_file: traced.then(|| "trace.log".to_string()),
         summary_file: Some("summary.json".to_string()),
+        messages_by_kind: data
+            .stats
+            .messages_by_kind
+            .iter()
+            .map(|(kind, sent)| reports::MessageCount {
+                kind: kind.clone(),
+                sent: *sent,
+            })
+            .collect(),
         ..reports::ReportOptions::default()
     };
     let files = reports::render_run(data, &options).map_err(|e| e.to_string())?;

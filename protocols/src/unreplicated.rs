@@ -141,6 +141,12 @@ impl Protocol for Unreplicated {
         durable.insert(key, value);
     }
 
+    fn message_kind(message: &Message) -> &'static str {
+        match message {
+            Message::Forward(_) => "Forward",
+        }
+    }
+
     fn view(&self) -> NodeView {
         NodeView {
             role: if self.id == SERVER {

@@ -170,6 +170,7 @@ pub fn sample_run() -> RunData {
             operations_info: info,
             persists: 3_402,
             simulated_time: SimTime(RUN_END),
+            ..RunStats::default()
         },
         fingerprint: "5d1c0ffee0ddba11".to_string(),
         faults: faults(),

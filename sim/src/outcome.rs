@@ -7,6 +7,7 @@ use crate::protocol::NodeId;
 use crate::recorder::RecordedHistory;
 use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// How a run ended. Each kind has its own process exit code ([`Verdict::exit_code`]).
@@ -133,6 +134,8 @@ pub struct RunStats {
     pub events: u64,
     /// Messages protocols sent (before loss and duplication).
     pub messages_sent: u64,
+    /// Messages sent, by kind ([`crate::protocol::Protocol::message_kind`]).
+    pub messages_by_kind: BTreeMap<String, u64>,
     /// Messages delivered to a node.
     pub messages_delivered: u64,
     /// Messages lost: dropped by the loss model, a partition, or a crashed receiver.

@@ -387,4 +387,10 @@ pub trait Protocol: Sized + 'static {
 
     /// The node's public state for observers.
     fn view(&self) -> NodeView;
+
+    /// A short name for a message's kind (`"AppendEntries"`), for the per-kind message counts
+    /// of summaries and comparison reports.
+    fn message_kind(_message: &Self::Message) -> &'static str {
+        "message"
+    }
 }

@@ -102,6 +102,10 @@ pub fn protocol_options<P: Protocol>(section: &ProtocolSection) -> Result<P::Opt
             });
         }
     }
+    if section.options.is_empty() {
+        // No options given: the protocol's defaults (this also serves `type Options = ()`).
+        return Ok(P::Options::default());
+    }
     toml::Value::Table(section.options.clone())
         .try_into()
         .map_err(|error: toml::de::Error| RunError::Options(error.message().trim().to_string()))
@@ -243,6 +247,7 @@ struct World<'s, 'w, P: Protocol, I: Invariants<P>> {
     next_value: i64,
     history: RecordedHistory,
     stats: RunStats,
+    kind_counts: Vec<(&'static str, u64)>,
     fingerprint: FixedHasher,
     trace: TraceSink<'w>,
     invariants: I,
@@ -346,6 +351,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             // copying a large history as it grows.
             history: RecordedHistory::with_capacity(expected_history_len(scenario)),
             stats: RunStats::default(),
+            kind_counts: Vec::new(),
             fingerprint: FixedHasher::default(),
             trace: TraceSink::new(trace),
             invariants,
@@ -574,6 +580,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             match effect {
                 Effect::Send { target, message } => {
                     self.stats.messages_sent += 1;
+                    self.count_kind(P::message_kind(&message));
                     self.send_or_hold(node, Outgoing::Message { target, message });
                 }
                 Effect::Reply {
@@ -598,6 +605,14 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             }
         }
         self.effects = effects;
+    }
+
+    fn count_kind(&mut self, kind: &'static str) {
+        // Few kinds, mostly the same one again: a linear scan beats a map here.
+        match self.kind_counts.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, count)) => *count += 1,
+            None => self.kind_counts.push((kind, 1)),
+        }
     }
 
     fn persist(&mut self, node: NodeId, update: P::Update) {
@@ -1375,6 +1390,13 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
 
     fn finish(mut self, verdict: Verdict) -> Result<RunData, RunError> {
         self.stats.simulated_time = self.now;
+        for (kind, count) in &self.kind_counts {
+            *self
+                .stats
+                .messages_by_kind
+                .entry(kind.to_string())
+                .or_default() += count;
+        }
         if !verdict.is_pass() {
             let text = verdict.to_string();
             self.trace_line(format_args!("verdict {text}"));

@@ -368,3 +368,99 @@ fn same_seed_same_trace_bytes_and_other_seeds_differ() {
     let (_, fingerprint_c) = trace(4);
     assert_ne!(fingerprint_a, fingerprint_c);
 }
+
+/// A node that panics when asked to, and never answers clients otherwise.
+#[derive(Clone, Debug)]
+struct Faulty {
+    panic_at_request: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultyOptions {
+    panic: bool,
+}
+
+impl Protocol for Faulty {
+    type Message = ();
+    type Timer = ();
+    type Durable = ();
+    type Update = ();
+    type Options = FaultyOptions;
+    const NAME: &'static str = "faulty";
+
+    fn start(
+        config: &NodeConfig<'_, FaultyOptions>,
+        _: Option<&()>,
+        _: &mut Context<Self>,
+    ) -> Self {
+        Faulty {
+            panic_at_request: config.options.panic,
+        }
+    }
+    fn on_message(&mut self, _: &mut Context<Self>, _: NodeId, _: ()) {}
+    fn on_timer(&mut self, _: &mut Context<Self>, _: ()) {}
+    fn on_client_request(&mut self, _: &mut Context<Self>, request: ClientRequest) {
+        assert!(!self.panic_at_request, "planted panic on {}", request.id);
+    }
+    fn apply_update(_: &mut (), _: ()) {}
+    fn view(&self) -> NodeView {
+        NodeView {
+            role: Role::Other,
+            term: 0,
+            commit_index: 0,
+            leader_hint: None,
+        }
+    }
+}
+
+fn run_faulty(extra: &str) -> sim::outcome::RunData {
+    let scenario = scenario(&format!("{extra}\n"));
+    let faults = sim::nemesis::expand(&scenario, 1);
+    sim::world::run::<Faulty, _>(&scenario, &faults, 1, sim::invariants::NoInvariants, None)
+        .unwrap()
+}
+
+#[test]
+fn a_panicking_handler_gives_a_panic_verdict_with_its_message() {
+    let data = run_faulty("[protocol.options]\npanic = true");
+    assert_eq!(data.verdict.exit_code(), 4);
+    match data.verdict {
+        sim::outcome::Verdict::Panic { message } => {
+            assert!(message.starts_with("planted panic on r0"), "{message}")
+        }
+        other => panic!("expected a panic verdict, got {other}"),
+    }
+}
+
+#[test]
+fn a_cluster_that_never_answers_fails_liveness() {
+    let data = run_faulty("[protocol.options]\npanic = false");
+    assert_eq!(
+        data.verdict.kind(),
+        "pass",
+        "no liveness bound, no liveness verdict"
+    );
+    let scenario = scenario("[protocol.options]\npanic = false\n");
+    let mut scenario = scenario;
+    scenario.run.heal_at = Some(SimDuration::from_millis(100));
+    scenario.run.liveness_bound = Some(SimDuration::from_millis(200));
+    let faults = sim::nemesis::expand(&scenario, 1);
+    let data =
+        sim::world::run::<Faulty, _>(&scenario, &faults, 1, sim::invariants::NoInvariants, None)
+            .unwrap();
+    assert_eq!(data.verdict.kind(), "liveness-timeout", "{}", data.verdict);
+    assert_eq!(data.verdict.exit_code(), 3);
+}
+
+#[test]
+fn the_event_limit_ends_a_run_with_a_verdict() {
+    let mut scenario = scenario("[protocol.options]\nevery_ms = 1");
+    scenario.run.max_events = 50;
+    let faults = sim::nemesis::expand(&scenario, 1);
+    let data =
+        sim::world::run::<Probe, _>(&scenario, &faults, 1, Recorder::default(), None).unwrap();
+    assert_eq!(data.verdict.kind(), "limit-reached");
+    assert_eq!(data.stats.events, 50);
+    assert!(data.stats.simulated_time < SimTime(500_000_000));
+}
