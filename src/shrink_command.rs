@@ -38,7 +38,7 @@ pub struct ShrinkArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Most runs the search may spend.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 2000)]
     pub max_runs: u64,
     /// Also stop after this many seconds of wall time (the result then depends on the machine).
     #[arg(long)]
@@ -401,6 +401,12 @@ impl Shrinker {
     /// then bisecting; `set` writes a value into a candidate. Values above a millisecond are
     /// rounded to whole milliseconds, and the search stops within a tenth of the value.
     fn bisect(&mut self, floor: u64, current: u64, set: impl Fn(&mut Scenario, u64)) -> u64 {
+        // Whole milliseconds read better, and a millisecond more changes nothing that matters.
+        let floor = if floor > MILLISECOND {
+            floor.div_ceil(MILLISECOND) * MILLISECOND
+        } else {
+            floor
+        };
         if floor >= current {
             return current;
         }
@@ -492,6 +498,9 @@ pub fn describe_fault(fault: &FaultSpec) -> String {
         Some(NodeRef::Leader) => text.push_str(" on the leader"),
         Some(NodeRef::Random) => text.push_str(" on a random node"),
         None => {}
+    }
+    if let (Some(from), Some(to)) = (fault.from, fault.to) {
+        text.push_str(&format!(" from node {from} to node {to}"));
     }
     if let Some(shape) = fault.shape {
         let shape = serde_json::to_value(shape)
