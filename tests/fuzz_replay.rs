@@ -12,8 +12,10 @@ const CASES: &[(&str, &str)] = &[
     ("tests/fixtures/fuzz/swarm-tight-liveness.toml", "0..50"),
     ("tests/fixtures/fuzz/crash-after-heal.toml", "0..5"),
     ("tests/fixtures/fuzz/event-limit.toml", "0..5"),
-    // Raft's planted bugs, one line each once their scenarios land, e.g.:
-    // ("scenarios/raft/bug-stale-vote.toml", "0..500"),
+    // Raft's planted bugs, one line each once Raft is on this branch:
+    // ("scenarios/raft/bug-commit-previous-term.toml", "0..100"),
+    // ("scenarios/raft/bug-vote-not-persisted.toml", "0..100"),
+    // ("scenarios/raft/bug-vote-without-log-check.toml", "0..100"),
 ];
 
 #[test]
