@@ -6,7 +6,9 @@
 //! the artifact's seed; a change is kept only when the run still ends with the same verdict kind.
 //! (A safety violation must also name the same property, and a liveness timeout must still have
 //! client requests in its liveness window, or cutting the workload would "find" a liveness failure
-//! that is only an absence of requests.) The seed stays fixed, so every step, and the result, is deterministic; the search is bounded
+//! that is only an absence of requests.) A kept change must also leave fewer client operations
+//! than the original run had: faults hold clients back, so without that bound dropping faults
+//! tends to buy a shorter schedule with a longer history, and a reader needs both short. The seed stays fixed, so every step, and the result, is deterministic; the search is bounded
 //! by a number of runs (and optionally by wall time, which makes the result machine-dependent).
 //!
 //! Passes, repeated until a round changes nothing or the budget is spent:
@@ -142,6 +144,8 @@ struct Shrinker {
     runs: u64,
     runs_max: u64,
     deadline: Option<Instant>,
+    /// Client operations of the original failing run: every kept change must stay below it.
+    ops_original: u64,
 }
 
 /// Rounds of all passes at most; each round that changes nothing ends the search anyway.
@@ -167,6 +171,7 @@ impl Shrinker {
         }
         Ok(Shrinker {
             current: scenario,
+            ops_original: invocations(&last),
             last,
             seed,
             target,
@@ -193,7 +198,10 @@ impl Shrinker {
         };
         self.runs += 1;
         match run_traced(&candidate, self.seed, None) {
-            Ok(data) if same_failure(&self.last, &data, &candidate) => {
+            Ok(data)
+                if same_failure(&self.last, &data, &candidate)
+                    && invocations(&data) < self.ops_original.max(1) =>
+            {
                 self.current = candidate;
                 self.last = data;
                 true
