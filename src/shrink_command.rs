@@ -536,3 +536,64 @@ fn shrunk_file_text(shrinker: &Shrinker, artifact: &Path, out: &Path) -> String 
         scenario.to_toml()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario() -> Scenario {
+        Scenario::parse(
+            r#"
+[protocol]
+name = "unreplicated"
+[cluster]
+nodes = 3
+[run]
+duration = "6s"
+heal_at = "4s"
+liveness_bound = "1s"
+[[faults]]
+at = "1s"
+action = "crash"
+node = 0
+for = "500ms"
+[[faults]]
+at = "4500ms"
+action = "cut"
+from = 1
+to = 2
+"#,
+            Path::new("shrink.toml"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn moving_heal_earlier_moves_the_liveness_phase_with_it() {
+        let mut scenario = scenario();
+        shift_heal(
+            &mut scenario,
+            SimDuration::from_secs(4),
+            SimDuration::from_secs(2),
+        );
+        assert_eq!(scenario.run.heal_at, Some(SimDuration::from_secs(2)));
+        assert_eq!(scenario.run.duration, SimDuration::from_secs(4));
+        // The fault in the safety phase stays; the one after healing keeps its distance to it.
+        assert_eq!(scenario.faults[0].at, SimDuration::from_secs(1));
+        assert_eq!(scenario.faults[1].at, SimDuration::from_millis(2500));
+        Scenario::parse(&scenario.to_toml(), Path::new("shifted.toml")).unwrap();
+    }
+
+    #[test]
+    fn faults_are_described_in_scenario_words() {
+        let scenario = scenario();
+        assert_eq!(
+            describe_fault(&scenario.faults[0]),
+            "crash at 1s on node 0 for 500ms"
+        );
+        assert_eq!(
+            describe_fault(&scenario.faults[1]),
+            "cut at 4500ms from node 1 to node 2"
+        );
+    }
+}
