@@ -67,7 +67,7 @@ pub fn execute(args: &BenchArgs) -> ExitStatus {
     let mut simulated = sim::time::SimTime::ZERO;
     for round in 0..repeat {
         // Alternate the two sides so that noise on a shared machine hits both alike.
-        let (data, elapsed) = time(|| entry.run(&scenario, &faults, seed, None));
+        let (data, elapsed) = time(|| entry.simulate(&scenario, &faults, seed, None));
         let data = match data {
             Ok(data) => data,
             Err(error) => {

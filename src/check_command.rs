@@ -1,16 +1,335 @@
 //! `detsim check`: check history files for linearizability.
+//!
+//! Each file gets one line: verdict, operation count, search steps and the wall time of the
+//! check; a violation is followed by its explanation. A file that cannot be read is reported
+//! with its line and column, and the other files are still checked. Exit code: 1 if any history
+//! is not linearizable; otherwise 2 if any verdict is unknown or any file could not be checked;
+//! otherwise 0.
 
-use clap::Args;
+use check::read::{read_history_file, Format, ReadHistory};
+use check::{
+    check_parallel, explain, CasRegister, CheckOptions, CheckResult, Counter, EtcdRegister,
+    HistoryError, KeyValue, Model, Mutex, Register, Verdict,
+};
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The models `detsim check` knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelName {
+    /// Knossos's compare-and-set register: read, write, cas [from to]; a read of nil matches any value.
+    CasRegister,
+    /// Like cas-register, but a read of nil means the register holds nil (lost or never written).
+    CasRegisterStrict,
+    /// Knossos's register: read and write.
+    Register,
+    /// Porcupine's etcd register: a read of nil means absent; a failed cas saw another value.
+    Etcd,
+    /// Key-value map: get, put, append on strings, partitioned by key.
+    Kv,
+    /// Knossos's mutex: acquire and release.
+    Mutex,
+    /// A counter: add (or increment) and read.
+    Counter,
+}
+
+/// History file formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatName {
+    /// Guess from the contents.
+    Auto,
+    /// Jepsen EDN (also Porcupine's key-value logs).
+    Edn,
+    /// detsim's JSON Lines.
+    Jsonl,
+    /// Porcupine's (Jepsen's) etcd logs.
+    EtcdLog,
+}
 
 /// Arguments of `detsim check`.
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// History files or directories.
-    pub files: Vec<std::path::PathBuf>,
+    /// History files or directories (every .edn, .jsonl, .json, .log and .txt file in them).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The model to check against.
+    #[arg(long, value_enum, default_value = "cas-register")]
+    pub model: ModelName,
+    /// Initial value of a register, in EDN (default nil).
+    #[arg(long)]
+    pub initial: Option<String>,
+    /// Most search steps per partition before the verdict is unknown.
+    #[arg(long, default_value_t = CheckOptions::default().budget)]
+    pub budget: u64,
+    /// Input format.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatName,
+    /// Threads for checking independent partitions (keys); the result is the same for any number.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Print one JSON object per file instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What happened to one file.
+enum FileOutcome {
+    Checked {
+        read: Box<ReadHistory>,
+        result: Box<CheckResult>,
+        elapsed: Duration,
+    },
+    Failed(String),
 }
 
 /// Runs the command; returns the process exit code.
-pub fn execute(_args: &CheckArgs) -> u8 {
-    eprintln!("detsim check: not built yet");
-    2
+pub fn execute(args: &CheckArgs) -> u8 {
+    let initial = match &args.initial {
+        Some(text) => match check::edn::parse_value(text) {
+            Ok(value) => value,
+            Err(error) => {
+                eprintln!("detsim check: --initial {text:?}: {error}");
+                return 2;
+            }
+        },
+        None => check::history::Value::Nil,
+    };
+    if args.initial.is_some()
+        && !matches!(
+            args.model,
+            ModelName::CasRegister | ModelName::CasRegisterStrict | ModelName::Register
+        )
+    {
+        eprintln!("detsim check: --initial applies only to the register models");
+        return 2;
+    }
+    let files = match expand(&args.files) {
+        Ok(files) => files,
+        Err(message) => {
+            eprintln!("detsim check: {message}");
+            return 2;
+        }
+    };
+    let options = CheckOptions {
+        budget: args.budget,
+    };
+    let format = match args.format {
+        FormatName::Auto => None,
+        FormatName::Edn => Some(Format::Edn),
+        FormatName::Jsonl => Some(Format::JsonLines),
+        FormatName::EtcdLog => Some(Format::EtcdLog),
+    };
+    let mut exit = 0u8;
+    for path in &files {
+        let outcome = check_file(path, format, args.model, &initial, &options, args.threads);
+        let code = match &outcome {
+            FileOutcome::Checked { result, .. } => match result.verdict {
+                Verdict::Linearizable => 0,
+                Verdict::NotLinearizable => 1,
+                Verdict::Unknown => 2,
+            },
+            FileOutcome::Failed(_) => 2,
+        };
+        // A violation outranks everything; an unknown or an error outranks success.
+        exit = match (exit, code) {
+            (1, _) | (_, 1) => 1,
+            (2, _) | (_, 2) => 2,
+            _ => 0,
+        };
+        if args.json {
+            println!("{}", json_line(path, &outcome));
+        } else {
+            print!("{}", text(path, &outcome));
+        }
+    }
+    exit
+}
+
+/// Files named, with directories replaced by the history files under them, sorted.
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect(path, &mut found).map_err(|error| format!("{}: {error}", path.display()))?;
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn collect(directory: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(directory)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, found)?;
+        } else if path
+            .extension()
+            .and_then(|extension| extension.to_str())
+            .is_some_and(|extension| matches!(extension, "edn" | "jsonl" | "json" | "log" | "txt"))
+        {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn check_file(
+    path: &Path,
+    format: Option<Format>,
+    model: ModelName,
+    initial: &check::history::Value,
+    options: &CheckOptions,
+    threads: usize,
+) -> FileOutcome {
+    let read = match read_history_file(path, format) {
+        Ok(read) => read,
+        Err(error) => return FileOutcome::Failed(error.to_string()),
+    };
+    // Wall time, only to print it: the verdict never depends on it.
+    #[allow(clippy::disallowed_methods)]
+    let started = Instant::now();
+    let result = match model {
+        ModelName::CasRegister => run(&read, &CasRegister::new(initial.clone()), options, threads),
+        ModelName::CasRegisterStrict => run(
+            &read,
+            &CasRegister::strict(initial.clone()),
+            options,
+            threads,
+        ),
+        ModelName::Register => run(
+            &read,
+            &Register {
+                initial: initial.clone(),
+            },
+            options,
+            threads,
+        ),
+        ModelName::Etcd => run(&read, &EtcdRegister, options, threads),
+        ModelName::Kv => run(&read, &KeyValue, options, threads),
+        ModelName::Mutex => run(&read, &Mutex, options, threads),
+        ModelName::Counter => run(&read, &Counter, options, threads),
+    };
+    let elapsed = started.elapsed();
+    match result {
+        Ok(result) => FileOutcome::Checked {
+            read: Box::new(read),
+            result: Box::new(result),
+            elapsed,
+        },
+        Err(error) => {
+            let position = read
+                .positions
+                .get(error.index())
+                .copied()
+                .unwrap_or_default();
+            FileOutcome::Failed(format!("{}:{position}: {error}", path.display()))
+        }
+    }
+}
+
+fn run<M>(
+    read: &ReadHistory,
+    model: &M,
+    options: &CheckOptions,
+    threads: usize,
+) -> Result<CheckResult, HistoryError>
+where
+    M: Model + Sync,
+    M::Op: Send + Sync,
+{
+    check_parallel(&read.history, model, options, threads)
+}
+
+fn text(path: &Path, outcome: &FileOutcome) -> String {
+    match outcome {
+        // The message names the file (and the line and column, where there are some).
+        FileOutcome::Failed(message) => format!("error: {message}\n"),
+        FileOutcome::Checked {
+            read,
+            result,
+            elapsed,
+        } => {
+            let mut out = format!(
+                "{}: {}, {} operations, {} steps, {:.3} ms\n",
+                path.display(),
+                result.verdict,
+                result.operations.len(),
+                result.steps,
+                elapsed.as_secs_f64() * 1e3
+            );
+            if result.verdict != Verdict::Linearizable {
+                if let Some(entry) = result.stuck_entry() {
+                    if let Some(position) = read.positions.get(entry) {
+                        out.push_str(&format!(
+                            "  the operation invoked at {}:{position}\n",
+                            path.display()
+                        ));
+                    }
+                }
+                for line in explain(result).lines() {
+                    out.push_str("  ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+            out
+        }
+    }
+}
+
+fn json_line(path: &Path, outcome: &FileOutcome) -> serde_json::Value {
+    let file = path.display().to_string();
+    match outcome {
+        FileOutcome::Failed(message) => serde_json::json!({
+            "file": file,
+            "verdict": "error",
+            "error": message,
+        }),
+        FileOutcome::Checked {
+            read,
+            result,
+            elapsed,
+        } => {
+            let verdict = match result.verdict {
+                Verdict::Linearizable => "linearizable",
+                Verdict::NotLinearizable => "not-linearizable",
+                Verdict::Unknown => "unknown",
+            };
+            let violation = result.violation.as_ref().map(|violation| {
+                let stuck = &result.operations[violation.operation];
+                let position = read
+                    .positions
+                    .get(stuck.invoke)
+                    .copied()
+                    .unwrap_or_default();
+                serde_json::json!({
+                    "key": violation.key.as_ref().map(ToString::to_string),
+                    "operation": stuck.to_string(),
+                    "entry": stuck.invoke,
+                    "line": position.line,
+                    "column": position.column,
+                    "state": violation.state,
+                    "prefix": violation.prefix.iter().map(|(operation, state)| serde_json::json!({
+                        "operation": result.operations[*operation].to_string(),
+                        "entry": result.operations[*operation].invoke,
+                        "state": state,
+                    })).collect::<Vec<_>>(),
+                })
+            });
+            serde_json::json!({
+                "file": file,
+                "verdict": verdict,
+                "operations": result.operations.len(),
+                "steps": result.steps,
+                "time_ms": elapsed.as_secs_f64() * 1e3,
+                "violation": violation,
+                "explanation": explain(result),
+            })
+        }
+    }
 }

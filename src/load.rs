@@ -7,14 +7,7 @@ use std::path::Path;
 
 /// Reads a scenario and checks it against the protocol it names.
 pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mut scenario = Scenario::parse(&text, path)?;
-    if scenario.name.is_none() {
-        scenario.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-    }
+    let (scenario, text) = Scenario::load_with_text(path)?;
     let invalid = |key: &str, message: String| ScenarioError::Invalid {
         path: path.to_owned(),
         line: if key == "options" {

@@ -7,6 +7,7 @@ use sim::invariants::{Invariants, NoInvariants};
 use sim::outcome::RunData;
 use sim::protocol::Protocol;
 use sim::scenario::{FaultSpec, ProtocolSection, Scenario};
+use sim::verdict;
 use sim::world::{self, RunError};
 use std::io::Write;
 use std::marker::PhantomData;
@@ -19,8 +20,21 @@ pub trait Registered: Sync {
     fn bugs(&self) -> &'static [&'static str];
     /// Checks a `[protocol]` section (options and bug) without running anything.
     fn validate(&self, section: &ProtocolSection) -> Result<(), RunError>;
-    /// Runs the scenario with an explicit fault schedule.
+    /// Runs the scenario with an explicit fault schedule and checks its history: the verdict
+    /// covers invariants, limits, panics, liveness and linearizability.
     fn run(
+        &self,
+        scenario: &Scenario,
+        faults: &[FaultSpec],
+        seed: u64,
+        trace: Option<&mut dyn Write>,
+    ) -> Result<RunData, RunError> {
+        let mut data = self.simulate(scenario, faults, seed, trace)?;
+        data.check_explanation = verdict::judge_history(&mut data, scenario.run.check_budget);
+        Ok(data)
+    }
+    /// Runs the scenario without checking the history (for benchmarks of the engine alone).
+    fn simulate(
         &self,
         scenario: &Scenario,
         faults: &[FaultSpec],
@@ -41,7 +55,7 @@ impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
     fn validate(&self, section: &ProtocolSection) -> Result<(), RunError> {
         world::protocol_options::<P>(section).map(|_| ())
     }
-    fn run(
+    fn simulate(
         &self,
         scenario: &Scenario,
         faults: &[FaultSpec],

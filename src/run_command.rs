@@ -172,7 +172,15 @@ pub fn write_files(scenario: &Scenario, data: &RunData, out: &Path) -> std::io::
         serde_json::to_writer(&mut history, &op)?;
         history.write_all(b"\n")?;
     }
-    history.flush()
+    history.flush()?;
+    fs::write(
+        out.join("history.edn"),
+        sim::check::edn::write_edn(&data.history.to_history()),
+    )?;
+    if let Some(explanation) = &data.check_explanation {
+        fs::write(out.join("linearizability.txt"), explanation)?;
+    }
+    Ok(())
 }
 
 /// Writes the report files (`index.html`, plots, timeline) next to the run's data files.

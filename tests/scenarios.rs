@@ -85,6 +85,8 @@ fn temp_dir(name: &str) -> PathBuf {
 #[test]
 fn every_shipped_scenario_gives_its_expected_verdict_deterministically() {
     let base = temp_dir("scenarios");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut verdicts = serde_json::Map::new();
     for (i, scenario) in shipped_scenarios().iter().enumerate() {
         let first = run(scenario, None, &base.join(format!("{i}-a")));
         let second = run(scenario, None, &base.join(format!("{i}-b")));
@@ -127,6 +129,8 @@ fn every_shipped_scenario_gives_its_expected_verdict_deterministically() {
             !first.trace.is_empty() && !first.history.is_empty(),
             "{name}: empty output"
         );
+        let relative = scenario.strip_prefix(root).unwrap().display().to_string();
+        verdicts.insert(relative, first.summary["verdict"].clone());
         let seed = first.summary["seed"].as_u64().unwrap();
         let other = run(scenario, Some(seed + 1), &base.join(format!("{i}-c")));
         assert_ne!(
@@ -136,6 +140,9 @@ fn every_shipped_scenario_gives_its_expected_verdict_deterministically() {
             seed + 1
         );
     }
+    // The verdicts themselves, details included, are pinned: a change in what a scenario finds
+    // shows up as a reviewed snapshot diff.
+    insta::assert_json_snapshot!(serde_json::Value::Object(verdicts));
 }
 
 #[test]
@@ -186,4 +193,38 @@ fn check_determinism_flag_reports_agreement() {
         "{stdout}"
     );
     assert!(stdout.contains("reproduce: detsim run "), "{stdout}");
+}
+
+#[test]
+fn a_runs_history_files_check_the_same_way_with_detsim_check() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (name, expected_code) in [("canary-lost-writes", 1), ("crash-restart", 0)] {
+        let out = temp_dir(&format!("history-files-{name}"));
+        let scenario = root.join("scenarios").join(format!("{name}.toml"));
+        let outcome = run(&scenario, None, &out);
+        assert_eq!(outcome.code, expected_code, "{name}");
+        for file in ["history.jsonl", "history.edn"] {
+            let output = detsim()
+                .args(["check", "--model", "cas-register-strict"])
+                .arg(out.join(file))
+                .output()
+                .unwrap();
+            assert_eq!(
+                output.status.code(),
+                Some(expected_code),
+                "{name}/{file}: {}",
+                String::from_utf8_lossy(&output.stdout)
+            );
+        }
+        let explanation = std::fs::read_to_string(out.join("linearizability.txt")).unwrap();
+        let expected_start = if expected_code == 0 {
+            "linearizable"
+        } else {
+            "not linearizable"
+        };
+        assert!(
+            explanation.starts_with(expected_start),
+            "{name}: {explanation}"
+        );
+    }
 }

@@ -25,6 +25,7 @@
 //!     history: RecordedHistory::default(),
 //!     heal_time: None,
 //!     stuck_operation: None,
+//!     check_explanation: None,
 //! };
 //! let files = render_run(&run, &ReportOptions::default()).unwrap();
 //! assert!(files.iter().any(|file| file.name == "index.html"));

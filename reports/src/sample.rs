@@ -177,6 +177,7 @@ pub fn sample_run() -> RunData {
         history: history.into(),
         heal_time: Some(SimTime(8_000 * MILLI)),
         stuck_operation: stuck,
+        check_explanation: None,
     }
 }
 

@@ -101,6 +101,7 @@ fn tiny_run() -> RunData {
         history: History { ops }.into(),
         heal_time: Some(SimTime(700 * MILLI)),
         stuck_operation: None,
+        check_explanation: None,
     }
 }
 

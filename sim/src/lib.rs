@@ -77,4 +77,5 @@ pub mod rng;
 pub mod scenario;
 pub mod time;
 pub mod trace;
+pub mod verdict;
 pub mod world;

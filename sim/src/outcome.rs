@@ -181,4 +181,7 @@ pub struct RunData {
     pub heal_time: Option<SimTime>,
     /// The index of the history entry the linearizability checker could not place, if any.
     pub stuck_operation: Option<u64>,
+    /// The linearizability checker's full explanation, when the history was checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_explanation: Option<String>,
 }

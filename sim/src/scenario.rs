@@ -647,6 +647,12 @@ pub fn key_line(text: &str, table: &str, key: &str) -> usize {
 impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        Scenario::load_with_text(path).map(|(scenario, _)| scenario)
+    }
+
+    /// Reads and validates a scenario file, and returns its text too (for pointing later
+    /// errors at a line). The name defaults to the file name.
+    pub fn load_with_text(path: &Path) -> Result<(Scenario, String), ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
             path: path.to_owned(),
             source,
@@ -655,7 +661,7 @@ impl Scenario {
         if scenario.name.is_none() {
             scenario.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         }
-        Ok(scenario)
+        Ok((scenario, text))
     }
 
     /// Parses and validates scenario text; `path` is only used in errors.

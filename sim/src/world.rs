@@ -1416,6 +1416,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             history: self.history,
             heal_time: self.heal_time,
             stuck_operation: None,
+            check_explanation: None,
         })
     }
 }

@@ -66,6 +66,33 @@ pub enum Value {
     Str(String),
     /// A vector, such as a compare-and-set's `[from to]`.
     List(Vec<Value>),
+    /// An EDN keyword such as `:timed-out`; in JSON, `{"keyword": "timed-out"}`.
+    Keyword {
+        /// The name, without the leading colon.
+        keyword: String,
+    },
+}
+
+impl Value {
+    /// A keyword value named `name` (without the colon).
+    pub fn keyword(name: &str) -> Value {
+        Value::Keyword {
+            keyword: name.to_string(),
+        }
+    }
+
+    /// The integer, if this is one.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `nil`.
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
 }
 
 impl fmt::Display for Value {
@@ -84,6 +111,7 @@ impl fmt::Display for Value {
                 }
                 f.write_str("]")
             }
+            Value::Keyword { keyword } => write!(f, ":{keyword}"),
         }
     }
 }
@@ -111,6 +139,13 @@ pub struct Op {
     /// Why an operation failed or is indeterminate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Cow<'static, str>>,
+}
+
+impl Process {
+    /// Whether this is a client process (whose operations are checked).
+    pub fn is_client(&self) -> bool {
+        matches!(self, Process::Client(_))
+    }
 }
 
 /// A whole history, in order of time.

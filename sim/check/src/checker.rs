@@ -1,0 +1,466 @@
+//! Checking a whole history: pairing, partitioning by key, searching each partition.
+//!
+//! P-compositionality (Horn and Kroening): a history of independent objects is linearizable
+//! if and only if each object's sub-history is. Partitions are checked one after another, the
+//! smallest first (a violation in a small partition is found fastest), ties broken by key; the
+//! first violation ends the check, and its evidence is exact within its partition: the stuck
+//! operation's completion is the first that no order of that partition gets past. The step
+//! budget applies to each partition, so the verdict never depends on the order partitions are
+//! checked in, or on how many threads run them.
+
+use crate::error::HistoryError;
+use crate::history::{History, Value};
+use crate::model::Model;
+use crate::operation::{pair, Completion, Operation, Operations};
+use crate::search::{search, Evidence, SearchOp, SearchOutcome};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Options of a check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Most model steps the search may take in one partition before it answers `Unknown`.
+    pub budget: u64,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            budget: 100_000_000,
+        }
+    }
+}
+
+/// The three verdicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    /// Some order of the operations respects real time and the model.
+    Linearizable,
+    /// No such order exists.
+    NotLinearizable,
+    /// The step budget ran out before an answer.
+    Unknown,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Linearizable => "linearizable",
+            Verdict::NotLinearizable => "NOT linearizable",
+            Verdict::Unknown => "unknown",
+        })
+    }
+}
+
+/// The linearization found for one partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Witness {
+    /// The partition's key (`None` for a history without keys).
+    pub key: Option<Value>,
+    /// Operations in linearization order, as indices into [`CheckResult::operations`].
+    /// Indeterminate operations appear only if the search placed them.
+    pub order: Vec<usize>,
+}
+
+/// Evidence that a history is not linearizable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The partition's key.
+    pub key: Option<Value>,
+    /// The operation that cannot be placed (index into [`CheckResult::operations`]): in every
+    /// order of the operations before it, it completed before it could take effect.
+    pub operation: usize,
+    /// The state it met in the configuration that got furthest (described by the model).
+    pub state: String,
+    /// The longest linearizable prefix found: operations (indices into
+    /// [`CheckResult::operations`]) in order, with the state after each.
+    pub prefix: Vec<(usize, String)>,
+}
+
+/// The result of a check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckResult {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The history's client operations; evidence refers to them by index. Each carries the
+    /// position of its invocation (and completion) in `History::ops`.
+    pub operations: Vec<Operation>,
+    /// Positions in `History::ops` of entries by non-client processes (fault annotations).
+    pub annotations: Vec<usize>,
+    /// How many operations the search considered (failed ones the model drops are not).
+    pub checked_count: usize,
+    /// How many partitions the history has.
+    pub partition_count: usize,
+    /// Model steps tried, over all partitions searched.
+    pub steps: u64,
+    /// For a linearizable history: one order per partition, in key order.
+    pub witness: Vec<Witness>,
+    /// For a history that is not linearizable: the evidence.
+    pub violation: Option<Violation>,
+    /// Keys of partitions whose search ran out of budget.
+    pub unknown: Vec<Option<Value>>,
+}
+
+impl CheckResult {
+    /// Position in `History::ops` of the invocation of the operation that cannot be placed.
+    pub fn stuck_entry(&self) -> Option<usize> {
+        self.violation
+            .as_ref()
+            .map(|violation| self.operations[violation.operation].invoke)
+    }
+}
+
+/// Checks a history against `model`, partitioned by the model's keys.
+///
+/// ```
+/// use check::{check, CasRegister, CheckOptions, Verdict};
+/// use check::history::{History, Op, OpType, Process, Value};
+///
+/// let op = |index: u64, kind, function: &str, value| Op {
+///     index, kind, process: Process::Client(0), function: function.to_string().into(),
+///     key: None, value, time: index, error: None,
+/// };
+/// let history = History { ops: vec![
+///     op(0, OpType::Invoke, "write", Value::Int(1)),
+///     op(1, OpType::Ok, "write", Value::Int(1)),
+///     op(2, OpType::Invoke, "read", Value::Nil),
+///     op(3, OpType::Ok, "read", Value::Int(2)),
+/// ]};
+/// let result = check(&history, &CasRegister::new(Value::Nil), &CheckOptions::default()).unwrap();
+/// assert_eq!(result.verdict, Verdict::NotLinearizable);
+/// assert_eq!(result.stuck_entry(), Some(2));
+/// ```
+pub fn check<M: Model>(
+    history: &History,
+    model: &M,
+    options: &CheckOptions,
+) -> Result<CheckResult, HistoryError> {
+    let Operations {
+        operations,
+        annotations,
+    } = pair(history)?;
+    check_operations(operations, annotations, model, options)
+}
+
+/// One partition: its key and its operations (indices into the operations).
+struct Partition<O> {
+    key: Option<Value>,
+    members: Vec<usize>,
+    ops: Vec<SearchOp<O>>,
+}
+
+fn partitions<M: Model>(
+    operations: &[Operation],
+    model: &M,
+) -> Result<Vec<Partition<M::Op>>, HistoryError> {
+    let mut by_key: BTreeMap<Option<Value>, Partition<M::Op>> = BTreeMap::new();
+    for (index, operation) in operations.iter().enumerate() {
+        let prepared = if operation.completion == Completion::Fail {
+            model.prepare_failed(operation)
+        } else {
+            model.prepare(operation).map(Some)
+        };
+        let prepared = prepared.map_err(|message| HistoryError::Model {
+            index: operation.invoke,
+            model: model.name().to_string(),
+            message,
+        })?;
+        let Some(op) = prepared else {
+            continue;
+        };
+        let key = model.partition_key(operation);
+        let partition = by_key.entry(key.clone()).or_insert_with(|| Partition {
+            key,
+            members: Vec::new(),
+            ops: Vec::new(),
+        });
+        let ret = match operation.completion {
+            Completion::Ok | Completion::Fail => operation.complete,
+            Completion::Info | Completion::Open => None,
+        };
+        partition.members.push(index);
+        partition.ops.push(SearchOp {
+            op,
+            call: operation.invoke,
+            ret,
+        });
+    }
+    Ok(by_key.into_values().collect())
+}
+
+/// Checks operations already paired (see [`crate::operation::pair`]).
+pub fn check_operations<M: Model>(
+    operations: Vec<Operation>,
+    annotations: Vec<usize>,
+    model: &M,
+    options: &CheckOptions,
+) -> Result<CheckResult, HistoryError> {
+    let partitions = partitions(&operations, model)?;
+    let order = check_order(&partitions);
+    let mut outcomes = Vec::with_capacity(order.len());
+    for &i in &order {
+        let outcome = check_partition(model, &partitions[i], options.budget, &|| false);
+        let violation = matches!(outcome.0, SearchOutcome::NotLinearizable(_));
+        outcomes.push(outcome);
+        if violation {
+            // The first violation found ends the check: refuting a partition can take far
+            // longer than finding the first one (Porcupine stops there too).
+            break;
+        }
+    }
+    Ok(merge(
+        operations,
+        annotations,
+        &partitions,
+        &order,
+        outcomes,
+    ))
+}
+
+/// Like [`check`], with independent partitions checked on `threads` threads. The result is
+/// identical to [`check`]'s, steps included: a partition is abandoned only once a violation is
+/// found in a partition that comes before it in the sequential order, which the sequential
+/// check would have stopped at.
+pub fn check_parallel<M>(
+    history: &History,
+    model: &M,
+    options: &CheckOptions,
+    threads: usize,
+) -> Result<CheckResult, HistoryError>
+where
+    M: Model + Sync,
+    M::Op: Send + Sync,
+{
+    let Operations {
+        operations,
+        annotations,
+    } = pair(history)?;
+    let partitions = partitions(&operations, model)?;
+    let order = check_order(&partitions);
+    if threads <= 1 || order.len() <= 1 {
+        return check_operations(operations, annotations, model, options);
+    }
+    let next = AtomicUsize::new(0);
+    let first_violation = AtomicUsize::new(usize::MAX);
+    let slots: Vec<Mutex<Option<(SearchOutcome, u64)>>> =
+        order.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(order.len()) {
+            scope.spawn(|| loop {
+                let rank = next.fetch_add(1, Ordering::SeqCst);
+                if rank >= order.len() {
+                    break;
+                }
+                if first_violation.load(Ordering::SeqCst) < rank {
+                    continue;
+                }
+                let cancelled = || first_violation.load(Ordering::SeqCst) < rank;
+                let outcome =
+                    check_partition(model, &partitions[order[rank]], options.budget, &cancelled);
+                if matches!(outcome.0, SearchOutcome::NotLinearizable(_)) {
+                    first_violation.fetch_min(rank, Ordering::SeqCst);
+                }
+                *slots[rank]
+                    .lock()
+                    .expect("no worker panics while holding it") = Some(outcome);
+            });
+        }
+    });
+    // Every partition before the first violation ran to its end (nothing cancelled it), so
+    // taking results in order up to that violation is exactly what the sequential check sees.
+    let mut outcomes = Vec::with_capacity(order.len());
+    for slot in slots {
+        let outcome = slot
+            .into_inner()
+            .expect("no worker panicked")
+            .expect("partitions before the first violation all ran");
+        let violation = matches!(outcome.0, SearchOutcome::NotLinearizable(_));
+        outcomes.push(outcome);
+        if violation {
+            break;
+        }
+    }
+    Ok(merge(
+        operations,
+        annotations,
+        &partitions,
+        &order,
+        outcomes,
+    ))
+}
+
+/// Smallest first, then key order (`sort_by_key` is stable over the key-ordered partitions).
+fn check_order<O>(partitions: &[Partition<O>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..partitions.len()).collect();
+    order.sort_by_key(|&i| partitions[i].ops.len());
+    order
+}
+
+/// Searches one partition; a violation is searched again with exact evidence.
+fn check_partition<M: Model>(
+    model: &M,
+    partition: &Partition<M::Op>,
+    budget: u64,
+    cancelled: &dyn Fn() -> bool,
+) -> (SearchOutcome, u64) {
+    let mut steps = 0;
+    let mut outcome = search(
+        model,
+        &partition.ops,
+        budget,
+        &mut steps,
+        Evidence::Fast,
+        cancelled,
+    );
+    let prunes = partition.ops.iter().any(|op| !model.resets(&op.op));
+    if prunes && matches!(outcome, SearchOutcome::NotLinearizable(_)) {
+        // The verdict is certain; search again, with exact evidence (see `Evidence`). Nothing
+        // can cancel it: no partition before this one has a violation.
+        let mut exact_steps = 0;
+        let exact = search(
+            model,
+            &partition.ops,
+            budget,
+            &mut exact_steps,
+            Evidence::Exact,
+            &|| false,
+        );
+        steps += exact_steps;
+        match exact {
+            SearchOutcome::NotLinearizable(_) => outcome = exact,
+            SearchOutcome::Linearizable(_) | SearchOutcome::Cancelled => {
+                panic!("the two searches disagree: a bug in the pruning")
+            }
+            // Out of budget: keep the fast search's (valid, maybe not furthest) evidence.
+            SearchOutcome::Unknown => {}
+        }
+    }
+    (outcome, steps)
+}
+
+/// The result from the outcomes of the partitions, in checking order, up to the first
+/// violation.
+fn merge<O>(
+    operations: Vec<Operation>,
+    annotations: Vec<usize>,
+    partitions: &[Partition<O>],
+    order: &[usize],
+    outcomes: Vec<(SearchOutcome, u64)>,
+) -> CheckResult {
+    let mut result = CheckResult {
+        verdict: Verdict::Linearizable,
+        checked_count: partitions.iter().map(|p| p.ops.len()).sum(),
+        partition_count: partitions.len(),
+        operations,
+        annotations,
+        steps: 0,
+        witness: Vec::new(),
+        violation: None,
+        unknown: Vec::new(),
+    };
+    let mut witnesses: Vec<Option<Witness>> = vec![None; partitions.len()];
+    for (&i, (outcome, steps)) in order.iter().zip(outcomes) {
+        let partition = &partitions[i];
+        result.steps += steps;
+        match outcome {
+            SearchOutcome::Linearizable(order) => {
+                witnesses[i] = Some(Witness {
+                    key: partition.key.clone(),
+                    order: order.into_iter().map(|op| partition.members[op]).collect(),
+                });
+            }
+            SearchOutcome::Unknown => result.unknown.push(partition.key.clone()),
+            SearchOutcome::Cancelled => {
+                panic!("a partition before the first violation was cancelled")
+            }
+            SearchOutcome::NotLinearizable(stuck) => {
+                result.violation = Some(Violation {
+                    key: partition.key.clone(),
+                    operation: partition.members[stuck.op],
+                    state: stuck.state,
+                    prefix: stuck
+                        .prefix
+                        .into_iter()
+                        .map(|(op, state)| (partition.members[op], state))
+                        .collect(),
+                });
+                break;
+            }
+        }
+    }
+    if result.violation.is_some() {
+        result.verdict = Verdict::NotLinearizable;
+    } else if !result.unknown.is_empty() {
+        result.verdict = Verdict::Unknown;
+    } else {
+        result.witness = witnesses.into_iter().flatten().collect();
+    }
+    result
+}
+
+/// A readable account of a verdict: for a violation, the operation that cannot be placed, the
+/// state it met and the longest linearizable prefix.
+pub fn explain(result: &CheckResult) -> String {
+    let mut out = String::new();
+    let key_text = |key: &Option<Value>| match key {
+        Some(key) => format!(" (key {key})"),
+        None => String::new(),
+    };
+    match (&result.verdict, &result.violation) {
+        (Verdict::NotLinearizable, Some(violation)) => {
+            let stuck = &result.operations[violation.operation];
+            let _ = writeln!(
+                out,
+                "not linearizable{}: this operation cannot be placed:",
+                key_text(&violation.key)
+            );
+            let _ = writeln!(out, "  {stuck}");
+            let _ = writeln!(
+                out,
+                "it completed before it could take effect in any order of the operations before \
+                 it; the order that got furthest leaves the state at {}, where it is illegal.",
+                violation.state
+            );
+            let count = violation.prefix.len();
+            let _ = writeln!(
+                out,
+                "longest linearizable prefix ({count} operation{}):",
+                if count == 1 { "" } else { "s" }
+            );
+            for (position, (operation, state)) in violation.prefix.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  {:>3}. {}  => {state}",
+                    position + 1,
+                    result.operations[*operation]
+                );
+            }
+        }
+        (Verdict::Unknown, _) => {
+            let keys: Vec<String> = result
+                .unknown
+                .iter()
+                .map(|key| {
+                    key.as_ref()
+                        .map_or("(no key)".to_string(), Value::to_string)
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "unknown: the step budget ran out in {} partition(s): {}",
+                keys.len(),
+                keys.join(", ")
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "linearizable: {} operations in {} partition(s)",
+                result.checked_count, result.partition_count
+            );
+        }
+    }
+    out
+}
