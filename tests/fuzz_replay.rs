@@ -12,6 +12,7 @@ const CASES: &[(&str, &str)] = &[
     ("tests/fixtures/fuzz/swarm-tight-liveness.toml", "0..50"),
     ("tests/fixtures/fuzz/crash-after-heal.toml", "0..5"),
     ("tests/fixtures/fuzz/event-limit.toml", "0..5"),
+    ("scenarios/canary-lost-writes.toml", "0..5"),
     // Raft's planted bugs, one line each once Raft is on this branch:
     // ("scenarios/raft/bug-commit-previous-term.toml", "0..100"),
     // ("scenarios/raft/bug-vote-not-persisted.toml", "0..100"),
