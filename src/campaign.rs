@@ -257,6 +257,19 @@ impl Tally {
             Some((_, kind)) => verdict_exit_code(kind),
         }
     }
+
+    /// [`Tally::exit_code`] as the process's exit status.
+    pub fn exit_status(&self) -> crate::ExitStatus {
+        use crate::ExitStatus;
+        match self.exit_code() {
+            0 => ExitStatus::Pass,
+            3 => ExitStatus::LivenessTimeout,
+            4 => ExitStatus::Panic,
+            5 => ExitStatus::LimitReached,
+            6 => ExitStatus::Unknown,
+            _ => ExitStatus::SafetyViolation,
+        }
+    }
 }
 
 /// The exit code `detsim run` gives for a verdict kind (1 for a kind this version does not know).

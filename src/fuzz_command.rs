@@ -108,28 +108,12 @@ pub fn execute(args: &FuzzArgs) -> ExitStatus {
     match outcome {
         Ok(report) => {
             print_summary(&report, wall, &results_path, args.stop_on_first);
-            if report.tally.failed_count() == 0 {
-                ExitStatus::Pass
-            } else {
-                exit_status(report.tally.exit_code())
-            }
+            report.tally.exit_status()
         }
         Err(error) => {
             eprintln!("error: {error}");
             ExitStatus::InputError
         }
-    }
-}
-
-/// The exit status for a verdict exit code.
-fn exit_status(code: u8) -> ExitStatus {
-    match code {
-        0 => ExitStatus::Pass,
-        3 => ExitStatus::LivenessTimeout,
-        4 => ExitStatus::Panic,
-        5 => ExitStatus::LimitReached,
-        6 => ExitStatus::Unknown,
-        _ => ExitStatus::SafetyViolation,
     }
 }
 

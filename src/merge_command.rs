@@ -31,14 +31,7 @@ const DEPTH_MAX: usize = 16;
 /// failing seed's verdict (as `detsim fuzz`); 2 for unreadable or conflicting inputs.
 pub fn execute(args: &MergeArgs) -> ExitStatus {
     match merge(args) {
-        Ok(tally) => match tally.exit_code() {
-            0 => ExitStatus::Pass,
-            3 => ExitStatus::LivenessTimeout,
-            4 => ExitStatus::Panic,
-            5 => ExitStatus::LimitReached,
-            6 => ExitStatus::Unknown,
-            _ => ExitStatus::SafetyViolation,
-        },
+        Ok(tally) => tally.exit_status(),
         Err(error) => {
             eprintln!("error: {error}");
             ExitStatus::InputError
