@@ -67,8 +67,10 @@ impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
 }
 
 /// Every protocol, in the order `detsim` lists them.
-pub static PROTOCOLS: &[&dyn Registered] =
-    &[&Entry::<protocols::unreplicated::Unreplicated, NoInvariants>(PhantomData)];
+pub static PROTOCOLS: &[&dyn Registered] = &[
+    &Entry::<protocols::unreplicated::Unreplicated, NoInvariants>(PhantomData),
+    &Entry::<protocols::raft::Raft, protocols::raft::RaftInvariants>(PhantomData),
+];
 
 /// The protocol called `name`.
 pub fn find(name: &str) -> Option<&'static dyn Registered> {

@@ -1,5 +1,8 @@
 //! The protocols detsim ships, each a sans-IO state machine implementing
 //! [`sim::protocol::Protocol`], each with its planted bugs.
+//!
+//! Start reading at [`raft`]: it is the example every other protocol follows.
 #![deny(missing_docs)]
 
+pub mod raft;
 pub mod unreplicated;

@@ -1,0 +1,311 @@
+//! Raft's safety properties (Figure 3), checked after every simulator event.
+//!
+//! The checker keeps a little history so each check costs only what the event changed:
+//! - **election-safety**: the leader seen for each term; a second node leading the same term is a
+//!   violation (Raft §5.2).
+//! - **log-matching**: every (index, term) pair ever seen in any log, with its command and the term
+//!   of the entry before it. Two logs holding the same (index, term) must agree on both, which by
+//!   induction means they agree on the whole prefix (Raft §5.3). Only entries appended (or
+//!   rewritten after a truncation) since the node was last examined are looked at.
+//! - **state-machine-safety**: the entry applied at each index, by whichever node applied it first;
+//!   any node applying a different entry there later is a violation, even if the first one has
+//!   crashed since (Raft §5.4.3).
+//! - **leader-completeness**: for each term, the highest index first seen applied in that term. A
+//!   leader of a later term must hold that entry (Raft §5.4); by log matching it then holds all
+//!   entries before it too, so one lookup per leader event suffices.
+//!
+//! A command is identified by its `RequestId`, unique across a run: the checker remembers every
+//! entry of the run as a 16- or 24-byte record, never as a copy of the entry.
+//!
+//! "Committed" is judged by what nodes applied, and an entry counts as committed in the term the
+//! applying node was in: a conservative reading (an entry may have been committed earlier), so
+//! the checker never flags a correct run.
+
+use super::log::{Entry, LogIndex, Term};
+use super::node::Raft;
+use sim::invariants::{Invariants, Violation};
+use sim::protocol::{NodeId, RequestId};
+use sim::time::SimTime;
+use std::collections::btree_map::Entry as MapEntry;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What the checker remembers about one node between events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct NodeWatch {
+    /// The node's log up to here was checked against `entries`.
+    verified_index: LogIndex,
+    /// The node log's truncation count when `verified_index` was set.
+    truncation_count: u64,
+    /// Entries up to here that the node applied were checked against `applied`.
+    applied_checked: LogIndex,
+}
+
+/// An entry as the checker remembers it: its term and the request its command carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct EntryId {
+    term: Term,
+    request: RequestId,
+}
+
+impl EntryId {
+    fn of(entry: &Entry) -> EntryId {
+        EntryId {
+            term: entry.term,
+            request: entry.command.request,
+        }
+    }
+}
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} of {}", self.request, self.term)
+    }
+}
+
+/// An entry the first node to apply it applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct AppliedEntry {
+    entry: EntryId,
+    node: NodeId,
+    /// The applying node's term: the entry was committed in this term or earlier.
+    term: Term,
+}
+
+/// An entry seen in some log, with the term of the entry before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SeenEntry {
+    entry: EntryId,
+    prev_term: Term,
+}
+
+/// Every (index, term) pair seen in any log. Almost every index only ever holds entries of one
+/// term, so the first one seen is kept in a vector indexed by log index (one lookup, no tree
+/// walk, as this runs after every event); the rare others go to a map.
+#[derive(Clone, Debug, Default)]
+struct SeenEntries {
+    first: Vec<SeenEntry>,
+    others: BTreeMap<(LogIndex, Term), SeenEntry>,
+}
+
+impl SeenEntries {
+    /// Records `seen` at `index` if its (index, term) is new; otherwise returns what was seen
+    /// there before when that differs.
+    fn record(&mut self, index: LogIndex, seen: SeenEntry) -> Result<(), SeenEntry> {
+        let position = (index.0 - 1) as usize;
+        let before = match self.first.get(position) {
+            None => {
+                assert_eq!(position, self.first.len(), "logs have no gaps");
+                self.first.push(seen);
+                return Ok(());
+            }
+            Some(first) if first.entry.term == seen.entry.term => *first,
+            Some(_) => match self.others.entry((index, seen.entry.term)) {
+                MapEntry::Vacant(vacant) => {
+                    vacant.insert(seen);
+                    return Ok(());
+                }
+                MapEntry::Occupied(occupied) => *occupied.get(),
+            },
+        };
+        if before == seen {
+            Ok(())
+        } else {
+            Err(before)
+        }
+    }
+}
+
+/// The checker of Raft's four safety invariants.
+#[derive(Clone, Debug, Default)]
+pub struct RaftInvariants {
+    leaders: BTreeMap<Term, NodeId>,
+    /// Every (index, term) pair seen in any log.
+    entries: SeenEntries,
+    /// `applied[i]` is the entry first applied at index `i + 1`.
+    applied: Vec<AppliedEntry>,
+    /// For each term, the highest index first applied by a node in that term.
+    committed_in_term: BTreeMap<Term, LogIndex>,
+    nodes: Vec<NodeWatch>,
+}
+
+impl RaftInvariants {
+    /// A checker that has seen nothing yet.
+    pub fn new() -> RaftInvariants {
+        RaftInvariants::default()
+    }
+
+    fn check_election_safety(&mut self, raft: &Raft) -> Result<(), Violation> {
+        if !raft.is_leader() {
+            return Ok(());
+        }
+        match self.leaders.entry(raft.current_term()) {
+            MapEntry::Vacant(vacant) => {
+                vacant.insert(raft.id());
+                Ok(())
+            }
+            MapEntry::Occupied(occupied) if *occupied.get() == raft.id() => Ok(()),
+            MapEntry::Occupied(occupied) => Err(Violation::new(
+                "election-safety",
+                format!(
+                    "{} and {} are both leaders of {}",
+                    occupied.get(),
+                    raft.id(),
+                    raft.current_term()
+                ),
+            )),
+        }
+    }
+
+    fn check_log_matching(&mut self, raft: &Raft) -> Result<(), Violation> {
+        let watch = &mut self.nodes[raft.id().index()];
+        let log = raft.log();
+        let truncation_count = log.truncation_count();
+        if truncation_count < watch.truncation_count
+            || (truncation_count == watch.truncation_count
+                && log.last_index() < watch.verified_index)
+        {
+            // A restarted node whose crash this checker did not see: start over.
+            *watch = NodeWatch {
+                applied_checked: watch.applied_checked,
+                ..NodeWatch::default()
+            };
+        }
+        if truncation_count > watch.truncation_count {
+            // One handler truncates at most once; if more happened, recheck the whole log.
+            watch.verified_index = if truncation_count == watch.truncation_count + 1 {
+                watch.verified_index.min(log.last_truncation().previous())
+            } else {
+                LogIndex::ZERO
+            };
+            watch.truncation_count = truncation_count;
+        }
+        let mut index = watch.verified_index.next();
+        while let Some(entry) = log.entry(index) {
+            let seen = SeenEntry {
+                entry: EntryId::of(entry),
+                prev_term: log.term_at(index.previous()).expect("a log has no gaps"),
+            };
+            if let Err(before) = self.entries.record(index, seen) {
+                return Err(Violation::new(
+                    "log-matching",
+                    format!(
+                        "{} holds at {index} {} after an entry of {}; another log held there {} \
+                         after an entry of {}",
+                        raft.id(),
+                        seen.entry,
+                        seen.prev_term,
+                        before.entry,
+                        before.prev_term
+                    ),
+                ));
+            }
+            index = index.next();
+        }
+        watch.verified_index = log.last_index();
+        Ok(())
+    }
+
+    fn check_state_machine_safety(&mut self, raft: &Raft) -> Result<(), Violation> {
+        let watch = &mut self.nodes[raft.id().index()];
+        if raft.last_applied() < watch.applied_checked {
+            // Restarted: it applies its log again from the start, and is checked again.
+            watch.applied_checked = LogIndex::ZERO;
+        }
+        let mut index = watch.applied_checked.next();
+        while index <= raft.last_applied() {
+            let entry = raft
+                .log()
+                .entry(index)
+                .expect("applied entries are in the log");
+            let entry = EntryId::of(entry);
+            let position = (index.0 - 1) as usize;
+            match self.applied.get(position) {
+                Some(first) if first.entry != entry => {
+                    return Err(Violation::new(
+                        "state-machine-safety",
+                        format!(
+                            "{} applied at {index} {entry}; {} applied there {}",
+                            raft.id(),
+                            first.node,
+                            first.entry
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    assert_eq!(position, self.applied.len(), "entries are applied in order");
+                    self.applied.push(AppliedEntry {
+                        entry,
+                        node: raft.id(),
+                        term: raft.current_term(),
+                    });
+                    let highest = self
+                        .committed_in_term
+                        .entry(raft.current_term())
+                        .or_insert(index);
+                    *highest = (*highest).max(index);
+                }
+            }
+            index = index.next();
+        }
+        watch.applied_checked = raft.last_applied();
+        Ok(())
+    }
+
+    fn check_leader_completeness(&self, raft: &Raft) -> Result<(), Violation> {
+        if !raft.is_leader() {
+            return Ok(());
+        }
+        let term = raft.current_term();
+        let committed = self
+            .committed_in_term
+            .range(..term)
+            .map(|(_, index)| *index)
+            .max();
+        let Some(index) = committed else {
+            return Ok(());
+        };
+        let expected = self.applied[(index.0 - 1) as usize];
+        let held = raft.log().entry(index).map(EntryId::of);
+        if held == Some(expected.entry) {
+            return Ok(());
+        }
+        let held = held.map_or_else(|| "nothing".to_string(), |entry| entry.to_string());
+        Err(Violation::new(
+            "leader-completeness",
+            format!(
+                "{} leads {term} but holds at {index} {held}, not {}, which {} applied in {}",
+                raft.id(),
+                expected.entry,
+                expected.node,
+                expected.term
+            ),
+        ))
+    }
+}
+
+impl Invariants<Raft> for RaftInvariants {
+    fn after_event(
+        &mut self,
+        _time: SimTime,
+        touched: Option<NodeId>,
+        nodes: &[Option<Raft>],
+    ) -> Result<(), Violation> {
+        if self.nodes.len() < nodes.len() {
+            self.nodes.resize(nodes.len(), NodeWatch::default());
+        }
+        let Some(touched) = touched else {
+            return Ok(());
+        };
+        let Some(raft) = &nodes[touched.index()] else {
+            // Crashed: its volatile state is gone; it is examined afresh after the restart.
+            self.nodes[touched.index()] = NodeWatch::default();
+            return Ok(());
+        };
+        self.check_election_safety(raft)?;
+        self.check_log_matching(raft)?;
+        self.check_state_machine_safety(raft)?;
+        self.check_leader_completeness(raft)
+    }
+}

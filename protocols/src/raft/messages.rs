@@ -1,0 +1,104 @@
+//! The two RPCs of Raft (Figure 2) and their replies, as one-way messages.
+//!
+//! The sender of a message is known to the receiver (`on_message` gets its `source`), so the
+//! paper's `candidateId` and `leaderId` fields are not repeated here.
+
+use super::log::{Entry, LogIndex, Term};
+
+/// Everything one Raft node sends another.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Message {
+    /// A candidate asks for a vote (Raft §5.2).
+    RequestVote(RequestVote),
+    /// The answer to a `RequestVote`.
+    RequestVoteReply(RequestVoteReply),
+    /// A leader replicates entries, or just asserts its leadership when `entries` is empty
+    /// (Raft §5.3; a heartbeat, §5.2).
+    AppendEntries(AppendEntries),
+    /// The answer to an `AppendEntries`.
+    AppendEntriesReply(AppendEntriesReply),
+    /// With the `pre_vote` option: a server about to campaign asks whether it could win, before
+    /// raising its term and disrupting anyone (Ongaro's dissertation §9.6). `term` is the term
+    /// it would campaign in; receivers do not adopt it and change no state.
+    PreVote(RequestVote),
+    /// The answer to a `PreVote`. When granted, `term` is the term asked about; when denied, the
+    /// voter's current term.
+    PreVoteReply(RequestVoteReply),
+}
+
+impl Message {
+    /// The paper's name for the message's kind, for per-kind message counts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::RequestVote(_) => "RequestVote",
+            Message::RequestVoteReply(_) => "RequestVoteReply",
+            Message::AppendEntries(_) => "AppendEntries",
+            Message::AppendEntriesReply(_) => "AppendEntriesReply",
+            Message::PreVote(_) => "PreVote",
+            Message::PreVoteReply(_) => "PreVoteReply",
+        }
+    }
+
+    /// The sender's term, which a receiver adopts when it is later than its own (Raft §5.1).
+    /// A `PreVote`, and a granted `PreVoteReply`, carry a term nobody has entered yet: they make
+    /// no one adopt it (`None`).
+    pub fn term_to_adopt(&self) -> Option<Term> {
+        match self {
+            Message::RequestVote(message) => Some(message.term),
+            Message::RequestVoteReply(message) => Some(message.term),
+            Message::AppendEntries(message) => Some(message.term),
+            Message::AppendEntriesReply(message) => Some(message.term),
+            Message::PreVote(_) => None,
+            Message::PreVoteReply(message) => (!message.vote_granted).then_some(message.term),
+        }
+    }
+}
+
+/// `RequestVote` arguments (Figure 2).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RequestVote {
+    /// The candidate's term.
+    pub term: Term,
+    /// Index of the candidate's last log entry (Raft §5.4.1).
+    pub last_log_index: LogIndex,
+    /// Term of the candidate's last log entry (Raft §5.4.1).
+    pub last_log_term: Term,
+}
+
+/// `RequestVote` results (Figure 2).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RequestVoteReply {
+    /// The voter's current term, for the candidate to update itself.
+    pub term: Term,
+    /// Whether the candidate received the vote.
+    pub vote_granted: bool,
+}
+
+/// `AppendEntries` arguments (Figure 2).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AppendEntries {
+    /// The leader's term.
+    pub term: Term,
+    /// Index of the entry immediately preceding the new ones.
+    pub prev_log_index: LogIndex,
+    /// Term of the entry at `prev_log_index`.
+    pub prev_log_term: Term,
+    /// Entries to store, in order; empty for a heartbeat.
+    pub entries: Vec<Entry>,
+    /// The leader's commit index.
+    pub leader_commit: LogIndex,
+}
+
+/// `AppendEntries` results (Figure 2), with the index the follower reached so the leader can
+/// update `matchIndex` and `nextIndex` without remembering what each request carried.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AppendEntriesReply {
+    /// The follower's current term, for the leader to update itself.
+    pub term: Term,
+    /// Whether the follower's log matched at `prev_log_index` and now holds the entries.
+    pub success: bool,
+    /// On success, the index of the last entry the request covered (now known to match the
+    /// leader's log). On failure, the highest index at which the follower's log may still match:
+    /// the leader retries from just after it (Raft §5.3, "decrements nextIndex and retries").
+    pub match_hint: LogIndex,
+}

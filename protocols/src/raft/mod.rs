@@ -1,0 +1,199 @@
+//! # Raft
+//!
+//! Raft (Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm", extended
+//! version, 2014) keeps a log replicated on a cluster of servers, so that every server applies
+//! the same commands in the same order to its own copy of a state machine — here a key-value
+//! store. This module is the reference protocol of detsim: read it first, then follow its shape
+//! for any other protocol. Section numbers in comments (`Raft §5.3`) are the paper's.
+//!
+//! ## Where things are
+//!
+//! | file                | what it holds                                                        |
+//! |---------------------|----------------------------------------------------------------------|
+//! | [`log`]             | `Term`, `LogIndex`, `Entry`, the `Log` and the §5.4.1 comparison      |
+//! | [`messages`]        | `RequestVote`, `AppendEntries` and their replies (Figure 2)           |
+//! | [`durable`]         | `currentTerm`, `votedFor`, `log[]` on disk, and incremental writes    |
+//! | [`node`]            | the server: state and roles; `election`, `pre_vote`, `replication`   |
+//! | [`state_machine`]   | the key-value store and its client session table (§8)                |
+//! | [`options`]         | timeouts and limits from the scenario                                |
+//! | [`invariants`]      | election safety, log matching, leader completeness, state-machine safety |
+//! | [`bugs`]            | the planted bugs, by name                                            |
+//!
+//! ## The algorithm
+//!
+//! Time is divided into **terms** (§5.1), numbered consecutively; each begins with an election
+//! and has at most one leader. Every message carries its sender's term; a server that sees a
+//! later term adopts it and becomes a follower, and a request from an earlier term is rejected.
+//!
+//! **Leader election (§5.2).** Every server starts as a follower. A follower that hears nothing
+//! from a leader for an *election timeout* becomes a candidate: it increments its term, votes
+//! for itself, persists both, and sends `RequestVote` to the others. The timeout is a range
+//! (150–300ms by default) from which the simulator draws, so split votes are rare and runs stay
+//! reproducible — a protocol never draws randomness itself. A server grants at most one vote per
+//! term (§5.2), and only to a candidate whose log is at least as up-to-date as its own: a later
+//! last term, or the same last term and a log at least as long (§5.4.1). A candidate with votes
+//! from a majority becomes leader and at once sends empty `AppendEntries` (heartbeats) to assert
+//! its authority; one that hears from a leader of its own term steps back to follower; one whose
+//! timeout runs out again starts a new election in the next term. Candidates re-send
+//! `RequestVote` to silent peers every heartbeat interval (§5.1: servers retry RPCs). Followers
+//! restart the timeout on every `AppendEntries` from their leader; rather than setting a new
+//! simulator timer each time, a node records the restart and, when the armed timer fires early,
+//! sets it again for the rest of a timeout counted from the restart — the same behaviour, one
+//! timer event per timeout instead of one per message.
+//!
+//! **Log replication (§5.3).** The leader appends each client command to its log, persists it,
+//! and sends it to every follower in `AppendEntries`, together with the index and term of the
+//! entry just before it. A follower accepts only if its own log holds that previous entry (the
+//! *consistency check*); on a conflict (same index, different term) it deletes the entry and all
+//! that follow, then appends the leader's. By induction this gives the **Log Matching**
+//! property: two logs holding an entry with the same index and term are identical up to it. The
+//! leader keeps, per follower, `nextIndex` (the next entry to send — advanced optimistically when
+//! entries leave, so a steady stream needs one message per entry) and `matchIndex` (the highest
+//! entry known to be stored there); a rejection carries a hint of where the logs may still agree,
+//! and the leader retries from there. Heartbeats double as retransmissions: a follower that
+//! missed entries rejects the next heartbeat and is brought up to date, in batches of at most
+//! `entries_per_message_max`.
+//!
+//! **Commit (§5.3, §5.4.2).** An entry is committed once the leader has stored it on a majority
+//! *and it is from the leader's current term*; entries before it are then committed too. An entry
+//! from an earlier term is never committed by counting replicas alone: Figure 8 shows such an
+//! entry stored on a majority and still overwritten by a later leader. The leader tells
+//! followers its commit index in every `AppendEntries`; every server applies committed entries to
+//! its state machine in log order (Figure 2). Together with the voting rule this gives **Leader
+//! Completeness** (a committed entry is in the log of every later leader) and **State Machine
+//! Safety** (no two servers apply different commands at one index).
+//!
+//! **Persistence and crashes (§5.5, Figure 2).** `currentTerm`, `votedFor` and the log are
+//! written to disk before any message or reply that depends on them leaves: handlers push the
+//! persist effect first, and the simulator holds later messages until the write is durable. A
+//! restarted server reloads them and rebuilds everything else (commit index, state machine) from
+//! the log as the leader tells it what is committed. Writes are incremental — a new term and
+//! vote, or the entries appended from some index on — so the log is never copied to persist it.
+//!
+//! The leader counts its own log toward a majority at once. That is sound because the engine
+//! holds every message a node sends until all its earlier writes are durable: a follower's
+//! acknowledgement proves the leader's copy durable too. In a cluster of one there is no
+//! follower, and the contract tells a protocol nothing about when a write became durable, so a
+//! lone server applies an entry that a crash with `lose_unsynced` may still erase (its client
+//! never hears of it: the reply waits for the write too).
+//!
+//! ## The key-value service (§8)
+//!
+//! Clients may send to any server. Followers and candidates answer `Redirect` with the leader
+//! they know of (if any), and the client retries there with the same request id; we redirect
+//! rather than forward because a forwarded request whose answer is lost would leave the client
+//! unable to tell whether it ran. The leader puts **every operation in the log, reads
+//! included**: a read returns the value at its place in the log, after every write committed
+//! before it, which makes reads linearizable without any clock assumption (a bare read of the
+//! leader's store could come from a leader that was deposed without knowing it — the
+//! `stale-local-read` bug). The leader answers when the entry is applied: `Ok` with the value for
+//! reads and successful writes and compare-and-sets, `Fail` for a compare-and-set whose expected
+//! value did not match (it surely did not happen). A leader that steps down answers every
+//! request still waiting `Indeterminate`: its entry may yet be committed by the next leader, or
+//! overwritten, and the client must record Jepsen's `info`. The store remembers, per client, the
+//! latest write or compare-and-set it executed and its answer (§8), so a duplicated or retried
+//! request is answered again, never executed twice (a read executed twice is harmless).
+//!
+//! Raft §8 also asks a new leader to commit a no-op entry at the start of its term before serving
+//! reads. Because reads go through the log here, they need no such entry: a leader's earlier-term
+//! entries are committed together with the first client entry of its term.
+//!
+//! ## Check-quorum
+//!
+//! With `check_quorum` (on by default; Ongaro's dissertation §6.2) a leader steps down when it
+//! has not heard from a majority within an election timeout. Without it, a leader cut off by a
+//! partition believes it leads until the partition heals, and every client that reaches it
+//! waits for a commit that cannot come until its timeout; with it, the isolated leader returns
+//! to follower and redirects. It does not change safety, which never depends on timing.
+//!
+//! ## Pre-vote
+//!
+//! Without pre-vote, a server that can send but not hear its leader (a one-way partition) times
+//! out and campaigns again and again, each time with a higher term that deposes whichever
+//! leader the others elected; its log is behind, so it never wins. Service stutters until the
+//! link heals, but nothing unsafe happens. (A later term from such a server never restarts the
+//! others' election timeouts — only a granted vote or the leader's `AppendEntries` does, per
+//! Figure 2 — so the up-to-date servers still time out and elect one of their own.)
+//!
+//! With the `pre_vote` option (Ongaro's dissertation §9.6; off by default, as in the paper) a
+//! server whose timeout elapsed first sends `PreVote` for the next term, without raising its
+//! own. Others grant it only if its log is up to date and they have not heard from a leader
+//! within the minimum election timeout; pre-votes change no state and are not persisted. Only
+//! with a majority of them does the server start a real election. Compare
+//! `scenarios/raft/one-way-partition.toml` with `one-way-partition-pre-vote.toml`: the same
+//! fault, six elections in the two-second window against one.
+//!
+//! ## Invariants
+//!
+//! [`RaftInvariants`] checks, after every event of a run, the four properties of Figure 3 and
+//! names the broken one in the verdict: `election-safety`, `log-matching`,
+//! `leader-completeness`, `state-machine-safety`. Each check looks only at what the event could
+//! have changed (see [`invariants`]). After the run, the client history is checked for
+//! linearizability (per key, against a compare-and-set register) by the `check` crate.
+//!
+//! ## Scenarios
+//!
+//! `scenarios/raft/` holds one scenario per situation, each with its expected verdict:
+//! `steady-state`, `leader-isolated`, `one-way-partition` (and `-pre-vote`),
+//! `leader-crash-restart`, `clock-drift-and-jumps`, `duplication-and-reordering` and `swarm`
+//! (and `swarm-pre-vote`) pass;
+//! `bug-vote-without-log-check`, `bug-commit-previous-term`, `bug-vote-not-persisted` and
+//! `bug-stale-local-read` are the swarm scenario with a bug, at the first seed that catches it,
+//! and end in a safety violation.
+//! `detsim run scenarios/raft/<name>.toml` replays any of them; `--seed N` another seed.
+//!
+//! ## How it is tested
+//!
+//! In `protocols/tests/`, from the smallest step to the whole system:
+//!
+//! - `raft_conformance.rs` — one test per rule of the paper, named after the behaviour and
+//!   citing the section, driving one handler through a [`sim::protocol::Context`] and checking
+//!   the effects it pushed, in order (persist before send, for example).
+//! - `raft_cluster.rs` — a small cluster on a network the test drives message by message
+//!   (`raft_support`): elections, partitions, crashes, a lagging follower, and Figure 8 step by
+//!   step.
+//! - `raft_invariants.rs` — each invariant broken on purpose with forged messages, and named.
+//! - `raft_bugs.rs` — each planted bug driven into the situation it breaks, beside the correct
+//!   protocol on the same steps.
+//! - `raft_random_schedules.rs` — thousands of random delivery orders, drops, duplicates,
+//!   timer firings, crashes and cut links on the same small network.
+//! - `raft_scenarios.rs` — the engine: every scenario in `scenarios/raft/` with its verdict
+//!   pinned, swarm sweeps, and the first swarm seed that catches each planted bug.
+//!
+//! ## Planted bugs
+//!
+//! Each bug, selected with `bug = "…"` in a scenario, breaks one rule of the paper:
+//!
+//! - `vote-without-log-check` — a server grants its vote without comparing logs, breaking the
+//!   election restriction of §5.4.1. A server that missed committed entries can win an election
+//!   and overwrite them: **leader-completeness** fails when it becomes leader (and
+//!   **state-machine-safety** when its entries are applied).
+//! - `commit-previous-term` — the leader commits any entry stored on a majority, even one from an
+//!   earlier term, breaking §5.4.2. Figure 8 is the counterexample: the entry is applied, then a
+//!   server whose log ends in a later term wins the next election and overwrites it;
+//!   **leader-completeness** fails at that election.
+//! - `vote-not-persisted` — a server replies to `RequestVote` without writing `votedFor` to disk,
+//!   breaking Figure 2's persistent state (§5.2: one vote per term). After a crash and restart it
+//!   votes again in the same term, and two candidates can both win it: **election-safety**.
+//! - `stale-local-read` — the leader answers reads from its own store without a log entry or any
+//!   confirmation that it still leads, breaking §8. A leader cut off by a partition keeps
+//!   answering while a new leader commits writes: no invariant sees it, the **linearizability**
+//!   check of the client history does.
+
+pub mod bugs;
+pub mod durable;
+pub mod invariants;
+pub mod log;
+pub mod messages;
+pub mod node;
+pub mod options;
+pub mod state_machine;
+
+pub use bugs::Bug;
+pub use durable::{Durable, Update};
+pub use invariants::RaftInvariants;
+pub use log::{Entry, Log, LogIndex, Term};
+pub use messages::{AppendEntries, AppendEntriesReply, Message, RequestVote, RequestVoteReply};
+pub use node::{Raft, Timer};
+pub use options::Options;
+pub use state_machine::{Command, KvStore};

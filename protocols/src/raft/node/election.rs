@@ -1,0 +1,103 @@
+//! Leader election: `RequestVote` and its reply (Raft §5.2, §5.4.1).
+
+use super::{Raft, RoleState};
+use crate::raft::bugs::Bug;
+use crate::raft::log::Term;
+use crate::raft::messages::{Message, RequestVote, RequestVoteReply};
+use sim::protocol::{Context, NodeId};
+
+/// Leader election (Raft §5.2, §5.4.1).
+impl Raft {
+    pub(super) fn request_vote(&self) -> Message {
+        Message::RequestVote(self.vote_request(self.current_term))
+    }
+
+    pub(super) fn vote_request(&self, term: Term) -> RequestVote {
+        RequestVote {
+            term,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        }
+    }
+
+    pub(super) fn retry_request_vote(&self, context: &mut Context<Raft>) {
+        let (candidate, message) = match &self.role {
+            RoleState::Candidate(candidate) => (candidate, self.request_vote()),
+            RoleState::PreCandidate(candidate) => (candidate, self.pre_vote()),
+            _ => unreachable!("only candidates retry RequestVote"),
+        };
+        for peer in self.peers() {
+            if !candidate.answered[peer.index()] {
+                context.send(peer, message.clone());
+            }
+        }
+    }
+
+    pub(super) fn handle_request_vote(
+        &mut self,
+        context: &mut Context<Raft>,
+        source: NodeId,
+        message: RequestVote,
+    ) {
+        let vote_granted = self.should_grant_vote(source, &message);
+        if vote_granted {
+            self.voted_for = Some(source);
+            // Figure 2: votedFor is persistent state, written before the reply leaves. The bug
+            // skips the write, so a restarted server may vote again in the same term.
+            if self.bug != Some(Bug::VoteNotPersisted) {
+                self.persist_hard_state(context);
+            }
+            // Figure 2: granting a vote restarts the election timeout.
+            self.reset_election_timer(context);
+        }
+        let reply = RequestVoteReply {
+            term: self.current_term,
+            vote_granted,
+        };
+        context.send(source, Message::RequestVoteReply(reply));
+    }
+
+    pub(super) fn should_grant_vote(&self, source: NodeId, message: &RequestVote) -> bool {
+        // Raft §5.1: a request from an earlier term is rejected.
+        if message.term < self.current_term {
+            return false;
+        }
+        assert_eq!(
+            message.term, self.current_term,
+            "later terms were adopted first"
+        );
+        // Raft §5.2: at most one vote per term, first come first served.
+        if self.voted_for.is_some_and(|voted_for| voted_for != source) {
+            return false;
+        }
+        if self.bug == Some(Bug::VoteWithoutLogCheck) {
+            return true;
+        }
+        // Raft §5.4.1: only for a candidate whose log is at least as up-to-date as ours.
+        self.log
+            .is_behind_or_equal(message.last_log_term, message.last_log_index)
+    }
+
+    pub(super) fn handle_request_vote_reply(
+        &mut self,
+        context: &mut Context<Raft>,
+        source: NodeId,
+        message: RequestVoteReply,
+    ) {
+        // Guards: a reply from an earlier election, or to a candidacy already decided.
+        if message.term < self.current_term {
+            return;
+        }
+        let RoleState::Candidate(candidate) = &mut self.role else {
+            return;
+        };
+        candidate.answered[source.index()] = true;
+        if message.vote_granted {
+            candidate.votes[source.index()] = true;
+        }
+        let vote_count = candidate.votes.iter().filter(|vote| **vote).count();
+        if vote_count >= self.quorum() {
+            self.become_leader(context);
+        }
+    }
+}

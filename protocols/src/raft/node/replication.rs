@@ -1,0 +1,317 @@
+//! Log replication with `AppendEntries` (Raft §5.3), the commit rule (Raft §5.4.2), applying
+//! committed entries to the state machine, and check-quorum.
+
+use super::{PendingRequest, Raft, RoleState, Timer, NODE_COUNT_MAX};
+use crate::raft::bugs::Bug;
+use crate::raft::durable::Update;
+use crate::raft::log::{Entry, LogIndex};
+use crate::raft::messages::{AppendEntries, AppendEntriesReply, Message};
+use crate::raft::state_machine::Command;
+use sim::protocol::{ClientRequest, ClientResponse, Context, NodeId};
+
+/// Log replication (Raft §5.3) and the commit rule (Raft §5.4.2).
+impl Raft {
+    /// Sends every follower the entries it lacks, or an empty `AppendEntries` as a heartbeat
+    /// (Raft §5.2: leaders send periodic heartbeats to maintain their authority).
+    pub(super) fn broadcast_heartbeat(&mut self, context: &mut Context<Raft>) {
+        for peer in self.peers() {
+            self.send_append_entries(context, peer);
+        }
+    }
+
+    pub(super) fn send_append_entries(&mut self, context: &mut Context<Raft>, peer: NodeId) {
+        let RoleState::Leader(leader) = &mut self.role else {
+            unreachable!("only leaders send AppendEntries");
+        };
+        let next_index = leader.next_index[peer.index()];
+        assert!(next_index > LogIndex::ZERO && next_index <= self.log.last_index().next());
+        let prev_log_index = next_index.previous();
+        let prev_log_term = self
+            .log
+            .term_at(prev_log_index)
+            .expect("nextIndex is in the log");
+        let entries = self
+            .log
+            .entries_from(next_index, self.options.entries_per_message_max)
+            .to_vec();
+        leader.next_index[peer.index()] = LogIndex(prev_log_index.0 + entries.len() as u64).next();
+        let message = AppendEntries {
+            term: self.current_term,
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit: self.commit_index,
+        };
+        context.send(peer, Message::AppendEntries(message));
+    }
+
+    pub(super) fn append_client_request(
+        &mut self,
+        context: &mut Context<Raft>,
+        request: ClientRequest,
+    ) {
+        // Raft §8: a request the state machine already executed is answered from the session
+        // table; one already in the log will be answered when it commits.
+        if let Some(response) = self.kv.cached_response(request.client, request.id) {
+            context.reply(request.id, request.client, response.clone());
+            return;
+        }
+        let RoleState::Leader(leader) = &mut self.role else {
+            unreachable!("only leaders append client requests");
+        };
+        if leader
+            .pending
+            .values()
+            .any(|pending| pending.request == request.id)
+        {
+            return;
+        }
+        if leader.pending.len() >= self.options.pending_requests_max {
+            let response = ClientResponse::Fail {
+                reason: "the leader has too many requests pending".into(),
+            };
+            context.reply(request.id, request.client, response);
+            return;
+        }
+        // Raft §5.3: the leader appends the command to its log as a new entry, persists it,
+        // then issues AppendEntries to replicate it.
+        let entry = Entry {
+            term: self.current_term,
+            command: Command {
+                request: request.id,
+                client: request.client,
+                operation: request.operation,
+            },
+        };
+        let index = self.log.append(entry.clone());
+        leader.pending.insert(
+            index,
+            PendingRequest {
+                request: request.id,
+                client: request.client,
+            },
+        );
+        context.persist(Update::Append {
+            first: index,
+            entries: vec![entry],
+        });
+        self.broadcast_heartbeat(context);
+        // A cluster of one commits at once.
+        self.maybe_commit(context);
+    }
+
+    pub(super) fn handle_append_entries(
+        &mut self,
+        context: &mut Context<Raft>,
+        source: NodeId,
+        message: AppendEntries,
+    ) {
+        // Raft §5.1: a request from an earlier term is rejected, and the reply's term tells the
+        // stale leader to step down.
+        if message.term < self.current_term {
+            self.reply_append_entries(context, source, false, LogIndex::ZERO);
+            return;
+        }
+        assert!(
+            !self.is_leader(),
+            "Raft §5.2 election safety: two leaders in {}",
+            self.current_term
+        );
+        // Raft §5.2: a candidate that hears from the leader of its term returns to follower; a
+        // follower hearing from the current leader restarts its election timeout.
+        self.become_follower(context, message.term, Some(source));
+        self.reset_election_timer(context);
+        self.leader_contact_at = Some(context.now());
+
+        // Raft §5.3 consistency check: the log must hold an entry at prevLogIndex whose term
+        // matches prevLogTerm. If not, hint where the logs may still agree.
+        if self.log.term_at(message.prev_log_index) != Some(message.prev_log_term) {
+            let hint = self.log.last_index().min(message.prev_log_index.previous());
+            self.reply_append_entries(context, source, false, hint);
+            return;
+        }
+        let last_new_index = self.store_entries(context, message.prev_log_index, message.entries);
+        // Figure 2, AppendEntries receiver rule 5.
+        if message.leader_commit > self.commit_index {
+            let commit_index = message.leader_commit.min(last_new_index);
+            if commit_index > self.commit_index {
+                self.commit_index = commit_index;
+            }
+        }
+        self.reply_append_entries(context, source, true, last_new_index);
+        self.apply_committed(context);
+    }
+
+    /// Raft §5.3: stores `entries` after `prev_log_index`, skipping those already present,
+    /// deleting a conflicting entry and all that follow it, and persisting what changed.
+    /// Returns the index of the last entry the request covered.
+    pub(super) fn store_entries(
+        &mut self,
+        context: &mut Context<Raft>,
+        prev_log_index: LogIndex,
+        entries: Vec<Entry>,
+    ) -> LogIndex {
+        let last_new_index = LogIndex(prev_log_index.0 + entries.len() as u64);
+        let index_of = |offset: usize| LogIndex(prev_log_index.0 + 1 + offset as u64);
+        // An entry already present with the same term is the same entry (Log Matching, §5.3);
+        // a retransmitted or duplicated request must not truncate what follows it.
+        let first_new = entries
+            .iter()
+            .enumerate()
+            .position(|(offset, entry)| self.log.term_at(index_of(offset)) != Some(entry.term));
+        let Some(first_new) = first_new else {
+            return last_new_index;
+        };
+        let first = index_of(first_new);
+        if first <= self.log.last_index() {
+            assert!(
+                first > self.commit_index,
+                "Raft §5.4: committed entry {first} would be overwritten"
+            );
+            self.log.truncate_from(first);
+        }
+        let mut new_entries = entries;
+        new_entries.drain(..first_new);
+        for entry in &new_entries {
+            self.log.append(entry.clone());
+        }
+        context.persist(Update::Append {
+            first,
+            entries: new_entries,
+        });
+        last_new_index
+    }
+
+    pub(super) fn reply_append_entries(
+        &self,
+        context: &mut Context<Raft>,
+        source: NodeId,
+        success: bool,
+        match_hint: LogIndex,
+    ) {
+        let reply = AppendEntriesReply {
+            term: self.current_term,
+            success,
+            match_hint,
+        };
+        context.send(source, Message::AppendEntriesReply(reply));
+    }
+
+    pub(super) fn handle_append_entries_reply(
+        &mut self,
+        context: &mut Context<Raft>,
+        source: NodeId,
+        message: AppendEntriesReply,
+    ) {
+        // Guards: a reply from an earlier term, or arriving after this node stepped down.
+        if message.term < self.current_term {
+            return;
+        }
+        let last_index = self.log.last_index();
+        let RoleState::Leader(leader) = &mut self.role else {
+            return;
+        };
+        let peer = source.index();
+        leader.heard_from[peer] = true;
+        if message.success {
+            assert!(
+                message.match_hint <= last_index,
+                "a follower matched entries never sent"
+            );
+            // Replies may arrive late or twice: matchIndex only grows.
+            let advanced = message.match_hint > leader.match_index[peer];
+            leader.match_index[peer] = leader.match_index[peer].max(message.match_hint);
+            leader.next_index[peer] = leader.next_index[peer].max(leader.match_index[peer].next());
+            // Only a matchIndex that moved past the commit index can commit anything new.
+            if advanced && message.match_hint > self.commit_index {
+                self.maybe_commit(context);
+            }
+        } else {
+            // Raft §5.3: after a rejection the leader moves nextIndex back and retries; never
+            // below what the follower is known to hold, and never forward on a stale reply.
+            let retry_from = leader.next_index[peer].min(message.match_hint.next());
+            leader.next_index[peer] = retry_from.max(leader.match_index[peer].next());
+        }
+        let RoleState::Leader(leader) = &self.role else {
+            return;
+        };
+        if !message.success || leader.next_index[peer] <= last_index {
+            self.send_append_entries(context, source);
+        }
+    }
+
+    /// Raft §5.3 and §5.4.2: advances the commit index to the highest index stored on a
+    /// majority, if that entry is from the leader's current term. Returns whether it moved.
+    pub(super) fn maybe_commit(&mut self, context: &mut Context<Raft>) -> bool {
+        let RoleState::Leader(leader) = &self.role else {
+            return false;
+        };
+        // The highest index stored on a majority: the quorum-th highest matchIndex, counting
+        // the leader's own log. Sorted on the stack: this runs on every reply.
+        let mut replicated = [LogIndex::ZERO; NODE_COUNT_MAX];
+        let replicated = &mut replicated[..leader.match_index.len()];
+        replicated.copy_from_slice(&leader.match_index);
+        replicated[self.id.index()] = self.log.last_index();
+        replicated.sort_unstable_by(|a, b| b.cmp(a));
+        let majority_index = replicated[self.quorum() - 1];
+        if majority_index <= self.commit_index {
+            return false;
+        }
+        // Raft §5.4.2: only entries from the current term are committed by counting replicas;
+        // earlier ones commit with them (Figure 8 shows why). The bug counts any entry.
+        let term = self
+            .log
+            .term_at(majority_index)
+            .expect("matched entries exist");
+        if term != self.current_term && self.bug != Some(Bug::CommitPreviousTerm) {
+            return false;
+        }
+        self.commit_index = majority_index;
+        self.apply_committed(context);
+        true
+    }
+
+    /// Figure 2: while commitIndex > lastApplied, apply the next entry to the state machine; a
+    /// leader then answers the client that sent it.
+    pub(super) fn apply_committed(&mut self, context: &mut Context<Raft>) {
+        assert!(
+            self.commit_index <= self.log.last_index(),
+            "commit past the log's end"
+        );
+        while self.last_applied < self.commit_index {
+            let index = self.last_applied.next();
+            let entry = self
+                .log
+                .entry(index)
+                .expect("committed entries are in the log");
+            let response = self.kv.apply(&entry.command);
+            self.last_applied = index;
+            if let RoleState::Leader(leader) = &mut self.role {
+                if let Some(pending) = leader.pending.remove(&index) {
+                    assert_eq!(pending.request, entry.command.request, "leader log changed");
+                    context.reply(pending.request, pending.client, response);
+                }
+            }
+        }
+    }
+
+    /// Check-quorum: a leader that has not heard from a majority within an election timeout
+    /// steps down, so clients stop waiting on it and try the other side of a partition.
+    pub(super) fn check_quorum(&mut self, context: &mut Context<Raft>) {
+        let quorum = self.quorum();
+        let RoleState::Leader(leader) = &mut self.role else {
+            unreachable!("only leaders check their quorum");
+        };
+        let heard_count = 1 + leader.heard_from.iter().filter(|heard| **heard).count();
+        if heard_count < quorum {
+            let term = self.current_term;
+            self.become_follower(context, term, None);
+            return;
+        }
+        leader
+            .heard_from
+            .iter_mut()
+            .for_each(|heard| *heard = false);
+        context.set_timer(Timer::CheckQuorum, self.options.election_timeout_max);
+    }
+}

@@ -1,0 +1,71 @@
+//! Timing and limits, from the scenario's `[protocol]` table. All durations are local time.
+
+use serde::Deserialize;
+use sim::time::SimDuration;
+
+/// Raft's tunables. Every field has a default, so an empty table is a sensible cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Options {
+    /// The shortest election timeout (Raft §5.2 suggests 150–300ms).
+    pub election_timeout_min: SimDuration,
+    /// The longest election timeout; each timeout is drawn by the simulator from the range.
+    pub election_timeout_max: SimDuration,
+    /// How often a leader sends `AppendEntries` to every follower, and a candidate retries its
+    /// `RequestVote` to peers that have not answered. Must be well below the election timeout
+    /// (Raft §5.6: broadcastTime ≪ electionTimeout).
+    pub heartbeat_interval: SimDuration,
+    /// Whether a leader steps down when it has not heard from a majority within an election
+    /// timeout (check-quorum; Ongaro's dissertation §6.2). See the module essay.
+    pub check_quorum: bool,
+    /// Whether a server asks for pre-votes before campaigning (Ongaro's dissertation §9.6), so
+    /// that one that cannot win — cut off, or behind — never raises the cluster's term. Off by
+    /// default, as in the paper. See the module essay.
+    pub pre_vote: bool,
+    /// The most entries one `AppendEntries` carries.
+    pub entries_per_message_max: usize,
+    /// The most client requests a leader holds awaiting commit; beyond it, new ones fail.
+    pub pending_requests_max: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            election_timeout_min: SimDuration::from_millis(150),
+            election_timeout_max: SimDuration::from_millis(300),
+            heartbeat_interval: SimDuration::from_millis(50),
+            check_quorum: true,
+            pre_vote: false,
+            entries_per_message_max: 64,
+            pending_requests_max: 1024,
+        }
+    }
+}
+
+impl Options {
+    /// Panics with a readable message when the options cannot make a working cluster.
+    pub fn validate(&self) {
+        assert!(
+            self.election_timeout_min <= self.election_timeout_max,
+            "raft options: election_timeout_min {} exceeds election_timeout_max {}",
+            self.election_timeout_min,
+            self.election_timeout_max
+        );
+        assert!(
+            self.heartbeat_interval > SimDuration::ZERO
+                && self.heartbeat_interval < self.election_timeout_min,
+            "raft options: heartbeat_interval {} must be positive and below \
+             election_timeout_min {} (Raft §5.6)",
+            self.heartbeat_interval,
+            self.election_timeout_min
+        );
+        assert!(
+            self.entries_per_message_max > 0,
+            "raft options: entries_per_message_max is 0"
+        );
+        assert!(
+            self.pending_requests_max > 0,
+            "raft options: pending_requests_max is 0"
+        );
+    }
+}

@@ -1,0 +1,1176 @@
+//! Paper conformance: one test per rule of Raft (Ongaro & Ousterhout, extended version), each
+//! driving one handler directly and checking the effects it pushes, in order.
+
+use protocols::raft::{
+    AppendEntries, AppendEntriesReply, Command, Durable, Entry, LogIndex, Message, Options, Raft,
+    RequestVote, RequestVoteReply, Term, Timer, Update,
+};
+use sim::protocol::{
+    ClientId, ClientRequest, ClientResponse, Context, Effect, NodeConfig, NodeId, Operation,
+    Protocol, RequestId, Role, TimerDelay,
+};
+use sim::time::{SimDuration, SimTime};
+
+const NODE_COUNT: u32 = 3;
+
+fn context(id: u32) -> Context<Raft> {
+    Context::new(NodeId(id), NODE_COUNT, SimTime::ZERO)
+}
+
+/// Starts node `id` from `durable`, with `bug`, and returns it with an empty context.
+fn start_with(id: u32, durable: Option<Durable>, bug: Option<&str>) -> (Raft, Context<Raft>) {
+    start_with_options(id, durable, bug, Options::default())
+}
+
+fn start_with_options(
+    id: u32,
+    durable: Option<Durable>,
+    bug: Option<&str>,
+    options: Options,
+) -> (Raft, Context<Raft>) {
+    let config = NodeConfig {
+        id: NodeId(id),
+        node_count: NODE_COUNT,
+        options: &options,
+        bug,
+    };
+    let mut context = context(id);
+    let raft = Raft::start(&config, durable.as_ref(), &mut context);
+    context.drain_effects();
+    (raft, context)
+}
+
+/// A node restored from a disk holding `term`, no vote, and `log`.
+fn follower_with_log(id: u32, term: u64, log: Vec<Entry>) -> (Raft, Context<Raft>) {
+    let durable = Durable {
+        current_term: Term(term),
+        voted_for: None,
+        log,
+    };
+    start_with(id, Some(durable), None)
+}
+
+/// Node `id` made leader of `term + 1` by the votes of every peer.
+fn leader_with_log(
+    id: u32,
+    term: u64,
+    log: Vec<Entry>,
+    bug: Option<&str>,
+) -> (Raft, Context<Raft>) {
+    let durable = Durable {
+        current_term: Term(term),
+        voted_for: None,
+        log,
+    };
+    let (mut raft, mut context) = start_with(id, Some(durable), bug);
+    raft.on_timer(&mut context, Timer::Election);
+    let reply = RequestVoteReply {
+        term: raft.current_term(),
+        vote_granted: true,
+    };
+    for peer in (0..NODE_COUNT).filter(|peer| *peer != id) {
+        raft.on_message(
+            &mut context,
+            NodeId(peer),
+            Message::RequestVoteReply(reply.clone()),
+        );
+    }
+    assert!(raft.is_leader());
+    context.drain_effects();
+    (raft, context)
+}
+
+fn entry(term: u64, request: u64) -> Entry {
+    Entry {
+        term: Term(term),
+        command: Command {
+            request: RequestId(request),
+            client: ClientId(0),
+            operation: Operation::Write {
+                key: 1,
+                value: request as i64,
+            },
+        },
+    }
+}
+
+fn entries(terms: &[u64]) -> Vec<Entry> {
+    terms
+        .iter()
+        .enumerate()
+        .map(|(position, term)| entry(*term, position as u64 + 1))
+        .collect()
+}
+
+fn sent(context: &Context<Raft>) -> Vec<(NodeId, Message)> {
+    context
+        .effects()
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Send { target, message } => Some((*target, message.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn persisted(context: &Context<Raft>) -> Vec<Update> {
+    context
+        .effects()
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Persist { update } => Some(update.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn replies(context: &Context<Raft>) -> Vec<(RequestId, ClientResponse)> {
+    context
+        .effects()
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Reply {
+                request, response, ..
+            } => Some((*request, response.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn position_of(context: &Context<Raft>, wanted: impl Fn(&Effect<Raft>) -> bool) -> usize {
+    context
+        .effects()
+        .iter()
+        .position(wanted)
+        .expect("effect pushed")
+}
+
+fn is_persist(effect: &Effect<Raft>) -> bool {
+    matches!(effect, Effect::Persist { .. })
+}
+
+fn is_send(effect: &Effect<Raft>) -> bool {
+    matches!(effect, Effect::Send { .. })
+}
+
+fn sets_election_timer(context: &Context<Raft>) -> bool {
+    context.effects().iter().any(|effect| {
+        matches!(
+            effect,
+            Effect::SetTimer {
+                timer: Timer::Election,
+                ..
+            }
+        )
+    })
+}
+
+/// Fires the election timer and tells whether the node started an election.
+fn election_timeout_campaigns(raft: &mut Raft, context: &mut Context<Raft>) -> bool {
+    let term = raft.current_term();
+    raft.on_timer(context, Timer::Election);
+    raft.role() == Role::Candidate && raft.current_term() > term
+}
+
+fn the_append_entries_reply(context: &Context<Raft>) -> AppendEntriesReply {
+    match sent(context).as_slice() {
+        [(_, Message::AppendEntriesReply(reply))] => reply.clone(),
+        other => panic!("expected one AppendEntriesReply, got {other:?}"),
+    }
+}
+
+fn the_vote(context: &Context<Raft>) -> RequestVoteReply {
+    match sent(context).as_slice() {
+        [(_, Message::RequestVoteReply(reply))] => reply.clone(),
+        other => panic!("expected one RequestVoteReply, got {other:?}"),
+    }
+}
+
+fn request_vote(term: u64, last_log_index: u64, last_log_term: u64) -> Message {
+    Message::RequestVote(RequestVote {
+        term: Term(term),
+        last_log_index: LogIndex(last_log_index),
+        last_log_term: Term(last_log_term),
+    })
+}
+
+fn append_entries(term: u64, prev: (u64, u64), entries: Vec<Entry>, commit: u64) -> Message {
+    Message::AppendEntries(AppendEntries {
+        term: Term(term),
+        prev_log_index: LogIndex(prev.0),
+        prev_log_term: Term(prev.1),
+        entries,
+        leader_commit: LogIndex(commit),
+    })
+}
+
+fn append_reply(term: u64, success: bool, match_hint: u64) -> Message {
+    Message::AppendEntriesReply(AppendEntriesReply {
+        term: Term(term),
+        success,
+        match_hint: LogIndex(match_hint),
+    })
+}
+
+fn client_request(id: u64, operation: Operation) -> ClientRequest {
+    ClientRequest {
+        id: RequestId(id),
+        client: ClientId(7),
+        operation,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// §5.1 Terms
+
+/// Raft §5.1: a leader that sees a later term reverts to follower in that term.
+#[test]
+fn leader_steps_down_on_higher_term() {
+    let (mut leader, mut context) = leader_with_log(0, 1, vec![], None);
+    leader.on_message(&mut context, NodeId(1), append_reply(5, false, 0));
+    assert_eq!(leader.role(), Role::Follower);
+    assert_eq!(leader.current_term(), Term(5));
+    assert_eq!(leader.voted_for(), None);
+    assert_eq!(
+        persisted(&context),
+        vec![Update::HardState {
+            current_term: Term(5),
+            voted_for: None
+        }]
+    );
+    assert!(
+        sets_election_timer(&context),
+        "a follower waits for a leader"
+    );
+}
+
+/// Raft §5.1: a request with a stale term is rejected, and the reply carries the current term.
+#[test]
+fn rejects_append_entries_from_stale_term() {
+    let (mut follower, mut context) = follower_with_log(1, 4, entries(&[1]));
+    follower.on_message(
+        &mut context,
+        NodeId(0),
+        append_entries(3, (1, 1), entries(&[1, 3]), 2),
+    );
+    let reply = the_append_entries_reply(&context);
+    assert!(!reply.success);
+    assert_eq!(reply.term, Term(4));
+    assert_eq!(follower.log().last_index(), LogIndex(1), "nothing stored");
+    assert!(
+        !sets_election_timer(&context),
+        "a stale leader does not hold off elections"
+    );
+}
+
+/// Raft §5.1: a vote request with a stale term is denied.
+#[test]
+fn rejects_request_vote_from_stale_term() {
+    let (mut follower, mut context) = follower_with_log(1, 4, vec![]);
+    follower.on_message(&mut context, NodeId(2), request_vote(3, 0, 0));
+    let vote = the_vote(&context);
+    assert!(!vote.vote_granted);
+    assert_eq!(vote.term, Term(4));
+    assert_eq!(follower.voted_for(), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// §5.2 Leader election
+
+/// Raft §5.2: servers start as followers with a randomized election timeout drawn by the
+/// simulator from the configured range.
+#[test]
+fn follower_starts_with_randomized_election_timeout() {
+    let options = Options::default();
+    let config = NodeConfig {
+        id: NodeId(0),
+        node_count: NODE_COUNT,
+        options: &options,
+        bug: None,
+    };
+    let mut context = context(0);
+    let raft = Raft::start(&config, None, &mut context);
+    assert_eq!(raft.role(), Role::Follower);
+    assert_eq!(raft.current_term(), Term(0));
+    let expected = TimerDelay::Range(SimDuration::from_millis(150), SimDuration::from_millis(300));
+    assert!(matches!(
+        context.effects(),
+        [Effect::SetTimer { timer: Timer::Election, delay }] if *delay == expected
+    ));
+}
+
+/// Raft §5.2: on election timeout a follower increments its term, votes for itself, persists
+/// both, and only then sends RequestVote with its last log entry to every other server.
+#[test]
+fn election_timeout_starts_candidacy() {
+    let (mut raft, mut context) = follower_with_log(0, 2, entries(&[1, 2]));
+    raft.on_timer(&mut context, Timer::Election);
+    assert_eq!(raft.role(), Role::Candidate);
+    assert_eq!(raft.current_term(), Term(3));
+    assert_eq!(raft.voted_for(), Some(NodeId(0)));
+    assert_eq!(
+        persisted(&context),
+        vec![Update::HardState {
+            current_term: Term(3),
+            voted_for: Some(NodeId(0))
+        }]
+    );
+    assert!(position_of(&context, is_persist) < position_of(&context, is_send));
+    let requests = sent(&context);
+    assert_eq!(requests.len(), 2);
+    for (target, message) in requests {
+        assert_ne!(target, NodeId(0));
+        assert_eq!(message, request_vote(3, 2, 2));
+    }
+    assert!(
+        sets_election_timer(&context),
+        "a split vote times out again"
+    );
+}
+
+/// Raft §5.2: a candidate that receives votes from a majority becomes leader and at once sends
+/// heartbeats to every server.
+#[test]
+fn candidate_becomes_leader_with_majority_votes() {
+    let (mut raft, mut context) = follower_with_log(0, 0, vec![]);
+    raft.on_timer(&mut context, Timer::Election);
+    context.drain_effects();
+    let vote = RequestVoteReply {
+        term: Term(1),
+        vote_granted: true,
+    };
+    raft.on_message(&mut context, NodeId(2), Message::RequestVoteReply(vote));
+    assert!(raft.is_leader(), "2 of 3 votes is a majority");
+    assert_eq!(raft.leader_hint(), Some(NodeId(0)));
+    let heartbeats = sent(&context);
+    assert_eq!(heartbeats.len(), 2);
+    assert!(heartbeats
+        .iter()
+        .all(|(_, message)| *message == append_entries(1, (0, 0), vec![], 0)));
+}
+
+/// Raft §5.2: a candidate without a majority stays candidate; denied votes do not count.
+#[test]
+fn candidate_without_majority_stays_candidate() {
+    let options = Options::default();
+    let config = NodeConfig {
+        id: NodeId(0),
+        node_count: 5,
+        options: &options,
+        bug: None,
+    };
+    let mut context = Context::new(NodeId(0), 5, SimTime::ZERO);
+    let mut raft = Raft::start(&config, None, &mut context);
+    raft.on_timer(&mut context, Timer::Election);
+    let granted = RequestVoteReply {
+        term: Term(1),
+        vote_granted: true,
+    };
+    let denied = RequestVoteReply {
+        term: Term(1),
+        vote_granted: false,
+    };
+    raft.on_message(
+        &mut context,
+        NodeId(1),
+        Message::RequestVoteReply(granted.clone()),
+    );
+    raft.on_message(&mut context, NodeId(1), Message::RequestVoteReply(granted));
+    raft.on_message(
+        &mut context,
+        NodeId(2),
+        Message::RequestVoteReply(denied.clone()),
+    );
+    raft.on_message(&mut context, NodeId(3), Message::RequestVoteReply(denied));
+    assert_eq!(
+        raft.role(),
+        Role::Candidate,
+        "2 of 5, counting a duplicate once"
+    );
+}
+
+/// Raft §5.2: each server votes for at most one candidate in a term, first come first served.
+#[test]
+fn grants_at_most_one_vote_per_term() {
+    let (mut voter, mut context) = follower_with_log(2, 0, vec![]);
+    voter.on_message(&mut context, NodeId(0), request_vote(1, 0, 0));
+    assert!(the_vote(&context).vote_granted);
+    context.drain_effects();
+    voter.on_message(&mut context, NodeId(1), request_vote(1, 0, 0));
+    assert!(
+        !the_vote(&context).vote_granted,
+        "second candidate in term 1"
+    );
+    context.drain_effects();
+    voter.on_message(&mut context, NodeId(0), request_vote(1, 0, 0));
+    assert!(
+        the_vote(&context).vote_granted,
+        "a retried request from the same candidate"
+    );
+}
+
+/// Raft §5.2, Figure 2: votedFor is persistent state, written before the vote is sent.
+#[test]
+fn vote_is_persisted_before_reply() {
+    let (mut voter, mut context) = follower_with_log(2, 1, vec![]);
+    voter.on_message(&mut context, NodeId(0), request_vote(1, 0, 0));
+    assert_eq!(
+        persisted(&context),
+        vec![Update::HardState {
+            current_term: Term(1),
+            voted_for: Some(NodeId(0))
+        }]
+    );
+    assert!(position_of(&context, is_persist) < position_of(&context, is_send));
+}
+
+/// Figure 2: a follower that grants a vote restarts its election timeout; one that denies does
+/// not.
+#[test]
+fn granting_vote_resets_election_timer() {
+    let (mut voter, mut context) = follower_with_log(2, 1, entries(&[1]));
+    voter.on_message(&mut context, NodeId(0), request_vote(1, 1, 1));
+    assert!(the_vote(&context).vote_granted);
+    assert!(!election_timeout_campaigns(&mut voter, &mut context));
+    let (mut voter, mut context) = follower_with_log(2, 1, entries(&[1]));
+    voter.on_message(&mut context, NodeId(0), request_vote(1, 0, 0));
+    assert!(!the_vote(&context).vote_granted);
+    assert!(election_timeout_campaigns(&mut voter, &mut context));
+}
+
+/// Raft §5.2: a candidate that receives AppendEntries from a leader of its own term recognizes
+/// the leader and returns to follower.
+#[test]
+fn candidate_returns_to_follower_on_append_entries_of_its_term() {
+    let (mut raft, mut context) = follower_with_log(0, 0, vec![]);
+    raft.on_timer(&mut context, Timer::Election);
+    context.drain_effects();
+    raft.on_message(
+        &mut context,
+        NodeId(1),
+        append_entries(1, (0, 0), vec![], 0),
+    );
+    assert_eq!(raft.role(), Role::Follower);
+    assert_eq!(raft.current_term(), Term(1));
+    assert_eq!(raft.leader_hint(), Some(NodeId(1)));
+    assert!(the_append_entries_reply(&context).success);
+}
+
+/// Raft §5.2: when an election ends in a split vote the candidate times out and starts a new
+/// election in the next term.
+#[test]
+fn split_vote_starts_new_election_with_higher_term() {
+    let (mut raft, mut context) = follower_with_log(0, 0, vec![]);
+    raft.on_timer(&mut context, Timer::Election);
+    raft.on_timer(&mut context, Timer::Election);
+    assert_eq!(raft.role(), Role::Candidate);
+    assert_eq!(raft.current_term(), Term(2));
+    assert_eq!(raft.voted_for(), Some(NodeId(0)));
+}
+
+/// Raft §5.1: servers retry RPCs that get no answer; a candidate re-sends RequestVote on its
+/// heartbeat timer only to the peers that have not answered.
+#[test]
+fn candidate_retries_request_vote_to_silent_peers() {
+    let (mut raft, mut context) = follower_with_log(0, 0, vec![]);
+    raft.on_timer(&mut context, Timer::Election);
+    let denied = RequestVoteReply {
+        term: Term(1),
+        vote_granted: false,
+    };
+    raft.on_message(&mut context, NodeId(1), Message::RequestVoteReply(denied));
+    context.drain_effects();
+    raft.on_timer(&mut context, Timer::Heartbeat);
+    assert_eq!(sent(&context), vec![(NodeId(2), request_vote(1, 0, 0))]);
+}
+
+/// Raft §5.2: a leader sends periodic heartbeats to maintain its authority.
+#[test]
+fn leader_sends_heartbeats_on_timer() {
+    let (mut leader, mut context) = leader_with_log(0, 0, vec![], None);
+    leader.on_timer(&mut context, Timer::Heartbeat);
+    let heartbeats = sent(&context);
+    assert_eq!(heartbeats.len(), 2);
+    assert!(heartbeats
+        .iter()
+        .all(|(_, message)| *message == append_entries(1, (0, 0), vec![], 0)));
+    assert!(context.effects().iter().any(|effect| matches!(
+        effect,
+        Effect::SetTimer { timer: Timer::Heartbeat, delay: TimerDelay::Fixed(delay) }
+            if *delay == SimDuration::from_millis(50)
+    )));
+}
+
+/// Figure 2: adopting a later term from a `RequestVote` that is then denied does not restart
+/// the election timeout; otherwise a stale server campaigning over and over would keep the
+/// up-to-date ones from ever starting an election.
+#[test]
+fn denied_vote_in_a_later_term_does_not_reset_election_timer() {
+    let (mut voter, mut context) = follower_with_log(2, 3, entries(&[1, 3]));
+    voter.on_message(&mut context, NodeId(0), request_vote(9, 1, 1));
+    assert!(!the_vote(&context).vote_granted);
+    assert_eq!(voter.current_term(), Term(9));
+    assert!(election_timeout_campaigns(&mut voter, &mut context));
+}
+
+/// Raft §5.2: a valid AppendEntries from the current leader restarts the election timeout, so
+/// a follower that hears from its leader does not campaign.
+#[test]
+fn heartbeat_from_leader_resets_election_timer() {
+    let (mut follower, mut context) = follower_with_log(1, 1, vec![]);
+    follower.on_message(
+        &mut context,
+        NodeId(0),
+        append_entries(1, (0, 0), vec![], 0),
+    );
+    assert_eq!(follower.leader_hint(), Some(NodeId(0)));
+    assert!(!election_timeout_campaigns(&mut follower, &mut context));
+    assert!(
+        election_timeout_campaigns(&mut follower, &mut context),
+        "silence since"
+    );
+}
+
+/// Raft §5.2: the election timeout counts from the last heartbeat. The timer set before it is
+/// not replaced on every message; when it fires early it is set again for what remains of
+/// 150–300ms after the heartbeat.
+#[test]
+fn election_timeout_counts_from_the_last_heartbeat() {
+    let (mut follower, _) = follower_with_log(1, 1, vec![]);
+    let mut heartbeat_context = Context::new(NodeId(1), NODE_COUNT, SimTime(100_000_000));
+    follower.on_message(
+        &mut heartbeat_context,
+        NodeId(0),
+        append_entries(1, (0, 0), vec![], 0),
+    );
+    assert!(
+        !sets_election_timer(&heartbeat_context),
+        "the armed timer stays"
+    );
+    let mut timer_context = Context::new(NodeId(1), NODE_COUNT, SimTime(200_000_000));
+    follower.on_timer(&mut timer_context, Timer::Election);
+    assert_eq!(follower.role(), Role::Follower);
+    let remaining = TimerDelay::Range(SimDuration::from_millis(50), SimDuration::from_millis(200));
+    assert!(matches!(
+        timer_context.effects(),
+        [Effect::SetTimer { timer: Timer::Election, delay }] if *delay == remaining
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// §5.3 Log replication
+
+/// Raft §5.3: the leader appends a client command to its log, persists it, and then sends it to
+/// every follower in AppendEntries.
+#[test]
+fn leader_appends_client_command_and_replicates_it() {
+    let (mut leader, mut context) = leader_with_log(0, 0, vec![], None);
+    let operation = Operation::Write { key: 1, value: 9 };
+    leader.on_client_request(&mut context, client_request(1, operation.clone()));
+    let expected = Entry {
+        term: Term(1),
+        command: Command {
+            request: RequestId(1),
+            client: ClientId(7),
+            operation,
+        },
+    };
+    assert_eq!(leader.log().entries(), std::slice::from_ref(&expected));
+    assert_eq!(
+        persisted(&context),
+        vec![Update::Append {
+            first: LogIndex(1),
+            entries: vec![expected.clone()]
+        }]
+    );
+    assert!(position_of(&context, is_persist) < position_of(&context, is_send));
+    let messages = sent(&context);
+    assert_eq!(messages.len(), 2);
+    for (_, message) in messages {
+        assert_eq!(
+            message,
+            append_entries(1, (0, 0), vec![expected.clone()], 0)
+        );
+    }
+    assert!(replies(&context).is_empty(), "answered only once committed");
+}
+
+/// Raft §5.3: a follower rejects AppendEntries when its log has no entry at prevLogIndex whose
+/// term matches prevLogTerm, and stores nothing.
+#[test]
+fn rejects_append_entries_when_previous_entry_does_not_match() {
+    let (mut follower, mut context) = follower_with_log(1, 3, entries(&[1, 1]));
+    follower.on_message(
+        &mut context,
+        NodeId(0),
+        append_entries(3, (2, 2), entries(&[3]), 0),
+    );
+    let reply = the_append_entries_reply(&context);
+    assert!(!reply.success);
+    assert_eq!(
+        reply.match_hint,
+        LogIndex(1),
+        "index 2 conflicts, so retry after 1"
+    );
+    assert_eq!(follower.log().entries(), entries(&[1, 1]).as_slice());
+    context.drain_effects();
+    follower.on_message(
+        &mut context,
+        NodeId(0),
+        append_entries(3, (5, 3), entries(&[3]), 0),
+    );
+    assert_eq!(
+        the_append_entries_reply(&context).match_hint,
+        LogIndex(2),
+        "log ends at 2"
+    );
+}
+
+/// Raft §5.3: an existing entry that conflicts with a new one (same index, different term) is
+/// deleted with all that follow it; the rewrite is persisted before the reply.
+#[test]
+fn follower_truncates_conflicting_entries() {
+    let (mut follower, mut context) = follower_with_log(1, 3, entries(&[1, 2, 2]));
+    let new = vec![entry(3, 10)];
+    follower.on_message(
+        &mut context,
+        NodeId(0),
+        append_entries(3, (1, 1), new.clone(), 0),
+    );
+    let reply = the_append_entries_reply(&context);
+    assert!(reply.success);
+    assert_eq!(reply.match_hint, LogIndex(2));
+    assert_eq!(
+        follower.log().entries(),
+        [entries(&[1]), new.clone()].concat().as_slice()
+    );
+    assert_eq!(
+        persisted(&context),
+        vec![Update::Append {
+            first: LogIndex(2),
+            entries: new
+        }]
+    );
+    assert!(position_of(&context, is_persist) < position_of(&context, is_send));
+}
+
+/// Raft §5.3: entries already present are kept; a delayed or duplicated AppendEntries carrying
+/// a prefix of the log must not truncate the entries after it.
+#[test]
+fn duplicate_append_entries_does_not_truncate() {
+    let (mut follower, mut context) = follower_with_log(1, 2, entries(&[1, 2, 2]));
+    follower.on_message(
+        &mut context,
+        NodeId(0),
+        append_entries(2, (0, 0), entries(&[1]), 0),
+    );
+    let reply = the_append_entries_reply(&context);
+    assert!(reply.success);
+    assert_eq!(reply.match_hint, LogIndex(1));
+    assert_eq!(follower.log().last_index(), LogIndex(3));
+    assert!(persisted(&context).is_empty(), "nothing changed on disk");
+}
+
+/// Figure 2, AppendEntries receiver rule 5: commitIndex becomes min(leaderCommit, index of the
+/// last new entry), and committed entries are applied.
+#[test]
+fn follower_commits_up_to_leader_commit_and_its_last_new_entry() {
+    let (mut follower, mut context) = follower_with_log(1, 1, vec![]);
+    follower.on_message(
+        &mut context,
+        NodeId(0),
+        append_entries(1, (0, 0), entries(&[1, 1]), 5),
+    );
+    assert_eq!(
+        follower.commit_index(),
+        LogIndex(2),
+        "capped by the last new entry"
+    );
+    assert_eq!(follower.last_applied(), LogIndex(2));
+    context.drain_effects();
+    follower.on_message(
+        &mut context,
+        NodeId(0),
+        append_entries(1, (2, 1), entries(&[1, 1]), 3),
+    );
+    assert_eq!(
+        follower.commit_index(),
+        LogIndex(3),
+        "capped by leaderCommit"
+    );
+}
+
+/// Raft §5.3: after a rejection the leader decrements nextIndex and retries, until the logs
+/// match; then the follower's log is brought up to date.
+#[test]
+fn leader_moves_next_index_back_and_retries_after_rejection() {
+    let (mut leader, mut context) = leader_with_log(0, 2, entries(&[1, 2, 2]), None);
+    assert_eq!(leader.next_index(NodeId(1)), Some(LogIndex(4)));
+    leader.on_message(&mut context, NodeId(1), append_reply(3, false, 1));
+    assert_eq!(
+        leader.next_index(NodeId(1)),
+        Some(LogIndex(4)),
+        "retry sent 2..=3 again"
+    );
+    assert_eq!(
+        sent(&context),
+        vec![(
+            NodeId(1),
+            append_entries(3, (1, 1), entries(&[1, 2, 2])[1..].to_vec(), 0)
+        )]
+    );
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(1), append_reply(3, true, 3));
+    assert_eq!(leader.match_index(NodeId(1)), Some(LogIndex(3)));
+    assert!(sent(&context).is_empty(), "the follower is up to date");
+}
+
+/// Raft §5.3: an entry is committed once the leader has replicated it on a majority; the leader
+/// then applies it and answers the client with the result.
+#[test]
+fn leader_answers_client_after_majority_replication() {
+    let (mut leader, mut context) = leader_with_log(0, 0, vec![], None);
+    leader.on_client_request(
+        &mut context,
+        client_request(1, Operation::Write { key: 1, value: 9 }),
+    );
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(1), append_reply(1, true, 1));
+    assert_eq!(leader.commit_index(), LogIndex(1));
+    assert_eq!(
+        replies(&context),
+        vec![(RequestId(1), ClientResponse::Ok { value: None })]
+    );
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(2), append_reply(1, true, 1));
+    assert!(replies(&context).is_empty(), "answered once");
+}
+
+// ---------------------------------------------------------------------------------------------
+// §5.4 Safety
+
+/// Raft §5.4.1: a voter denies its vote to a candidate whose last log term is older.
+#[test]
+fn denies_vote_to_candidate_with_older_last_term() {
+    let (mut voter, mut context) = follower_with_log(2, 3, entries(&[1, 3]));
+    voter.on_message(&mut context, NodeId(0), request_vote(4, 5, 2));
+    assert!(
+        !the_vote(&context).vote_granted,
+        "a longer log of an older term loses"
+    );
+    assert_eq!(
+        voter.current_term(),
+        Term(4),
+        "the term is adopted all the same"
+    );
+}
+
+/// Raft §5.4.1: with equal last terms, the longer log is more up-to-date.
+#[test]
+fn denies_vote_to_candidate_with_shorter_log_of_same_term() {
+    let (mut voter, mut context) = follower_with_log(2, 3, entries(&[1, 3, 3]));
+    voter.on_message(&mut context, NodeId(0), request_vote(4, 2, 3));
+    assert!(!the_vote(&context).vote_granted);
+    context.drain_effects();
+    voter.on_message(&mut context, NodeId(1), request_vote(4, 3, 3));
+    assert!(
+        the_vote(&context).vote_granted,
+        "an equally up-to-date log wins"
+    );
+}
+
+/// Raft §5.4.1: a candidate whose last term is later wins the vote even with a shorter log.
+#[test]
+fn grants_vote_to_candidate_with_later_last_term() {
+    let (mut voter, mut context) = follower_with_log(2, 3, entries(&[1, 1, 1, 1]));
+    voter.on_message(&mut context, NodeId(0), request_vote(4, 1, 3));
+    assert!(the_vote(&context).vote_granted);
+}
+
+/// Raft §5.4.2, Figure 8: a leader never commits an entry from an earlier term by counting the
+/// servers that store it.
+#[test]
+fn leader_does_not_commit_previous_term_entry_by_counting() {
+    let (mut leader, mut context) = leader_with_log(0, 2, entries(&[1, 2]), None);
+    leader.on_message(&mut context, NodeId(1), append_reply(3, true, 2));
+    assert_eq!(leader.match_index(NodeId(1)), Some(LogIndex(2)));
+    assert_eq!(
+        leader.commit_index(),
+        LogIndex(0),
+        "the term-2 entry is on a majority"
+    );
+}
+
+/// Raft §5.4.2: entries from earlier terms are committed indirectly, when an entry of the
+/// current term after them is.
+#[test]
+fn previous_term_entries_commit_with_current_term_entry() {
+    let (mut leader, mut context) = leader_with_log(0, 2, entries(&[1, 2]), None);
+    leader.on_client_request(&mut context, client_request(9, Operation::Read { key: 1 }));
+    leader.on_message(&mut context, NodeId(1), append_reply(3, true, 3));
+    assert_eq!(leader.commit_index(), LogIndex(3));
+    assert_eq!(leader.last_applied(), LogIndex(3));
+    assert!(replies(&context).contains(&(RequestId(9), ClientResponse::Ok { value: Some(2) })));
+}
+
+/// Raft §5.4.2 with the `commit-previous-term` bug: the same situation commits the old entry.
+#[test]
+fn commit_previous_term_bug_commits_by_counting() {
+    let bug = Some("commit-previous-term");
+    let (mut leader, mut context) = leader_with_log(0, 2, entries(&[1, 2]), bug);
+    leader.on_message(&mut context, NodeId(1), append_reply(3, true, 2));
+    assert_eq!(leader.commit_index(), LogIndex(2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// §5.5 Follower and candidate crashes; Figure 2 persistent state
+
+/// Raft §5.5, Figure 2: a restarted server recovers currentTerm, votedFor and its log from disk,
+/// and relearns the commit index from the leader (it starts at 0).
+#[test]
+fn restarted_server_recovers_term_vote_and_log() {
+    let durable = Durable {
+        current_term: Term(6),
+        voted_for: Some(NodeId(2)),
+        log: entries(&[1, 4, 6]),
+    };
+    let (mut raft, mut context) = start_with(1, Some(durable), None);
+    assert_eq!(raft.role(), Role::Follower);
+    assert_eq!(raft.current_term(), Term(6));
+    assert_eq!(raft.voted_for(), Some(NodeId(2)));
+    assert_eq!(raft.log().entries(), entries(&[1, 4, 6]).as_slice());
+    assert_eq!(raft.commit_index(), LogIndex(0));
+    raft.on_message(&mut context, NodeId(0), request_vote(6, 3, 6));
+    assert!(
+        !the_vote(&context).vote_granted,
+        "the vote of term 6 survived the crash"
+    );
+}
+
+/// Figure 2: durable updates rebuild exactly the state the node held.
+#[test]
+fn durable_updates_replay_to_the_same_state() {
+    let mut durable = Durable::default();
+    let updates = [
+        Update::HardState {
+            current_term: Term(2),
+            voted_for: Some(NodeId(1)),
+        },
+        Update::Append {
+            first: LogIndex(1),
+            entries: entries(&[1, 1, 2]),
+        },
+        Update::Append {
+            first: LogIndex(2),
+            entries: vec![entry(2, 20)],
+        },
+    ];
+    for update in updates {
+        Raft::apply_update(&mut durable, update);
+    }
+    assert_eq!(durable.current_term, Term(2));
+    assert_eq!(durable.voted_for, Some(NodeId(1)));
+    assert_eq!(durable.log, vec![entry(1, 1), entry(2, 20)]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// §8 Client interaction
+
+/// Raft §8: a follower does not serve clients; it redirects them to the leader it knows.
+#[test]
+fn follower_redirects_client_to_leader() {
+    let (mut follower, mut context) = follower_with_log(1, 1, vec![]);
+    follower.on_client_request(&mut context, client_request(1, Operation::Read { key: 1 }));
+    assert_eq!(
+        replies(&context),
+        vec![(RequestId(1), ClientResponse::Redirect { leader_hint: None })]
+    );
+    context.drain_effects();
+    follower.on_message(
+        &mut context,
+        NodeId(0),
+        append_entries(1, (0, 0), vec![], 0),
+    );
+    context.drain_effects();
+    follower.on_client_request(&mut context, client_request(2, Operation::Read { key: 1 }));
+    assert_eq!(
+        replies(&context),
+        vec![(
+            RequestId(2),
+            ClientResponse::Redirect {
+                leader_hint: Some(NodeId(0))
+            }
+        )]
+    );
+}
+
+/// Raft §8: reads are linearizable because they go through the log; the leader does not answer
+/// from its state machine before the read's entry commits.
+#[test]
+fn reads_go_through_the_log() {
+    let (mut leader, mut context) = leader_with_log(0, 0, vec![], None);
+    leader.on_client_request(&mut context, client_request(1, Operation::Read { key: 1 }));
+    assert!(replies(&context).is_empty());
+    assert_eq!(leader.log().last_index(), LogIndex(1));
+}
+
+/// Raft §8 with the `stale-local-read` bug: the leader answers reads at once from its store.
+#[test]
+fn stale_local_read_bug_answers_without_the_log() {
+    let (mut leader, mut context) = leader_with_log(0, 0, vec![], Some("stale-local-read"));
+    leader.on_client_request(&mut context, client_request(1, Operation::Read { key: 1 }));
+    assert_eq!(
+        replies(&context),
+        vec![(RequestId(1), ClientResponse::Ok { value: None })]
+    );
+    assert_eq!(leader.log().last_index(), LogIndex(0));
+}
+
+/// Raft §8: the state machine executes each request once; a retried request already executed
+/// is answered from the session table, and one still in the log is not appended twice.
+#[test]
+fn leader_deduplicates_retried_requests() {
+    let (mut leader, mut context) = leader_with_log(0, 0, vec![], None);
+    let cas = Operation::Cas {
+        key: 1,
+        from: 0,
+        to: 1,
+    };
+    leader.on_client_request(
+        &mut context,
+        client_request(1, Operation::Write { key: 1, value: 0 }),
+    );
+    leader.on_client_request(&mut context, client_request(2, cas.clone()));
+    leader.on_client_request(&mut context, client_request(2, cas.clone()));
+    assert_eq!(
+        leader.log().last_index(),
+        LogIndex(2),
+        "the retry is not appended"
+    );
+    leader.on_message(&mut context, NodeId(1), append_reply(1, true, 2));
+    context.drain_effects();
+    leader.on_client_request(&mut context, client_request(2, cas));
+    assert_eq!(
+        replies(&context),
+        vec![(RequestId(2), ClientResponse::Ok { value: None })],
+        "the cas ran once; running it again would fail"
+    );
+    assert_eq!(leader.log().last_index(), LogIndex(2));
+}
+
+/// A compare-and-set whose expected value does not match surely did not happen: `Fail`.
+#[test]
+fn mismatched_cas_fails() {
+    let (mut leader, mut context) = leader_with_log(0, 0, vec![], None);
+    leader.on_client_request(
+        &mut context,
+        client_request(
+            1,
+            Operation::Cas {
+                key: 1,
+                from: 5,
+                to: 6,
+            },
+        ),
+    );
+    leader.on_message(&mut context, NodeId(1), append_reply(1, true, 1));
+    assert!(matches!(
+        replies(&context).as_slice(),
+        [(RequestId(1), ClientResponse::Fail { .. })]
+    ));
+}
+
+/// A leader that steps down cannot know whether its uncommitted entries will survive: it
+/// answers their clients `Indeterminate`.
+#[test]
+fn deposed_leader_answers_pending_requests_indeterminate() {
+    let (mut leader, mut context) = leader_with_log(0, 0, vec![], None);
+    leader.on_client_request(
+        &mut context,
+        client_request(1, Operation::Write { key: 1, value: 1 }),
+    );
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
+    assert_eq!(leader.role(), Role::Follower);
+    assert!(matches!(
+        replies(&context).as_slice(),
+        [(RequestId(1), ClientResponse::Indeterminate { .. })]
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Check-quorum (Ongaro's dissertation §6.2)
+
+/// Check-quorum: a leader that heard from no majority within an election timeout steps down;
+/// one that did keeps leading.
+#[test]
+fn leader_without_quorum_steps_down() {
+    let (mut leader, mut context) = leader_with_log(0, 0, vec![], None);
+    leader.on_message(&mut context, NodeId(1), append_reply(1, true, 0));
+    leader.on_timer(&mut context, Timer::CheckQuorum);
+    assert!(leader.is_leader(), "n1 answered: 2 of 3");
+    leader.on_timer(&mut context, Timer::CheckQuorum);
+    assert_eq!(
+        leader.role(),
+        Role::Follower,
+        "nobody answered since the last check"
+    );
+    assert_eq!(leader.current_term(), Term(1));
+    assert_eq!(leader.leader_hint(), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pre-vote (Ongaro's dissertation §9.6), with the `pre_vote` option
+
+fn pre_vote_node(id: u32, term: u64, log: Vec<Entry>) -> (Raft, Context<Raft>) {
+    let durable = Durable {
+        current_term: Term(term),
+        voted_for: None,
+        log,
+    };
+    let options = Options {
+        pre_vote: true,
+        ..Options::default()
+    };
+    start_with_options(id, Some(durable), None, options)
+}
+
+fn pre_vote(term: u64, last_log_index: u64, last_log_term: u64) -> Message {
+    Message::PreVote(RequestVote {
+        term: Term(term),
+        last_log_index: LogIndex(last_log_index),
+        last_log_term: Term(last_log_term),
+    })
+}
+
+fn pre_vote_reply(term: u64, vote_granted: bool) -> Message {
+    Message::PreVoteReply(RequestVoteReply {
+        term: Term(term),
+        vote_granted,
+    })
+}
+
+/// Pre-vote: on election timeout a server first asks for pre-votes for the next term, without
+/// raising its own term, voting, or persisting anything.
+#[test]
+fn pre_vote_asks_before_raising_the_term() {
+    let (mut raft, mut context) = pre_vote_node(0, 2, entries(&[1, 2]));
+    raft.on_timer(&mut context, Timer::Election);
+    assert_eq!(raft.role(), Role::Candidate);
+    assert_eq!(raft.current_term(), Term(2), "the term is unchanged");
+    assert_eq!(raft.voted_for(), None);
+    assert!(persisted(&context).is_empty());
+    let requests = sent(&context);
+    assert_eq!(requests.len(), 2);
+    assert!(requests
+        .iter()
+        .all(|(_, message)| *message == pre_vote(3, 2, 2)));
+}
+
+/// Pre-vote: with a majority of pre-votes the server starts the real election.
+#[test]
+fn pre_vote_majority_starts_the_real_election() {
+    let (mut raft, mut context) = pre_vote_node(0, 2, vec![]);
+    raft.on_timer(&mut context, Timer::Election);
+    context.drain_effects();
+    raft.on_message(&mut context, NodeId(1), pre_vote_reply(3, true));
+    assert_eq!(raft.current_term(), Term(3));
+    assert_eq!(raft.voted_for(), Some(NodeId(0)));
+    assert!(sent(&context)
+        .iter()
+        .all(|(_, message)| *message == request_vote(3, 0, 0)));
+}
+
+/// Pre-vote: a server grants a pre-vote to an up-to-date asker without changing its own term or
+/// vote, and denies one whose log is behind.
+#[test]
+fn pre_vote_is_granted_without_changing_state() {
+    let (mut voter, mut context) = pre_vote_node(2, 2, entries(&[1, 2]));
+    voter.on_message(&mut context, NodeId(0), pre_vote(3, 2, 2));
+    assert_eq!(sent(&context), vec![(NodeId(0), pre_vote_reply(3, true))]);
+    assert_eq!(voter.current_term(), Term(2));
+    assert_eq!(voter.voted_for(), None);
+    assert!(persisted(&context).is_empty());
+    context.drain_effects();
+    voter.on_message(&mut context, NodeId(1), pre_vote(3, 1, 1));
+    assert_eq!(sent(&context), vec![(NodeId(1), pre_vote_reply(2, false))]);
+}
+
+/// Pre-vote: a server that heard from its leader within the minimum election timeout refuses
+/// pre-votes, so a server that cannot hear the leader never deposes it.
+#[test]
+fn follower_that_hears_its_leader_refuses_pre_votes() {
+    let (mut voter, mut context) = pre_vote_node(2, 2, vec![]);
+    voter.on_message(
+        &mut context,
+        NodeId(1),
+        append_entries(2, (0, 0), vec![], 0),
+    );
+    context.drain_effects();
+    voter.on_message(&mut context, NodeId(0), pre_vote(3, 0, 0));
+    assert_eq!(sent(&context), vec![(NodeId(0), pre_vote_reply(2, false))]);
+    assert_eq!(voter.current_term(), Term(2));
+    let later = SimTime(SimDuration::from_millis(150).as_nanos());
+    let mut context = Context::new(NodeId(2), NODE_COUNT, later);
+    voter.on_message(&mut context, NodeId(0), pre_vote(3, 0, 0));
+    assert_eq!(
+        sent(&context),
+        vec![(NodeId(0), pre_vote_reply(3, true))],
+        "silence since"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planted bugs at the handler level
+
+/// Raft §5.4.1 with the `vote-without-log-check` bug: a stale candidate gets the vote.
+#[test]
+fn vote_without_log_check_bug_grants_stale_candidate() {
+    let durable = Durable {
+        current_term: Term(3),
+        voted_for: None,
+        log: entries(&[1, 3]),
+    };
+    let (mut voter, mut context) = start_with(2, Some(durable), Some("vote-without-log-check"));
+    voter.on_message(&mut context, NodeId(0), request_vote(4, 0, 0));
+    assert!(the_vote(&context).vote_granted);
+}
+
+/// Figure 2 with the `vote-not-persisted` bug: the vote is sent but never written.
+#[test]
+fn vote_not_persisted_bug_replies_without_writing_the_vote() {
+    let (mut voter, mut context) = start_with(2, None, Some("vote-not-persisted"));
+    voter.on_message(&mut context, NodeId(0), request_vote(1, 0, 0));
+    assert!(the_vote(&context).vote_granted);
+    assert_eq!(
+        persisted(&context),
+        vec![Update::HardState {
+            current_term: Term(1),
+            voted_for: None
+        }],
+        "only the term change reaches the disk"
+    );
+}
+
+/// Options come from the scenario's `[protocol]` table: known fields parse, and an unknown
+/// name is an error rather than a silently ignored typo.
+#[test]
+fn options_parse_known_fields_and_reject_unknown_ones() {
+    use serde::de::value::{Error, MapDeserializer};
+    use serde::Deserialize;
+    let parse = |fields: Vec<(&str, &str)>| {
+        Options::deserialize(MapDeserializer::<_, Error>::new(fields.into_iter()))
+    };
+    let options = parse(vec![("heartbeat_interval", "10ms")]).expect("a known field");
+    assert_eq!(options.heartbeat_interval, SimDuration::from_millis(10));
+    assert_eq!(
+        options.election_timeout_min,
+        SimDuration::from_millis(150),
+        "the default"
+    );
+    let error = parse(vec![("heartbeat", "10ms")]).expect_err("an unknown field");
+    assert!(
+        error.to_string().contains("unknown field `heartbeat`"),
+        "{error}"
+    );
+}

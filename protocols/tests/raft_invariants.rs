@@ -1,0 +1,126 @@
+//! The invariant checker says no: each of the four properties is broken on purpose, by forging
+//! the messages a faulty server would send, and the checker names it. (The planted-bug tests
+//! show the same from real executions; these pin each check on its own.)
+
+mod raft_support;
+
+use protocols::raft::{AppendEntries, Command, Entry, LogIndex, Message, RequestVoteReply, Term};
+use raft_support::{write, Cluster};
+use sim::protocol::{ClientId, NodeId, Operation, Protocol, RequestId};
+
+fn entry(term: u64, request: u64) -> Entry {
+    Entry {
+        term: Term(term),
+        command: Command {
+            request: RequestId(request),
+            client: ClientId(9),
+            operation: Operation::Write {
+                key: 1,
+                value: request as i64,
+            },
+        },
+    }
+}
+
+/// Delivers a forged `AppendEntries` to `target` as if `source` sent it.
+fn forge_append_entries(
+    cluster: &mut Cluster,
+    source: u32,
+    target: u32,
+    term: u64,
+    prev: (u64, u64),
+    entries: Vec<Entry>,
+    leader_commit: u64,
+) {
+    let message = Message::AppendEntries(AppendEntries {
+        term: Term(term),
+        prev_log_index: LogIndex(prev.0),
+        prev_log_term: Term(prev.1),
+        entries,
+        leader_commit: LogIndex(leader_commit),
+    });
+    cluster.step(target, |raft, context| {
+        raft.on_message(context, NodeId(source), message)
+    });
+}
+
+/// Election safety: a second leader in a term is flagged the moment it wins.
+#[test]
+fn election_safety_flags_two_leaders_in_one_term() {
+    let mut cluster = Cluster::new(3);
+    cluster.time_out(0);
+    cluster.time_out(1);
+    cluster.in_flight.clear();
+    // n2 "votes" for both candidates of term 1, as a server that forgot its vote would.
+    for candidate in [0, 1] {
+        let vote = Message::RequestVoteReply(RequestVoteReply {
+            term: Term(1),
+            vote_granted: true,
+        });
+        cluster.step(candidate, |raft, context| {
+            raft.on_message(context, NodeId(2), vote)
+        });
+        assert!(cluster.node(candidate).is_leader());
+    }
+    assert_eq!(cluster.violated_property(), Some("election-safety"));
+}
+
+/// Log matching: two logs holding an entry with the same index and term but a different
+/// command is flagged.
+#[test]
+fn log_matching_flags_same_index_and_term_with_different_commands() {
+    let mut cluster = Cluster::new(3);
+    cluster.elect(0);
+    cluster.request(0, write(1));
+    cluster.deliver_all();
+    cluster.assert_safe();
+    // A forged leader of term 1 hands n2 another command at index 1.
+    cluster.crash(2);
+    cluster.disks[2].log.clear();
+    cluster.restart(2);
+    forge_append_entries(&mut cluster, 1, 2, 1, (0, 0), vec![entry(1, 99)], 0);
+    assert_eq!(cluster.violated_property(), Some("log-matching"));
+}
+
+/// State-machine safety: a node applying a different command at an index another node applied
+/// is flagged, even though the first node has crashed since.
+#[test]
+fn state_machine_safety_flags_a_different_command_applied_at_one_index() {
+    let mut cluster = Cluster::new(3);
+    cluster.elect(0);
+    cluster.request(0, write(1));
+    cluster.deliver_all();
+    assert_eq!(cluster.node(0).last_applied(), LogIndex(1));
+    cluster.crash(0);
+    // n2 lost its disk and a forged leader of a later term commits another entry at index 1.
+    cluster.crash(2);
+    cluster.disks[2].log.clear();
+    cluster.restart(2);
+    forge_append_entries(&mut cluster, 1, 2, 5, (0, 0), vec![entry(5, 99)], 1);
+    assert_eq!(cluster.violated_property(), Some("state-machine-safety"));
+}
+
+/// Leader completeness: a leader of a later term whose log lacks an applied entry is flagged.
+#[test]
+fn leader_completeness_flags_a_leader_missing_a_committed_entry() {
+    let mut cluster = Cluster::new(3);
+    cluster.isolate(2);
+    cluster.elect(0);
+    cluster.request(0, write(1));
+    cluster.deliver_all();
+    assert_eq!(cluster.node(0).last_applied(), LogIndex(1));
+    cluster.heal();
+    // n2 never got the entry; forged votes make it leader of term 2.
+    cluster.time_out(2);
+    cluster.time_out(2);
+    let term = cluster.node(2).current_term();
+    assert_eq!(term, Term(2), "a term after n0's");
+    cluster.in_flight.clear();
+    let vote = Message::RequestVoteReply(RequestVoteReply {
+        term,
+        vote_granted: true,
+    });
+    cluster.step(2, |raft, context| raft.on_message(context, NodeId(1), vote));
+    assert!(cluster.node(2).is_leader());
+    assert_eq!(cluster.violated_property(), Some("leader-completeness"));
+}
