@@ -13,10 +13,11 @@ const CASES: &[(&str, &str)] = &[
     ("tests/fixtures/fuzz/crash-after-heal.toml", "0..5"),
     ("tests/fixtures/fuzz/event-limit.toml", "0..5"),
     ("scenarios/canary-lost-writes.toml", "0..5"),
-    // Raft's planted bugs, one line each once Raft is on this branch:
-    // ("scenarios/raft/bug-commit-previous-term.toml", "0..100"),
-    // ("scenarios/raft/bug-vote-not-persisted.toml", "0..100"),
-    // ("scenarios/raft/bug-vote-without-log-check.toml", "0..100"),
+    // Raft's planted bugs: each file's swarm, fuzzed from seed 0 to its first failure.
+    ("scenarios/raft/bug-commit-previous-term.toml", "0..100"),
+    ("scenarios/raft/bug-vote-not-persisted.toml", "0..100"),
+    ("scenarios/raft/bug-vote-without-log-check.toml", "0..100"),
+    ("scenarios/raft/bug-stale-local-read.toml", "0..100"),
 ];
 
 #[test]

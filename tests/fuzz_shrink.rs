@@ -21,14 +21,27 @@ const CASES: &[(&str, &str, &str)] = &[
     ("scenarios/canary-lost-writes.toml", "0..5", "300"),
 ];
 
-/// Cases too slow for a debug build with a useful budget: Raft's planted bugs, one line each
-/// once Raft is on this branch. Run with `cargo test --release --test fuzz_shrink -- --ignored`.
-/// (With the release build each shrinks in a few seconds; in a debug build a Raft run takes
-/// ~80ms, and 40 runs are not enough to shrink `vote-not-persisted` at all.)
+/// Cases too slow for a debug build with a useful budget: Raft's planted bugs. Run with
+/// `cargo test --release --test fuzz_shrink -- --ignored`. (In a release build each shrinks in
+/// a few seconds; in a debug build a Raft run takes ~80ms, and 40 runs are not enough to shrink
+/// `vote-not-persisted` at all.)
 const SLOW_CASES: &[(&str, &str, &str)] = &[
-    // ("scenarios/raft/bug-commit-previous-term.toml", "0..100", "2000"),
-    // ("scenarios/raft/bug-vote-not-persisted.toml", "0..100", "2000"),
-    // ("scenarios/raft/bug-vote-without-log-check.toml", "0..100", "2000"),
+    (
+        "scenarios/raft/bug-commit-previous-term.toml",
+        "0..100",
+        "2000",
+    ),
+    (
+        "scenarios/raft/bug-vote-not-persisted.toml",
+        "0..100",
+        "2000",
+    ),
+    (
+        "scenarios/raft/bug-vote-without-log-check.toml",
+        "0..100",
+        "2000",
+    ),
+    ("scenarios/raft/bug-stale-local-read.toml", "0..100", "2000"),
 ];
 
 /// `before -> after` from the shrink report line starting with `label: `.
