@@ -381,7 +381,7 @@ impl Shrinker {
                         duration: Some(before),
                         ..self.current.faults[index].clone()
                     }),
-                    SimDuration::from_nanos(kept)
+                    readable(SimDuration::from_nanos(kept))
                 );
             }
         }
@@ -500,7 +500,7 @@ pub fn describe_fault(fault: &FaultSpec) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_else(|| format!("{:?}", fault.action));
-    let mut text = format!("{action} at {}", fault.at);
+    let mut text = format!("{action} at {}", readable(fault.at));
     match fault.node {
         Some(NodeRef::Id(n)) => text.push_str(&format!(" on node {n}")),
         Some(NodeRef::Leader) => text.push_str(" on the leader"),
@@ -518,9 +518,24 @@ pub fn describe_fault(fault: &FaultSpec) -> String {
         text.push_str(&format!(" ({shape})"));
     }
     if let Some(duration) = fault.duration {
-        text.push_str(&format!(" for {duration}"));
+        text.push_str(&format!(" for {}", readable(duration)));
     }
     text
+}
+
+/// A duration for a person: exact when it is whole milliseconds (`1500ms`), otherwise seconds to
+/// the microsecond (`2.347993s`; the scenario file keeps the exact value).
+fn readable(duration: SimDuration) -> String {
+    let nanos = duration.as_nanos();
+    if nanos.is_multiple_of(MILLISECOND) {
+        duration.to_string()
+    } else {
+        format!(
+            "{}.{:06}s",
+            nanos / 1_000_000_000,
+            nanos % 1_000_000_000 / 1_000
+        )
+    }
 }
 
 fn shrunk_file_text(shrinker: &Shrinker, artifact: &Path, out: &Path) -> String {
@@ -594,6 +609,10 @@ to = 2
         assert_eq!(
             describe_fault(&scenario.faults[1]),
             "cut at 4500ms from node 1 to node 2"
+        );
+        assert_eq!(
+            readable(SimDuration::from_nanos(2_347_993_371)),
+            "2.347993s"
         );
     }
 }
