@@ -3,7 +3,7 @@
 //! Shards of one campaign are disjoint, so merging them gives the file a single machine would
 //! have written. A seed that appears twice must have the same result both times (a shard run
 //! twice, say); different results for one seed mean different scenarios or detsim versions were
-//! mixed, and the merge refuses.
+//! mixed, and the merge refuses; so it does for results of different scenarios.
 
 use crate::campaign::{ResultLine, Tally};
 use crate::ExitStatus;
@@ -127,6 +127,15 @@ fn read_results(
         let here = format!("{}:{}", path.display(), index + 1);
         let line: ResultLine = serde_json::from_str(text_line)
             .map_err(|e| format!("{here}: not a fuzz result line: {e}"))?;
+        if let Some((first, where_first)) = by_seed.values().next() {
+            if first.scenario != line.scenario {
+                return Err(format!(
+                    "{here}: scenario {:?}, but {where_first} is from {:?}: merge the shards of \
+                     one campaign at a time",
+                    line.scenario, first.scenario
+                ));
+            }
+        }
         match by_seed.get(&line.seed) {
             Some((earlier, _)) if *earlier == line => {}
             Some((_, where_earlier)) => {

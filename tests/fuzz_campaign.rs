@@ -149,6 +149,29 @@ fn merge_refuses_conflicting_results_for_one_seed() {
         "{}",
         output.stderr
     );
+    let other = dir.join("other.jsonl");
+    std::fs::write(
+        &other,
+        line("00")
+            .replace("\"seed\":4", "\"seed\":5")
+            .replace("\"s\"", "\"t\""),
+    )
+    .unwrap();
+    let output = detsim(&[
+        "merge",
+        arg(&a),
+        arg(&other),
+        "--out",
+        arg(&dir.join("m.jsonl")),
+    ]);
+    assert_eq!(output.code, 2);
+    assert!(
+        output
+            .stderr
+            .contains(&format!("{}:1: scenario \"t\"", other.display())),
+        "{}",
+        output.stderr
+    );
     std::fs::write(&b, "{\"seed\": 4}\n").unwrap();
     let output = detsim(&["merge", arg(&b), "--out", arg(&dir.join("m.jsonl"))]);
     assert_eq!(output.code, 2);
