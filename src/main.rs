@@ -3,11 +3,17 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod artifact;
 mod bench_command;
+mod campaign;
 mod check_command;
+mod fuzz_command;
 mod load;
+mod merge_command;
 mod registry;
+mod replay_command;
 mod run_command;
+mod shrink_command;
 
 /// detsim: a deterministic simulation testbed for consensus protocols.
 #[derive(Parser, Debug)]
@@ -27,6 +33,14 @@ enum Command {
     Bench(bench_command::BenchArgs),
     /// List the protocols detsim can run and their planted bugs.
     List,
+    /// Run a scenario over many seeds in parallel; save every failure as an artifact.
+    Fuzz(fuzz_command::FuzzArgs),
+    /// Rerun a failure artifact and confirm its fingerprint and verdict.
+    Replay(replay_command::ReplayArgs),
+    /// Minimise a failure artifact to a small scenario that still fails the same way.
+    Shrink(shrink_command::ShrinkArgs),
+    /// Combine the results of fuzz shards into one file sorted by seed.
+    Merge(merge_command::MergeArgs),
 }
 
 /// Process exit codes. A run's code says its verdict; 2 is always bad input.
@@ -48,6 +62,8 @@ pub enum ExitStatus {
     Unknown = 6,
     /// `--check-determinism` found two runs that differ.
     Nondeterministic = 7,
+    /// `detsim replay` or `detsim shrink`: the artifact's recorded failure did not recur.
+    NotReproduced = 8,
 }
 
 impl ExitStatus {
@@ -70,6 +86,10 @@ fn main() -> ExitCode {
         Command::Run(args) => run_command::execute(&args) as u8,
         Command::Check(args) => check_command::execute(&args),
         Command::Bench(args) => bench_command::execute(&args) as u8,
+        Command::Fuzz(args) => fuzz_command::execute(&args) as u8,
+        Command::Replay(args) => replay_command::execute(&args) as u8,
+        Command::Shrink(args) => shrink_command::execute(&args) as u8,
+        Command::Merge(args) => merge_command::execute(&args) as u8,
         Command::List => {
             for entry in registry::PROTOCOLS {
                 let bugs = entry.bugs();

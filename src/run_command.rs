@@ -116,8 +116,6 @@ pub fn run_once(
     trace_path: Option<&Path>,
     scenario_path: &Path,
 ) -> Result<RunData, String> {
-    let entry = registry::find(&scenario.protocol.name).expect("validated at load");
-    let faults = nemesis::expand(scenario, seed);
     let mut file = match trace_path {
         Some(path) => Some(BufWriter::with_capacity(
             1 << 16,
@@ -126,11 +124,23 @@ pub fn run_once(
         None => None,
     };
     let trace = file.as_mut().map(|f| f as &mut dyn Write);
-    let mut data = entry
-        .run(scenario, &faults, seed, trace)
-        .map_err(|e| e.to_string())?;
+    let mut data = run_traced(scenario, seed, trace)?;
     data.reproduce = reproduce_command(scenario_path, seed);
     Ok(data)
+}
+
+/// Runs the scenario once with `seed`, streaming trace lines into `trace` when given. Every
+/// command that runs a scenario (run, fuzz, replay, shrink) goes through here.
+pub fn run_traced(
+    scenario: &Scenario,
+    seed: u64,
+    trace: Option<&mut dyn Write>,
+) -> Result<RunData, String> {
+    let entry = registry::find(&scenario.protocol.name).expect("validated at load");
+    let faults = nemesis::expand(scenario, seed);
+    entry
+        .run(scenario, &faults, seed, trace)
+        .map_err(|e| e.to_string())
 }
 
 /// The one command that reproduces a run.
@@ -138,7 +148,8 @@ pub fn reproduce_command(scenario_path: &Path, seed: u64) -> String {
     format!("detsim run {} --seed {seed}", scenario_path.display())
 }
 
-fn write_files(scenario: &Scenario, data: &RunData, out: &Path) -> std::io::Result<()> {
+/// Writes `summary.json` and `history.jsonl` into `out`.
+pub fn write_files(scenario: &Scenario, data: &RunData, out: &Path) -> std::io::Result<()> {
     let summary = Summary {
         scenario: &data.scenario,
         protocol: &data.protocol,
@@ -198,7 +209,8 @@ pub fn write_report(data: &RunData, out: &Path, traced: bool, png: bool) -> Resu
     Ok(())
 }
 
-fn print_summary(
+/// Prints the run's summary and where its files are.
+pub fn print_summary(
     scenario: &Scenario,
     data: &RunData,
     wall: std::time::Duration,
