@@ -14,13 +14,18 @@
 //! not linearizable, and detsim's checker must say so. That makes this protocol the canary of the
 //! linearizability checker: wrong on purpose, in a way a one-line scenario exposes.
 //!
+//! The network may duplicate or delay a forwarded request, so the server remembers, per client,
+//! the newest request it executed and ignores any request not newer than that (clients have one
+//! request outstanding at a time, and request ids only grow): a duplicated write is not applied
+//! twice, after a newer write. With `persist = true` that table is durable with the registers.
+//!
 //! There are no planted bugs to select: its flaw is the configuration `persist = false` under a
 //! crash of node 0.
 
 use serde::Deserialize;
 use sim::protocol::{
-    ClientRequest, ClientResponse, Context, Key, NodeConfig, NodeId, NodeView, Operation, Protocol,
-    Role,
+    ClientId, ClientRequest, ClientResponse, Context, Key, NodeConfig, NodeId, NodeView, Operation,
+    Protocol, RequestId, Role,
 };
 use std::collections::BTreeMap;
 
@@ -53,6 +58,29 @@ pub struct Unreplicated {
     id: NodeId,
     persist: bool,
     registers: BTreeMap<Key, i64>,
+    newest_request: BTreeMap<ClientId, RequestId>,
+}
+
+/// What the server keeps on disk (with `persist = true`).
+#[derive(Clone, Debug, Default)]
+pub struct Disk {
+    /// The registers.
+    pub registers: BTreeMap<Key, i64>,
+    /// Per client, the newest request that changed a register.
+    pub newest_request: BTreeMap<ClientId, RequestId>,
+}
+
+/// One durable write: a register's new value, and the request that wrote it.
+#[derive(Clone, Debug, Hash)]
+pub struct Write {
+    /// The register.
+    pub key: Key,
+    /// Its new value.
+    pub value: i64,
+    /// The client whose request wrote it.
+    pub client: ClientId,
+    /// That request.
+    pub request: RequestId,
 }
 
 impl Unreplicated {
@@ -63,17 +91,27 @@ impl Unreplicated {
 
     fn execute(&mut self, context: &mut Context<Self>, request: ClientRequest) {
         assert_eq!(self.id, SERVER, "only the server executes requests");
+        if self
+            .newest_request
+            .get(&request.client)
+            .is_some_and(|newest| request.id <= *newest)
+        {
+            // A duplicate, or a request its client already gave up on: its answer (if any) went
+            // out the first time, and running it again could undo a newer write.
+            return;
+        }
+        self.newest_request.insert(request.client, request.id);
         let response = match request.operation {
             Operation::Read { key } => ClientResponse::Ok {
                 value: self.registers.get(&key).copied(),
             },
             Operation::Write { key, value } => {
-                self.store(context, key, value);
+                self.store(context, &request, key, value);
                 ClientResponse::Ok { value: None }
             }
             Operation::Cas { key, from, to } => {
                 if self.registers.get(&key) == Some(&from) {
-                    self.store(context, key, to);
+                    self.store(context, &request, key, to);
                     ClientResponse::Ok { value: None }
                 } else {
                     ClientResponse::Fail {
@@ -85,11 +123,22 @@ impl Unreplicated {
         context.reply(request.id, request.client, response);
     }
 
-    fn store(&mut self, context: &mut Context<Self>, key: Key, value: i64) {
+    fn store(
+        &mut self,
+        context: &mut Context<Self>,
+        request: &ClientRequest,
+        key: Key,
+        value: i64,
+    ) {
         self.registers.insert(key, value);
         if self.persist {
             // Pushed before the reply, so the reply waits until the write is durable.
-            context.persist((key, value));
+            context.persist(Write {
+                key,
+                value,
+                client: request.client,
+                request: request.id,
+            });
         }
     }
 }
@@ -97,8 +146,8 @@ impl Unreplicated {
 impl Protocol for Unreplicated {
     type Message = Message;
     type Timer = Timer;
-    type Durable = BTreeMap<Key, i64>;
-    type Update = (Key, i64);
+    type Durable = Disk;
+    type Update = Write;
     type Options = Options;
 
     const NAME: &'static str = "unreplicated";
@@ -108,14 +157,15 @@ impl Protocol for Unreplicated {
         durable: Option<&Self::Durable>,
         _context: &mut Context<Self>,
     ) -> Self {
-        let registers = match durable {
+        let disk = match durable {
             Some(disk) if config.options.persist && config.id == SERVER => disk.clone(),
-            _ => BTreeMap::new(),
+            _ => Disk::default(),
         };
         Unreplicated {
             id: config.id,
             persist: config.options.persist,
-            registers,
+            registers: disk.registers,
+            newest_request: disk.newest_request,
         }
     }
 
@@ -137,8 +187,13 @@ impl Protocol for Unreplicated {
         }
     }
 
-    fn apply_update(durable: &mut Self::Durable, (key, value): (Key, i64)) {
-        durable.insert(key, value);
+    fn apply_update(disk: &mut Disk, write: Write) {
+        disk.registers.insert(write.key, write.value);
+        let newest = disk
+            .newest_request
+            .entry(write.client)
+            .or_insert(write.request);
+        *newest = (*newest).max(write.request);
     }
 
     fn message_kind(message: &Message) -> &'static str {
@@ -164,7 +219,7 @@ impl Protocol for Unreplicated {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim::protocol::{ClientId, Effect, RequestId};
+    use sim::protocol::Effect;
 
     fn request(id: u64, operation: Operation) -> ClientRequest {
         ClientRequest {
@@ -218,13 +273,38 @@ mod tests {
         assert!(matches!(
             context.effects(),
             [
-                Effect::Persist { update: (4, 9) },
+                Effect::Persist {
+                    update: Write {
+                        key: 4,
+                        value: 9,
+                        ..
+                    }
+                },
                 Effect::Reply {
                     response: ClientResponse::Ok { value: None },
                     ..
                 }
             ]
         ));
+    }
+
+    #[test]
+    fn a_duplicated_write_is_not_applied_again_after_a_newer_one() {
+        let (mut node, mut context) = server(false);
+        let first = request(1, Operation::Write { key: 0, value: 1 });
+        node.on_client_request(&mut context, first.clone());
+        node.on_client_request(
+            &mut context,
+            request(2, Operation::Write { key: 0, value: 2 }),
+        );
+        let answered = context.drain_effects().count();
+        node.on_message(&mut context, NodeId(1), Message::Forward(first));
+        assert_eq!(node.registers().get(&0), Some(&2));
+        assert_eq!(
+            (answered, context.effects().len()),
+            (2, 0),
+            "the duplicate is not answered"
+        );
     }
 
     #[test]
