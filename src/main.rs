@@ -80,7 +80,27 @@ impl ExitStatus {
     }
 }
 
+/// Restores the default action of SIGPIPE, so `detsim ... | head` ends quietly like other Unix
+/// tools instead of panicking on a closed standard output (Rust ignores SIGPIPE by default).
+#[cfg(unix)]
+fn restore_sigpipe() {
+    extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: setting a signal's disposition to the default is async-signal-safe and has no
+    // preconditions; nothing else in the process installs a SIGPIPE handler.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => run_command::execute(&args) as u8,

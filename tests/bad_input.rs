@@ -130,3 +130,17 @@ fn missing_file() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/scenario.toml"));
 }
+
+#[test]
+fn protocol_options_that_cannot_work() {
+    let text = GOOD.replace("unreplicated", "raft").replace(
+        "[cluster]",
+        "[protocol.options]\nheartbeat_interval = \"500ms\"\n\n[cluster]",
+    );
+    assert_rejected(
+        "raft-heartbeat",
+        &text,
+        4,
+        "heartbeat_interval 500ms must be positive and below",
+    );
+}

@@ -395,6 +395,12 @@ pub trait Protocol: Sized + 'static {
     /// The node's public state for observers.
     fn view(&self) -> NodeView;
 
+    /// Checks options beyond their types (ranges, relations between fields). An error here is a
+    /// bad scenario, reported with its file and line before anything runs.
+    fn check_options(_options: &Self::Options) -> Result<(), String> {
+        Ok(())
+    }
+
     /// A short name for a message's kind (`"AppendEntries"`), for the per-kind message counts
     /// of summaries and comparison reports.
     fn message_kind(_message: &Self::Message) -> &'static str {

@@ -102,13 +102,18 @@ pub fn protocol_options<P: Protocol>(section: &ProtocolSection) -> Result<P::Opt
             });
         }
     }
-    if section.options.is_empty() {
+    let options: P::Options = if section.options.is_empty() {
         // No options given: the protocol's defaults (this also serves `type Options = ()`).
-        return Ok(P::Options::default());
-    }
-    toml::Value::Table(section.options.clone())
-        .try_into()
-        .map_err(|error: toml::de::Error| RunError::Options(error.message().trim().to_string()))
+        P::Options::default()
+    } else {
+        toml::Value::Table(section.options.clone())
+            .try_into()
+            .map_err(|error: toml::de::Error| {
+                RunError::Options(error.message().trim().to_string())
+            })?
+    };
+    P::check_options(&options).map_err(RunError::Options)?;
+    Ok(options)
 }
 
 /// The text of a panic payload.

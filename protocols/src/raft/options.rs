@@ -43,29 +43,37 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Panics with a readable message when the options cannot make a working cluster.
+    /// Explains why the options cannot make a working cluster, if they cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if self.election_timeout_min > self.election_timeout_max {
+            return Err(format!(
+                "election_timeout_min {} exceeds election_timeout_max {}",
+                self.election_timeout_min, self.election_timeout_max
+            ));
+        }
+        if self.heartbeat_interval == SimDuration::ZERO
+            || self.heartbeat_interval >= self.election_timeout_min
+        {
+            return Err(format!(
+                "heartbeat_interval {} must be positive and below election_timeout_min {} \
+                 (Raft §5.6)",
+                self.heartbeat_interval, self.election_timeout_min
+            ));
+        }
+        if self.entries_per_message_max == 0 {
+            return Err("entries_per_message_max is 0".to_string());
+        }
+        if self.pending_requests_max == 0 {
+            return Err("pending_requests_max is 0".to_string());
+        }
+        Ok(())
+    }
+
+    /// Panics with a readable message when the options cannot make a working cluster (scenario
+    /// loading rejects such options first, through [`Options::check`]).
     pub fn validate(&self) {
-        assert!(
-            self.election_timeout_min <= self.election_timeout_max,
-            "raft options: election_timeout_min {} exceeds election_timeout_max {}",
-            self.election_timeout_min,
-            self.election_timeout_max
-        );
-        assert!(
-            self.heartbeat_interval > SimDuration::ZERO
-                && self.heartbeat_interval < self.election_timeout_min,
-            "raft options: heartbeat_interval {} must be positive and below \
-             election_timeout_min {} (Raft §5.6)",
-            self.heartbeat_interval,
-            self.election_timeout_min
-        );
-        assert!(
-            self.entries_per_message_max > 0,
-            "raft options: entries_per_message_max is 0"
-        );
-        assert!(
-            self.pending_requests_max > 0,
-            "raft options: pending_requests_max is 0"
-        );
+        if let Err(problem) = self.check() {
+            panic!("raft options: {problem}");
+        }
     }
 }

@@ -257,6 +257,10 @@ impl Protocol for Raft {
         }
     }
 
+    fn check_options(options: &Options) -> Result<(), String> {
+        options.check()
+    }
+
     fn message_kind(message: &Message) -> &'static str {
         message.kind()
     }
