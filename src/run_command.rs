@@ -249,6 +249,9 @@ pub fn print_summary(
         seconds,
         stats.events as f64 / seconds
     );
+    if let Some(peak) = peak_memory_kib() {
+        println!("peak memory: {:.1} MiB", peak as f64 / 1024.0);
+    }
     println!(
         "fingerprint: {}{}",
         data.fingerprint,
@@ -260,6 +263,13 @@ pub fn print_summary(
     );
     println!("report: {}", out.join("index.html").display());
     println!("reproduce: {}", data.reproduce);
+}
+
+/// The process's peak resident memory in KiB (`VmHWM` on Linux), if the system tells.
+fn peak_memory_kib() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Runs twice; `Ok(None)` when both agree, otherwise a readable account of the first divergence.
