@@ -284,25 +284,17 @@ fn check_determinism(scenario: &Scenario, seed: u64, out: &Path) -> Result<Optio
     let traces = [out.join("determinism-a.log"), out.join("determinism-b.log")];
     run_once(scenario, seed, Some(&traces[0]), path)?;
     run_once(scenario, seed, Some(&traces[1]), path)?;
-    let read = |p: &Path| fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
-    let (a, b) = (read(&traces[0])?, read(&traces[1])?);
-    let divergence = a
-        .lines()
-        .zip(b.lines())
-        .enumerate()
-        .find(|(_, (x, y))| x != y)
-        .map(|(i, (x, y))| {
-            format!(
-                "first divergent event, line {}:\n  run 1: {x}\n  run 2: {y}",
-                i + 1
-            )
-        })
+    let open = |p: &Path| {
+        fs::File::open(p)
+            .map(std::io::BufReader::new)
+            .map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let divergence = first_divergence(open(&traces[0])?, open(&traces[1])?)
+        .map_err(|e| format!("reading the traces: {e}"))?
         .unwrap_or_else(|| {
             format!(
-                "traces agree on their common {} lines; fingerprints {} vs {}",
-                a.lines().count().min(b.lines().count()),
-                first.fingerprint,
-                second.fingerprint
+                "the traces agree line for line, yet the fingerprints ({} vs {}) or histories differ",
+                first.fingerprint, second.fingerprint
             )
         });
     Ok(Some(format!(
@@ -310,4 +302,67 @@ fn check_determinism(scenario: &Scenario, seed: u64, out: &Path) -> Result<Optio
         traces[0].display(),
         traces[1].display()
     )))
+}
+
+/// The first line where two traces differ, streamed (traces can be far larger than memory), or
+/// `None` when they are identical.
+fn first_divergence(
+    first: impl std::io::BufRead,
+    second: impl std::io::BufRead,
+) -> std::io::Result<Option<String>> {
+    let mut first = first.lines();
+    let mut second = second.lines();
+    let mut number = 0usize;
+    loop {
+        number += 1;
+        match (first.next().transpose()?, second.next().transpose()?) {
+            (None, None) => return Ok(None),
+            (Some(a), Some(b)) if a == b => continue,
+            (Some(a), Some(b)) => {
+                return Ok(Some(format!(
+                    "first divergent event, line {number}:\n  run 1: {a}\n  run 2: {b}"
+                )))
+            }
+            (Some(a), None) => {
+                return Ok(Some(format!(
+                    "run 2 ended at line {number}; run 1 went on with: {a}"
+                )))
+            }
+            (None, Some(b)) => {
+                return Ok(Some(format!(
+                    "run 1 ended at line {number}; run 2 went on with: {b}"
+                )))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_divergence;
+
+    fn diverge(a: &str, b: &str) -> Option<String> {
+        first_divergence(a.as_bytes(), b.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn names_the_first_line_where_traces_part() {
+        let a = "0.1 start n0\n0.2 timer n0 Election\n0.3 deliver n0->n1 X\n";
+        let b = "0.1 start n0\n0.2 timer n0 Election\n0.3 deliver n0->n2 X\n";
+        assert_eq!(
+            diverge(a, b).unwrap(),
+            "first divergent event, line 3:\n  run 1: 0.3 deliver n0->n1 X\n  run 2: 0.3 deliver n0->n2 X"
+        );
+    }
+
+    #[test]
+    fn a_trace_that_stops_early_is_a_divergence_too() {
+        let a = "0.1 start n0\n";
+        let b = "0.1 start n0\n0.5 stop\n";
+        assert_eq!(
+            diverge(a, b).unwrap(),
+            "run 1 ended at line 2; run 2 went on with: 0.5 stop"
+        );
+        assert_eq!(diverge(a, a), None);
+    }
 }
