@@ -71,6 +71,10 @@ pub struct CheckArgs {
     /// Print one JSON object per file instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Jepsen independent keys: every client value is a `[key value]` tuple; check each key
+    /// as its own object.
+    #[arg(long)]
+    pub independent: bool,
 }
 
 /// What happened to one file.
@@ -122,7 +126,7 @@ pub fn execute(args: &CheckArgs) -> u8 {
     };
     let mut exit = 0u8;
     for path in &files {
-        let outcome = check_file(path, format, args.model, &initial, &options, args.threads);
+        let outcome = check_file(path, format, args, &initial, &options);
         let code = match &outcome {
             FileOutcome::Checked { result, .. } => match result.verdict {
                 Verdict::Linearizable => 0,
@@ -181,15 +185,25 @@ fn collect(directory: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
 fn check_file(
     path: &Path,
     format: Option<Format>,
-    model: ModelName,
+    args: &CheckArgs,
     initial: &check::history::Value,
     options: &CheckOptions,
-    threads: usize,
 ) -> FileOutcome {
-    let read = match read_history_file(path, format) {
+    let (model, threads) = (args.model, args.threads);
+    let mut read = match read_history_file(path, format) {
         Ok(read) => read,
         Err(error) => return FileOutcome::Failed(error.to_string()),
     };
+    if args.independent {
+        if let Err(error) = read.history.split_independent() {
+            let position = read
+                .positions
+                .get(error.index())
+                .copied()
+                .unwrap_or_default();
+            return FileOutcome::Failed(format!("{}:{position}: {error}", path.display()));
+        }
+    }
     // Wall time, only to print it: the verdict never depends on it.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();

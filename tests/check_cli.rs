@@ -218,3 +218,41 @@ fn threads_change_nothing_but_time() {
     assert_eq!(code_three, 1);
     assert_eq!(without_times(one), without_times(three));
 }
+
+#[test]
+fn independent_tuples_are_checked_per_key() {
+    let dir = scratch("independent");
+    let path = dir.join("independent.edn");
+    // Key 1 is written 5; key 2 is never written, yet a read of key 2 returns 5.
+    std::fs::write(
+        &path,
+        "[{:type :invoke, :f :write, :value [1 5], :process 0}\n \
+         {:type :ok, :f :write, :value [1 5], :process 0}\n \
+         {:type :invoke, :f :read, :value [2 nil], :process 1}\n \
+         {:type :ok, :f :read, :value [2 5], :process 1}]\n",
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    let (code, stdout, _) = detsim(&[
+        "check",
+        "--independent",
+        "--model",
+        "cas-register-strict",
+        file,
+    ]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("(key 2)"), "{stdout}");
+    let not_tuples = dir.join("plain.edn");
+    std::fs::write(
+        &not_tuples,
+        "{:type :invoke, :f :write, :value 5, :process 0}\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = detsim(&["check", "--independent", not_tuples.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    let printed = format!("{stdout}{stderr}");
+    assert!(
+        printed.contains(":1:1: entry 0: independent keys"),
+        "{printed}"
+    );
+}

@@ -146,6 +146,14 @@ pub enum HistoryError {
         /// What was wrong.
         message: String,
     },
+    /// With independent keys, a client operation whose value is not a `[key value]` tuple.
+    #[error("entry {index}: independent keys: the value {value} is not a [key value] tuple")]
+    NotATuple {
+        /// Position of the entry.
+        index: usize,
+        /// The value found.
+        value: String,
+    },
 }
 
 impl HistoryError {
@@ -155,7 +163,8 @@ impl HistoryError {
             HistoryError::CompletionWithoutInvocation { index, .. }
             | HistoryError::TwoOpenOperations { index, .. }
             | HistoryError::MismatchedCompletion { index, .. }
-            | HistoryError::Model { index, .. } => *index,
+            | HistoryError::Model { index, .. }
+            | HistoryError::NotATuple { index, .. } => *index,
         }
     }
 }

@@ -154,3 +154,83 @@ pub struct History {
     /// The entries.
     pub ops: Vec<Op>,
 }
+
+impl History {
+    /// Jepsen's independent keys: histories written by `jepsen.independent` carry each client
+    /// operation's key inside its value, as a tuple `[key value]`. This moves the first element
+    /// into [`Op::key`] and the second into [`Op::value`], so the checker partitions by key.
+    /// Entries of non-client processes are left alone; a client entry that already has a key,
+    /// or whose value is not a two-element vector, is an error naming it.
+    pub fn split_independent(&mut self) -> Result<(), crate::error::HistoryError> {
+        for (position, op) in self.ops.iter_mut().enumerate() {
+            if !matches!(op.process, Process::Client(_)) {
+                continue;
+            }
+            match (&op.key, &mut op.value) {
+                (None, Value::List(items)) if items.len() == 2 => {
+                    let value = items.pop().expect("two items");
+                    let key = items.pop().expect("one item");
+                    op.key = Some(key);
+                    op.value = value;
+                }
+                _ => {
+                    return Err(crate::error::HistoryError::NotATuple {
+                        index: position,
+                        value: op.value.to_string(),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(kind: OpType, process: Process, value: Value) -> Op {
+        Op {
+            index: 0,
+            kind,
+            process,
+            function: "write".into(),
+            key: None,
+            value,
+            time: 0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn independent_tuples_become_keys() {
+        let tuple = |k: i64, v: Value| Value::List(vec![Value::Int(k), v]);
+        let mut history = History {
+            ops: vec![
+                op(OpType::Invoke, Process::Client(0), tuple(3, Value::Int(7))),
+                op(
+                    OpType::Info,
+                    Process::Named("nemesis".into()),
+                    Value::Str("start".into()),
+                ),
+                op(OpType::Ok, Process::Client(0), tuple(3, Value::Int(7))),
+            ],
+        };
+        history.split_independent().unwrap();
+        assert_eq!(history.ops[0].key, Some(Value::Int(3)));
+        assert_eq!(history.ops[2].value, Value::Int(7));
+        assert_eq!(history.ops[1].value, Value::Str("start".into()));
+    }
+
+    #[test]
+    fn a_value_that_is_not_a_tuple_is_named() {
+        let mut history = History {
+            ops: vec![op(OpType::Invoke, Process::Client(0), Value::Int(7))],
+        };
+        let error = history.split_independent().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "entry 0: independent keys: the value 7 is not a [key value] tuple"
+        );
+    }
+}
