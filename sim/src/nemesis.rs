@@ -89,8 +89,8 @@ fn draw_fault(
                 fault = FaultSpec::new(at, FaultAction::Cut);
                 let from = rng.below(u64::from(nodes)) as u32;
                 let to = (from + 1 + rng.below(u64::from(nodes - 1)) as u32) % nodes;
-                fault.from = Some(from);
-                fault.to = Some(to);
+                fault.from = Some(NodeRef::Id(from));
+                fault.to = Some(NodeRef::Id(to));
             } else {
                 fault = FaultSpec::new(at, FaultAction::Partition);
                 match choice {

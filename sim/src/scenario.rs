@@ -381,6 +381,16 @@ pub enum NodeRef {
     Random,
 }
 
+impl fmt::Display for NodeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeRef::Id(n) => write!(f, "{n}"),
+            NodeRef::Leader => f.write_str("leader"),
+            NodeRef::Random => f.write_str("random"),
+        }
+    }
+}
+
 impl Serialize for NodeRef {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -447,12 +457,12 @@ pub struct FaultSpec {
     /// Groups for `shape = "groups"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<Vec<u32>>>,
-    /// Sender, for `cut`.
+    /// Sender, for `cut`: a node number, `"leader"` or `"random"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<u32>,
-    /// Receiver, for `cut`.
+    pub from: Option<NodeRef>,
+    /// Receiver, for `cut`: a node number, `"leader"` or `"random"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<u32>,
+    pub to: Option<NodeRef>,
     /// Clock jump amount.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<SignedDuration>,
@@ -946,7 +956,7 @@ fn validate_fault(fault: &FaultSpec, nodes: u32, duration: SimDuration) -> Resul
         }
     }
     for (name, node) in [("from", fault.from), ("to", fault.to)] {
-        if let Some(n) = node {
+        if let Some(NodeRef::Id(n)) = node {
             if n >= nodes {
                 return Err(format!(
                     "{name}: node {n} does not exist in a cluster of {nodes}"

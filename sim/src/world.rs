@@ -1157,17 +1157,21 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 Some(self.open_window(FaultKind::Partition, label, affected))
             }
             FaultAction::Cut => {
-                let (from, to) = (
-                    NodeId(fault.from.expect("validated")),
-                    NodeId(fault.to.expect("validated")),
-                );
-                self.network.cut(from, to);
-                nodes = vec![from, to];
-                Some(self.open_window(
-                    FaultKind::Partition,
-                    format!("cut {from}->{to}"),
-                    vec![from, to],
-                ))
+                let from = self.resolve(fault.from.expect("validated"));
+                let to = self.resolve(fault.to.expect("validated"));
+                if from == to {
+                    // "leader" and a fixed node can resolve to the same node: nothing to cut.
+                    self.trace_line(format_args!("nemesis cut {from}->{to}: same node, skipped"));
+                    None
+                } else {
+                    self.network.cut(from, to);
+                    nodes = vec![from, to];
+                    Some(self.open_window(
+                        FaultKind::Partition,
+                        format!("cut {from}->{to}"),
+                        vec![from, to],
+                    ))
+                }
             }
             FaultAction::Heal => {
                 self.network.heal();

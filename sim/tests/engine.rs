@@ -464,3 +464,14 @@ fn the_event_limit_ends_a_run_with_a_verdict() {
     assert_eq!(data.stats.events, 50);
     assert!(data.stats.simulated_time < SimTime(500_000_000));
 }
+
+#[test]
+fn one_way_cut_can_name_the_leader() {
+    // Probe's node 0 calls itself the leader; cutting leader -> 1 drops its pings to node 1.
+    let scenario = scenario(
+        "[protocol.options]\nevery_ms = 10\n[[faults]]\nat = \"0ms\"\naction = \"cut\"\nfrom = \"leader\"\nto = 1\nfor = \"100ms\"",
+    );
+    let (data, _) = run(&scenario);
+    assert_eq!(data.faults[0].label, "cut n0->n1");
+    assert_eq!(data.faults[0].end, Some(ms(100)));
+}
