@@ -79,8 +79,19 @@ impl Latency {
         Latency::Constant { value }
     }
 
+    /// Longest latency a distribution may produce (a day): beyond that, simulated time could
+    /// overflow long before anything interesting happens.
+    pub const MAX: SimDuration = SimDuration::from_secs(86_400);
+
     /// Checks the parameters; the error names the offending field.
     pub fn validate(&self) -> Result<(), String> {
+        if self.max() > Latency::MAX {
+            return Err(format!(
+                "latency up to {} is longer than the limit of {}",
+                self.max(),
+                Latency::MAX
+            ));
+        }
         match self {
             Latency::Constant { .. } => Ok(()),
             Latency::Uniform { min, max } if min > max => {

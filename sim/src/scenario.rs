@@ -41,6 +41,9 @@ pub enum ScenarioError {
     },
 }
 
+/// Longest simulated run (a thousand days): simulated time stays far from overflowing.
+const MAX_RUN: SimDuration = SimDuration::from_secs(86_400_000);
+
 /// A whole scenario.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -798,11 +801,22 @@ impl Scenario {
                 ),
             ));
         }
-        if workload.keys == 0 {
+        if workload.keys == 0 || workload.keys > 1_000_000 {
             return Err(Problem::at(
                 "workload",
                 "keys",
-                "workload.keys: must be at least 1",
+                format!("workload.keys: {} is outside 1..=1000000", workload.keys),
+            ));
+        }
+        let mix = workload.mix;
+        if [mix.read, mix.write, mix.cas]
+            .iter()
+            .any(|w| *w > 1_000_000)
+        {
+            return Err(Problem::at(
+                "workload",
+                "mix",
+                "workload.mix: weights above 1000000",
             ));
         }
         if workload.mix.read + workload.mix.write + workload.mix.cas == 0 {
@@ -827,11 +841,18 @@ impl Scenario {
             )
         })?;
         let run = &self.run;
-        if run.duration == SimDuration::ZERO {
+        if run.duration == SimDuration::ZERO || run.duration > MAX_RUN {
             return Err(Problem::at(
                 "run",
                 "duration",
-                "run.duration: must be positive",
+                format!("run.duration: must be positive and at most {MAX_RUN}"),
+            ));
+        }
+        if workload.timeout > MAX_RUN || workload.redirect_backoff > MAX_RUN {
+            return Err(Problem::at(
+                "workload",
+                "timeout",
+                format!("workload.timeout and redirect_backoff: at most {MAX_RUN}"),
             ));
         }
         if let Some(heal) = run.heal_at {
@@ -1118,6 +1139,23 @@ duration = "2s"
         let error = parse(&text).unwrap_err();
         assert!(error.contains("run.liveness_bound"), "{error}");
         assert!(error.starts_with("test.toml:11:"), "{error}");
+    }
+
+    #[test]
+    fn values_that_would_overflow_or_exhaust_memory_are_rejected() {
+        let huge_keys = MINIMAL.replace("[run]", "[workload]\nkeys = 4000000000\n[run]");
+        assert!(parse(&huge_keys).unwrap_err().contains("workload.keys"));
+        let huge_latency = MINIMAL.replace(
+            "[run]",
+            "[network]\nlatency = { dist = \"constant\", value = \"100000m\" }\n[run]",
+        );
+        assert!(parse(&huge_latency)
+            .unwrap_err()
+            .contains("longer than the limit"));
+        let huge_mix = MINIMAL.replace("[run]", "[workload]\nmix = { read = 4000000000 }\n[run]");
+        assert!(parse(&huge_mix).unwrap_err().contains("workload.mix"));
+        let huge_run = MINIMAL.replace("\"2s\"", "\"100000000s\"");
+        assert!(parse(&huge_run).unwrap_err().contains("run.duration"));
     }
 
     #[test]
