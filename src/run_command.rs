@@ -148,7 +148,7 @@ pub fn reproduce_command(scenario_path: &Path, seed: u64) -> String {
     format!("detsim run {} --seed {seed}", scenario_path.display())
 }
 
-/// Writes `summary.json` and `history.jsonl` into `out`.
+/// Writes `summary.json`, `history.jsonl`, `history.edn` and `linearizability.txt` into `out`.
 pub fn write_files(scenario: &Scenario, data: &RunData, out: &Path) -> std::io::Result<()> {
     let summary = Summary {
         scenario: &data.scenario,
@@ -167,16 +167,20 @@ pub fn write_files(scenario: &Scenario, data: &RunData, out: &Path) -> std::io::
     let mut json = serde_json::to_string_pretty(&summary).expect("summary serializes");
     json.push('\n');
     fs::write(out.join("summary.json"), json)?;
-    let mut history = BufWriter::new(fs::File::create(out.join("history.jsonl"))?);
+    // One pass over the compact history writes both formats, an operation at a time: the
+    // history is never materialized whole for writing.
+    let mut jsonl = BufWriter::new(fs::File::create(out.join("history.jsonl"))?);
+    let mut edn = BufWriter::new(fs::File::create(out.join("history.edn"))?);
+    let mut line = String::new();
     for op in data.history.ops() {
-        serde_json::to_writer(&mut history, &op)?;
-        history.write_all(b"\n")?;
+        serde_json::to_writer(&mut jsonl, &op)?;
+        jsonl.write_all(b"\n")?;
+        line.clear();
+        sim::check::edn::write_edn_line(&op, &mut line);
+        edn.write_all(line.as_bytes())?;
     }
-    history.flush()?;
-    fs::write(
-        out.join("history.edn"),
-        sim::check::edn::write_edn(&data.history.to_history()),
-    )?;
+    jsonl.flush()?;
+    edn.flush()?;
     if let Some(explanation) = &data.check_explanation {
         fs::write(out.join("linearizability.txt"), explanation)?;
     }

@@ -583,22 +583,28 @@ pub fn write_value(value: &Value) -> String {
 pub fn write_edn(history: &History) -> String {
     let mut out = String::new();
     for op in &history.ops {
-        let process = match &op.process {
-            Process::Client(n) => n.to_string(),
-            Process::Named(name) => format!(":{name}"),
-        };
-        out.push_str(&format!(
-            "{{:index {}, :time {}, :type :{}, :process {}, :f :{}",
-            op.index, op.time, op.kind, process, op.function
-        ));
-        if let Some(key) = &op.key {
-            out.push_str(&format!(", :key {}", write_value(key)));
-        }
-        out.push_str(&format!(", :value {}", write_value(&op.value)));
-        if let Some(error) = &op.error {
-            out.push_str(&format!(", :error {}", string_literal(error)));
-        }
-        out.push_str("}\n");
+        write_edn_line(op, &mut out);
     }
     out
+}
+
+/// Appends one operation as an EDN map and a newline: the line [`write_edn`] writes for it,
+/// for writers that stream a history instead of holding it whole.
+pub fn write_edn_line(op: &Op, out: &mut String) {
+    let process = match &op.process {
+        Process::Client(n) => n.to_string(),
+        Process::Named(name) => format!(":{name}"),
+    };
+    out.push_str(&format!(
+        "{{:index {}, :time {}, :type :{}, :process {}, :f :{}",
+        op.index, op.time, op.kind, process, op.function
+    ));
+    if let Some(key) = &op.key {
+        out.push_str(&format!(", :key {}", write_value(key)));
+    }
+    out.push_str(&format!(", :value {}", write_value(&op.value)));
+    if let Some(error) = &op.error {
+        out.push_str(&format!(", :error {}", string_literal(error)));
+    }
+    out.push_str("}\n");
 }
