@@ -7,7 +7,7 @@ use std::process::Command;
 fn corpus() -> PathBuf {
     Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/corpus/porcupine"
+        "/corpus/porcupine"
     ))
     .to_path_buf()
 }

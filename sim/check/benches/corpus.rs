@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn corpus() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/porcupine")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/porcupine")
 }
 
 /// Wall time, only to print it: the verdict never depends on it.

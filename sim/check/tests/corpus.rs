@@ -1,5 +1,5 @@
 //! Every history of Porcupine's corpus gets the verdict Porcupine's own tests assert, as
-//! listed in `shared/corpus/porcupine/SOURCE.md`: etcd logs with the etcd model, key-value
+//! listed in `corpus/porcupine/SOURCE.md` (vendored; licence in `corpus/porcupine/LICENSE`): etcd logs with the etcd model, key-value
 //! logs with the key-value model partitioned by key.
 
 use check::read::read_history_file;
@@ -7,7 +7,7 @@ use check::{check, check_parallel, CheckOptions, EtcdRegister, KeyValue, Verdict
 use std::path::{Path, PathBuf};
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/porcupine")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/porcupine")
 }
 
 /// (file, expected verdict) for every row of SOURCE.md's tables; `None` for the empty file.
