@@ -6,13 +6,11 @@
 //! confirms the fingerprint; `detsim shrink` minimises it. Beside each artifact the fuzzer writes
 //! the same scenario as a plain `.toml` file that `detsim run` accepts and a human can edit.
 
-use crate::registry;
 use crate::run_command::run_traced;
 use serde::{Deserialize, Serialize};
 use sim::nemesis;
 use sim::outcome::{RunData, Verdict};
 use sim::scenario::{Scenario, ScenarioError};
-use sim::world::RunError;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -136,24 +134,7 @@ fn strip_position(message: &str) -> String {
 /// Parses scenario text and checks it against the protocol it names, as loading a file does.
 pub fn parse_scenario(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     let scenario = Scenario::parse(text, path)?;
-    let invalid = |message: String| ScenarioError::Invalid {
-        path: path.to_owned(),
-        line: 1,
-        column: 1,
-        message,
-    };
-    let entry = registry::find(&scenario.protocol.name).ok_or_else(|| {
-        invalid(format!(
-            "protocol.name: unknown protocol {:?}",
-            scenario.protocol.name
-        ))
-    })?;
-    entry.validate(&scenario.protocol).map_err(|error| {
-        invalid(match error {
-            RunError::UnknownBug { .. } => format!("protocol.bug: {error}"),
-            other => format!("protocol.options: {other}"),
-        })
-    })?;
+    crate::load::check_against_registry(&scenario, text, path)?;
     Ok(scenario)
 }
 

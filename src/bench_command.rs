@@ -60,7 +60,8 @@ pub fn execute(args: &BenchArgs) -> ExitStatus {
     }
     scenario.run.max_events = u64::MAX;
     let seed = args.seed.unwrap_or(scenario.seed);
-    let entry = registry::find(&scenario.protocol.name).expect("validated at load");
+    let entry = registry::find(&scenario.protocol.name, &scenario.workload.kind)
+        .expect("validated at load");
     let faults = nemesis::expand(&scenario, seed);
     let repeat = args.repeat.max(1);
     let (mut engine_best, mut bare_best) = (Duration::MAX, Duration::MAX);

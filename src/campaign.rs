@@ -140,8 +140,11 @@ pub struct ResultLine {
     pub ops: u64,
     /// Operations that completed `ok`.
     pub ok: u64,
-    /// Operations that completed `fail`.
+    /// Operations that completed `fail`, decided by the service.
     pub fail: u64,
+    /// Operations refused: the service was unavailable (written `fail` in the history).
+    #[serde(default)]
+    pub refused: u64,
     /// Operations whose outcome is unknown (`info`).
     pub info: u64,
     /// Faults in the seed's expanded schedule.
@@ -167,6 +170,7 @@ impl ResultLine {
             ops: invocations(data),
             ok: stats.operations_ok,
             fail: stats.operations_fail,
+            refused: stats.operations_refused,
             info: stats.operations_info,
             faults: fault_count as u64,
             messages: stats.messages_sent,
@@ -248,41 +252,20 @@ impl Tally {
         format!("failed: {} ({})", self.failed_count(), kinds.join(", "))
     }
 
-    /// The process exit code: 0 when every seed passed, otherwise the exit code of the lowest
-    /// failing seed's verdict (1 safety violation, 3 liveness timeout, 4 panic, 5 limit reached,
-    /// 6 unknown), the same code `detsim run` gives for that seed.
-    pub fn exit_code(&self) -> u8 {
-        match &self.first_failure {
-            None => 0,
-            Some((_, kind)) => verdict_exit_code(kind),
-        }
-    }
-
-    /// [`Tally::exit_code`] as the process's exit status.
+    /// The process exit status: `pass` when every seed passed, otherwise the status of the
+    /// lowest failing seed's verdict, the same status `detsim run` gives for that seed.
     pub fn exit_status(&self) -> crate::ExitStatus {
-        use crate::ExitStatus;
-        match self.exit_code() {
-            0 => ExitStatus::Pass,
-            3 => ExitStatus::LivenessTimeout,
-            4 => ExitStatus::Panic,
-            5 => ExitStatus::LimitReached,
-            6 => ExitStatus::Unknown,
-            _ => ExitStatus::SafetyViolation,
+        match &self.first_failure {
+            None => crate::ExitStatus::Pass,
+            Some((_, kind)) => verdict_exit_status(kind),
         }
     }
 }
 
-/// The exit code `detsim run` gives for a verdict kind (1 for a kind this version does not know).
-pub fn verdict_exit_code(kind: &str) -> u8 {
-    match kind {
-        "pass" => 0,
-        "safety-violation" => 1,
-        "liveness-timeout" => 3,
-        "panic" => 4,
-        "limit-reached" => 5,
-        "unknown" => 6,
-        _ => 1,
-    }
+/// The exit status `detsim run` gives for a verdict kind (a safety violation for a kind this
+/// version does not know: a failure must never exit 0).
+pub fn verdict_exit_status(kind: &str) -> crate::ExitStatus {
+    sim::outcome::Verdict::exit_status_of(kind).unwrap_or(crate::ExitStatus::SafetyViolation)
 }
 
 #[cfg(test)]
@@ -364,6 +347,7 @@ mod tests {
             ops: 0,
             ok: 0,
             fail: 0,
+            refused: 0,
             info: 0,
             faults: 0,
             messages: 0,
@@ -374,11 +358,11 @@ mod tests {
         tally.add(&line(9, "panic"));
         tally.add(&line(1, "pass"));
         tally.add(&line(4, "liveness-timeout"));
-        assert_eq!(tally.exit_code(), 3);
+        assert_eq!(tally.exit_status().code(), 3);
         assert_eq!(
             tally.failed_line(),
             "failed: 2 (liveness-timeout: 1, panic: 1)"
         );
-        assert_eq!(Tally::default().exit_code(), 0);
+        assert_eq!(Tally::default().exit_status().code(), 0);
     }
 }

@@ -1,41 +1,75 @@
 //! Loading scenario files, with every error pointing at file, line and field.
 
-use crate::registry;
+use crate::registry::{self, Unserved};
 use sim::scenario::{key_line, Scenario, ScenarioError};
 use sim::world::RunError;
 use std::path::Path;
 
-/// Reads a scenario and checks it against the protocol it names.
+/// Reads a scenario and checks it against the protocol and workload it names.
 pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
     let (scenario, text) = Scenario::load_with_text(path)?;
-    let invalid = |key: &str, message: String| ScenarioError::Invalid {
+    check_against_registry(&scenario, &text, path)?;
+    Ok(scenario)
+}
+
+/// Checks a parsed scenario against the registry: the protocol exists, serves the workload, and
+/// accepts the options, bug and workload fields. Errors point into `text`, the file's text.
+pub fn check_against_registry(
+    scenario: &Scenario,
+    text: &str,
+    path: &Path,
+) -> Result<(), ScenarioError> {
+    let invalid = |line: usize, message: String| ScenarioError::Invalid {
         path: path.to_owned(),
-        line: if key == "options" {
-            text.lines()
-                .position(|l| l.trim() == "[protocol.options]")
-                .map_or_else(|| key_line(&text, "protocol", "name"), |i| i + 1)
-        } else {
-            key_line(&text, "protocol", key)
-        },
+        line,
         column: 1,
         message,
     };
-    let Some(entry) = registry::find(&scenario.protocol.name) else {
-        let known: Vec<&str> = registry::PROTOCOLS.iter().map(|p| p.name()).collect();
-        return Err(invalid(
-            "name",
-            format!(
-                "protocol.name: unknown protocol {:?} (known: {})",
-                scenario.protocol.name,
-                known.join(", ")
-            ),
-        ));
+    let protocol_line = |key: &str| {
+        if key == "options" {
+            text.lines()
+                .position(|l| l.trim() == "[protocol.options]")
+                .map_or_else(|| key_line(text, "protocol", "name"), |i| i + 1)
+        } else {
+            key_line(text, "protocol", key)
+        }
     };
-    entry
-        .validate(&scenario.protocol)
-        .map_err(|error| match error {
-            RunError::UnknownBug { .. } => invalid("bug", error.to_string()),
-            other => invalid("options", other.to_string()),
+    let workload_line = |key: &str| key_line(text, "workload", key);
+    let kind = &scenario.workload.kind;
+    let entry =
+        registry::find(&scenario.protocol.name, kind).map_err(|unserved| match unserved {
+            Unserved::UnknownProtocol { known } => invalid(
+                protocol_line("name"),
+                format!(
+                    "protocol.name: unknown protocol {:?} (known: {})",
+                    scenario.protocol.name,
+                    known.join(", ")
+                ),
+            ),
+            Unserved::UnservedWorkload {
+                served,
+                workload_exists,
+            } => invalid(
+                workload_line("kind"),
+                if workload_exists {
+                    format!(
+                        "workload.kind: protocol {:?} does not serve the {kind:?} workload (it \
+                     serves: {})",
+                        scenario.protocol.name,
+                        served.join(", ")
+                    )
+                } else {
+                    format!(
+                        "workload.kind: unknown workload {kind:?} (protocol {:?} serves: {})",
+                        scenario.protocol.name,
+                        served.join(", ")
+                    )
+                },
+            ),
         })?;
-    Ok(scenario)
+    entry.validate(scenario).map_err(|error| match error {
+        RunError::UnknownBug { .. } => invalid(protocol_line("bug"), error.to_string()),
+        RunError::Workload(field) => invalid(workload_line(&field.field), field.to_string()),
+        other => invalid(protocol_line("options"), other.to_string()),
+    })
 }

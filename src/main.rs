@@ -43,42 +43,8 @@ enum Command {
     Merge(merge_command::MergeArgs),
 }
 
-/// Process exit codes. A run's code says its verdict; 2 is always bad input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// The run passed.
-    Pass = 0,
-    /// A safety property broke (an invariant, or linearizability).
-    SafetyViolation = 1,
-    /// Bad input: a malformed scenario or history, a missing file, bad arguments.
-    InputError = 2,
-    /// The cluster did not recover in time after the faults healed.
-    LivenessTimeout = 3,
-    /// A protocol or the engine panicked.
-    Panic = 4,
-    /// A hard limit (events) ended the run.
-    LimitReached = 5,
-    /// The linearizability checker ran out of budget.
-    Unknown = 6,
-    /// `--check-determinism` found two runs that differ.
-    Nondeterministic = 7,
-    /// `detsim replay` or `detsim shrink`: the artifact's recorded failure did not recur.
-    NotReproduced = 8,
-}
-
-impl ExitStatus {
-    /// The exit status for a run's verdict.
-    pub fn from_verdict(verdict: &sim::outcome::Verdict) -> ExitStatus {
-        match verdict.exit_code() {
-            0 => ExitStatus::Pass,
-            1 => ExitStatus::SafetyViolation,
-            3 => ExitStatus::LivenessTimeout,
-            4 => ExitStatus::Panic,
-            5 => ExitStatus::LimitReached,
-            _ => ExitStatus::Unknown,
-        }
-    }
-}
+/// Process exit codes: one table, in the engine crate, from verdicts and commands to codes.
+pub use sim::outcome::ExitStatus;
 
 /// Restores the default action of SIGPIPE, so `detsim ... | head` ends quietly like other Unix
 /// tools instead of panicking on a closed standard output (Rust ignores SIGPIPE by default).
@@ -111,14 +77,7 @@ fn main() -> ExitCode {
         Command::Shrink(args) => shrink_command::execute(&args) as u8,
         Command::Merge(args) => merge_command::execute(&args) as u8,
         Command::List => {
-            for entry in registry::PROTOCOLS {
-                let bugs = entry.bugs();
-                if bugs.is_empty() {
-                    println!("{}", entry.name());
-                } else {
-                    println!("{} (planted bugs: {})", entry.name(), bugs.join(", "));
-                }
-            }
+            registry::list(&mut std::io::stdout().lock());
             0
         }
     };

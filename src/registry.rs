@@ -1,38 +1,44 @@
-//! The protocols `detsim` can run, by the name scenarios use.
+//! The protocols `detsim` can run, by the names scenarios use, each paired with the workloads it
+//! serves.
 //!
-//! Adding a protocol is one line in [`PROTOCOLS`]: its type and its invariant checker. Everything
-//! else (scenario validation, running, fuzzing) goes through the entry.
+//! A protocol that serves several workloads is generic over them (`Raft<Registers>`,
+//! `Raft<Counters>`), and each pairing is one line in [`PROTOCOLS`]: the protocol type (which
+//! names its workload) and its invariant checker. Everything else — scenario validation,
+//! running, fuzzing, `detsim list` — goes through the entry. A scenario that pairs a protocol
+//! with a workload it does not serve is an error naming the line.
 
+use protocols::raft::{Raft, RaftInvariants};
+use protocols::unreplicated::Unreplicated;
 use sim::invariants::{Invariants, NoInvariants};
 use sim::outcome::RunData;
 use sim::protocol::Protocol;
-use sim::scenario::{FaultSpec, ProtocolSection, Scenario};
-use sim::verdict;
+use sim::scenario::{FaultSpec, Scenario};
+use sim::workload::counter::Counters;
+use sim::workload::register::Registers;
+use sim::workload::Workload;
 use sim::world::{self, RunError};
 use std::io::Write;
 use std::marker::PhantomData;
 
-/// A protocol known to the command line.
+/// A (protocol, workload) pairing known to the command line.
 pub trait Registered: Sync {
-    /// The name scenarios use.
-    fn name(&self) -> &'static str;
-    /// Its planted bugs.
+    /// The protocol's name, as scenarios write it (`[protocol] name`).
+    fn protocol(&self) -> &'static str;
+    /// The workload's kind (`[workload] kind`).
+    fn workload(&self) -> &'static str;
+    /// The protocol's planted bugs.
     fn bugs(&self) -> &'static [&'static str];
-    /// Checks a `[protocol]` section (options and bug) without running anything.
-    fn validate(&self, section: &ProtocolSection) -> Result<(), RunError>;
+    /// Checks the scenario's `[protocol]` and `[workload]` sections without running anything.
+    fn validate(&self, scenario: &Scenario) -> Result<(), RunError>;
     /// Runs the scenario with an explicit fault schedule and checks its history: the verdict
-    /// covers invariants, limits, panics, liveness and linearizability.
+    /// covers invariants, limits, panics, liveness and the history's checker.
     fn run(
         &self,
         scenario: &Scenario,
         faults: &[FaultSpec],
         seed: u64,
         trace: Option<&mut dyn Write>,
-    ) -> Result<RunData, RunError> {
-        let mut data = self.simulate(scenario, faults, seed, trace)?;
-        data.check_explanation = verdict::judge_history(&mut data, scenario.run.check_budget);
-        Ok(data)
-    }
+    ) -> Result<RunData, RunError>;
     /// Runs the scenario without checking the history (for benchmarks of the engine alone).
     fn simulate(
         &self,
@@ -46,16 +52,21 @@ pub trait Registered: Sync {
 struct Entry<P, I>(PhantomData<fn() -> (P, I)>);
 
 impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
-    fn name(&self) -> &'static str {
+    fn protocol(&self) -> &'static str {
         P::NAME
+    }
+    fn workload(&self) -> &'static str {
+        P::Workload::KIND
     }
     fn bugs(&self) -> &'static [&'static str] {
         P::BUGS
     }
-    fn validate(&self, section: &ProtocolSection) -> Result<(), RunError> {
-        world::protocol_options::<P>(section).map(|_| ())
+    fn validate(&self, scenario: &Scenario) -> Result<(), RunError> {
+        world::protocol_options::<P>(&scenario.protocol)?;
+        world::workload_options::<P::Workload>(&scenario.workload)?;
+        Ok(())
     }
-    fn simulate(
+    fn run(
         &self,
         scenario: &Scenario,
         faults: &[FaultSpec],
@@ -64,15 +75,109 @@ impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
     ) -> Result<RunData, RunError> {
         world::run::<P, I>(scenario, faults, seed, I::default(), trace)
     }
+    fn simulate(
+        &self,
+        scenario: &Scenario,
+        faults: &[FaultSpec],
+        seed: u64,
+        trace: Option<&mut dyn Write>,
+    ) -> Result<RunData, RunError> {
+        world::simulate::<P, I>(scenario, faults, seed, I::default(), trace).map(|(data, _)| data)
+    }
 }
 
-/// Every protocol, in the order `detsim` lists them.
+/// Every (protocol, workload) pairing, in the order `detsim list` shows them.
 pub static PROTOCOLS: &[&dyn Registered] = &[
-    &Entry::<protocols::unreplicated::Unreplicated, NoInvariants>(PhantomData),
-    &Entry::<protocols::raft::Raft, protocols::raft::RaftInvariants>(PhantomData),
+    &Entry::<Unreplicated<Registers>, NoInvariants>(PhantomData),
+    &Entry::<Unreplicated<Counters>, NoInvariants>(PhantomData),
+    &Entry::<Raft<Registers>, RaftInvariants>(PhantomData),
+    &Entry::<Raft<Counters>, RaftInvariants>(PhantomData),
 ];
 
-/// The protocol called `name`.
-pub fn find(name: &str) -> Option<&'static dyn Registered> {
-    PROTOCOLS.iter().copied().find(|entry| entry.name() == name)
+/// Why no entry serves a scenario.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unserved {
+    /// No protocol has this name.
+    UnknownProtocol {
+        /// Every protocol's name.
+        known: Vec<&'static str>,
+    },
+    /// The protocol exists but does not serve this workload.
+    UnservedWorkload {
+        /// The workloads it serves.
+        served: Vec<&'static str>,
+        /// Whether any protocol serves the workload at all.
+        workload_exists: bool,
+    },
+}
+
+/// The entry that runs `protocol` with `workload`.
+pub fn find(protocol: &str, workload: &str) -> Result<&'static dyn Registered, Unserved> {
+    if let Some(entry) = PROTOCOLS
+        .iter()
+        .copied()
+        .find(|e| e.protocol() == protocol && e.workload() == workload)
+    {
+        return Ok(entry);
+    }
+    let served: Vec<&'static str> = PROTOCOLS
+        .iter()
+        .filter(|e| e.protocol() == protocol)
+        .map(|e| e.workload())
+        .collect();
+    if served.is_empty() {
+        let mut known: Vec<&'static str> = PROTOCOLS.iter().map(|e| e.protocol()).collect();
+        known.dedup();
+        return Err(Unserved::UnknownProtocol { known });
+    }
+    Err(Unserved::UnservedWorkload {
+        served,
+        workload_exists: PROTOCOLS.iter().any(|e| e.workload() == workload),
+    })
+}
+
+/// Writes what `detsim list` shows: each protocol with the workloads it serves and its bugs.
+pub fn list(out: &mut dyn Write) {
+    let mut protocols: Vec<&'static str> = PROTOCOLS.iter().map(|e| e.protocol()).collect();
+    protocols.dedup();
+    for protocol in protocols {
+        let entries: Vec<&&dyn Registered> = PROTOCOLS
+            .iter()
+            .filter(|e| e.protocol() == protocol)
+            .collect();
+        let workloads: Vec<&str> = entries.iter().map(|e| e.workload()).collect();
+        let _ = write!(out, "{protocol} (workloads: {})", workloads.join(", "));
+        let bugs = entries[0].bugs();
+        if !bugs.is_empty() {
+            let _ = write!(out, " (planted bugs: {})", bugs.join(", "));
+        }
+        let _ = writeln!(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pairing_is_found_and_an_unserved_one_says_what_is_served() {
+        for entry in PROTOCOLS {
+            let found = find(entry.protocol(), entry.workload()).unwrap();
+            assert_eq!(
+                (found.protocol(), found.workload()),
+                (entry.protocol(), entry.workload())
+            );
+        }
+        assert_eq!(
+            find("raft", "bank").err(),
+            Some(Unserved::UnservedWorkload {
+                served: vec!["register", "counter"],
+                workload_exists: false
+            })
+        );
+        assert!(matches!(
+            find("paxs", "register"),
+            Err(Unserved::UnknownProtocol { .. })
+        ));
+    }
 }

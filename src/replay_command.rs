@@ -74,7 +74,7 @@ pub fn execute(args: &ReplayArgs) -> ExitStatus {
     };
     let wall = started.elapsed();
     if let Some(out) = &args.out {
-        if let Err(error) = write_files(&scenario, &data, out) {
+        if let Err(error) = write_files(&data, out) {
             eprintln!("error: writing {}: {error}", out.display());
             return ExitStatus::InputError;
         }
@@ -100,7 +100,7 @@ pub fn execute(args: &ReplayArgs) -> ExitStatus {
     );
     if same_fingerprint && same_verdict {
         println!("reproduced: same fingerprint, same verdict");
-        ExitStatus::from_verdict(&data.verdict)
+        data.verdict.exit_status()
     } else {
         println!(
             "NOT reproduced: recorded verdict {}, replay gave {}",

@@ -4,7 +4,6 @@ use crate::load::load_scenario;
 use crate::registry;
 use crate::ExitStatus;
 use clap::Args;
-use serde::Serialize;
 use sim::nemesis;
 use sim::outcome::RunData;
 use sim::scenario::Scenario;
@@ -35,23 +34,6 @@ pub struct RunArgs {
     /// Do not write the report (index.html, plots, timeline): for very long runs.
     #[arg(long)]
     pub no_report: bool,
-}
-
-/// What `summary.json` holds: everything about the run that is reproducible (no wall time).
-#[derive(Serialize)]
-struct Summary<'a> {
-    scenario: &'a str,
-    protocol: &'a str,
-    bug: Option<&'a str>,
-    seed: u64,
-    nodes: u32,
-    verdict: &'a sim::outcome::Verdict,
-    expected: Option<&'a str>,
-    stats: &'a sim::outcome::RunStats,
-    fingerprint: &'a str,
-    heal_time: Option<sim::time::SimTime>,
-    faults: &'a [sim::outcome::FaultWindow],
-    reproduce: &'a str,
 }
 
 /// Runs the command.
@@ -95,7 +77,7 @@ pub fn execute(args: &RunArgs) -> ExitStatus {
         }
     };
     let wall = started.elapsed();
-    if let Err(error) = write_files(&scenario, &data, &out) {
+    if let Err(error) = write_files(&data, &out) {
         eprintln!("error: writing {}: {error}", out.display());
         return ExitStatus::InputError;
     }
@@ -106,7 +88,7 @@ pub fn execute(args: &RunArgs) -> ExitStatus {
         }
     }
     print_summary(&scenario, &data, wall, &out, args.check_determinism);
-    ExitStatus::from_verdict(&data.verdict)
+    data.verdict.exit_status()
 }
 
 /// Runs the scenario once with `seed`, tracing into `trace_path` when given.
@@ -136,7 +118,8 @@ pub fn run_traced(
     seed: u64,
     trace: Option<&mut dyn Write>,
 ) -> Result<RunData, String> {
-    let entry = registry::find(&scenario.protocol.name).expect("validated at load");
+    let entry = registry::find(&scenario.protocol.name, &scenario.workload.kind)
+        .map_err(|_| "the scenario's protocol does not serve its workload".to_string())?;
     let faults = nemesis::expand(scenario, seed);
     entry
         .run(scenario, &faults, seed, trace)
@@ -149,22 +132,10 @@ pub fn reproduce_command(scenario_path: &Path, seed: u64) -> String {
 }
 
 /// Writes `summary.json`, `history.jsonl`, `history.edn` and `linearizability.txt` into `out`.
-pub fn write_files(scenario: &Scenario, data: &RunData, out: &Path) -> std::io::Result<()> {
-    let summary = Summary {
-        scenario: &data.scenario,
-        protocol: &data.protocol,
-        bug: scenario.protocol.bug.as_deref(),
-        seed: data.seed,
-        nodes: data.node_count,
-        verdict: &data.verdict,
-        expected: scenario.expect.as_deref(),
-        stats: &data.stats,
-        fingerprint: &data.fingerprint,
-        heal_time: data.heal_time,
-        faults: &data.faults,
-        reproduce: &data.reproduce,
-    };
-    let mut json = serde_json::to_string_pretty(&summary).expect("summary serializes");
+pub fn write_files(data: &RunData, out: &Path) -> std::io::Result<()> {
+    // The summary is the run result itself; the history and the checker's explanation are
+    // not serialized with it, they have files of their own.
+    let mut json = serde_json::to_string_pretty(data).expect("a run result serializes");
     json.push('\n');
     fs::write(out.join("summary.json"), json)?;
     // One pass over the compact history writes both formats, an operation at a time: the
@@ -224,8 +195,8 @@ pub fn print_summary(
     let stats = &data.stats;
     let seconds = wall.as_secs_f64().max(1e-9);
     println!(
-        "scenario {} ({}, {} nodes), seed {}",
-        data.scenario, data.protocol, data.node_count, data.seed
+        "scenario {} ({}, {} workload, {} nodes), seed {}",
+        data.scenario, data.protocol, data.workload, data.node_count, data.seed
     );
     println!("verdict: {}", data.verdict);
     if let Some(expected) = &scenario.expect {
@@ -236,8 +207,14 @@ pub fn print_summary(
         );
     }
     println!(
-        "operations: {} ok, {} fail, {} info",
-        stats.operations_ok, stats.operations_fail, stats.operations_info
+        "operations: {} ok, {} fail, {} refused, {} info; availability {}",
+        stats.operations_ok,
+        stats.operations_fail,
+        stats.operations_refused,
+        stats.operations_info,
+        stats
+            .availability()
+            .map_or("-".to_string(), |share| format!("{:.1}%", share * 100.0))
     );
     println!(
         "messages: {} sent, {} delivered, {} dropped, {} duplicated",

@@ -495,11 +495,13 @@ fn shift_heal(scenario: &mut Scenario, heal: SimDuration, new_heal: SimDuration)
 }
 
 /// `crash at 3s on node 0 for 500ms`.
-pub fn describe_fault(fault: &FaultSpec) -> String {
+pub fn describe_fault(spec: &FaultSpec) -> String {
+    // The flat form names every field the way the scenario file does.
+    let fault = &sim::scenario::FaultEntry::from(spec);
     let action = serde_json::to_value(fault.action)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("{:?}", fault.action));
+        .unwrap_or_else(|| format!("{:?}", spec.fault.action()));
     let mut text = format!("{action} at {}", readable(fault.at));
     match fault.node {
         Some(NodeRef::Id(n)) => text.push_str(&format!(" on node {n}")),

@@ -14,23 +14,35 @@
 //! not linearizable, and detsim's checker must say so. That makes this protocol the canary of the
 //! linearizability checker: wrong on purpose, in a way a one-line scenario exposes.
 //!
-//! The network may duplicate or delay a forwarded request, so the server remembers, per client,
-//! the newest request it executed and ignores any request not newer than that (clients have one
-//! request outstanding at a time, and request ids only grow): a duplicated write is not applied
-//! twice, after a newer write. With `persist = true` that table is durable with the registers.
+//! The store serves any workload that has a sequential state machine (registers, counters): it
+//! is generic over the [`StateMachine`], like every log-based protocol, and runs it through the
+//! shared session table of [`Sessions`].
 //!
-//! There are no planted bugs to select: its flaw is the configuration `persist = false` under a
-//! crash of node 0.
+//! The network may duplicate or delay a forwarded request, so the server keeps, per client, the
+//! latest request it executed and its answer (Raft §8's session table): a duplicate of it is
+//! answered again, never executed twice, and an older request is answered "unknown" (clients
+//! have one request outstanding at a time, and request ids only grow). With `persist = true` the
+//! state machine and the table are durable: each executed command that changed the state is
+//! written before the answer leaves, and a restarted server re-executes them.
+//!
+//! Its flaw by configuration is `persist = false` under a crash of node 0. One planted bug:
+//!
+//! - `reapply-duplicates` — the server executes every request it receives, duplicates included,
+//!   without consulting the session table. A forwarded add that the network delivers twice is
+//!   applied twice; the counter workload's **linearizability** check sees a read no order of
+//!   the adds can explain.
 
 use serde::Deserialize;
-use sim::protocol::{
-    ClientId, ClientRequest, ClientResponse, Context, Key, NodeConfig, NodeId, NodeView, Operation,
-    Protocol, RequestId, Role,
-};
-use std::collections::BTreeMap;
+use sim::protocol::{ClientId, Context, NodeConfig, NodeId, NodeView, Protocol, Role};
+use sim::service::{Answer, FollowLeader, Request, Response, Sessions, StateMachine};
+use sim::workload::register::Registers;
+use sim::workload::{OperationOf, OutputOf};
 
 /// The node that holds the data.
 pub const SERVER: NodeId = NodeId(0);
+
+/// The planted bugs, by name.
+pub const BUGS: &[&str] = &["reapply-duplicates"];
 
 /// Options from `[protocol.options]`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -43,9 +55,9 @@ pub struct Options {
 
 /// Messages between nodes: a front end forwarding a client's request to the server.
 #[derive(Clone, Debug, Hash)]
-pub enum Message {
+pub enum Message<O> {
     /// A request a front end received, for the server to execute and answer.
-    Forward(ClientRequest),
+    Forward(Request<O>),
 }
 
 /// The protocol has no timers.
@@ -54,122 +66,71 @@ pub enum Timer {}
 
 /// One node: the server (node 0) or a front end.
 #[derive(Clone, Debug)]
-pub struct Unreplicated {
+pub struct Unreplicated<M: StateMachine = Registers> {
     id: NodeId,
     persist: bool,
-    registers: BTreeMap<Key, i64>,
-    newest_request: BTreeMap<ClientId, RequestId>,
+    reapply_duplicates: bool,
+    state: Sessions<M>,
 }
 
-/// What the server keeps on disk (with `persist = true`).
-#[derive(Clone, Debug, Default)]
-pub struct Disk {
-    /// The registers.
-    pub registers: BTreeMap<Key, i64>,
-    /// Per client, the newest request that changed a register.
-    pub newest_request: BTreeMap<ClientId, RequestId>,
-}
-
-/// One durable write: a register's new value, and the request that wrote it.
-#[derive(Clone, Debug, Hash)]
-pub struct Write {
-    /// The register.
-    pub key: Key,
-    /// Its new value.
-    pub value: i64,
-    /// The client whose request wrote it.
-    pub client: ClientId,
-    /// That request.
-    pub request: RequestId,
-}
-
-impl Unreplicated {
-    /// The server's registers (empty on front ends).
-    pub fn registers(&self) -> &BTreeMap<Key, i64> {
-        &self.registers
+impl<M: StateMachine> Unreplicated<M> {
+    /// The server's state machine (empty on front ends).
+    pub fn machine(&self) -> &M {
+        self.state.machine()
     }
 
-    fn execute(&mut self, context: &mut Context<Self>, request: ClientRequest) {
+    fn execute(&mut self, context: &mut Context<Self>, request: Request<OperationOf<M::Workload>>) {
         assert_eq!(self.id, SERVER, "only the server executes requests");
-        if self
-            .newest_request
-            .get(&request.client)
-            .is_some_and(|newest| request.id <= *newest)
-        {
-            // A duplicate, or a request its client already gave up on: its answer (if any) went
-            // out the first time, and running it again could undo a newer write.
-            return;
-        }
-        self.newest_request.insert(request.client, request.id);
-        let response = match request.operation {
-            Operation::Read { key } => ClientResponse::Ok {
-                value: self.registers.get(&key).copied(),
-            },
-            Operation::Write { key, value } => {
-                self.store(context, &request, key, value);
-                ClientResponse::Ok { value: None }
-            }
-            Operation::Cas { key, from, to } => {
-                if self.registers.get(&key) == Some(&from) {
-                    self.store(context, &request, key, to);
-                    ClientResponse::Ok { value: None }
-                } else {
-                    ClientResponse::Fail {
-                        reason: "compare-and-set: value differs".into(),
-                    }
-                }
-            }
+        let answer = if self.reapply_duplicates {
+            // Bug: no session check, so a duplicated request runs again.
+            self.state.apply_without_session(&request)
+        } else {
+            self.state.apply(&request)
         };
-        context.reply(request.id, request.client, response);
-    }
-
-    fn store(
-        &mut self,
-        context: &mut Context<Self>,
-        request: &ClientRequest,
-        key: Key,
-        value: i64,
-    ) {
-        self.registers.insert(key, value);
-        if self.persist {
+        if self.persist && !M::is_read_only(&request.operation) && matches!(answer, Answer::Ok(_)) {
             // Pushed before the reply, so the reply waits until the write is durable.
-            context.persist(Write {
-                key,
-                value,
-                client: request.client,
-                request: request.id,
-            });
+            context.persist(request.clone());
         }
+        let response = Response {
+            request: request.id,
+            answer,
+        };
+        context.reply(request.client, response);
     }
 }
 
-impl Protocol for Unreplicated {
-    type Message = Message;
+impl<M: StateMachine> Protocol for Unreplicated<M> {
+    type Workload = M::Workload;
+    type Message = Message<OperationOf<M::Workload>>;
+    type Request = Request<OperationOf<M::Workload>>;
+    type Response = Response<OutputOf<M::Workload>>;
+    type Client = FollowLeader<M::Workload>;
     type Timer = Timer;
-    type Durable = Disk;
-    type Update = Write;
+    type Durable = Sessions<M>;
+    type Update = Request<OperationOf<M::Workload>>;
     type Options = Options;
 
     const NAME: &'static str = "unreplicated";
+    const BUGS: &'static [&'static str] = BUGS;
 
     fn start(
         config: &NodeConfig<'_, Options>,
         durable: Option<&Self::Durable>,
         _context: &mut Context<Self>,
     ) -> Self {
-        let disk = match durable {
+        let state = match durable {
             Some(disk) if config.options.persist && config.id == SERVER => disk.clone(),
-            _ => Disk::default(),
+            _ => Sessions::new(),
         };
         Unreplicated {
             id: config.id,
             persist: config.options.persist,
-            registers: disk.registers,
-            newest_request: disk.newest_request,
+            reapply_duplicates: config.bug == Some("reapply-duplicates"),
+            state,
         }
     }
 
-    fn on_message(&mut self, context: &mut Context<Self>, _source: NodeId, message: Message) {
+    fn on_message(&mut self, context: &mut Context<Self>, _source: NodeId, message: Self::Message) {
         match message {
             Message::Forward(request) => self.execute(context, request),
         }
@@ -179,7 +140,12 @@ impl Protocol for Unreplicated {
         match timer {}
     }
 
-    fn on_client_request(&mut self, context: &mut Context<Self>, request: ClientRequest) {
+    fn on_client_request(
+        &mut self,
+        context: &mut Context<Self>,
+        _client: ClientId,
+        request: Self::Request,
+    ) {
         if self.id == SERVER {
             self.execute(context, request);
         } else {
@@ -187,16 +153,12 @@ impl Protocol for Unreplicated {
         }
     }
 
-    fn apply_update(disk: &mut Disk, write: Write) {
-        disk.registers.insert(write.key, write.value);
-        let newest = disk
-            .newest_request
-            .entry(write.client)
-            .or_insert(write.request);
-        *newest = (*newest).max(write.request);
+    fn apply_update(disk: &mut Sessions<M>, request: Self::Update) {
+        // Commands are deterministic: executing the logged ones again rebuilds the state.
+        disk.apply(&request);
     }
 
-    fn message_kind(message: &Message) -> &'static str {
+    fn message_kind(message: &Self::Message) -> &'static str {
         match message {
             Message::Forward(_) => "Forward",
         }
@@ -219,23 +181,30 @@ impl Protocol for Unreplicated {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim::protocol::Effect;
+    use sim::protocol::{Effect, RequestId};
+    use sim::workload::counter::{self, Counters};
+    use sim::workload::register::Operation;
 
-    fn request(id: u64, operation: Operation) -> ClientRequest {
-        ClientRequest {
+    type Store = Unreplicated<Registers>;
+
+    fn request(id: u64, operation: Operation) -> Request<Operation> {
+        Request {
             id: RequestId(id),
             client: ClientId(0),
             operation,
         }
     }
 
-    fn server(persist: bool) -> (Unreplicated, Context<Unreplicated>) {
+    fn server<M: StateMachine>(
+        persist: bool,
+        bug: Option<&str>,
+    ) -> (Unreplicated<M>, Context<Unreplicated<M>>) {
         let options = Options { persist };
         let config = NodeConfig {
             id: SERVER,
             node_count: 3,
             options: &options,
-            bug: None,
+            bug,
         };
         let mut context = Context::new(SERVER, 3, sim::time::SimTime(0));
         let node = Unreplicated::start(&config, None, &mut context);
@@ -252,8 +221,12 @@ mod tests {
             bug: None,
         };
         let mut context = Context::new(NodeId(2), 3, sim::time::SimTime(0));
-        let mut node = Unreplicated::start(&config, None, &mut context);
-        node.on_client_request(&mut context, request(1, Operation::Read { key: 0 }));
+        let mut node = Store::start(&config, None, &mut context);
+        node.on_client_request(
+            &mut context,
+            ClientId(0),
+            request(1, Operation::Read { key: 0 }),
+        );
         assert!(matches!(
             context.effects(),
             [Effect::Send {
@@ -265,69 +238,109 @@ mod tests {
 
     #[test]
     fn persisting_server_writes_before_it_answers() {
-        let (mut node, mut context) = server(true);
-        node.on_client_request(
-            &mut context,
-            request(1, Operation::Write { key: 4, value: 9 }),
-        );
-        assert!(matches!(
-            context.effects(),
-            [
-                Effect::Persist {
-                    update: Write {
-                        key: 4,
-                        value: 9,
-                        ..
-                    }
-                },
-                Effect::Reply {
-                    response: ClientResponse::Ok { value: None },
-                    ..
-                }
-            ]
-        ));
+        let (mut node, mut context) = server::<Registers>(true, None);
+        let write = request(1, Operation::Write { key: 4, value: 9 });
+        node.on_client_request(&mut context, ClientId(0), write.clone());
+        match context.effects() {
+            [Effect::Persist { update }, Effect::Reply { response, .. }] => {
+                assert_eq!(update, &write);
+                assert_eq!(response.answer, Answer::Ok(None));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
     fn a_duplicated_write_is_not_applied_again_after_a_newer_one() {
-        let (mut node, mut context) = server(false);
+        let (mut node, mut context) = server::<Registers>(false, None);
         let first = request(1, Operation::Write { key: 0, value: 1 });
-        node.on_client_request(&mut context, first.clone());
+        node.on_client_request(&mut context, ClientId(0), first.clone());
         node.on_client_request(
             &mut context,
+            ClientId(0),
             request(2, Operation::Write { key: 0, value: 2 }),
         );
-        let answered = context.drain_effects().count();
+        context.drain_effects();
         node.on_message(&mut context, NodeId(1), Message::Forward(first));
-        assert_eq!(node.registers().get(&0), Some(&2));
-        assert_eq!(
-            (answered, context.effects().len()),
-            (2, 0),
-            "the duplicate is not answered"
-        );
+        assert_eq!(node.machine().get(0), Some(2));
+        match context.effects() {
+            [Effect::Reply { response, .. }] => {
+                assert!(
+                    matches!(response.answer, Answer::Indeterminate(_)),
+                    "{response:?}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_duplicate_of_the_latest_request_is_answered_from_the_session_table() {
+        let (mut node, mut context) = server::<Counters>(false, None);
+        let add = Request {
+            id: RequestId(7),
+            client: ClientId(1),
+            operation: counter::Operation::Add { key: 0, amount: 3 },
+        };
+        node.on_client_request(&mut context, ClientId(1), add.clone());
+        node.on_message(&mut context, NodeId(2), Message::Forward(add));
+        assert_eq!(node.machine().get(0), 3, "applied once");
+        assert_eq!(context.effects().len(), 2, "both copies answered");
+    }
+
+    #[test]
+    fn the_reapply_duplicates_bug_applies_a_duplicate_twice() {
+        let (mut node, mut context) = server::<Counters>(false, Some("reapply-duplicates"));
+        let add = Request {
+            id: RequestId(7),
+            client: ClientId(1),
+            operation: counter::Operation::Add { key: 0, amount: 3 },
+        };
+        node.on_client_request(&mut context, ClientId(1), add.clone());
+        node.on_message(&mut context, NodeId(2), Message::Forward(add));
+        assert_eq!(node.machine().get(0), 6);
     }
 
     #[test]
     fn cas_fails_without_effect_when_the_value_differs() {
-        let (mut node, mut context) = server(false);
-        node.on_client_request(
-            &mut context,
-            request(
-                1,
-                Operation::Cas {
-                    key: 1,
-                    from: 5,
-                    to: 6,
+        let (mut node, mut context) = server::<Registers>(false, None);
+        let cas = Operation::Cas {
+            key: 1,
+            from: 5,
+            to: 6,
+        };
+        node.on_client_request(&mut context, ClientId(0), request(1, cas));
+        match context.effects() {
+            [Effect::Reply { response, .. }] => {
+                assert!(matches!(response.answer, Answer::Fail(_)))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(node.machine().get(1), None);
+    }
+
+    #[test]
+    fn a_restarted_persisting_server_rebuilds_its_state_from_the_log() {
+        let mut disk = Sessions::<Counters>::new();
+        for id in [1, 2] {
+            Unreplicated::<Counters>::apply_update(
+                &mut disk,
+                Request {
+                    id: RequestId(id),
+                    client: ClientId(0),
+                    operation: counter::Operation::Add { key: 0, amount: 2 },
                 },
-            ),
-        );
-        assert!(matches!(
-            context.effects(),
-            [Effect::Reply {
-                response: ClientResponse::Fail { .. },
-                ..
-            }]
-        ));
-        assert!(node.registers().is_empty());
+            );
+        }
+        let options = Options { persist: true };
+        let config = NodeConfig {
+            id: SERVER,
+            node_count: 1,
+            options: &options,
+            bug: None,
+        };
+        let mut context = Context::new(SERVER, 1, sim::time::SimTime(0));
+        let node = Unreplicated::start(&config, Some(&disk), &mut context);
+        assert_eq!(node.machine().get(0), 4);
     }
 }

@@ -6,13 +6,14 @@ mod raft_support;
 
 use protocols::raft::{Bug, LogIndex, Raft, Term};
 use raft_support::{figure_8_until_c, read, write, Cluster};
-use sim::protocol::{ClientResponse, Protocol};
+use sim::protocol::Protocol;
+use sim::service::Answer;
 
 /// Every bug the essay documents is selectable by its name.
 #[test]
 fn every_planted_bug_is_selectable_by_name() {
     assert_eq!(
-        Raft::BUGS,
+        <Raft>::BUGS,
         [
             "vote-without-log-check",
             "commit-previous-term",
@@ -20,7 +21,7 @@ fn every_planted_bug_is_selectable_by_name() {
             "stale-local-read"
         ]
     );
-    for name in Raft::BUGS {
+    for name in <Raft>::BUGS {
         assert_eq!(Bug::from_name(name).map(Bug::name), Some(*name));
     }
     assert_eq!(Bug::from_name("no-such-bug"), None);
@@ -117,10 +118,7 @@ fn stale_local_read_returns_an_overwritten_value() {
         cluster.elect(1);
         let overwrite = cluster.request(1, write(2));
         cluster.deliver_all();
-        assert_eq!(
-            cluster.replies_to(overwrite),
-            vec![ClientResponse::Ok { value: None }]
-        );
+        assert_eq!(cluster.replies_to(overwrite), vec![Answer::Ok(None)]);
         let stale = cluster.request(0, read());
         match bug {
             None => {
@@ -129,12 +127,12 @@ fn stale_local_read_returns_an_overwritten_value() {
                 cluster.heartbeat(1);
                 assert!(matches!(
                     cluster.replies_to(stale).as_slice(),
-                    [ClientResponse::Indeterminate { .. }]
+                    [Answer::Indeterminate(_)]
                 ));
             }
             Some(_) => assert_eq!(
                 cluster.replies_to(stale),
-                vec![ClientResponse::Ok { value: Some(1) }],
+                vec![Answer::Ok(Some(1))],
                 "the value before the acknowledged write of 2: not linearizable"
             ),
         }

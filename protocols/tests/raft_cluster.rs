@@ -5,7 +5,8 @@ mod raft_support;
 
 use protocols::raft::{LogIndex, Term, Timer};
 use raft_support::{figure_8_until_c, link, read, write, Cluster};
-use sim::protocol::{ClientResponse, NodeId, Role};
+use sim::protocol::{NodeId, Role};
+use sim::service::Answer;
 
 /// Raft §5.2, §5.3: one election, then a write travels to a majority, commits, and reaches
 /// every follower's state machine with the next heartbeat.
@@ -16,10 +17,7 @@ fn elects_one_leader_and_replicates_a_write() {
     assert_eq!(cluster.node(1).leader_hint(), Some(NodeId(0)));
     let request = cluster.request(0, write(5));
     cluster.deliver_all();
-    assert_eq!(
-        cluster.replies_to(request),
-        vec![ClientResponse::Ok { value: None }]
-    );
+    assert_eq!(cluster.replies_to(request), vec![Answer::Ok(None)]);
     cluster.heartbeat(0);
     for id in 0..3 {
         assert_eq!(cluster.node(id).commit_index(), LogIndex(1));
@@ -27,10 +25,7 @@ fn elects_one_leader_and_replicates_a_write() {
     }
     let request = cluster.request(0, read());
     cluster.deliver_all();
-    assert_eq!(
-        cluster.replies_to(request),
-        vec![ClientResponse::Ok { value: Some(5) }]
-    );
+    assert_eq!(cluster.replies_to(request), vec![Answer::Ok(Some(5))]);
     cluster.assert_safe();
 }
 
@@ -43,16 +38,11 @@ fn client_redirected_by_follower_succeeds_at_leader() {
     let request = cluster.request(2, write(1));
     assert_eq!(
         cluster.replies_to(request),
-        vec![ClientResponse::Redirect {
-            leader_hint: Some(NodeId(0))
-        }]
+        vec![Answer::Redirect(Some(NodeId(0)))]
     );
     cluster.resend(0, request, write(1));
     cluster.deliver_all();
-    assert_eq!(
-        cluster.replies_to(request)[1],
-        ClientResponse::Ok { value: None }
-    );
+    assert_eq!(cluster.replies_to(request)[1], Answer::Ok(None));
     cluster.assert_safe();
 }
 
@@ -69,10 +59,7 @@ fn isolated_leader_is_replaced_and_its_uncommitted_entry_overwritten() {
     assert_eq!(cluster.node(1).current_term(), Term(2));
     let kept = cluster.request(1, write(2));
     cluster.deliver_all();
-    assert_eq!(
-        cluster.replies_to(kept),
-        vec![ClientResponse::Ok { value: None }]
-    );
+    assert_eq!(cluster.replies_to(kept), vec![Answer::Ok(None)]);
     assert!(
         cluster.replies_to(lost).is_empty(),
         "no majority, no answer"
@@ -87,7 +74,7 @@ fn isolated_leader_is_replaced_and_its_uncommitted_entry_overwritten() {
     assert_eq!(cluster.node(0).role(), Role::Follower);
     assert!(matches!(
         cluster.replies_to(lost).as_slice(),
-        [ClientResponse::Indeterminate { .. }]
+        [Answer::Indeterminate(_)]
     ));
     cluster.heartbeat(1);
     for id in 0..5 {
@@ -113,13 +100,10 @@ fn isolated_leader_steps_down_by_check_quorum() {
     assert_eq!(cluster.node(0).role(), Role::Follower);
     assert!(matches!(
         cluster.replies_to(request).as_slice(),
-        [ClientResponse::Indeterminate { .. }]
+        [Answer::Indeterminate(_)]
     ));
     let retry = cluster.request(0, write(1));
-    assert_eq!(
-        cluster.replies_to(retry),
-        vec![ClientResponse::Redirect { leader_hint: None }]
-    );
+    assert_eq!(cluster.replies_to(retry), vec![Answer::Redirect(None)]);
     cluster.assert_safe();
 }
 
@@ -183,10 +167,7 @@ fn committed_write_survives_leader_crash() {
     cluster.elect(1);
     let request = cluster.request(1, read());
     cluster.deliver_all();
-    assert_eq!(
-        cluster.replies_to(request),
-        vec![ClientResponse::Ok { value: Some(7) }]
-    );
+    assert_eq!(cluster.replies_to(request), vec![Answer::Ok(Some(7))]);
     cluster.assert_safe();
 }
 
@@ -227,10 +208,7 @@ fn figure_8_current_term_entry_commits_the_earlier_one() {
     cluster.round_trip(0, 1);
     cluster.round_trip(0, 2);
     assert_eq!(cluster.node(0).commit_index(), LogIndex(3));
-    assert_eq!(
-        cluster.replies_to(request),
-        vec![ClientResponse::Ok { value: None }]
-    );
+    assert_eq!(cluster.replies_to(request), vec![Answer::Ok(None)]);
     cluster.in_flight.clear();
     cluster.crash(0);
     cluster.restart(4);

@@ -6,10 +6,23 @@ use protocols::raft::{
     RequestVote, RequestVoteReply, Term, Timer, Update,
 };
 use sim::protocol::{
-    ClientId, ClientRequest, ClientResponse, Context, Effect, NodeConfig, NodeId, Operation,
-    Protocol, RequestId, Role, TimerDelay,
+    ClientId, Context, Effect, NodeConfig, NodeId, Protocol, RequestId, Role, TimerDelay,
 };
+use sim::service::{Answer, Request};
 use sim::time::{SimDuration, SimTime};
+use sim::workload::register::Operation;
+
+/// Hands `request` to `raft` as its client sent it.
+trait Submit {
+    fn submit(&mut self, context: &mut Context<Raft>, request: Request<Operation>);
+}
+
+impl Submit for Raft {
+    fn submit(&mut self, context: &mut Context<Raft>, request: Request<Operation>) {
+        let client = request.client;
+        self.on_client_request(context, client, request)
+    }
+}
 
 const NODE_COUNT: u32 = 3;
 
@@ -35,7 +48,7 @@ fn start_with_options(
         bug,
     };
     let mut context = context(id);
-    let raft = Raft::start(&config, durable.as_ref(), &mut context);
+    let raft = <Raft>::start(&config, durable.as_ref(), &mut context);
     context.drain_effects();
     (raft, context)
 }
@@ -84,7 +97,7 @@ fn entry(term: u64, request: u64) -> Entry {
     Entry {
         term: Term(term),
         command: Command {
-            request: RequestId(request),
+            id: RequestId(request),
             client: ClientId(0),
             operation: Operation::Write {
                 key: 1,
@@ -124,14 +137,12 @@ fn persisted(context: &Context<Raft>) -> Vec<Update> {
         .collect()
 }
 
-fn replies(context: &Context<Raft>) -> Vec<(RequestId, ClientResponse)> {
+fn replies(context: &Context<Raft>) -> Vec<(RequestId, Answer<Option<i64>>)> {
     context
         .effects()
         .iter()
         .filter_map(|effect| match effect {
-            Effect::Reply {
-                request, response, ..
-            } => Some((*request, response.clone())),
+            Effect::Reply { response, .. } => Some((response.request, response.answer.clone())),
             _ => None,
         })
         .collect()
@@ -212,8 +223,8 @@ fn append_reply(term: u64, success: bool, match_hint: u64) -> Message {
     })
 }
 
-fn client_request(id: u64, operation: Operation) -> ClientRequest {
-    ClientRequest {
+fn client_request(id: u64, operation: Operation) -> Request<Operation> {
+    Request {
         id: RequestId(id),
         client: ClientId(7),
         operation,
@@ -289,7 +300,7 @@ fn follower_starts_with_randomized_election_timeout() {
         bug: None,
     };
     let mut context = context(0);
-    let raft = Raft::start(&config, None, &mut context);
+    let raft = <Raft>::start(&config, None, &mut context);
     assert_eq!(raft.role(), Role::Follower);
     assert_eq!(raft.current_term(), Term(0));
     let expected = TimerDelay::Range(SimDuration::from_millis(150), SimDuration::from_millis(300));
@@ -360,7 +371,7 @@ fn candidate_without_majority_stays_candidate() {
         bug: None,
     };
     let mut context = Context::new(NodeId(0), 5, SimTime::ZERO);
-    let mut raft = Raft::start(&config, None, &mut context);
+    let mut raft = <Raft>::start(&config, None, &mut context);
     raft.on_timer(&mut context, Timer::Election);
     let granted = RequestVoteReply {
         term: Term(1),
@@ -566,11 +577,11 @@ fn election_timeout_counts_from_the_last_heartbeat() {
 fn leader_appends_client_command_and_replicates_it() {
     let (mut leader, mut context) = leader_with_log(0, 0, vec![], None);
     let operation = Operation::Write { key: 1, value: 9 };
-    leader.on_client_request(&mut context, client_request(1, operation.clone()));
+    leader.submit(&mut context, client_request(1, operation.clone()));
     let expected = Entry {
         term: Term(1),
         command: Command {
-            request: RequestId(1),
+            id: RequestId(1),
             client: ClientId(7),
             operation,
         },
@@ -730,17 +741,14 @@ fn leader_moves_next_index_back_and_retries_after_rejection() {
 #[test]
 fn leader_answers_client_after_majority_replication() {
     let (mut leader, mut context) = leader_with_log(0, 0, vec![], None);
-    leader.on_client_request(
+    leader.submit(
         &mut context,
         client_request(1, Operation::Write { key: 1, value: 9 }),
     );
     context.drain_effects();
     leader.on_message(&mut context, NodeId(1), append_reply(1, true, 1));
     assert_eq!(leader.commit_index(), LogIndex(1));
-    assert_eq!(
-        replies(&context),
-        vec![(RequestId(1), ClientResponse::Ok { value: None })]
-    );
+    assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(None))]);
     context.drain_effects();
     leader.on_message(&mut context, NodeId(2), append_reply(1, true, 1));
     assert!(replies(&context).is_empty(), "answered once");
@@ -806,11 +814,11 @@ fn leader_does_not_commit_previous_term_entry_by_counting() {
 #[test]
 fn previous_term_entries_commit_with_current_term_entry() {
     let (mut leader, mut context) = leader_with_log(0, 2, entries(&[1, 2]), None);
-    leader.on_client_request(&mut context, client_request(9, Operation::Read { key: 1 }));
+    leader.submit(&mut context, client_request(9, Operation::Read { key: 1 }));
     leader.on_message(&mut context, NodeId(1), append_reply(3, true, 3));
     assert_eq!(leader.commit_index(), LogIndex(3));
     assert_eq!(leader.last_applied(), LogIndex(3));
-    assert!(replies(&context).contains(&(RequestId(9), ClientResponse::Ok { value: Some(2) })));
+    assert!(replies(&context).contains(&(RequestId(9), Answer::Ok(Some(2)))));
 }
 
 /// Raft §5.4.2 with the `commit-previous-term` bug: the same situation commits the old entry.
@@ -866,7 +874,7 @@ fn durable_updates_replay_to_the_same_state() {
         },
     ];
     for update in updates {
-        Raft::apply_update(&mut durable, update);
+        <Raft>::apply_update(&mut durable, update);
     }
     assert_eq!(durable.current_term, Term(2));
     assert_eq!(durable.voted_for, Some(NodeId(1)));
@@ -880,10 +888,10 @@ fn durable_updates_replay_to_the_same_state() {
 #[test]
 fn follower_redirects_client_to_leader() {
     let (mut follower, mut context) = follower_with_log(1, 1, vec![]);
-    follower.on_client_request(&mut context, client_request(1, Operation::Read { key: 1 }));
+    follower.submit(&mut context, client_request(1, Operation::Read { key: 1 }));
     assert_eq!(
         replies(&context),
-        vec![(RequestId(1), ClientResponse::Redirect { leader_hint: None })]
+        vec![(RequestId(1), Answer::Redirect(None))]
     );
     context.drain_effects();
     follower.on_message(
@@ -892,15 +900,10 @@ fn follower_redirects_client_to_leader() {
         append_entries(1, (0, 0), vec![], 0),
     );
     context.drain_effects();
-    follower.on_client_request(&mut context, client_request(2, Operation::Read { key: 1 }));
+    follower.submit(&mut context, client_request(2, Operation::Read { key: 1 }));
     assert_eq!(
         replies(&context),
-        vec![(
-            RequestId(2),
-            ClientResponse::Redirect {
-                leader_hint: Some(NodeId(0))
-            }
-        )]
+        vec![(RequestId(2), Answer::Redirect(Some(NodeId(0))))]
     );
 }
 
@@ -909,7 +912,7 @@ fn follower_redirects_client_to_leader() {
 #[test]
 fn reads_go_through_the_log() {
     let (mut leader, mut context) = leader_with_log(0, 0, vec![], None);
-    leader.on_client_request(&mut context, client_request(1, Operation::Read { key: 1 }));
+    leader.submit(&mut context, client_request(1, Operation::Read { key: 1 }));
     assert!(replies(&context).is_empty());
     assert_eq!(leader.log().last_index(), LogIndex(1));
 }
@@ -918,11 +921,8 @@ fn reads_go_through_the_log() {
 #[test]
 fn stale_local_read_bug_answers_without_the_log() {
     let (mut leader, mut context) = leader_with_log(0, 0, vec![], Some("stale-local-read"));
-    leader.on_client_request(&mut context, client_request(1, Operation::Read { key: 1 }));
-    assert_eq!(
-        replies(&context),
-        vec![(RequestId(1), ClientResponse::Ok { value: None })]
-    );
+    leader.submit(&mut context, client_request(1, Operation::Read { key: 1 }));
+    assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(None))]);
     assert_eq!(leader.log().last_index(), LogIndex(0));
 }
 
@@ -936,12 +936,12 @@ fn leader_deduplicates_retried_requests() {
         from: 0,
         to: 1,
     };
-    leader.on_client_request(
+    leader.submit(
         &mut context,
         client_request(1, Operation::Write { key: 1, value: 0 }),
     );
-    leader.on_client_request(&mut context, client_request(2, cas.clone()));
-    leader.on_client_request(&mut context, client_request(2, cas.clone()));
+    leader.submit(&mut context, client_request(2, cas.clone()));
+    leader.submit(&mut context, client_request(2, cas.clone()));
     assert_eq!(
         leader.log().last_index(),
         LogIndex(2),
@@ -949,10 +949,10 @@ fn leader_deduplicates_retried_requests() {
     );
     leader.on_message(&mut context, NodeId(1), append_reply(1, true, 2));
     context.drain_effects();
-    leader.on_client_request(&mut context, client_request(2, cas));
+    leader.submit(&mut context, client_request(2, cas));
     assert_eq!(
         replies(&context),
-        vec![(RequestId(2), ClientResponse::Ok { value: None })],
+        vec![(RequestId(2), Answer::Ok(None))],
         "the cas ran once; running it again would fail"
     );
     assert_eq!(leader.log().last_index(), LogIndex(2));
@@ -962,7 +962,7 @@ fn leader_deduplicates_retried_requests() {
 #[test]
 fn mismatched_cas_fails() {
     let (mut leader, mut context) = leader_with_log(0, 0, vec![], None);
-    leader.on_client_request(
+    leader.submit(
         &mut context,
         client_request(
             1,
@@ -976,7 +976,7 @@ fn mismatched_cas_fails() {
     leader.on_message(&mut context, NodeId(1), append_reply(1, true, 1));
     assert!(matches!(
         replies(&context).as_slice(),
-        [(RequestId(1), ClientResponse::Fail { .. })]
+        [(RequestId(1), Answer::Fail(_))]
     ));
 }
 
@@ -985,7 +985,7 @@ fn mismatched_cas_fails() {
 #[test]
 fn deposed_leader_answers_pending_requests_indeterminate() {
     let (mut leader, mut context) = leader_with_log(0, 0, vec![], None);
-    leader.on_client_request(
+    leader.submit(
         &mut context,
         client_request(1, Operation::Write { key: 1, value: 1 }),
     );
@@ -994,7 +994,7 @@ fn deposed_leader_answers_pending_requests_indeterminate() {
     assert_eq!(leader.role(), Role::Follower);
     assert!(matches!(
         replies(&context).as_slice(),
-        [(RequestId(1), ClientResponse::Indeterminate { .. })]
+        [(RequestId(1), Answer::Indeterminate(_))]
     ));
 }
 

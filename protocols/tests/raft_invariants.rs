@@ -6,13 +6,14 @@ mod raft_support;
 
 use protocols::raft::{AppendEntries, Command, Entry, LogIndex, Message, RequestVoteReply, Term};
 use raft_support::{write, Cluster};
-use sim::protocol::{ClientId, NodeId, Operation, Protocol, RequestId};
+use sim::protocol::{ClientId, NodeId, Protocol, RequestId};
+use sim::workload::register::Operation;
 
 fn entry(term: u64, request: u64) -> Entry {
     Entry {
         term: Term(term),
         command: Command {
-            request: RequestId(request),
+            id: RequestId(request),
             client: ClientId(9),
             operation: Operation::Write {
                 key: 1,

@@ -8,8 +8,9 @@ mod raft_support;
 use protocols::raft::Options;
 use raft_support::Cluster;
 use sim::invariants::Violation;
-use sim::protocol::{ClientResponse, Operation};
 use sim::rng::SimRng;
+use sim::service::Answer;
+use sim::workload::register::Operation;
 
 /// What one schedule did.
 struct Outcome {
@@ -87,7 +88,7 @@ fn explore_with(
     let ok_count = cluster
         .replies
         .iter()
-        .filter(|(_, response)| matches!(response, ClientResponse::Ok { .. }))
+        .filter(|(_, response)| matches!(response, Answer::Ok(_)))
         .count();
     Outcome {
         violation: cluster.violation,

@@ -9,7 +9,6 @@ use protocols::raft::{Raft, RaftInvariants};
 use sim::nemesis;
 use sim::outcome::{RunData, Verdict};
 use sim::scenario::Scenario;
-use sim::verdict::judge_history;
 use sim::world;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,11 +26,8 @@ fn load(file_name: &str) -> Scenario {
 /// linearizability.
 fn run(scenario: &Scenario, seed: u64) -> RunData {
     let faults = nemesis::expand(scenario, seed);
-    let mut data =
-        world::run::<Raft, RaftInvariants>(scenario, &faults, seed, RaftInvariants::new(), None)
-            .expect("the scenario runs");
-    judge_history(&mut data, scenario.run.check_budget);
-    data
+    world::run::<Raft, RaftInvariants>(scenario, &faults, seed, RaftInvariants::new(), None)
+        .expect("the scenario runs")
 }
 
 /// A verdict in one line: its kind, and the property a safety violation broke.

@@ -188,14 +188,18 @@ pub struct RateBucket {
     pub end: u64,
     /// Operations that completed `ok` in the bucket.
     pub ok: u64,
-    /// Operations that completed `fail`.
+    /// Operations that completed `fail`, decided by the service.
     pub fail: u64,
+    /// Operations refused: the service was unavailable.
+    pub refused: u64,
     /// Operations that completed `info` (timed out).
     pub info: u64,
     /// `ok` per second of simulated time.
     pub ok_per_second: f64,
     /// `fail` per second.
     pub fail_per_second: f64,
+    /// `refused` per second.
+    pub refused_per_second: f64,
     /// `info` per second.
     pub info_per_second: f64,
 }
@@ -206,7 +210,7 @@ pub struct RateBucket {
 pub fn rate_buckets(operations: &[Operation], width: u64, run_end: u64) -> Vec<RateBucket> {
     assert!(width > 0, "bucket width must be positive");
     let count = run_end.div_ceil(width).max(1);
-    let mut counts = vec![[0u64; 3]; count as usize];
+    let mut counts = vec![[0u64; 4]; count as usize];
     for operation in operations {
         let Some(completion) = operation.completion_time else {
             continue;
@@ -218,16 +222,18 @@ pub fn rate_buckets(operations: &[Operation], width: u64, run_end: u64) -> Vec<R
     counts
         .into_iter()
         .enumerate()
-        .map(|(bucket, [ok, fail, info])| {
+        .map(|(bucket, [ok, fail, refused, info])| {
             let start = bucket as u64 * width;
             RateBucket {
                 start,
                 end: start + width,
                 ok,
                 fail,
+                refused,
                 info,
                 ok_per_second: ok as f64 / seconds,
                 fail_per_second: fail as f64 / seconds,
+                refused_per_second: refused as f64 / seconds,
                 info_per_second: info as f64 / seconds,
             }
         })
@@ -245,11 +251,15 @@ pub struct AvailabilityBucket {
     pub invoked: u64,
     /// Of those, how many completed `ok`.
     pub ok: u64,
-    /// `ok / invoked`; `None` when nothing was invoked (a gap in the plot, not a zero).
+    /// Of those, how many the service answered: `ok`, or a `fail` it decided.
+    pub answered: u64,
+    /// `answered / invoked`; `None` when nothing was invoked (a gap in the plot, not a zero).
     pub availability: Option<f64>,
 }
 
-/// The fraction of operations that succeeded, grouped by invocation time so that a fault's
+/// The fraction of operations the service answered (`ok`, or a `fail` it decided — a
+/// compare-and-set whose expected value did not hold is an answer, not an outage), grouped by
+/// invocation time so that a fault's
 /// effect lines up with the fault's window (a request attempted during a partition counts
 /// there, even if its timeout ends later). Every bucket from 0 to `run_end` is present.
 pub fn availability_buckets(
@@ -259,25 +269,29 @@ pub fn availability_buckets(
 ) -> Vec<AvailabilityBucket> {
     assert!(width > 0, "bucket width must be positive");
     let count = run_end.div_ceil(width).max(1);
-    let mut counts = vec![(0u64, 0u64); count as usize];
+    let mut counts = vec![(0u64, 0u64, 0u64); count as usize];
     for operation in operations {
         let bucket = ((operation.invoke_time / width).min(count - 1)) as usize;
         counts[bucket].0 += 1;
         if operation.outcome == Outcome::Ok {
             counts[bucket].1 += 1;
         }
+        if operation.outcome.is_answer() {
+            counts[bucket].2 += 1;
+        }
     }
     counts
         .into_iter()
         .enumerate()
-        .map(|(bucket, (invoked, ok))| {
+        .map(|(bucket, (invoked, ok, answered))| {
             let start = bucket as u64 * width;
             AvailabilityBucket {
                 start,
                 end: start + width,
                 invoked,
                 ok,
-                availability: (invoked > 0).then(|| ok as f64 / invoked as f64),
+                answered,
+                availability: (invoked > 0).then(|| answered as f64 / invoked as f64),
             }
         })
         .collect()
@@ -287,7 +301,8 @@ fn outcome_slot(outcome: Outcome) -> usize {
     match outcome {
         Outcome::Ok => 0,
         Outcome::Fail => 1,
-        Outcome::Info => 2,
+        Outcome::Refused => 2,
+        Outcome::Info => 3,
     }
 }
 
@@ -298,8 +313,10 @@ pub struct OutcomeCounts {
     pub total: u64,
     /// Completed `ok`.
     pub ok: u64,
-    /// Completed `fail`.
+    /// Completed `fail`, decided by the service.
     pub fail: u64,
+    /// Refused: the service was unavailable.
+    pub refused: u64,
     /// Completed `info`, or never completed.
     pub info: u64,
 }
@@ -310,6 +327,7 @@ impl OutcomeCounts {
         match outcome {
             Outcome::Ok => self.ok += 1,
             Outcome::Fail => self.fail += 1,
+            Outcome::Refused => self.refused += 1,
             Outcome::Info => self.info += 1,
         }
     }

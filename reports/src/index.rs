@@ -16,7 +16,7 @@ use std::fmt::Write;
 pub fn render(
     data: &RunData,
     options: &ReportOptions,
-    report: &ReportData,
+    report: &ReportData<'_>,
     operations: &[Operation],
 ) -> String {
     let mut body = String::new();

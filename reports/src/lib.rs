@@ -15,6 +15,9 @@
 //! let run = RunData {
 //!     scenario: "empty".to_string(),
 //!     protocol: "raft".to_string(),
+//!     workload: "register".to_string(),
+//!     bug: None,
+//!     expected: None,
 //!     seed: 1,
 //!     node_count: 3,
 //!     reproduce: "detsim run scenarios/empty.toml --seed 1".to_string(),
@@ -125,30 +128,11 @@ pub struct ReportFile {
     pub contents: Vec<u8>,
 }
 
-/// Facts about the run, repeated in `report.json` so it stands alone.
-#[derive(Clone, Debug, Serialize)]
-pub struct RunInfo {
-    /// The scenario's name.
-    pub scenario: String,
-    /// The protocol's name.
-    pub protocol: String,
-    /// The seed.
-    pub seed: u64,
-    /// Nodes in the cluster.
-    pub node_count: u32,
-    /// The command that reproduces the run.
-    pub reproduce: String,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// The trace fingerprint.
-    pub fingerprint: String,
-}
-
 /// Everything the plots and tables show, as one serializable value (`report.json`).
 #[derive(Clone, Debug, Serialize)]
-pub struct ReportData {
-    /// The run.
-    pub run: RunInfo,
+pub struct ReportData<'a> {
+    /// The run (its summary: the history is not serialized).
+    pub run: &'a RunData,
     /// End of the time axis, nanoseconds.
     pub run_end: u64,
     /// Width of the time buckets, nanoseconds.
@@ -168,27 +152,27 @@ pub struct ReportData {
 }
 
 /// Computes the report's data models from a run.
-pub fn report_data(data: &RunData, options: &ReportOptions) -> Result<ReportData, ReportError> {
-    let operations = operations(&data.history.to_history())?;
+pub fn report_data<'a>(
+    data: &'a RunData,
+    options: &ReportOptions,
+) -> Result<ReportData<'a>, ReportError> {
+    let mut operations = operations(&data.history.to_history())?;
+    operations::mark_refused(&mut operations, &data.history);
     Ok(report_data_of(data, options, &operations))
 }
 
-fn report_data_of(data: &RunData, options: &ReportOptions, operations: &[Operation]) -> ReportData {
+fn report_data_of<'a>(
+    data: &'a RunData,
+    options: &ReportOptions,
+    operations: &[Operation],
+) -> ReportData<'a> {
     let end = run_end(data);
     let width = options
         .bucket_width
         .unwrap_or_else(|| bucket_width(end))
         .max(1);
     ReportData {
-        run: RunInfo {
-            scenario: data.scenario.clone(),
-            protocol: data.protocol.clone(),
-            seed: data.seed,
-            node_count: data.node_count,
-            reproduce: data.reproduce.clone(),
-            verdict: data.verdict.clone(),
-            fingerprint: data.fingerprint.clone(),
-        },
+        run: data,
         run_end: end,
         bucket_width: width,
         summary: summary(data, operations),
@@ -212,7 +196,8 @@ pub const PLOTS: [(&str, &str); 4] = [
 /// `report.json`, and PNG copies of the plots when `options.png`. Pure: the same inputs give
 /// the same files, byte for byte.
 pub fn render_run(data: &RunData, options: &ReportOptions) -> Result<Vec<ReportFile>, ReportError> {
-    let operations = operations(&data.history.to_history())?;
+    let mut operations = operations(&data.history.to_history())?;
+    operations::mark_refused(&mut operations, &data.history);
     let report = report_data_of(data, options, &operations);
     let frame = Frame {
         subtitle: format!("{} ({}, seed {})", data.scenario, data.protocol, data.seed),

@@ -17,21 +17,24 @@ use std::collections::BTreeMap;
 pub enum Outcome {
     /// It happened.
     Ok,
-    /// It certainly did not happen.
+    /// It certainly did not happen: the service decided (an answer).
     Fail,
+    /// It did not happen: the service was unavailable (written `fail` in the history).
+    Refused,
     /// Unknown: timed out, or still open at the end of the history.
     Info,
 }
 
 impl Outcome {
     /// Every outcome, in the order reports list them.
-    pub const ALL: [Outcome; 3] = [Outcome::Ok, Outcome::Fail, Outcome::Info];
+    pub const ALL: [Outcome; 4] = [Outcome::Ok, Outcome::Fail, Outcome::Refused, Outcome::Info];
 
     /// The name used in tables, legends and JSON.
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
             Outcome::Fail => "fail",
+            Outcome::Refused => "refused",
             Outcome::Info => "info",
         }
     }
@@ -73,6 +76,29 @@ impl Operation {
     /// Whether the history entry at `index` is this operation's invoke or completion.
     pub fn has_entry(&self, index: u64) -> bool {
         self.invoke_index == index || self.completion_index == Some(index)
+    }
+}
+
+/// Whether the service answered: `ok`, or a `fail` it decided. Availability counts these.
+impl Outcome {
+    /// Whether this outcome is an answer of the service.
+    pub fn is_answer(self) -> bool {
+        matches!(self, Outcome::Ok | Outcome::Fail)
+    }
+}
+
+/// Marks the operations whose completion the run recorded as refused (the service was
+/// unavailable): a history file writes them `fail`, the run knows better.
+pub fn mark_refused(operations: &mut [Operation], history: &sim::recorder::RecordedHistory) {
+    for operation in operations {
+        let Some(index) = operation.completion_index else {
+            continue;
+        };
+        let refused = (index as usize) < history.len()
+            && history.class(index as usize) == Some(sim::completion::CompletionClass::Refused);
+        if refused && operation.outcome == Outcome::Fail {
+            operation.outcome = Outcome::Refused;
+        }
     }
 }
 

@@ -151,6 +151,9 @@ pub fn sample_run() -> RunData {
     RunData {
         scenario: "sample-partition-crash".to_string(),
         protocol: "raft".to_string(),
+        workload: "register".to_string(),
+        bug: None,
+        expected: None,
         seed: 42,
         node_count: 3,
         reproduce: "detsim run scenarios/sample-partition-crash.toml --seed 42".to_string(),

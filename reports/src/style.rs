@@ -27,11 +27,12 @@ pub fn register_font() {
 }
 
 /// Outcome colours (Paul Tol's bright scheme, readable by colour-blind readers): blue for
-/// `ok`, red for `fail`, purple for `info`.
+/// `ok`, red for `fail`, yellow for `refused`, purple for `info`.
 pub fn outcome_color(outcome: Outcome) -> RGBColor {
     match outcome {
         Outcome::Ok => RGBColor(0x44, 0x77, 0xAA),
         Outcome::Fail => RGBColor(0xEE, 0x66, 0x77),
+        Outcome::Refused => RGBColor(0xCC, 0xBB, 0x44),
         Outcome::Info => RGBColor(0xAA, 0x33, 0x77),
     }
 }
@@ -41,6 +42,7 @@ pub fn outcome_css(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Ok => "#4477aa",
         Outcome::Fail => "#ee6677",
+        Outcome::Refused => "#ccbb44",
         Outcome::Info => "#aa3377",
     }
 }

@@ -71,6 +71,9 @@ fn tiny_run() -> RunData {
     RunData {
         scenario: "tiny".to_string(),
         protocol: "raft".to_string(),
+        workload: "register".to_string(),
+        bug: None,
+        expected: None,
         seed: 3,
         node_count: 3,
         reproduce: "detsim run scenarios/tiny.toml --seed 3".to_string(),
@@ -246,9 +249,13 @@ fn tiny_run_buckets_are_counted_by_hand() {
     assert_eq!(rates[0].ok_per_second, 12.0);
     // Invocations: 0, 10, 150 | 420 (info), 450 (fail) | 500 (ok) | 800 (ok), 950 (open).
     let availability = availability_buckets(&operations, width, 1_000 * MILLI);
-    let counts: Vec<(u64, u64)> = availability.iter().map(|b| (b.invoked, b.ok)).collect();
-    assert_eq!(counts, [(3, 3), (2, 0), (1, 1), (2, 1)]);
-    assert_eq!(availability[1].availability, Some(0.0));
+    let counts: Vec<(u64, u64, u64)> = availability
+        .iter()
+        .map(|b| (b.invoked, b.ok, b.answered))
+        .collect();
+    assert_eq!(counts, [(3, 3, 3), (2, 0, 1), (1, 1, 1), (2, 1, 1)]);
+    // A history file's `fail` is taken as the service's decision: an answer, not an outage.
+    assert_eq!(availability[1].availability, Some(0.5));
     assert_eq!(availability[3].availability, Some(0.5));
     let quantiles = quantile_buckets(&operations, width);
     let reads: Vec<(u64, u64)> = quantiles
@@ -266,7 +273,8 @@ fn tiny_run_buckets_are_counted_by_hand() {
 
 #[test]
 fn tiny_run_summary_splits_operations_by_fault_windows() {
-    let report = report_data(&tiny_run(), &ReportOptions::default()).unwrap();
+    let run = tiny_run();
+    let report = report_data(&run, &ReportOptions::default()).unwrap();
     let summary = &report.summary;
     assert_eq!(
         report.bucket_width,
@@ -414,7 +422,8 @@ fn an_empty_run_still_renders() {
 
 #[test]
 fn sample_report_data_snapshot() {
-    let report = report_data(&sample_run(), &ReportOptions::default()).unwrap();
+    let run = sample_run();
+    let report = report_data(&run, &ReportOptions::default()).unwrap();
     insta::assert_json_snapshot!("sample_summary", report.summary);
     insta::assert_json_snapshot!("sample_quantiles", report.quantiles);
     insta::assert_json_snapshot!("sample_rates", report.rates);
@@ -425,4 +434,50 @@ fn sample_report_data_snapshot() {
 fn tiny_availability_svg_snapshot() {
     let files = render_run(&tiny_run(), &ReportOptions::default()).unwrap();
     insta::assert_snapshot!("tiny_availability_svg", text(&files, "availability.svg"));
+}
+
+#[test]
+fn refused_operations_are_outages_and_decided_fails_are_answers() {
+    use sim::completion::CompletionClass;
+
+    use sim::recorder::RecordedHistory;
+    use sim::workload::register::{Operation, Register};
+    use sim::workload::Workload;
+    let mut history = RecordedHistory::default();
+    let cas = Operation::Cas {
+        key: 0,
+        from: 1,
+        to: 2,
+    };
+    let classes = [
+        CompletionClass::Ok,
+        CompletionClass::Fail,
+        CompletionClass::Refused,
+        CompletionClass::Unknown,
+    ];
+    for (process, class) in classes.into_iter().enumerate() {
+        let start = process as u64 * 10 * MILLI;
+        let write = || Register::write(&cas, None);
+        history.push_operation(SimTime(start), process as u64, None, write(), None, None);
+        let reason = (class != CompletionClass::Ok).then_some("why".into());
+        let end = SimTime(start + MILLI);
+        history.push_operation(
+            end,
+            process as u64,
+            Some(class),
+            write(),
+            reason,
+            Some(NodeId(0)),
+        );
+    }
+    let mut operations = operations(&history.to_history()).unwrap();
+    reports::operations::mark_refused(&mut operations, &history);
+    let outcomes: Vec<Outcome> = operations.iter().map(|o| o.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [Outcome::Ok, Outcome::Fail, Outcome::Refused, Outcome::Info]
+    );
+    let availability = availability_buckets(&operations, 100 * MILLI, 100 * MILLI);
+    assert_eq!((availability[0].invoked, availability[0].answered), (4, 2));
+    assert_eq!(availability[0].availability, Some(0.5));
 }

@@ -5,8 +5,10 @@
 //! keeps whatever history it needs (for example every entry any node ever applied) to judge
 //! safety properties that span time. Safety is judged in true time.
 
-use crate::protocol::{NodeId, Protocol};
+use crate::completion::Completion;
+use crate::protocol::{ClientId, NodeId, Protocol};
 use crate::time::SimTime;
+use crate::workload::{OperationOf, OutputOf, Workload};
 use std::fmt;
 
 /// A broken invariant: the property's name and what exactly happened.
@@ -34,8 +36,38 @@ impl fmt::Display for Violation {
     }
 }
 
+/// A client operation as it completed, in true time: what an invariant sees of the clients.
+#[derive(Debug)]
+pub struct CompletionEvent<'a, W: Workload> {
+    /// The client process (its index; Jepsen's process number is `process`).
+    pub client: ClientId,
+    /// Jepsen's process number in the history.
+    pub process: u64,
+    /// The operation.
+    pub operation: &'a OperationOf<W>,
+    /// How it ended.
+    pub completion: &'a Completion<OutputOf<W>>,
+    /// True time of the invocation.
+    pub invoked: SimTime,
+    /// True time of the completion.
+    pub completed: SimTime,
+    /// The node whose answer decided it, if one did.
+    pub node: Option<NodeId>,
+}
+
 /// A checker of one protocol's safety invariants.
 pub trait Invariants<P: Protocol> {
+    /// Called when a client operation completes (not when the engine gives up on it at its
+    /// deadline), with its invocation and completion in true time — for properties that
+    /// involve what clients were told, such as two lock holders' critical sections overlapping.
+    /// The default sees nothing wrong.
+    fn on_completion(
+        &mut self,
+        _event: &CompletionEvent<'_, P::Workload>,
+    ) -> Result<(), Violation> {
+        Ok(())
+    }
+
     /// Called after every applied event at true time `time`. `touched` is the node whose state
     /// the event may have changed (`None` for events that touch no node). `nodes[i]` is node `i`,
     /// or `None` while it is crashed.

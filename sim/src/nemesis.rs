@@ -8,9 +8,7 @@
 //! so that each seed explores a different corner of fault space instead of the same average mix.
 
 use crate::rng::{Ratio, SimRng, Stream};
-use crate::scenario::{
-    FaultAction, FaultSpec, NodeRef, Scenario, Shape, SignedDuration, SwarmKind,
-};
+use crate::scenario::{Fault, FaultSpec, NodeRef, Partition, Scenario, SignedDuration, SwarmKind};
 use crate::time::SimDuration;
 
 /// The explicit fault schedule of `scenario` under `seed`, sorted by time (stable).
@@ -81,71 +79,62 @@ fn draw_fault(
     swarm: &crate::scenario::SwarmSection,
     rng: &mut SimRng,
 ) -> FaultSpec {
-    let mut fault;
-    match kind {
+    // The order of draws is part of the seed's meaning: changing it changes every swarm run.
+    let fault = match kind {
         SwarmKind::Partition => {
             let choice = rng.below(5);
             if choice == 4 && nodes > 1 {
-                fault = FaultSpec::new(at, FaultAction::Cut);
                 let from = rng.below(u64::from(nodes)) as u32;
                 let to = (from + 1 + rng.below(u64::from(nodes - 1)) as u32) % nodes;
-                fault.from = Some(NodeRef::Id(from));
-                fault.to = Some(NodeRef::Id(to));
+                Fault::Cut {
+                    from: NodeRef::Id(from),
+                    to: NodeRef::Id(to),
+                }
             } else {
-                fault = FaultSpec::new(at, FaultAction::Partition);
-                match choice {
-                    0 => {
-                        fault.shape = Some(Shape::Isolate);
-                        fault.node = Some(draw_node(nodes, rng));
-                    }
-                    1 => {
-                        fault.shape = Some(Shape::Groups);
-                        let groups = crate::network::shapes::halves(nodes, rng);
-                        fault.groups = Some(
-                            groups
-                                .into_iter()
-                                .map(|group| group.into_iter().map(|n| n.0).collect())
-                                .collect(),
-                        );
-                    }
-                    2 => fault.shape = Some(Shape::MajoritiesRing),
-                    _ => fault.shape = Some(Shape::Bridge),
+                Fault::Partition(match choice {
+                    0 => Partition::Isolate(draw_node(nodes, rng)),
+                    1 => Partition::Groups(
+                        crate::network::shapes::halves(nodes, rng)
+                            .into_iter()
+                            .map(|group| group.into_iter().map(|n| n.0).collect())
+                            .collect(),
+                    ),
+                    2 => Partition::MajoritiesRing,
+                    _ => Partition::Bridge,
+                })
+            }
+        }
+        SwarmKind::Crash => Fault::Crash(draw_node(nodes, rng)),
+        SwarmKind::Pause => Fault::Pause(draw_node(nodes, rng)),
+        SwarmKind::Clock => {
+            if rng.chance(Ratio::new(1, 2)) {
+                let magnitude = rng.between(1, swarm.clock_jump_max.0.max(1)) as i64;
+                let sign = if rng.chance(Ratio::new(1, 2)) { -1 } else { 1 };
+                Fault::ClockJump {
+                    node: draw_node(nodes, rng),
+                    by: SignedDuration(sign * magnitude),
+                }
+            } else {
+                let max = swarm.drift_ppm_max.unsigned_abs();
+                let drift_ppm = rng.between(0, 2 * max) as i64 - max as i64;
+                Fault::ClockDrift {
+                    node: draw_node(nodes, rng),
+                    drift_ppm,
                 }
             }
         }
-        SwarmKind::Crash => {
-            fault = FaultSpec::new(at, FaultAction::Crash);
-            fault.node = Some(draw_node(nodes, rng));
-        }
-        SwarmKind::Pause => {
-            fault = FaultSpec::new(at, FaultAction::Pause);
-            fault.node = Some(draw_node(nodes, rng));
-        }
-        SwarmKind::Clock => {
-            if rng.chance(Ratio::new(1, 2)) {
-                fault = FaultSpec::new(at, FaultAction::ClockJump);
-                let magnitude = rng.between(1, swarm.clock_jump_max.0.max(1)) as i64;
-                let sign = if rng.chance(Ratio::new(1, 2)) { -1 } else { 1 };
-                fault.by = Some(SignedDuration(sign * magnitude));
-            } else {
-                fault = FaultSpec::new(at, FaultAction::ClockDrift);
-                let max = swarm.drift_ppm_max.unsigned_abs();
-                fault.drift_ppm = Some(rng.between(0, 2 * max) as i64 - max as i64);
-            }
-            fault.node = Some(draw_node(nodes, rng));
-        }
         SwarmKind::Network => {
-            fault = FaultSpec::new(at, FaultAction::Network);
             let loss = [Ratio::new(1, 100), Ratio::new(1, 20), Ratio::new(1, 5)];
             let duplicate = [Ratio::ZERO, Ratio::new(1, 50), Ratio::new(1, 10)];
             let reorder = [Ratio::ZERO, Ratio::new(1, 10), Ratio::new(1, 3)];
-            fault.loss = Some(loss[rng.index(3)]);
-            fault.duplicate = Some(duplicate[rng.index(3)]);
-            fault.reorder = Some(reorder[rng.index(3)]);
+            Fault::Network {
+                loss: loss[rng.index(3)],
+                duplicate: duplicate[rng.index(3)],
+                reorder: reorder[rng.index(3)],
+            }
         }
-    }
-    fault.duration = Some(length);
-    fault
+    };
+    FaultSpec::new(at, fault).lasting(length)
 }
 
 #[cfg(test)]
@@ -200,7 +189,7 @@ heal_at = "8s"
             .map(|seed| {
                 let mut kinds: Vec<String> = expand(&scenario, seed)
                     .iter()
-                    .map(|f| format!("{:?}", f.action))
+                    .map(|f| format!("{:?}", f.fault.action()))
                     .collect();
                 kinds.sort();
                 kinds.dedup();

@@ -60,17 +60,35 @@ impl Verdict {
         }
     }
 
-    /// The process exit code for this verdict. 2 is reserved for input and usage errors.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Verdict::Pass => 0,
-            Verdict::SafetyViolation { .. } => 1,
-            Verdict::LivenessTimeout { .. } => 3,
-            Verdict::Panic { .. } => 4,
-            Verdict::LimitReached { .. } => 5,
-            Verdict::Unknown { .. } => 6,
-        }
+    /// The process exit status for this verdict.
+    pub fn exit_status(&self) -> ExitStatus {
+        Verdict::exit_status_of(self.kind()).expect("every verdict kind has an exit status")
     }
+
+    /// The exit status for a verdict kind (`pass`, `safety-violation`, ...), as result files
+    /// name it: the one table from verdicts to exit codes. `None` for a kind this version does
+    /// not know.
+    pub fn exit_status_of(kind: &str) -> Option<ExitStatus> {
+        Some(match kind {
+            "pass" => ExitStatus::Pass,
+            "safety-violation" => ExitStatus::SafetyViolation,
+            "liveness-timeout" => ExitStatus::LivenessTimeout,
+            "panic" => ExitStatus::Panic,
+            "limit-reached" => ExitStatus::LimitReached,
+            "unknown" => ExitStatus::Unknown,
+            _ => return None,
+        })
+    }
+
+    /// Every verdict kind, in the order of their exit codes.
+    pub const KINDS: [&'static str; 6] = [
+        "pass",
+        "safety-violation",
+        "liveness-timeout",
+        "panic",
+        "limit-reached",
+        "unknown",
+    ];
 
     /// Whether the run passed.
     pub fn is_pass(&self) -> bool {
@@ -92,6 +110,37 @@ impl fmt::Display for Verdict {
             Verdict::LimitReached { detail } => write!(f, "limit reached: {detail}"),
             Verdict::Unknown { detail } => write!(f, "unknown: {detail}"),
         }
+    }
+}
+
+/// Process exit codes of `detsim`. A run's code says its verdict ([`Verdict::exit_status`]);
+/// 2 is always bad input. The README's table is this one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExitStatus {
+    /// The run passed.
+    Pass = 0,
+    /// A safety property broke (an invariant, or the history's checker).
+    SafetyViolation = 1,
+    /// Bad input: a malformed scenario or history, a missing file, bad arguments.
+    InputError = 2,
+    /// The cluster did not recover in time after the faults healed.
+    LivenessTimeout = 3,
+    /// A protocol or the engine panicked.
+    Panic = 4,
+    /// A hard limit (events) ended the run.
+    LimitReached = 5,
+    /// The history's checker ran out of budget.
+    Unknown = 6,
+    /// `--check-determinism` found two runs that differ.
+    Nondeterministic = 7,
+    /// `detsim replay` or `detsim shrink`: the artifact's recorded failure did not recur.
+    NotReproduced = 8,
+}
+
+impl ExitStatus {
+    /// The numeric exit code.
+    pub fn code(self) -> u8 {
+        self as u8
     }
 }
 
@@ -144,8 +193,11 @@ pub struct RunStats {
     pub messages_duplicated: u64,
     /// Client operations that completed `ok`.
     pub operations_ok: u64,
-    /// Client operations that completed `fail`.
+    /// Client operations that completed `fail`, decided by the service (an answer).
     pub operations_fail: u64,
+    /// Client operations refused because the service was unavailable (written `fail`).
+    #[serde(default)]
+    pub operations_refused: u64,
     /// Client operations that completed `info`.
     pub operations_info: u64,
     /// Durable writes made.
@@ -157,34 +209,65 @@ pub struct RunStats {
     pub queue_depth_mean: u64,
 }
 
-/// Everything a report needs about one run.
+impl RunStats {
+    /// Operations invoked that completed (every class); operations still open at the end of a
+    /// run are recorded `info`, so this is every invocation.
+    pub fn operations_completed(&self) -> u64 {
+        self.operations_ok + self.operations_fail + self.operations_refused + self.operations_info
+    }
+
+    /// Availability: the share of operations the service answered (`ok` or a decided `fail`),
+    /// `None` without operations.
+    pub fn availability(&self) -> Option<f64> {
+        let completed = self.operations_completed();
+        (completed > 0)
+            .then(|| (self.operations_ok + self.operations_fail) as f64 / completed as f64)
+    }
+}
+
+/// The result of one run: the one type that flows from the engine to the verdict, the summary
+/// file (`summary.json` is this, without the history), the report and the campaign rows.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunData {
     /// The scenario's name.
     pub scenario: String,
     /// The protocol's name.
     pub protocol: String,
+    /// The workload's kind.
+    #[serde(default)]
+    pub workload: String,
+    /// The planted bug the protocol ran with, if any.
+    #[serde(default)]
+    pub bug: Option<String>,
     /// The seed.
     pub seed: u64,
     /// Nodes in the cluster.
+    #[serde(rename = "nodes")]
     pub node_count: u32,
-    /// The one command that reproduces the run.
-    pub reproduce: String,
     /// How it ended.
     pub verdict: Verdict,
+    /// The verdict kind the scenario expects, if it says.
+    #[serde(default)]
+    pub expected: Option<String>,
     /// Counters.
     pub stats: RunStats,
     /// The trace fingerprint, hex.
     pub fingerprint: String,
-    /// Fault windows, in order of start.
-    pub faults: Vec<FaultWindow>,
-    /// The client history (true times), compact; `history.to_history()` gives Jepsen ops.
-    pub history: RecordedHistory,
     /// When the liveness phase began (faults healed), if the run has one.
     pub heal_time: Option<SimTime>,
-    /// The index of the history entry the linearizability checker could not place, if any.
-    pub stuck_operation: Option<u64>,
-    /// The linearizability checker's full explanation, when the history was checked.
+    /// Fault windows, in order of start.
+    pub faults: Vec<FaultWindow>,
+    /// The one command that reproduces the run.
+    pub reproduce: String,
+    /// The index of the history entry the checker could not place, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stuck_operation: Option<u64>,
+    /// The client history (true times), compact; `history.to_history()` gives Jepsen ops. Not
+    /// part of the summary: it is written to the history files.
+    #[serde(skip)]
+    pub history: RecordedHistory,
+    /// The history checker's full explanation, when the history was checked. Written to its
+    /// own file.
+    #[serde(skip)]
     pub check_explanation: Option<String>,
 }

@@ -12,6 +12,12 @@
 //! from — how randomized election timeouts stay deterministic), cancel a timer, persist a durable
 //! update, reply to a client.
 //!
+//! A protocol serves one [`Workload`] (its typed operations) and brings a [`ClientHalf`]: the
+//! client library's part of the protocol, run by the engine in each client process. Requests
+//! and responses are the protocol's own types; most services use the kit of
+//! [`crate::service`] (requests with ids, answers, leader-following clients, a replicated state
+//! machine with client sessions).
+//!
 //! Crash drops the node value; restart calls `start` again with what was durable. Outgoing messages
 //! and replies pushed after a persist are held by the simulator until that persist is durable
 //! ("save before you send"), so a protocol only has to push its effects in the right order.
@@ -19,10 +25,11 @@
 //! Observers (invariant checkers, reports) read a node through [`Protocol::view`] or, when they
 //! are written for one protocol, through its concrete type.
 
+use crate::client::ClientHalf;
 use crate::time::{SimDuration, SimTime};
+use crate::workload::Workload;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use std::fmt;
 use std::hash::Hash;
 
@@ -68,84 +75,8 @@ impl fmt::Display for RequestId {
     }
 }
 
-/// A key of the key-value workloads.
+/// A key of the key-value workloads (a register, a counter, an account).
 pub type Key = u64;
-
-/// What a client asks a service to do.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Operation {
-    /// Read a register; the reply carries its value (`None` when never written).
-    Read {
-        /// The register.
-        key: Key,
-    },
-    /// Overwrite a register.
-    Write {
-        /// The register.
-        key: Key,
-        /// The new value.
-        value: i64,
-    },
-    /// Set a register to `to` only if it holds `from`; otherwise fail without effect.
-    Cas {
-        /// The register.
-        key: Key,
-        /// The expected current value.
-        from: i64,
-        /// The new value.
-        to: i64,
-    },
-}
-
-impl Operation {
-    /// The key the operation touches.
-    pub fn key(&self) -> Key {
-        match *self {
-            Operation::Read { key } | Operation::Write { key, .. } | Operation::Cas { key, .. } => {
-                key
-            }
-        }
-    }
-}
-
-/// A request as a node receives it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ClientRequest {
-    /// Unique id of this request.
-    pub id: RequestId,
-    /// The client process that sent it.
-    pub client: ClientId,
-    /// What to do.
-    pub operation: Operation,
-}
-
-/// A node's answer to a client request. The variants map onto Jepsen's completion types.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ClientResponse {
-    /// The operation happened (`:ok`). Reads carry the value read.
-    Ok {
-        /// The value a read saw; `None` for writes or for a register never written.
-        value: Option<i64>,
-    },
-    /// The operation certainly did not happen (`:fail`), for example a compare-and-set whose
-    /// expected value did not match.
-    Fail {
-        /// Why (`"text".into()` for a static text, or an owned `String`).
-        reason: Cow<'static, str>,
-    },
-    /// The node cannot tell whether the operation happened (`:info`), for example a leader that
-    /// lost leadership with the entry still uncommitted.
-    Indeterminate {
-        /// Why (`"text".into()` for a static text, or an owned `String`).
-        reason: Cow<'static, str>,
-    },
-    /// This node does not serve requests; try the hinted node. The operation did not happen, and
-    /// the client retries it (within its timeout) at the hint or the next node.
-    Redirect {
-        /// Where the node believes the leader is.
-        leader_hint: Option<NodeId>,
-    },
-}
 
 /// How long until a timer fires, in the node's local time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -184,14 +115,12 @@ pub enum Effect<P: Protocol> {
         /// The update, applied with [`Protocol::apply_update`].
         update: P::Update,
     },
-    /// Answer a client request.
+    /// Answer a client: the response travels back to the client process.
     Reply {
-        /// The request being answered.
-        request: RequestId,
-        /// The client that sent it.
+        /// The client.
         client: ClientId,
         /// The answer.
-        response: ClientResponse,
+        response: P::Response,
     },
 }
 
@@ -284,13 +213,9 @@ impl<P: Protocol> Context<P> {
     pub fn persist(&mut self, update: P::Update) {
         self.effects.push(Effect::Persist { update });
     }
-    /// Answers a client request.
-    pub fn reply(&mut self, request: RequestId, client: ClientId, response: ClientResponse) {
-        self.effects.push(Effect::Reply {
-            request,
-            client,
-            response,
-        });
+    /// Sends `response` to client `client`.
+    pub fn reply(&mut self, client: ClientId, response: P::Response) {
+        self.effects.push(Effect::Reply { client, response });
     }
 
     /// The effects pushed so far, in order.
@@ -354,8 +279,19 @@ pub struct NodeConfig<'a, O> {
 ///
 /// Implementing this trait (and nothing else) is enough to run a protocol in detsim.
 pub trait Protocol: Sized + 'static {
+    /// The workload the protocol serves: its operations arrive in [`Protocol::Request`]s, and
+    /// its checker judges the history. A protocol that serves several workloads is generic
+    /// over them (`Raft<Registers>`, `Raft<Counters>`), one registry entry each.
+    type Workload: Workload;
     /// Messages between nodes. `Hash` feeds the trace fingerprint; `Debug` the trace.
     type Message: Clone + fmt::Debug + Hash;
+    /// What the client half sends to a node ([`crate::service::Request`] for most services).
+    type Request: Clone + fmt::Debug + Hash;
+    /// What a node answers a client ([`crate::service::Response`] for most services).
+    type Response: Clone + fmt::Debug + Hash;
+    /// The client library's part of the protocol, run inside each client process
+    /// ([`crate::service::FollowLeader`] for services with a leader).
+    type Client: ClientHalf<Self>;
     /// Names of the node's timers; setting one that runs replaces it.
     type Timer: Clone + fmt::Debug + Hash + Eq;
     /// The state on the node's disk, as `start` receives it after a crash.
@@ -386,8 +322,13 @@ pub trait Protocol: Sized + 'static {
     /// A timer this node set has fired.
     fn on_timer(&mut self, context: &mut Context<Self>, timer: Self::Timer);
 
-    /// A client request arrived at this node.
-    fn on_client_request(&mut self, context: &mut Context<Self>, request: ClientRequest);
+    /// A request from client `client` arrived at this node.
+    fn on_client_request(
+        &mut self,
+        context: &mut Context<Self>,
+        client: ClientId,
+        request: Self::Request,
+    );
 
     /// Applies one durable write to the disk image.
     fn apply_update(durable: &mut Self::Durable, update: Self::Update);

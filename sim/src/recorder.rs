@@ -4,45 +4,69 @@
 //! value as EDN-like values, error text) takes 160 bytes and an allocation or two; the engine's
 //! own key-value operations fit in a 56-byte [`Entry`] with no allocation, error texts interned.
 //! Peak memory then grows with the number of operations at a third of the cost, and recording
-//! stays off the engine's hot path. Anything that is not a key-value operation of the engine
-//! (a history built by hand, or read back from a file) is kept as a general `Op`.
+//! stays off the engine's hot path. A workload writes each entry as a function (interned), an
+//! optional integer key and a value; integers and pairs of integers are kept inline, anything
+//! else (a transfer's legs) as a general value. Entries not recorded by a run (a history built
+//! by hand, or read back from a file) are kept as general `Op`s. Each completion also keeps its
+//! [`CompletionClass`] (which tells a refused `fail` from a decided one) and the node that
+//! served it.
 
+use crate::completion::CompletionClass;
 use crate::history::{History, Op, OpType, Process, Value};
-use crate::protocol::Operation;
+use crate::protocol::NodeId;
 use crate::time::SimTime;
+use crate::workload::{Entry as Written, Written as WrittenValue};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-const READ: u8 = 0;
-const WRITE: u8 = 1;
-const CAS: u8 = 2;
-const GENERAL: u8 = 255;
+/// `function` of an entry kept as a general [`Op`].
+const GENERAL: u8 = u8::MAX;
+/// Most distinct functions one history records compactly (a workload has a handful).
+const FUNCTION_COUNT_MAX: usize = GENERAL as usize;
+/// `node` of an entry no node served.
+const NO_NODE: u16 = u16::MAX;
+
+/// The shape of a compact entry's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    Nil,
+    Int,
+    Pair,
+    /// A general value, at index `first` of `values`.
+    Other,
+}
 
 /// One recorded history entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Entry {
     time: u64,
     process: u64,
-    /// Read result, write value, or cas `from`; for a general entry, its index in `general`.
+    /// The integer value, a pair's first, or the index of a general value or general entry.
     first: i64,
-    /// Cas `to`.
+    /// A pair's second.
     second: i64,
-    key: u64,
+    key: i64,
     /// 0 for none, otherwise 1 + index into `reasons`.
     reason: u32,
+    /// The node that served a completion, or `NO_NODE`.
+    node: u16,
     kind: OpType,
+    /// Index into `functions`, or `GENERAL`.
     function: u8,
-    /// Whether a read's result is present (a read of a register never written has none).
-    has_value: bool,
+    shape: Shape,
+    has_key: bool,
+    class: Option<CompletionClass>,
 }
 
 /// A run's history in compact form.
 #[derive(Clone, Debug, Default)]
 pub struct RecordedHistory {
     entries: Vec<Entry>,
+    functions: Vec<&'static str>,
     reasons: Vec<Cow<'static, str>>,
     reason_ids: BTreeMap<Cow<'static, str>, u32>,
+    values: Vec<Value>,
     general: Vec<Op>,
 }
 
@@ -65,35 +89,46 @@ impl RecordedHistory {
         self.entries.is_empty()
     }
 
-    /// Records one entry of a key-value operation. `read_value` is the value a completed read
-    /// returned (`None` for a register never written, and for other entries).
+    /// Records one entry of a client operation: its invocation (`class` `None`) or completion.
+    /// `written` is the workload's form of the operation (and, for an `ok`, its result); `node`
+    /// the node that served a completion.
     pub fn push_operation(
         &mut self,
         time: SimTime,
         process: u64,
-        kind: OpType,
-        operation: &Operation,
-        read_value: Option<i64>,
+        class: Option<CompletionClass>,
+        written: Written,
         reason: Option<Cow<'static, str>>,
+        node: Option<NodeId>,
     ) {
-        let (function, key, first, second, has_value) = match *operation {
-            Operation::Read { key } => {
-                (READ, key, read_value.unwrap_or(0), 0, read_value.is_some())
+        let kind = class.map_or(OpType::Invoke, CompletionClass::op_type);
+        let (shape, first, second) = match written.value {
+            WrittenValue::Nil => (Shape::Nil, 0, 0),
+            WrittenValue::Int(value) => (Shape::Int, value, 0),
+            WrittenValue::Pair(a, b) => (Shape::Pair, a, b),
+            WrittenValue::Other(value) => {
+                self.values.push(value);
+                (Shape::Other, self.values.len() as i64 - 1, 0)
             }
-            Operation::Write { key, value } => (WRITE, key, value, 0, true),
-            Operation::Cas { key, from, to } => (CAS, key, from, to, true),
         };
+        let function = self.function_id(written.function);
         let reason = reason.map_or(0, |text| self.intern(text));
+        let node = node.map_or(NO_NODE, |n| {
+            u16::try_from(n.0).expect("node ids fit the engine's limit")
+        });
         self.entries.push(Entry {
             time: time.0,
             process,
             first,
             second,
-            key,
+            key: written.key.unwrap_or(0),
             reason,
+            node,
             kind,
             function,
-            has_value,
+            shape,
+            has_key: written.key.is_some(),
+            class,
         });
     }
 
@@ -107,11 +142,28 @@ impl RecordedHistory {
             second: 0,
             key: 0,
             reason: 0,
+            node: NO_NODE,
             kind: op.kind,
             function: GENERAL,
-            has_value: false,
+            shape: Shape::Nil,
+            has_key: false,
+            class: CompletionClass::from_op_type(op.kind),
         });
         self.general.push(op);
+    }
+
+    fn function_id(&mut self, function: &'static str) -> u8 {
+        // Functions are static strings: the same pointer almost always, compared first.
+        let same = |f: &&'static str| std::ptr::eq(f.as_ptr(), function.as_ptr()) || *f == function;
+        if let Some(id) = self.functions.iter().position(same) {
+            return id as u8;
+        }
+        assert!(
+            self.functions.len() < FUNCTION_COUNT_MAX,
+            "detsim bug: a workload wrote more than {FUNCTION_COUNT_MAX} functions"
+        );
+        self.functions.push(function);
+        (self.functions.len() - 1) as u8
     }
 
     fn intern(&mut self, text: Cow<'static, str>) -> u32 {
@@ -130,25 +182,34 @@ impl RecordedHistory {
         if entry.function == GENERAL {
             return self.general[entry.first as usize].clone();
         }
-        let (function, value) = match entry.function {
-            READ if entry.has_value => ("read", Value::Int(entry.first)),
-            READ => ("read", Value::Nil),
-            WRITE => ("write", Value::Int(entry.first)),
-            _ => (
-                "cas",
-                Value::List(vec![Value::Int(entry.first), Value::Int(entry.second)]),
-            ),
+        let value = match entry.shape {
+            Shape::Nil => Value::Nil,
+            Shape::Int => Value::Int(entry.first),
+            Shape::Pair => Value::List(vec![Value::Int(entry.first), Value::Int(entry.second)]),
+            Shape::Other => self.values[entry.first as usize].clone(),
         };
         Op {
             index: index as u64,
             kind: entry.kind,
             process: Process::Client(entry.process),
-            function: Cow::Borrowed(function),
-            key: Some(Value::Int(entry.key as i64)),
+            function: Cow::Borrowed(self.functions[entry.function as usize]),
+            key: entry.has_key.then_some(Value::Int(entry.key)),
             value,
             time: entry.time,
             error: (entry.reason > 0).then(|| self.reasons[entry.reason as usize - 1].clone()),
         }
+    }
+
+    /// The completion class of the entry at `index` (`None` for an invocation). Entries read
+    /// from a file take `fail` as decided.
+    pub fn class(&self, index: usize) -> Option<CompletionClass> {
+        self.entries[index].class
+    }
+
+    /// The node that served the completion at `index`, if the run recorded one.
+    pub fn node(&self, index: usize) -> Option<NodeId> {
+        let node = self.entries[index].node;
+        (node != NO_NODE).then_some(NodeId(u32::from(node)))
     }
 
     /// Every entry as an operation, in order.
@@ -200,6 +261,27 @@ impl<'de> Deserialize<'de> for RecordedHistory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workload::register::{Operation, Register};
+    use crate::workload::Workload;
+
+    fn push(
+        history: &mut RecordedHistory,
+        time: u64,
+        process: u64,
+        class: Option<CompletionClass>,
+        operation: &Operation,
+        output: Option<Option<i64>>,
+        reason: Option<&'static str>,
+    ) {
+        history.push_operation(
+            SimTime(time),
+            process,
+            class,
+            Register::write(operation, output.as_ref()),
+            reason.map(Cow::Borrowed),
+            class.map(|_| NodeId(1)),
+        );
+    }
 
     #[test]
     fn compact_entries_read_back_as_jepsen_operations() {
@@ -209,18 +291,13 @@ mod tests {
             from: 5,
             to: 6,
         };
-        history.push_operation(SimTime(10), 3, OpType::Invoke, &cas, None, None);
-        history.push_operation(
-            SimTime(20),
-            3,
-            OpType::Fail,
-            &cas,
-            None,
-            Some("differs".into()),
-        );
+        push(&mut history, 10, 3, None, &cas, None, None);
+        let fail = Some(CompletionClass::Fail);
+        push(&mut history, 20, 3, fail, &cas, None, Some("differs"));
         let read = Operation::Read { key: 1 };
-        history.push_operation(SimTime(30), 4, OpType::Ok, &read, None, None);
-        history.push_operation(SimTime(40), 4, OpType::Ok, &read, Some(-7), None);
+        let ok = Some(CompletionClass::Ok);
+        push(&mut history, 30, 4, ok, &read, Some(None), None);
+        push(&mut history, 40, 4, ok, &read, Some(Some(-7)), None);
         let ops: Vec<String> = history
             .ops()
             .map(|op| serde_json::to_string(&op).unwrap())
@@ -235,19 +312,27 @@ mod tests {
             ]
         );
         assert_eq!(history.last_time(), 40);
+        assert_eq!(history.node(0), None);
+        assert_eq!(history.node(1), Some(NodeId(1)));
+    }
+
+    #[test]
+    fn a_refused_operation_is_written_as_fail_and_keeps_its_class() {
+        let mut history = RecordedHistory::default();
+        let write = Operation::Write { key: 0, value: 1 };
+        push(&mut history, 1, 0, None, &write, None, None);
+        let refused = Some(CompletionClass::Refused);
+        push(&mut history, 2, 0, refused, &write, None, Some("node down"));
+        assert_eq!(history.op(1).kind, OpType::Fail);
+        assert_eq!(history.class(1), Some(CompletionClass::Refused));
+        assert_eq!(history.class(0), None);
     }
 
     #[test]
     fn general_entries_and_serde_round_trip() {
         let mut history = RecordedHistory::default();
-        history.push_operation(
-            SimTime(1),
-            0,
-            OpType::Invoke,
-            &Operation::Write { key: 0, value: 1 },
-            None,
-            None,
-        );
+        let write = Operation::Write { key: 0, value: 1 };
+        push(&mut history, 1, 0, None, &write, None, None);
         history.push_op(Op {
             index: 99,
             kind: OpType::Info,

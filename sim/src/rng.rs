@@ -52,6 +52,17 @@ impl SimRng {
         rng
     }
 
+    /// The generator of sub-stream `index` of one subsystem (for example one client's
+    /// operations), independent of every other stream of `seed`: drawing more or less from one
+    /// entity's stream leaves the others' draws unchanged.
+    pub fn substream(seed: u64, stream: Stream, index: u32) -> SimRng {
+        let mut rng = SimRng::new(seed);
+        // Stream ids below 256 are the subsystems' own streams; sub-streams sit above them.
+        rng.inner
+            .set_stream(((u64::from(index) + 1) << 8) | stream as u64);
+        rng
+    }
+
     /// A uniformly random `u64`.
     pub fn next_u64(&mut self) -> u64 {
         self.inner.next_u64()

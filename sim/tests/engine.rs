@@ -3,11 +3,11 @@
 
 use serde::Deserialize;
 use sim::invariants::{Invariants, Violation};
-use sim::protocol::{
-    ClientRequest, ClientResponse, Context, NodeConfig, NodeId, NodeView, Protocol, Role,
-};
+use sim::protocol::{ClientId, Context, NodeConfig, NodeId, NodeView, Protocol, Role};
 use sim::scenario::Scenario;
+use sim::service::{Answer, FollowLeader, Request, Response};
 use sim::time::{SimDuration, SimTime};
+use sim::workload::register::{Operation, Register};
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
@@ -39,6 +39,10 @@ enum ProbeTimer {
 }
 
 impl Protocol for Probe {
+    type Workload = Register;
+    type Request = Request<Operation>;
+    type Response = Response<Option<i64>>;
+    type Client = FollowLeader<Register>;
     type Message = u64;
     type Timer = ProbeTimer;
     type Durable = Option<u64>;
@@ -87,12 +91,17 @@ impl Protocol for Probe {
             }
         }
     }
-    fn on_client_request(&mut self, context: &mut Context<Self>, request: ClientRequest) {
-        context.reply(
-            request.id,
-            request.client,
-            ClientResponse::Ok { value: None },
-        );
+    fn on_client_request(
+        &mut self,
+        context: &mut Context<Self>,
+        client: ClientId,
+        request: Request<Operation>,
+    ) {
+        let response = Response {
+            request: request.id,
+            answer: Answer::Ok(None),
+        };
+        context.reply(client, response);
     }
     fn apply_update(durable: &mut Option<u64>, update: u64) {
         *durable = Some(update);
@@ -382,6 +391,10 @@ struct FaultyOptions {
 }
 
 impl Protocol for Faulty {
+    type Workload = Register;
+    type Request = Request<Operation>;
+    type Response = Response<Option<i64>>;
+    type Client = FollowLeader<Register>;
     type Message = ();
     type Timer = ();
     type Durable = ();
@@ -400,7 +413,12 @@ impl Protocol for Faulty {
     }
     fn on_message(&mut self, _: &mut Context<Self>, _: NodeId, _: ()) {}
     fn on_timer(&mut self, _: &mut Context<Self>, _: ()) {}
-    fn on_client_request(&mut self, _: &mut Context<Self>, request: ClientRequest) {
+    fn on_client_request(
+        &mut self,
+        _: &mut Context<Self>,
+        _: ClientId,
+        request: Request<Operation>,
+    ) {
         assert!(!self.panic_at_request, "planted panic on {}", request.id);
     }
     fn apply_update(_: &mut (), _: ()) {}
@@ -424,7 +442,7 @@ fn run_faulty(extra: &str) -> sim::outcome::RunData {
 #[test]
 fn a_panicking_handler_gives_a_panic_verdict_with_its_message() {
     let data = run_faulty("[protocol.options]\npanic = true");
-    assert_eq!(data.verdict.exit_code(), 4);
+    assert_eq!(data.verdict.exit_status().code(), 4);
     match data.verdict {
         sim::outcome::Verdict::Panic { message } => {
             assert!(message.starts_with("planted panic on r0"), "{message}")
@@ -450,7 +468,7 @@ fn a_cluster_that_never_answers_fails_liveness() {
         sim::world::run::<Faulty, _>(&scenario, &faults, 1, sim::invariants::NoInvariants, None)
             .unwrap();
     assert_eq!(data.verdict.kind(), "liveness-timeout", "{}", data.verdict);
-    assert_eq!(data.verdict.exit_code(), 3);
+    assert_eq!(data.verdict.exit_status().code(), 3);
 }
 
 #[test]

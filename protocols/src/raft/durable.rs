@@ -4,21 +4,22 @@
 
 use super::log::{Entry, LogIndex, Term};
 use sim::protocol::NodeId;
+use sim::workload::register;
 
 /// The persistent state: `currentTerm`, `votedFor` and `log[]` (Figure 2).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Durable {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Durable<O = register::Operation> {
     /// The latest term the node has seen.
     pub current_term: Term,
     /// The candidate that received the node's vote in `current_term`, if any.
     pub voted_for: Option<NodeId>,
     /// The log, index 1 first.
-    pub log: Vec<Entry>,
+    pub log: Vec<Entry<O>>,
 }
 
 /// One write to disk.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Update {
+pub enum Update<O = register::Operation> {
     /// Overwrites `currentTerm` and `votedFor`.
     HardState {
         /// The new `currentTerm`.
@@ -31,13 +32,23 @@ pub enum Update {
         /// Where the written entries start.
         first: LogIndex,
         /// The entries, in order.
-        entries: Vec<Entry>,
+        entries: Vec<Entry<O>>,
     },
 }
 
-impl Durable {
+impl<O> Default for Durable<O> {
+    fn default() -> Self {
+        Durable {
+            current_term: Term::default(),
+            voted_for: None,
+            log: Vec::new(),
+        }
+    }
+}
+
+impl<O> Durable<O> {
     /// Applies one write.
-    pub fn apply(&mut self, update: Update) {
+    pub fn apply(&mut self, update: Update<O>) {
         match update {
             Update::HardState {
                 current_term,

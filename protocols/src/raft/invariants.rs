@@ -25,6 +25,7 @@ use super::log::{Entry, LogIndex, Term};
 use super::node::Raft;
 use sim::invariants::{Invariants, Violation};
 use sim::protocol::{NodeId, RequestId};
+use sim::service::StateMachine;
 use sim::time::SimTime;
 use std::collections::btree_map::Entry as MapEntry;
 use std::collections::BTreeMap;
@@ -49,10 +50,10 @@ struct EntryId {
 }
 
 impl EntryId {
-    fn of(entry: &Entry) -> EntryId {
+    fn of<O>(entry: &Entry<O>) -> EntryId {
         EntryId {
             term: entry.term,
-            request: entry.command.request,
+            request: entry.command.id,
         }
     }
 }
@@ -135,7 +136,7 @@ impl RaftInvariants {
         RaftInvariants::default()
     }
 
-    fn check_election_safety(&mut self, raft: &Raft) -> Result<(), Violation> {
+    fn check_election_safety<M: StateMachine>(&mut self, raft: &Raft<M>) -> Result<(), Violation> {
         if !raft.is_leader() {
             return Ok(());
         }
@@ -157,7 +158,7 @@ impl RaftInvariants {
         }
     }
 
-    fn check_log_matching(&mut self, raft: &Raft) -> Result<(), Violation> {
+    fn check_log_matching<M: StateMachine>(&mut self, raft: &Raft<M>) -> Result<(), Violation> {
         let watch = &mut self.nodes[raft.id().index()];
         let log = raft.log();
         let truncation_count = log.truncation_count();
@@ -206,7 +207,10 @@ impl RaftInvariants {
         Ok(())
     }
 
-    fn check_state_machine_safety(&mut self, raft: &Raft) -> Result<(), Violation> {
+    fn check_state_machine_safety<M: StateMachine>(
+        &mut self,
+        raft: &Raft<M>,
+    ) -> Result<(), Violation> {
         let watch = &mut self.nodes[raft.id().index()];
         if raft.last_applied() < watch.applied_checked {
             // Restarted: it applies its log again from the start, and is checked again.
@@ -253,7 +257,7 @@ impl RaftInvariants {
         Ok(())
     }
 
-    fn check_leader_completeness(&self, raft: &Raft) -> Result<(), Violation> {
+    fn check_leader_completeness<M: StateMachine>(&self, raft: &Raft<M>) -> Result<(), Violation> {
         if !raft.is_leader() {
             return Ok(());
         }
@@ -285,12 +289,12 @@ impl RaftInvariants {
     }
 }
 
-impl Invariants<Raft> for RaftInvariants {
+impl<M: StateMachine> Invariants<Raft<M>> for RaftInvariants {
     fn after_event(
         &mut self,
         _time: SimTime,
         touched: Option<NodeId>,
-        nodes: &[Option<Raft>],
+        nodes: &[Option<Raft<M>>],
     ) -> Result<(), Violation> {
         if self.nodes.len() < nodes.len() {
             self.nodes.resize(nodes.len(), NodeWatch::default());

@@ -5,6 +5,7 @@
 
 use super::state_machine::Command;
 use serde::{Deserialize, Serialize};
+use sim::workload::register;
 use std::fmt;
 
 /// A Raft term: a logical clock that numbers elections (Raft §5.1). Term 0 precedes every election.
@@ -56,28 +57,34 @@ impl fmt::Display for LogIndex {
 }
 
 /// One log entry: the command and the term in which a leader received it (Raft §5.3).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Entry {
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Entry<O = register::Operation> {
     /// The leader's term when the entry was created.
     pub term: Term,
     /// What the state machine executes when the entry is applied.
-    pub command: Command,
+    pub command: Command<O>,
 }
 
 /// A node's log. Entries are only appended, or truncated after a conflict (Raft §5.3).
 ///
 /// The log counts its truncations so that the invariant checker can re-examine only what changed
 /// since it last looked, instead of the whole log after every event.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Log {
-    entries: Vec<Entry>,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Log<O = register::Operation> {
+    entries: Vec<Entry<O>>,
     truncation_count: u64,
     last_truncation: LogIndex,
 }
 
-impl Log {
+impl<O> Default for Log<O> {
+    fn default() -> Self {
+        Log::from_entries(Vec::new())
+    }
+}
+
+impl<O> Log<O> {
     /// A log holding `entries` (as recovered from disk).
-    pub fn from_entries(entries: Vec<Entry>) -> Log {
+    pub fn from_entries(entries: Vec<Entry<O>>) -> Log<O> {
         Log {
             entries,
             truncation_count: 0,
@@ -104,13 +111,13 @@ impl Log {
     }
 
     /// The entry at `index`, if the log reaches it.
-    pub fn entry(&self, index: LogIndex) -> Option<&Entry> {
+    pub fn entry(&self, index: LogIndex) -> Option<&Entry<O>> {
         let position = usize::try_from(index.0).ok()?.checked_sub(1)?;
         self.entries.get(position)
     }
 
     /// Up to `count_max` entries starting at `first` (empty when `first` is past the end).
-    pub fn entries_from(&self, first: LogIndex, count_max: usize) -> &[Entry] {
+    pub fn entries_from(&self, first: LogIndex, count_max: usize) -> &[Entry<O>] {
         assert!(first > LogIndex::ZERO, "entries start at index 1");
         let start = (first.0 as usize - 1).min(self.entries.len());
         let end = start.saturating_add(count_max).min(self.entries.len());
@@ -118,7 +125,7 @@ impl Log {
     }
 
     /// Appends `entry` at `last_index() + 1`; terms never decrease along the log.
-    pub fn append(&mut self, entry: Entry) -> LogIndex {
+    pub fn append(&mut self, entry: Entry<O>) -> LogIndex {
         assert!(
             entry.term >= self.last_term(),
             "Raft §5.3: log terms never decrease ({} after {})",
@@ -155,7 +162,7 @@ impl Log {
     }
 
     /// All entries, index 1 first.
-    pub fn entries(&self) -> &[Entry] {
+    pub fn entries(&self) -> &[Entry<O>] {
         &self.entries
     }
 }

@@ -4,17 +4,18 @@
 //! paper's `candidateId` and `leaderId` fields are not repeated here.
 
 use super::log::{Entry, LogIndex, Term};
+use sim::workload::register;
 
 /// Everything one Raft node sends another.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Message {
+pub enum Message<O = register::Operation> {
     /// A candidate asks for a vote (Raft §5.2).
     RequestVote(RequestVote),
     /// The answer to a `RequestVote`.
     RequestVoteReply(RequestVoteReply),
     /// A leader replicates entries, or just asserts its leadership when `entries` is empty
     /// (Raft §5.3; a heartbeat, §5.2).
-    AppendEntries(AppendEntries),
+    AppendEntries(AppendEntries<O>),
     /// The answer to an `AppendEntries`.
     AppendEntriesReply(AppendEntriesReply),
     /// With the `pre_vote` option: a server about to campaign asks whether it could win, before
@@ -26,7 +27,7 @@ pub enum Message {
     PreVoteReply(RequestVoteReply),
 }
 
-impl Message {
+impl<O> Message<O> {
     /// The paper's name for the message's kind, for per-kind message counts.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -76,7 +77,7 @@ pub struct RequestVoteReply {
 
 /// `AppendEntries` arguments (Figure 2).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct AppendEntries {
+pub struct AppendEntries<O = register::Operation> {
     /// The leader's term.
     pub term: Term,
     /// Index of the entry immediately preceding the new ones.
@@ -84,7 +85,7 @@ pub struct AppendEntries {
     /// Term of the entry at `prev_log_index`.
     pub prev_log_term: Term,
     /// Entries to store, in order; empty for a heartbeat.
-    pub entries: Vec<Entry>,
+    pub entries: Vec<Entry<O>>,
     /// The leader's commit index.
     pub leader_commit: LogIndex,
 }

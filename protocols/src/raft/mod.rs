@@ -196,4 +196,4 @@ pub use log::{Entry, Log, LogIndex, Term};
 pub use messages::{AppendEntries, AppendEntriesReply, Message, RequestVote, RequestVoteReply};
 pub use node::{Raft, Timer};
 pub use options::Options;
-pub use state_machine::{Command, KvStore};
+pub use state_machine::{Command, Sessions, StateMachine};

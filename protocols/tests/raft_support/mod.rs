@@ -9,11 +9,22 @@
 
 use protocols::raft::{Durable, LogIndex, Message, Options, Raft, RaftInvariants, Term, Timer};
 use sim::invariants::{Invariants, Violation};
-use sim::protocol::{
-    ClientId, ClientRequest, ClientResponse, Context, Effect, NodeConfig, NodeId, Operation,
-    Protocol, RequestId, Role,
-};
+use sim::protocol::{ClientId, Context, Effect, NodeConfig, NodeId, Protocol, RequestId, Role};
+use sim::service::{Answer, Request};
 use sim::time::SimTime;
+use sim::workload::register::Operation;
+
+/// Hands `request` to `raft` as its client sent it.
+trait Submit {
+    fn submit(&mut self, context: &mut Context<Raft>, request: Request<Operation>);
+}
+
+impl Submit for Raft {
+    fn submit(&mut self, context: &mut Context<Raft>, request: Request<Operation>) {
+        let client = request.client;
+        self.on_client_request(context, client, request)
+    }
+}
 
 /// A message in flight.
 #[derive(Clone, Debug)]
@@ -31,7 +42,7 @@ pub struct Cluster {
     pub nodes: Vec<Option<Raft>>,
     pub disks: Vec<Durable>,
     pub in_flight: Vec<Envelope>,
-    pub replies: Vec<(RequestId, ClientResponse)>,
+    pub replies: Vec<(RequestId, Answer<Option<i64>>)>,
     /// Timers armed per node (setting replaces, cancelling removes).
     pub timers: Vec<Vec<Timer>>,
     /// `connected[a][b]`: messages from a to b are delivered (else dropped when sent).
@@ -95,7 +106,7 @@ impl Cluster {
         };
         let mut context = Context::new(id, self.node_count(), SimTime::ZERO);
         let durable = from_disk.then(|| self.disks[id.index()].clone());
-        let raft = Raft::start(&config, durable.as_ref(), &mut context);
+        let raft = <Raft>::start(&config, durable.as_ref(), &mut context);
         self.nodes[id.index()] = Some(raft);
         self.apply_effects(id, context);
     }
@@ -131,11 +142,11 @@ impl Cluster {
                 }
                 Effect::CancelTimer { timer } => self.timers[id.index()].retain(|t| *t != timer),
                 Effect::Persist { update } => {
-                    Raft::apply_update(&mut self.disks[id.index()], update)
+                    <Raft>::apply_update(&mut self.disks[id.index()], update)
                 }
-                Effect::Reply {
-                    request, response, ..
-                } => self.replies.push((request, response)),
+                Effect::Reply { response, .. } => {
+                    self.replies.push((response.request, response.answer))
+                }
             }
         }
         self.check(Some(id));
@@ -257,16 +268,16 @@ impl Cluster {
 
     /// Sends (again) request `request_id` from client 0 to node `id`.
     pub fn resend(&mut self, id: u32, request_id: RequestId, operation: Operation) {
-        let request = ClientRequest {
+        let request = Request {
             id: request_id,
             client: ClientId(0),
             operation,
         };
-        self.step(id, |raft, context| raft.on_client_request(context, request));
+        self.step(id, |raft, context| raft.submit(context, request));
     }
 
     /// Every answer given to `request`, in order.
-    pub fn replies_to(&self, request: RequestId) -> Vec<ClientResponse> {
+    pub fn replies_to(&self, request: RequestId) -> Vec<Answer<Option<i64>>> {
         self.replies
             .iter()
             .filter(|(id, _)| *id == request)

@@ -84,7 +84,7 @@ impl Plot for LatencyRawPlot<'_> {
             chart.backend_coord(&(axes::seconds(nanos), bottom)).0
         })?;
         // Successes first, so the rarer failures and timeouts are drawn on top of them.
-        for outcome in [Outcome::Ok, Outcome::Info, Outcome::Fail] {
+        for outcome in [Outcome::Ok, Outcome::Info, Outcome::Refused, Outcome::Fail] {
             for point in self.points.iter().filter(|point| point.outcome == outcome) {
                 let pixel = chart
                     .backend_coord(&(axes::seconds(point.invoke_time), axes::log10(point.latency)));

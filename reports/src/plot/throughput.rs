@@ -102,6 +102,7 @@ impl Plot for RatePlot<'_> {
             [
                 (Outcome::Ok, bucket.ok_per_second),
                 (Outcome::Fail, bucket.fail_per_second),
+                (Outcome::Refused, bucket.refused_per_second),
                 (Outcome::Info, bucket.info_per_second),
             ]
         };
@@ -144,7 +145,7 @@ impl Plot for RatePlot<'_> {
         if self
             .buckets
             .iter()
-            .all(|bucket| bucket.ok + bucket.fail + bucket.info == 0)
+            .all(|bucket| bucket.ok + bucket.fail + bucket.refused + bucket.info == 0)
         {
             draw_note(root, &area, "no completed operations")?;
         }
@@ -157,6 +158,7 @@ impl Plot for RatePlot<'_> {
                     .map(|bucket| match outcome {
                         Outcome::Ok => bucket.ok,
                         Outcome::Fail => bucket.fail,
+                        Outcome::Refused => bucket.refused,
                         Outcome::Info => bucket.info,
                     })
                     .sum();

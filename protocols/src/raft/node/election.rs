@@ -5,10 +5,11 @@ use crate::raft::bugs::Bug;
 use crate::raft::log::Term;
 use crate::raft::messages::{Message, RequestVote, RequestVoteReply};
 use sim::protocol::{Context, NodeId};
+use sim::service::{MachineOperation, StateMachine};
 
 /// Leader election (Raft §5.2, §5.4.1).
-impl Raft {
-    pub(super) fn request_vote(&self) -> Message {
+impl<M: StateMachine> Raft<M> {
+    pub(super) fn request_vote(&self) -> Message<MachineOperation<M>> {
         Message::RequestVote(self.vote_request(self.current_term))
     }
 
@@ -20,7 +21,7 @@ impl Raft {
         }
     }
 
-    pub(super) fn retry_request_vote(&self, context: &mut Context<Raft>) {
+    pub(super) fn retry_request_vote(&self, context: &mut Context<Self>) {
         let (candidate, message) = match &self.role {
             RoleState::Candidate(candidate) => (candidate, self.request_vote()),
             RoleState::PreCandidate(candidate) => (candidate, self.pre_vote()),
@@ -35,7 +36,7 @@ impl Raft {
 
     pub(super) fn handle_request_vote(
         &mut self,
-        context: &mut Context<Raft>,
+        context: &mut Context<Self>,
         source: NodeId,
         message: RequestVote,
     ) {
@@ -80,7 +81,7 @@ impl Raft {
 
     pub(super) fn handle_request_vote_reply(
         &mut self,
-        context: &mut Context<Raft>,
+        context: &mut Context<Self>,
         source: NodeId,
         message: RequestVoteReply,
     ) {

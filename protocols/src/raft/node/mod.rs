@@ -14,12 +14,13 @@ use super::durable::{Durable, Update};
 use super::log::{Log, LogIndex, Term};
 use super::messages::Message;
 use super::options::Options;
-use super::state_machine::KvStore;
-use sim::protocol::{
-    ClientId, ClientRequest, ClientResponse, Context, NodeConfig, NodeId, NodeView, Operation,
-    Protocol, RequestId, Role,
+use sim::protocol::{ClientId, Context, NodeConfig, NodeId, NodeView, Protocol, RequestId, Role};
+use sim::service::{
+    Answer, FollowLeader, MachineOperation, MachineOutput, Request, Response, Sessions,
+    StateMachine,
 };
 use sim::time::{SimDuration, SimTime};
+use sim::workload::register::Registers;
 use std::collections::BTreeMap;
 
 mod election;
@@ -85,7 +86,7 @@ enum RoleState {
 
 /// One Raft server with its key-value state machine.
 #[derive(Clone, Debug)]
-pub struct Raft {
+pub struct Raft<M: StateMachine = Registers> {
     id: NodeId,
     node_count: u32,
     options: Options,
@@ -93,13 +94,13 @@ pub struct Raft {
     // Persistent state on all servers (Figure 2), written to disk through `Update`s.
     current_term: Term,
     voted_for: Option<NodeId>,
-    log: Log,
+    log: Log<MachineOperation<M>>,
     // Volatile state on all servers (Figure 2).
     commit_index: LogIndex,
     last_applied: LogIndex,
     leader_hint: Option<NodeId>,
     role: RoleState,
-    kv: KvStore,
+    kv: Sessions<M>,
     election_timer: ElectionTimer,
     /// Local time this node last heard from a leader of its term, for pre-vote.
     leader_contact_at: Option<SimTime>,
@@ -120,11 +121,15 @@ struct ElectionTimer {
     restarted_at: SimTime,
 }
 
-impl Protocol for Raft {
-    type Message = Message;
+impl<M: StateMachine> Protocol for Raft<M> {
+    type Workload = M::Workload;
+    type Message = Message<MachineOperation<M>>;
+    type Request = Request<MachineOperation<M>>;
+    type Response = Response<MachineOutput<M>>;
+    type Client = FollowLeader<M::Workload>;
     type Timer = Timer;
-    type Durable = Durable;
-    type Update = Update;
+    type Durable = Durable<MachineOperation<M>>;
+    type Update = Update<MachineOperation<M>>;
     type Options = Options;
 
     const NAME: &'static str = "raft";
@@ -132,9 +137,9 @@ impl Protocol for Raft {
 
     fn start(
         config: &NodeConfig<'_, Options>,
-        durable: Option<&Durable>,
-        context: &mut Context<Raft>,
-    ) -> Raft {
+        durable: Option<&Self::Durable>,
+        context: &mut Context<Self>,
+    ) -> Self {
         config.options.validate();
         assert!(
             config.node_count as usize <= NODE_COUNT_MAX,
@@ -160,7 +165,7 @@ impl Protocol for Raft {
             last_applied: LogIndex::ZERO,
             leader_hint: None,
             role: RoleState::Follower,
-            kv: KvStore::new(),
+            kv: Sessions::new(),
             election_timer: ElectionTimer::default(),
             leader_contact_at: None,
         };
@@ -169,7 +174,7 @@ impl Protocol for Raft {
         raft
     }
 
-    fn on_message(&mut self, context: &mut Context<Raft>, source: NodeId, message: Message) {
+    fn on_message(&mut self, context: &mut Context<Self>, source: NodeId, message: Self::Message) {
         assert!(
             source != self.id && source.0 < self.node_count,
             "message from {source}"
@@ -194,7 +199,7 @@ impl Protocol for Raft {
         }
     }
 
-    fn on_timer(&mut self, context: &mut Context<Raft>, timer: Timer) {
+    fn on_timer(&mut self, context: &mut Context<Self>, timer: Timer) {
         match (timer, &self.role) {
             (Timer::Election, _) if self.is_leader() => {}
             (Timer::Election, _) => {
@@ -221,30 +226,41 @@ impl Protocol for Raft {
         }
     }
 
-    fn on_client_request(&mut self, context: &mut Context<Raft>, request: ClientRequest) {
+    fn on_client_request(
+        &mut self,
+        context: &mut Context<Self>,
+        client: ClientId,
+        request: Self::Request,
+    ) {
+        assert_eq!(
+            client, request.client,
+            "a request comes from its own client"
+        );
         // Raft §8: only the leader serves clients; others point at the leader they know of.
         if !self.is_leader() {
-            let response = ClientResponse::Redirect {
-                leader_hint: self.leader_hint,
+            let response = Response {
+                request: request.id,
+                answer: Answer::Redirect(self.leader_hint),
             };
-            context.reply(request.id, request.client, response);
+            context.reply(client, response);
             return;
         }
         if self.bug == Some(Bug::StaleLocalRead) {
-            if let Operation::Read { key } = request.operation {
-                // Bug (Raft §8): a deposed leader that does not know it yet answers from its
-                // possibly stale state machine.
-                let response = ClientResponse::Ok {
-                    value: self.kv.read_local(key),
+            if let Some(output) = self.kv.machine().query(&request.operation) {
+                // Bug (Raft §8): a deposed leader that does not know it yet answers reads from
+                // its possibly stale state machine.
+                let response = Response {
+                    request: request.id,
+                    answer: Answer::Ok(output),
                 };
-                context.reply(request.id, request.client, response);
+                context.reply(client, response);
                 return;
             }
         }
         self.append_client_request(context, request);
     }
 
-    fn apply_update(durable: &mut Durable, update: Update) {
+    fn apply_update(durable: &mut Self::Durable, update: Self::Update) {
         durable.apply(update);
     }
 
@@ -261,13 +277,13 @@ impl Protocol for Raft {
         options.check()
     }
 
-    fn message_kind(message: &Message) -> &'static str {
+    fn message_kind(message: &Self::Message) -> &'static str {
         message.kind()
     }
 }
 
 /// Read-only accessors, for invariant checkers and tests.
-impl Raft {
+impl<M: StateMachine> Raft<M> {
     /// This server's id.
     pub fn id(&self) -> NodeId {
         self.id
@@ -293,7 +309,7 @@ impl Raft {
         self.voted_for
     }
     /// The server's log.
-    pub fn log(&self) -> &Log {
+    pub fn log(&self) -> &Log<MachineOperation<M>> {
         &self.log
     }
     /// The highest index known to be committed.
@@ -342,7 +358,7 @@ impl Raft {
 }
 
 /// Transitions between roles (Figure 4).
-impl Raft {
+impl<M: StateMachine> Raft<M> {
     /// Steps down (or stays) a follower in `term`. A leader answers its pending requests
     /// `Indeterminate`: their entries may yet be committed by a later leader, or be overwritten.
     ///
@@ -351,15 +367,18 @@ impl Raft {
     /// current leader or a granted vote. Restarting it on every later term would let a server
     /// with a stale log, campaigning again and again, keep the up-to-date servers from ever
     /// timing out — a livelock.
-    fn become_follower(&mut self, context: &mut Context<Raft>, term: Term, leader: Option<NodeId>) {
+    fn become_follower(&mut self, context: &mut Context<Self>, term: Term, leader: Option<NodeId>) {
         assert!(term >= self.current_term, "Raft §5.1: terms never go back");
         match std::mem::replace(&mut self.role, RoleState::Follower) {
             RoleState::Leader(leader_state) => {
                 for pending in leader_state.pending.values() {
-                    let response = ClientResponse::Indeterminate {
-                        reason: "the leader stepped down before the entry committed".into(),
+                    let response = Response {
+                        request: pending.request,
+                        answer: Answer::Indeterminate(
+                            "the leader stepped down before the entry committed".into(),
+                        ),
                     };
-                    context.reply(pending.request, pending.client, response);
+                    context.reply(pending.client, response);
                 }
                 context.cancel_timer(Timer::Heartbeat);
                 context.cancel_timer(Timer::CheckQuorum);
@@ -382,7 +401,7 @@ impl Raft {
 
     /// Raft §5.2: a follower whose election timeout elapsed increments its term, votes for
     /// itself, and asks every other server for its vote.
-    fn become_candidate(&mut self, context: &mut Context<Raft>) {
+    fn become_candidate(&mut self, context: &mut Context<Self>) {
         assert!(!self.is_leader(), "a leader does not campaign");
         self.current_term = self.current_term.next();
         self.voted_for = Some(self.id);
@@ -404,7 +423,7 @@ impl Raft {
 
     /// Raft §5.2: a candidate with votes from a majority becomes leader and at once sends
     /// heartbeats to establish its authority.
-    fn become_leader(&mut self, context: &mut Context<Raft>) {
+    fn become_leader(&mut self, context: &mut Context<Self>) {
         assert!(
             self.voted_for == Some(self.id),
             "a leader voted for itself in its term"
@@ -428,7 +447,7 @@ impl Raft {
     }
 
     /// Restarts the election timeout (see [`ElectionTimer`]).
-    fn reset_election_timer(&mut self, context: &mut Context<Raft>) {
+    fn reset_election_timer(&mut self, context: &mut Context<Self>) {
         self.election_timer.restarted_at = context.now();
         if self.election_timer.armed {
             self.election_timer.restarted = true;
@@ -450,7 +469,7 @@ impl Raft {
 
     /// The armed timer fired, but the timeout was restarted since it was set: wait for the rest
     /// of a timeout counted from the restart.
-    fn rearm_election_timer(&mut self, context: &mut Context<Raft>) {
+    fn rearm_election_timer(&mut self, context: &mut Context<Self>) {
         let elapsed = context
             .now()
             .saturating_since(self.election_timer.restarted_at);
@@ -471,7 +490,7 @@ impl Raft {
         self.election_timer.restarted = false;
     }
 
-    fn persist_hard_state(&self, context: &mut Context<Raft>) {
+    fn persist_hard_state(&self, context: &mut Context<Self>) {
         context.persist(Update::HardState {
             current_term: self.current_term,
             voted_for: self.voted_for,

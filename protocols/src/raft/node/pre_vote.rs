@@ -4,6 +4,7 @@ use super::{CandidateState, Raft, RoleState, Timer};
 use crate::raft::bugs::Bug;
 use crate::raft::messages::{Message, RequestVote, RequestVoteReply};
 use sim::protocol::{Context, NodeId};
+use sim::service::{MachineOperation, StateMachine};
 
 /// Pre-vote (Ongaro's dissertation §9.6), with the `pre_vote` option: before raising its term, a
 /// server whose election timeout elapsed asks the others whether they would vote for it. They
@@ -11,12 +12,12 @@ use sim::protocol::{Context, NodeId};
 /// the minimum election timeout. Only with a majority of pre-votes does it start a real
 /// election; so a server cut off from the leader, or behind, never deposes a working leader.
 /// Pre-votes change no state and are not persisted: they are advice, not votes.
-impl Raft {
-    pub(super) fn pre_vote(&self) -> Message {
+impl<M: StateMachine> Raft<M> {
+    pub(super) fn pre_vote(&self) -> Message<MachineOperation<M>> {
         Message::PreVote(self.vote_request(self.current_term.next()))
     }
 
-    pub(super) fn become_pre_candidate(&mut self, context: &mut Context<Raft>) {
+    pub(super) fn become_pre_candidate(&mut self, context: &mut Context<Self>) {
         assert!(!self.is_leader(), "a leader does not campaign");
         let mut votes = vec![false; self.node_count as usize];
         votes[self.id.index()] = true;
@@ -30,7 +31,7 @@ impl Raft {
 
     pub(super) fn handle_pre_vote(
         &mut self,
-        context: &mut Context<Raft>,
+        context: &mut Context<Self>,
         source: NodeId,
         message: RequestVote,
     ) {
@@ -49,7 +50,7 @@ impl Raft {
     pub(super) fn should_grant_pre_vote(
         &self,
         message: &RequestVote,
-        context: &Context<Raft>,
+        context: &Context<Self>,
     ) -> bool {
         // The asker must be about to enter a term later than ours.
         if message.term <= self.current_term {
@@ -73,7 +74,7 @@ impl Raft {
 
     pub(super) fn handle_pre_vote_reply(
         &mut self,
-        context: &mut Context<Raft>,
+        context: &mut Context<Self>,
         source: NodeId,
         message: RequestVoteReply,
     ) {

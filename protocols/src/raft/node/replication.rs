@@ -6,20 +6,20 @@ use crate::raft::bugs::Bug;
 use crate::raft::durable::Update;
 use crate::raft::log::{Entry, LogIndex};
 use crate::raft::messages::{AppendEntries, AppendEntriesReply, Message};
-use crate::raft::state_machine::Command;
-use sim::protocol::{ClientRequest, ClientResponse, Context, NodeId};
+use sim::protocol::{Context, NodeId};
+use sim::service::{Answer, MachineOperation, Request, Response, StateMachine};
 
 /// Log replication (Raft §5.3) and the commit rule (Raft §5.4.2).
-impl Raft {
+impl<M: StateMachine> Raft<M> {
     /// Sends every follower the entries it lacks, or an empty `AppendEntries` as a heartbeat
     /// (Raft §5.2: leaders send periodic heartbeats to maintain their authority).
-    pub(super) fn broadcast_heartbeat(&mut self, context: &mut Context<Raft>) {
+    pub(super) fn broadcast_heartbeat(&mut self, context: &mut Context<Self>) {
         for peer in self.peers() {
             self.send_append_entries(context, peer);
         }
     }
 
-    pub(super) fn send_append_entries(&mut self, context: &mut Context<Raft>, peer: NodeId) {
+    pub(super) fn send_append_entries(&mut self, context: &mut Context<Self>, peer: NodeId) {
         let RoleState::Leader(leader) = &mut self.role else {
             unreachable!("only leaders send AppendEntries");
         };
@@ -47,13 +47,17 @@ impl Raft {
 
     pub(super) fn append_client_request(
         &mut self,
-        context: &mut Context<Raft>,
-        request: ClientRequest,
+        context: &mut Context<Self>,
+        request: Request<MachineOperation<M>>,
     ) {
         // Raft §8: a request the state machine already executed is answered from the session
         // table; one already in the log will be answered when it commits.
-        if let Some(response) = self.kv.cached_response(request.client, request.id) {
-            context.reply(request.id, request.client, response.clone());
+        if let Some(answer) = self.kv.cached_answer(request.client, request.id) {
+            let response = Response {
+                request: request.id,
+                answer: answer.clone(),
+            };
+            context.reply(request.client, response);
             return;
         }
         let RoleState::Leader(leader) = &mut self.role else {
@@ -67,30 +71,26 @@ impl Raft {
             return;
         }
         if leader.pending.len() >= self.options.pending_requests_max {
-            let response = ClientResponse::Fail {
-                reason: "the leader has too many requests pending".into(),
+            // An outage, not a decision: the request did not run and may succeed later.
+            let response = Response {
+                request: request.id,
+                answer: Answer::Unavailable("the leader has too many requests pending".into()),
             };
-            context.reply(request.id, request.client, response);
+            context.reply(request.client, response);
             return;
         }
         // Raft §5.3: the leader appends the command to its log as a new entry, persists it,
         // then issues AppendEntries to replicate it.
+        let pending = PendingRequest {
+            request: request.id,
+            client: request.client,
+        };
         let entry = Entry {
             term: self.current_term,
-            command: Command {
-                request: request.id,
-                client: request.client,
-                operation: request.operation,
-            },
+            command: request,
         };
         let index = self.log.append(entry.clone());
-        leader.pending.insert(
-            index,
-            PendingRequest {
-                request: request.id,
-                client: request.client,
-            },
-        );
+        leader.pending.insert(index, pending);
         context.persist(Update::Append {
             first: index,
             entries: vec![entry],
@@ -102,9 +102,9 @@ impl Raft {
 
     pub(super) fn handle_append_entries(
         &mut self,
-        context: &mut Context<Raft>,
+        context: &mut Context<Self>,
         source: NodeId,
-        message: AppendEntries,
+        message: AppendEntries<MachineOperation<M>>,
     ) {
         // Raft §5.1: a request from an earlier term is rejected, and the reply's term tells the
         // stale leader to step down.
@@ -147,9 +147,9 @@ impl Raft {
     /// Returns the index of the last entry the request covered.
     pub(super) fn store_entries(
         &mut self,
-        context: &mut Context<Raft>,
+        context: &mut Context<Self>,
         prev_log_index: LogIndex,
-        entries: Vec<Entry>,
+        entries: Vec<Entry<MachineOperation<M>>>,
     ) -> LogIndex {
         let last_new_index = LogIndex(prev_log_index.0 + entries.len() as u64);
         let index_of = |offset: usize| LogIndex(prev_log_index.0 + 1 + offset as u64);
@@ -184,7 +184,7 @@ impl Raft {
 
     pub(super) fn reply_append_entries(
         &self,
-        context: &mut Context<Raft>,
+        context: &mut Context<Self>,
         source: NodeId,
         success: bool,
         match_hint: LogIndex,
@@ -199,7 +199,7 @@ impl Raft {
 
     pub(super) fn handle_append_entries_reply(
         &mut self,
-        context: &mut Context<Raft>,
+        context: &mut Context<Self>,
         source: NodeId,
         message: AppendEntriesReply,
     ) {
@@ -242,7 +242,7 @@ impl Raft {
 
     /// Raft §5.3 and §5.4.2: advances the commit index to the highest index stored on a
     /// majority, if that entry is from the leader's current term. Returns whether it moved.
-    pub(super) fn maybe_commit(&mut self, context: &mut Context<Raft>) -> bool {
+    pub(super) fn maybe_commit(&mut self, context: &mut Context<Self>) -> bool {
         let RoleState::Leader(leader) = &self.role else {
             return false;
         };
@@ -273,7 +273,7 @@ impl Raft {
 
     /// Figure 2: while commitIndex > lastApplied, apply the next entry to the state machine; a
     /// leader then answers the client that sent it.
-    pub(super) fn apply_committed(&mut self, context: &mut Context<Raft>) {
+    pub(super) fn apply_committed(&mut self, context: &mut Context<Self>) {
         assert!(
             self.commit_index <= self.log.last_index(),
             "commit past the log's end"
@@ -284,12 +284,16 @@ impl Raft {
                 .log
                 .entry(index)
                 .expect("committed entries are in the log");
-            let response = self.kv.apply(&entry.command);
+            let answer = self.kv.apply(&entry.command);
             self.last_applied = index;
             if let RoleState::Leader(leader) = &mut self.role {
                 if let Some(pending) = leader.pending.remove(&index) {
-                    assert_eq!(pending.request, entry.command.request, "leader log changed");
-                    context.reply(pending.request, pending.client, response);
+                    assert_eq!(pending.request, entry.command.id, "leader log changed");
+                    let response = Response {
+                        request: pending.request,
+                        answer,
+                    };
+                    context.reply(pending.client, response);
                 }
             }
         }
@@ -297,7 +301,7 @@ impl Raft {
 
     /// Check-quorum: a leader that has not heard from a majority within an election timeout
     /// steps down, so clients stop waiting on it and try the other side of a partition.
-    pub(super) fn check_quorum(&mut self, context: &mut Context<Raft>) {
+    pub(super) fn check_quorum(&mut self, context: &mut Context<Self>) {
         let quorum = self.quorum();
         let RoleState::Leader(leader) = &mut self.role else {
             unreachable!("only leaders check their quorum");

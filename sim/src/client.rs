@@ -1,0 +1,234 @@
+//! The client half of a protocol: the part of a service's client library that runs the protocol.
+//!
+//! Real services ship client libraries that do part of the protocol's work: a Raft client
+//! follows leader hints, a ZooKeeper client keeps its session alive with heartbeats, a Redlock
+//! client acquires on a majority of servers and computes the lock's validity on its own clock,
+//! a two-phase-commit client picks transaction ids. A [`ClientHalf`] is that library as a
+//! sans-IO state machine, run by the engine inside each client process: the workload decides
+//! *what* a client does (the next operation), the client half decides *how* (which nodes to
+//! ask, when to retry, when the operation is over).
+//!
+//! Inputs: an invocation from the workload ([`ClientHalf::on_invoke`]), a response from a node,
+//! a timer, a request that could not be delivered (the node is down), and the engine giving up
+//! on the operation at its deadline. Effects, pushed into a [`ClientContext`]: send a request to
+//! any node (optionally after a delay), set or cancel a timer, and complete the operation — once
+//! per invocation, with a [`Completion`] and the node that served it. The engine keeps the
+//! generic mechanics: rate, concurrency, the operation's deadline (it records `info` and calls
+//! [`ClientHalf::on_timeout`]), and Jepsen's process renumbering after `info`.
+//!
+//! Like node handlers, client halves never read a clock or draw randomness themselves: the
+//! context gives the time and draws from the simulator's seeded generator
+//! ([`ClientContext::random_node`]).
+
+use crate::completion::Completion;
+use crate::protocol::{ClientId, NodeId, Protocol, RequestId, TimerDelay};
+use crate::rng::SimRng;
+use crate::time::{SimDuration, SimTime};
+use crate::workload::{OperationOf, OutputOf};
+use std::fmt;
+use std::hash::Hash;
+
+/// What a client half is given when its process starts.
+#[derive(Clone, Debug)]
+pub struct ClientConfig<'a, O> {
+    /// This client.
+    pub id: ClientId,
+    /// How many nodes the cluster has.
+    pub node_count: u32,
+    /// The protocol's options from the scenario's `[protocol]` table.
+    pub options: &'a O,
+    /// How long to wait before retrying after a redirect (`[workload] redirect_backoff`).
+    pub redirect_backoff: SimDuration,
+}
+
+/// What a client half asks the engine to do.
+#[derive(Clone, Debug)]
+pub enum ClientEffect<P: Protocol> {
+    /// Send a request to a node, after `delay` (zero: now) plus the client link's latency.
+    Send {
+        /// The node.
+        target: NodeId,
+        /// The request.
+        request: P::Request,
+        /// How long to wait before sending.
+        delay: SimDuration,
+    },
+    /// Start (or restart) a timer of the client half.
+    SetTimer {
+        /// Which timer.
+        timer: ClientTimer<P>,
+        /// When it fires, from now.
+        delay: TimerDelay,
+    },
+    /// Stop a timer if it is running.
+    CancelTimer {
+        /// Which timer.
+        timer: ClientTimer<P>,
+    },
+    /// The current operation is over.
+    Complete {
+        /// How it ended.
+        completion: Completion<OutputOf<P::Workload>>,
+        /// The node whose answer decided it, if one did.
+        node: Option<NodeId>,
+    },
+}
+
+/// The timer type of a protocol's client half.
+pub type ClientTimer<P> = <<P as Protocol>::Client as ClientHalf<P>>::Timer;
+
+/// What a client half's handler sees, and where it pushes its effects.
+pub struct ClientContext<'a, P: Protocol> {
+    id: ClientId,
+    node_count: u32,
+    now: SimTime,
+    request: Option<RequestId>,
+    rng: &'a mut SimRng,
+    effects: Vec<ClientEffect<P>>,
+}
+
+impl<'a, P: Protocol> ClientContext<'a, P> {
+    /// A context for client `id` at true time `now`; `request` is the current operation's
+    /// request id, if one is in progress. `effects` is an empty buffer the context fills.
+    pub fn new(
+        id: ClientId,
+        node_count: u32,
+        now: SimTime,
+        request: Option<RequestId>,
+        rng: &'a mut SimRng,
+        effects: Vec<ClientEffect<P>>,
+    ) -> ClientContext<'a, P> {
+        assert!(node_count > 0, "a cluster has nodes");
+        assert!(effects.is_empty(), "the effect buffer must be empty");
+        ClientContext {
+            id,
+            node_count,
+            now,
+            request,
+            rng,
+            effects,
+        }
+    }
+
+    /// This client.
+    pub fn id(&self) -> ClientId {
+        self.id
+    }
+    /// How many nodes the cluster has.
+    pub fn node_count(&self) -> u32 {
+        self.node_count
+    }
+    /// The time now (clients keep true time).
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+    /// The request id of the operation in progress, if any.
+    pub fn request(&self) -> Option<RequestId> {
+        self.request
+    }
+    /// A node drawn uniformly by the simulator's seeded generator.
+    pub fn random_node(&mut self) -> NodeId {
+        NodeId(self.rng.below(u64::from(self.node_count)) as u32)
+    }
+
+    /// Sends `request` to `target` now.
+    pub fn send(&mut self, target: NodeId, request: P::Request) {
+        self.send_after(SimDuration::ZERO, target, request);
+    }
+    /// Sends `request` to `target` after `delay`.
+    pub fn send_after(&mut self, delay: SimDuration, target: NodeId, request: P::Request) {
+        assert!(
+            target.0 < self.node_count,
+            "{} sends to unknown node {target}",
+            self.id
+        );
+        self.effects.push(ClientEffect::Send {
+            target,
+            request,
+            delay,
+        });
+    }
+    /// Starts `timer` to fire after `delay`.
+    pub fn set_timer(&mut self, timer: ClientTimer<P>, delay: SimDuration) {
+        self.effects.push(ClientEffect::SetTimer {
+            timer,
+            delay: TimerDelay::Fixed(delay),
+        });
+    }
+    /// Stops `timer` if it is running.
+    pub fn cancel_timer(&mut self, timer: ClientTimer<P>) {
+        self.effects.push(ClientEffect::CancelTimer { timer });
+    }
+    /// Ends the current operation with `completion`, decided by `node`'s answer if any.
+    pub fn complete(
+        &mut self,
+        completion: Completion<OutputOf<P::Workload>>,
+        node: Option<NodeId>,
+    ) {
+        assert!(
+            self.request.is_some(),
+            "{} completes with no operation in progress",
+            self.id
+        );
+        assert!(
+            !self
+                .effects
+                .iter()
+                .any(|e| matches!(e, ClientEffect::Complete { .. })),
+            "{} completes its operation twice",
+            self.id
+        );
+        self.effects
+            .push(ClientEffect::Complete { completion, node });
+    }
+
+    /// The effects pushed so far, in order.
+    pub fn effects(&self) -> &[ClientEffect<P>] {
+        &self.effects
+    }
+    /// Takes the pushed effects out.
+    pub fn into_effects(self) -> Vec<ClientEffect<P>> {
+        self.effects
+    }
+}
+
+/// A protocol's client library, run by the engine inside each client process.
+pub trait ClientHalf<P: Protocol>: Sized + 'static {
+    /// Names of the client's timers; setting one that runs replaces it.
+    type Timer: Clone + fmt::Debug + Hash + Eq;
+
+    /// Starts the client process.
+    fn start(config: &ClientConfig<'_, P::Options>, context: &mut ClientContext<'_, P>) -> Self;
+
+    /// The workload invokes `operation` as request `request`; complete it through the context,
+    /// now or later.
+    fn on_invoke(
+        &mut self,
+        context: &mut ClientContext<'_, P>,
+        request: RequestId,
+        operation: OperationOf<P::Workload>,
+    );
+
+    /// A node answered.
+    fn on_response(
+        &mut self,
+        context: &mut ClientContext<'_, P>,
+        source: NodeId,
+        response: P::Response,
+    );
+
+    /// A timer of this client fired.
+    fn on_timer(&mut self, context: &mut ClientContext<'_, P>, timer: Self::Timer);
+
+    /// A request sent to `node` found it down (the connection was refused): it did not run.
+    fn on_unreachable(
+        &mut self,
+        context: &mut ClientContext<'_, P>,
+        node: NodeId,
+        request: P::Request,
+    );
+
+    /// The engine gave up on the current operation at its deadline and recorded `info`; the
+    /// client half forgets it (late answers to it must be ignored).
+    fn on_timeout(&mut self, context: &mut ClientContext<'_, P>);
+}

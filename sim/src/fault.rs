@@ -1,0 +1,523 @@
+//! Fault actions: one enum variant per action, with exactly the fields it needs.
+//!
+//! A scenario's `[[faults]]` entry is written flat (`action = "partition"`, `shape = "isolate"`,
+//! `node = 0`, `for = "2s"`); it is parsed once into a [`FaultSpec`] whose [`Fault`] cannot hold
+//! a field its action does not use, so the engine applies faults without unwrapping options.
+//! The flat form ([`FaultEntry`]) exists only at the file's edge: reading, and writing expanded
+//! schedules and shrunk scenarios back out.
+
+use crate::rng::Ratio;
+use crate::scenario::SignedDuration;
+use crate::time::SimDuration;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// A node named by a fault: an index, `"leader"` (the live node that believes it leads in the
+/// highest term, at the time the fault applies), or `"random"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeRef {
+    /// A fixed node.
+    Id(u32),
+    /// The current leader (falls back to a random node when there is none).
+    Leader,
+    /// A node drawn from the nemesis stream.
+    Random,
+}
+
+impl fmt::Display for NodeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeRef::Id(n) => write!(f, "{n}"),
+            NodeRef::Leader => f.write_str("leader"),
+            NodeRef::Random => f.write_str("random"),
+        }
+    }
+}
+
+impl Serialize for NodeRef {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            NodeRef::Id(n) => serializer.serialize_u32(*n),
+            NodeRef::Leader => serializer.serialize_str("leader"),
+            NodeRef::Random => serializer.serialize_str("random"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Id(u32),
+            Name(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Id(n) => Ok(NodeRef::Id(n)),
+            Raw::Name(name) if name == "leader" => Ok(NodeRef::Leader),
+            Raw::Name(name) if name == "random" => Ok(NodeRef::Random),
+            Raw::Name(name) => Err(D::Error::custom(format!(
+                "node {name:?}: expected a node number, \"leader\" or \"random\""
+            ))),
+        }
+    }
+}
+
+/// The action names of `[[faults]]` entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultAction {
+    /// Replace connectivity with a partition `shape`.
+    Partition,
+    /// Cut the one-way link `from → to`.
+    Cut,
+    /// Restore full connectivity.
+    Heal,
+    /// Crash `node`.
+    Crash,
+    /// Restart `node` from its durable state.
+    Restart,
+    /// Pause `node`: its timers and inbox wait, its clock runs on.
+    Pause,
+    /// Resume a paused `node`.
+    Resume,
+    /// Move `node`'s clock by `by` (may be negative).
+    ClockJump,
+    /// Set `node`'s clock drift to `drift_ppm`.
+    ClockDrift,
+    /// Set network-wide extra `loss`, `duplicate`, `reorder` rates.
+    Network,
+}
+
+/// Partition shape names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// Cut `node` off from everyone (both ways).
+    Isolate,
+    /// A random minority and majority.
+    Halves,
+    /// Overlapping majorities on a ring.
+    MajoritiesRing,
+    /// Two halves joined by one bridge node.
+    Bridge,
+    /// Explicit `groups`.
+    Groups,
+}
+
+/// A partition: which nodes can still talk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Partition {
+    /// Cut one node off from everyone (both ways).
+    Isolate(NodeRef),
+    /// A random minority and majority.
+    Halves,
+    /// Overlapping majorities on a ring.
+    MajoritiesRing,
+    /// Two halves joined by one bridge node.
+    Bridge,
+    /// Explicit groups; nodes in no group are alone.
+    Groups(Vec<Vec<u32>>),
+}
+
+/// What a fault does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Replace connectivity with a partition.
+    Partition(Partition),
+    /// Cut the one-way link `from → to`.
+    Cut {
+        /// The sender.
+        from: NodeRef,
+        /// The receiver.
+        to: NodeRef,
+    },
+    /// Restore full connectivity.
+    Heal,
+    /// Crash a node: volatile state is lost, the disk kept.
+    Crash(NodeRef),
+    /// Restart a crashed node from its disk.
+    Restart(NodeRef),
+    /// Pause a node: its timers and inbox wait, its clock runs on.
+    Pause(NodeRef),
+    /// Resume a paused node.
+    Resume(NodeRef),
+    /// Move a node's clock.
+    ClockJump {
+        /// The node.
+        node: NodeRef,
+        /// By how much (negative: back).
+        by: SignedDuration,
+    },
+    /// Set a node's clock drift.
+    ClockDrift {
+        /// The node.
+        node: NodeRef,
+        /// The new drift, parts per million.
+        drift_ppm: i64,
+    },
+    /// Raise network-wide loss, duplication and reordering.
+    Network {
+        /// Extra loss.
+        loss: Ratio,
+        /// Extra duplication.
+        duplicate: Ratio,
+        /// Extra reordering.
+        reorder: Ratio,
+    },
+}
+
+impl Fault {
+    /// The action name a scenario writes.
+    pub fn action(&self) -> FaultAction {
+        match self {
+            Fault::Partition(_) => FaultAction::Partition,
+            Fault::Cut { .. } => FaultAction::Cut,
+            Fault::Heal => FaultAction::Heal,
+            Fault::Crash(_) => FaultAction::Crash,
+            Fault::Restart(_) => FaultAction::Restart,
+            Fault::Pause(_) => FaultAction::Pause,
+            Fault::Resume(_) => FaultAction::Resume,
+            Fault::ClockJump { .. } => FaultAction::ClockJump,
+            Fault::ClockDrift { .. } => FaultAction::ClockDrift,
+            Fault::Network { .. } => FaultAction::Network,
+        }
+    }
+
+    /// Whether the fault can last (`for = …`): instant actions (heal, restart, resume) cannot.
+    pub fn can_last(&self) -> bool {
+        !matches!(self, Fault::Heal | Fault::Restart(_) | Fault::Resume(_))
+    }
+
+    /// The fixed node ids the fault names (for validation against the cluster size).
+    pub fn named_nodes(&self) -> Vec<(&'static str, u32)> {
+        let mut named = Vec::new();
+        let mut add = |field: &'static str, node: &NodeRef| {
+            if let NodeRef::Id(n) = node {
+                named.push((field, *n));
+            }
+        };
+        match self {
+            Fault::Partition(Partition::Isolate(node))
+            | Fault::Crash(node)
+            | Fault::Restart(node)
+            | Fault::Pause(node)
+            | Fault::Resume(node)
+            | Fault::ClockJump { node, .. }
+            | Fault::ClockDrift { node, .. } => add("node", node),
+            Fault::Cut { from, to } => {
+                add("from", from);
+                add("to", to);
+            }
+            Fault::Partition(Partition::Groups(groups)) => {
+                for node in groups.iter().flatten() {
+                    named.push(("groups", *node));
+                }
+            }
+            _ => {}
+        }
+        named
+    }
+}
+
+/// One scheduled fault: when, what, and for how long.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultSpec {
+    /// When it applies (true time from the start).
+    pub at: SimDuration,
+    /// What it does.
+    pub fault: Fault,
+    /// How long it lasts; the fault is undone after this long (heal, restart, resume, jump
+    /// back, drift back, rates back). `None`: until something else undoes it.
+    pub duration: Option<SimDuration>,
+}
+
+impl FaultSpec {
+    /// `fault` at `at`, lasting until undone.
+    pub fn new(at: SimDuration, fault: Fault) -> FaultSpec {
+        FaultSpec {
+            at,
+            fault,
+            duration: None,
+        }
+    }
+
+    /// The same fault lasting `duration`.
+    pub fn lasting(mut self, duration: SimDuration) -> FaultSpec {
+        self.duration = Some(duration);
+        self
+    }
+}
+
+/// The flat form of a `[[faults]]` entry, as a scenario file writes it. Which fields apply
+/// depends on `action`; [`FaultSpec`]'s conversion rejects the others.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultEntry {
+    /// When it applies.
+    pub at: SimDuration,
+    /// What it does.
+    pub action: Option<FaultAction>,
+    /// How long it lasts.
+    #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<SimDuration>,
+    /// The node, for crash/restart/pause/resume/clock faults and `isolate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeRef>,
+    /// The partition shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<Shape>,
+    /// Groups for `shape = "groups"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<Vec<u32>>>,
+    /// Sender, for `cut`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<NodeRef>,
+    /// Receiver, for `cut`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<NodeRef>,
+    /// Clock jump amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<SignedDuration>,
+    /// Clock drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_ppm: Option<i64>,
+    /// Extra loss for `network`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<Ratio>,
+    /// Extra duplication for `network`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<Ratio>,
+    /// Extra reordering for `network`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder: Option<Ratio>,
+}
+
+impl TryFrom<FaultEntry> for FaultSpec {
+    type Error = String;
+
+    fn try_from(entry: FaultEntry) -> Result<FaultSpec, String> {
+        use FaultAction::*;
+        let action = entry.action.ok_or("action: missing")?;
+        let present: [(&str, bool); 11] = [
+            ("for", entry.duration.is_some()),
+            ("node", entry.node.is_some()),
+            ("shape", entry.shape.is_some()),
+            ("groups", entry.groups.is_some()),
+            ("from", entry.from.is_some()),
+            ("to", entry.to.is_some()),
+            ("by", entry.by.is_some()),
+            ("drift_ppm", entry.drift_ppm.is_some()),
+            ("loss", entry.loss.is_some()),
+            ("duplicate", entry.duplicate.is_some()),
+            ("reorder", entry.reorder.is_some()),
+        ];
+        let (required, optional): (&[&str], &[&str]) = match action {
+            Partition => match entry.shape {
+                Some(Shape::Isolate) => (&["shape", "node"], &["for"]),
+                Some(Shape::Groups) => (&["shape", "groups"], &["for"]),
+                _ => (&["shape"], &["for"]),
+            },
+            Cut => (&["from", "to"], &["for"]),
+            Heal => (&[], &[]),
+            Crash | Pause => (&["node"], &["for"]),
+            Restart | Resume => (&["node"], &[]),
+            ClockJump => (&["node", "by"], &["for"]),
+            ClockDrift => (&["node", "drift_ppm"], &["for"]),
+            Network => (&[], &["for", "loss", "duplicate", "reorder"]),
+        };
+        for (name, is_present) in present {
+            if is_present && !required.contains(&name) && !optional.contains(&name) {
+                return Err(format!("{name}: not used by action {action:?}"));
+            }
+            if !is_present && required.contains(&name) {
+                return Err(format!("{name}: required by action {action:?}"));
+            }
+        }
+        if entry.duration == Some(SimDuration::ZERO) {
+            return Err("for: must be positive".to_string());
+        }
+        // Presence was checked above: every `expect` below names a required field.
+        let node = || entry.node.expect("required");
+        let fault = match action {
+            Partition => Fault::Partition(match entry.shape.expect("required") {
+                Shape::Isolate => self::Partition::Isolate(node()),
+                Shape::Halves => self::Partition::Halves,
+                Shape::MajoritiesRing => self::Partition::MajoritiesRing,
+                Shape::Bridge => self::Partition::Bridge,
+                Shape::Groups => self::Partition::Groups(entry.groups.clone().expect("required")),
+            }),
+            Cut => Fault::Cut {
+                from: entry.from.expect("required"),
+                to: entry.to.expect("required"),
+            },
+            Heal => Fault::Heal,
+            Crash => Fault::Crash(node()),
+            Restart => Fault::Restart(node()),
+            Pause => Fault::Pause(node()),
+            Resume => Fault::Resume(node()),
+            ClockJump => Fault::ClockJump {
+                node: node(),
+                by: entry.by.expect("required"),
+            },
+            ClockDrift => Fault::ClockDrift {
+                node: node(),
+                drift_ppm: entry.drift_ppm.expect("required"),
+            },
+            Network => Fault::Network {
+                loss: entry.loss.unwrap_or_default(),
+                duplicate: entry.duplicate.unwrap_or_default(),
+                reorder: entry.reorder.unwrap_or_default(),
+            },
+        };
+        Ok(FaultSpec {
+            at: entry.at,
+            fault,
+            duration: entry.duration,
+        })
+    }
+}
+
+impl From<&FaultSpec> for FaultEntry {
+    fn from(spec: &FaultSpec) -> FaultEntry {
+        let mut entry = FaultEntry {
+            at: spec.at,
+            action: Some(spec.fault.action()),
+            duration: spec.duration,
+            ..FaultEntry::default()
+        };
+        match &spec.fault {
+            Fault::Partition(partition) => {
+                entry.shape = Some(match partition {
+                    Partition::Isolate(node) => {
+                        entry.node = Some(*node);
+                        Shape::Isolate
+                    }
+                    Partition::Halves => Shape::Halves,
+                    Partition::MajoritiesRing => Shape::MajoritiesRing,
+                    Partition::Bridge => Shape::Bridge,
+                    Partition::Groups(groups) => {
+                        entry.groups = Some(groups.clone());
+                        Shape::Groups
+                    }
+                })
+            }
+            Fault::Cut { from, to } => {
+                entry.from = Some(*from);
+                entry.to = Some(*to);
+            }
+            Fault::Heal => {}
+            Fault::Crash(node)
+            | Fault::Restart(node)
+            | Fault::Pause(node)
+            | Fault::Resume(node) => entry.node = Some(*node),
+            Fault::ClockJump { node, by } => {
+                entry.node = Some(*node);
+                entry.by = Some(*by);
+            }
+            Fault::ClockDrift { node, drift_ppm } => {
+                entry.node = Some(*node);
+                entry.drift_ppm = Some(*drift_ppm);
+            }
+            Fault::Network {
+                loss,
+                duplicate,
+                reorder,
+            } => {
+                entry.loss = Some(*loss);
+                entry.duplicate = Some(*duplicate);
+                entry.reorder = Some(*reorder);
+            }
+        }
+        entry
+    }
+}
+
+impl Serialize for FaultSpec {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        FaultEntry::from(self).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for FaultSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        FaultSpec::try_from(FaultEntry::deserialize(deserializer)?).map_err(D::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(action: FaultAction) -> FaultEntry {
+        FaultEntry {
+            at: SimDuration::from_millis(5),
+            action: Some(action),
+            ..FaultEntry::default()
+        }
+    }
+
+    #[test]
+    fn each_action_takes_exactly_its_fields() {
+        let mut crash = entry(FaultAction::Crash);
+        assert_eq!(
+            FaultSpec::try_from(crash.clone()).unwrap_err(),
+            "node: required by action Crash"
+        );
+        crash.node = Some(NodeRef::Leader);
+        assert_eq!(
+            FaultSpec::try_from(crash.clone()).unwrap().fault,
+            Fault::Crash(NodeRef::Leader)
+        );
+        crash.by = Some(SignedDuration(1));
+        assert_eq!(
+            FaultSpec::try_from(crash).unwrap_err(),
+            "by: not used by action Crash"
+        );
+        let mut restart = entry(FaultAction::Restart);
+        restart.node = Some(NodeRef::Id(1));
+        restart.duration = Some(SimDuration::from_millis(1));
+        assert_eq!(
+            FaultSpec::try_from(restart).unwrap_err(),
+            "for: not used by action Restart"
+        );
+    }
+
+    #[test]
+    fn the_flat_form_round_trips() {
+        let specs = [
+            FaultSpec::new(
+                SimDuration::from_millis(1),
+                Fault::Partition(Partition::Groups(vec![vec![0, 1], vec![2]])),
+            )
+            .lasting(SimDuration::from_millis(3)),
+            FaultSpec::new(
+                SimDuration::from_millis(2),
+                Fault::Cut {
+                    from: NodeRef::Leader,
+                    to: NodeRef::Id(2),
+                },
+            ),
+            FaultSpec::new(
+                SimDuration::from_millis(3),
+                Fault::ClockJump {
+                    node: NodeRef::Random,
+                    by: SignedDuration(-40),
+                },
+            ),
+            FaultSpec::new(
+                SimDuration::from_millis(4),
+                Fault::Network {
+                    loss: Ratio::new(1, 10),
+                    duplicate: Ratio::default(),
+                    reorder: Ratio::new(1, 2),
+                },
+            ),
+        ];
+        for spec in specs {
+            let back = FaultSpec::try_from(FaultEntry::from(&spec)).unwrap();
+            assert_eq!(back, spec);
+        }
+    }
+}

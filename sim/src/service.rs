@@ -1,0 +1,325 @@
+//! The client-server service kit: the request and response of a typical replicated service,
+//! one replicated state machine with Raft §8's client sessions, and the client half that
+//! follows leader hints.
+//!
+//! A protocol is free to define its own requests, responses and client half; these serve every
+//! protocol that replicates a log of client commands (Raft, Multi-Paxos) and simple services
+//! (the unreplicated store), so that each of them does not carry its own copy of every
+//! workload's semantics and of the deduplication rules.
+//!
+//! - [`Request`] and [`Response`] carry a request id, so a retried request is recognisably the
+//!   same one and a late answer to an abandoned request is recognisably stale.
+//! - [`StateMachine`] is a workload's sequential specification (registers, counters, ...):
+//!   execute one operation, or decide that it fails without effect.
+//! - [`Sessions`] wraps a state machine with the per-client session table of Raft §8: a
+//!   client's latest executed request and its answer, so a duplicate is answered, never
+//!   executed twice.
+//! - [`FollowLeader`] is the client half: send to a node; on a redirect, retry the same request
+//!   at the hinted node after a back-off; complete on any other answer.
+
+use crate::client::{ClientConfig, ClientContext, ClientHalf};
+use crate::completion::Completion;
+use crate::protocol::{ClientId, NodeId, Protocol, RequestId};
+use crate::time::SimDuration;
+use crate::workload::{OperationOf, OutputOf, Workload};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::Hash;
+
+/// A client's request to a service.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Request<O> {
+    /// Unique across the run; a retry keeps it.
+    pub id: RequestId,
+    /// The client that sent it.
+    pub client: ClientId,
+    /// What to do.
+    pub operation: O,
+}
+
+/// A service's answer to one request.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Response<R> {
+    /// The request answered.
+    pub request: RequestId,
+    /// The answer.
+    pub answer: Answer<R>,
+}
+
+/// What a service can answer. Each maps onto a [`Completion`] class, except redirects, which
+/// the client half follows.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Answer<R> {
+    /// It happened, with this result (`:ok`).
+    Ok(R),
+    /// The service decided it cannot happen, and it did not (`:fail`, an answer), for example a
+    /// compare-and-set whose expected value did not match.
+    Fail(Cow<'static, str>),
+    /// The service cannot serve now; it did not happen (`:fail`, an outage).
+    Unavailable(Cow<'static, str>),
+    /// The service cannot tell whether it happened (`:info`), for example a leader that lost
+    /// leadership with the entry still uncommitted.
+    Indeterminate(Cow<'static, str>),
+    /// This node does not serve requests; try the hinted node (or another one). It did not
+    /// happen.
+    Redirect(Option<NodeId>),
+}
+
+impl<R> From<Result<R, Cow<'static, str>>> for Answer<R> {
+    fn from(result: Result<R, Cow<'static, str>>) -> Self {
+        match result {
+            Ok(output) => Answer::Ok(output),
+            Err(reason) => Answer::Fail(reason),
+        }
+    }
+}
+
+/// The standard request type for a workload.
+pub type RequestOf<W> = Request<OperationOf<W>>;
+/// The standard response type for a workload.
+pub type ResponseOf<W> = Response<OutputOf<W>>;
+
+/// A workload's sequential specification, as a replicated log executes it.
+pub trait StateMachine: Clone + fmt::Debug + Default + PartialEq + 'static {
+    /// The workload whose operations it executes.
+    type Workload: Workload;
+
+    /// Executes `operation`: its result, or why it fails without effect (a decided `fail`).
+    /// Deterministic: every replica that executes the same operations in the same order
+    /// passes through the same states.
+    fn execute(
+        &mut self,
+        operation: &OperationOf<Self::Workload>,
+    ) -> Result<OutputOf<Self::Workload>, Cow<'static, str>>;
+
+    /// Whether `operation` changes nothing. Read-only operations skip the session table: one
+    /// executed twice is harmless.
+    fn is_read_only(operation: &OperationOf<Self::Workload>) -> bool;
+
+    /// The answer to a read-only operation from the current state, without going through the
+    /// log (`None` for operations that change state). Only a bug answers clients with this.
+    fn query(&self, operation: &OperationOf<Self::Workload>) -> Option<OutputOf<Self::Workload>>;
+}
+
+/// A state machine with the client session table of Raft §8.
+pub struct Sessions<M: StateMachine> {
+    machine: M,
+    sessions: BTreeMap<ClientId, Session<M>>,
+}
+
+/// A client's latest executed request and the answer it was given.
+type Session<M> = (RequestId, Answer<MachineOutput<M>>);
+
+// Written out rather than derived: a derive would ask the workload type itself to be `Clone`.
+impl<M: StateMachine> Clone for Sessions<M> {
+    fn clone(&self) -> Self {
+        Sessions {
+            machine: self.machine.clone(),
+            sessions: self.sessions.clone(),
+        }
+    }
+}
+
+impl<M: StateMachine> fmt::Debug for Sessions<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sessions")
+            .field("machine", &self.machine)
+            .field("sessions", &self.sessions)
+            .finish()
+    }
+}
+
+impl<M: StateMachine> Default for Sessions<M> {
+    fn default() -> Self {
+        Sessions::new()
+    }
+}
+
+impl<M: StateMachine> PartialEq for Sessions<M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.machine == other.machine && self.sessions == other.sessions
+    }
+}
+
+impl<M: StateMachine> Sessions<M> {
+    /// A fresh machine with no sessions.
+    pub fn new() -> Sessions<M> {
+        Sessions {
+            machine: M::default(),
+            sessions: BTreeMap::new(),
+        }
+    }
+
+    /// The state machine.
+    pub fn machine(&self) -> &M {
+        &self.machine
+    }
+
+    /// The answer already given to `request`, if it is its client's latest executed request.
+    pub fn cached_answer(
+        &self,
+        client: ClientId,
+        request: RequestId,
+    ) -> Option<&Answer<OutputOf<M::Workload>>> {
+        match self.sessions.get(&client) {
+            Some((latest, answer)) if *latest == request => Some(answer),
+            _ => None,
+        }
+    }
+
+    /// Executes `request` at most once and returns the answer for its client.
+    pub fn apply(
+        &mut self,
+        request: &Request<OperationOf<M::Workload>>,
+    ) -> Answer<OutputOf<M::Workload>> {
+        if M::is_read_only(&request.operation) {
+            // A read changes nothing, so running a duplicate again is harmless: either copy's
+            // answer is the state at a point within the request's lifetime.
+            return self.machine.execute(&request.operation).into();
+        }
+        if let Some((latest, answer)) = self.sessions.get(&request.client) {
+            if *latest == request.id {
+                // Raft §8: a duplicate of the latest request is answered, not executed again.
+                return answer.clone();
+            }
+            if *latest > request.id {
+                // A client sends its next request only after the previous one was answered or
+                // abandoned, so an older request arriving now is a delayed duplicate. Whether its
+                // first copy ran is no longer recorded: the honest answer is "unknown".
+                return Answer::Indeterminate(
+                    format!("{} is older than {latest}", request.id).into(),
+                );
+            }
+        }
+        let answer: Answer<_> = self.machine.execute(&request.operation).into();
+        self.sessions
+            .insert(request.client, (request.id, answer.clone()));
+        answer
+    }
+
+    /// Executes `request` without consulting the session table — what a service that does not
+    /// deduplicate does. Only planted bugs call this.
+    pub fn apply_without_session(
+        &mut self,
+        request: &Request<OperationOf<M::Workload>>,
+    ) -> Answer<OutputOf<M::Workload>> {
+        let answer: Answer<_> = self.machine.execute(&request.operation).into();
+        if !M::is_read_only(&request.operation) {
+            self.sessions
+                .insert(request.client, (request.id, answer.clone()));
+        }
+        answer
+    }
+}
+
+/// Timers of [`FollowLeader`]: it has none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NoTimer {}
+
+/// The client half of a service with a leader: send the request to the node the client
+/// believes serves it; on a redirect, retry the *same* request (same id) at the hinted node —
+/// or the next node when there is no hint — after the redirect back-off; complete on any other
+/// answer, with the answering node. A request that finds its node down is `refused`; after a
+/// timeout the next operation goes to a node drawn at random.
+#[derive(Clone, Debug)]
+pub struct FollowLeader<W: Workload> {
+    target: NodeId,
+    node_count: u32,
+    redirect_backoff: SimDuration,
+    current: Option<Request<OperationOf<W>>>,
+}
+
+impl<W: Workload> FollowLeader<W> {
+    /// The node the next request goes to.
+    pub fn target(&self) -> NodeId {
+        self.target
+    }
+}
+
+impl<W, P> ClientHalf<P> for FollowLeader<W>
+where
+    W: Workload,
+    P: Protocol<Workload = W, Request = Request<OperationOf<W>>, Response = Response<OutputOf<W>>>,
+{
+    type Timer = NoTimer;
+
+    fn start(config: &ClientConfig<'_, P::Options>, context: &mut ClientContext<'_, P>) -> Self {
+        FollowLeader {
+            target: context.random_node(),
+            node_count: config.node_count,
+            redirect_backoff: config.redirect_backoff,
+            current: None,
+        }
+    }
+
+    fn on_invoke(
+        &mut self,
+        context: &mut ClientContext<'_, P>,
+        request: RequestId,
+        operation: OperationOf<W>,
+    ) {
+        assert!(self.current.is_none(), "one operation at a time");
+        let request = Request {
+            id: request,
+            client: context.id(),
+            operation,
+        };
+        context.send(self.target, request.clone());
+        self.current = Some(request);
+    }
+
+    fn on_response(
+        &mut self,
+        context: &mut ClientContext<'_, P>,
+        source: NodeId,
+        response: Response<OutputOf<W>>,
+    ) {
+        let Some(current) = self.current.as_ref().filter(|c| c.id == response.request) else {
+            return; // a late answer to an operation already given up on
+        };
+        let completion = match response.answer {
+            Answer::Redirect(hint) => {
+                self.target = hint
+                    .filter(|hint| hint.0 < self.node_count)
+                    .unwrap_or(NodeId((source.0 + 1) % self.node_count));
+                let retry = current.clone();
+                context.send_after(self.redirect_backoff, self.target, retry);
+                return;
+            }
+            Answer::Ok(output) => Completion::Ok(output),
+            Answer::Fail(reason) => Completion::Fail(reason),
+            Answer::Unavailable(reason) => Completion::Refused(reason),
+            Answer::Indeterminate(reason) => Completion::Unknown(reason),
+        };
+        self.current = None;
+        context.complete(completion, Some(source));
+    }
+
+    fn on_timer(&mut self, _context: &mut ClientContext<'_, P>, timer: NoTimer) {
+        match timer {}
+    }
+
+    fn on_unreachable(
+        &mut self,
+        context: &mut ClientContext<'_, P>,
+        node: NodeId,
+        request: Request<OperationOf<W>>,
+    ) {
+        if self.current.as_ref().is_some_and(|c| c.id == request.id) {
+            self.current = None;
+            context.complete(Completion::Refused(Cow::Borrowed("node down")), Some(node));
+        }
+    }
+
+    fn on_timeout(&mut self, context: &mut ClientContext<'_, P>) {
+        self.current = None;
+        // The node may be gone: try another one next time.
+        self.target = context.random_node();
+    }
+}
+
+/// The operation type of a state machine's workload.
+pub type MachineOperation<M> = OperationOf<<M as StateMachine>::Workload>;
+/// The output type of a state machine's workload.
+pub type MachineOutput<M> = OutputOf<<M as StateMachine>::Workload>;

@@ -1,0 +1,78 @@
+//! The checker most workloads use: linearizability of the history against a `check` model.
+//!
+//! The search (Wing–Gong–Lowe with per-key partitioning, a cache and a step budget) lives in the
+//! `check` crate, which sees only histories; this module turns its result into a
+//! [`Judgement`] the run's verdict folds in.
+
+use super::{HistoryCheck, Judgement};
+use crate::check::{self, CheckOptions, CheckResult, Model};
+use crate::history::History;
+
+/// Prefix entries quoted in a verdict's detail; the full explanation goes with the run data.
+const PREFIX_QUOTED: usize = 6;
+
+/// Checks `history` against `model` with the step budget of `options`.
+pub fn judge<M: Model>(
+    history: &History,
+    model: &M,
+    options: &CheckOptions,
+) -> Result<HistoryCheck, String> {
+    let result = check::check(history, model, options).map_err(|error| error.to_string())?;
+    let explanation = check::explain(&result);
+    let judgement = match result.verdict {
+        check::Verdict::Linearizable => Judgement::Valid,
+        check::Verdict::NotLinearizable => Judgement::Violation {
+            property: "linearizability".to_string(),
+            detail: concise(&result),
+            stuck_entry: result.stuck_entry().map(|entry| entry as u64),
+            time: stuck_time(&result, history),
+        },
+        check::Verdict::Unknown => Judgement::Unknown {
+            detail: format!(
+                "the linearizability checker spent its budget of {} steps: {}",
+                options.budget,
+                explanation.trim()
+            ),
+        },
+    };
+    Ok(HistoryCheck {
+        judgement,
+        explanation,
+    })
+}
+
+/// When the violation became observable: the completion of the operation that cannot be placed.
+fn stuck_time(result: &CheckResult, history: &History) -> Option<u64> {
+    let violation = result.violation.as_ref()?;
+    let operation = &result.operations[violation.operation];
+    let entry = operation.complete.unwrap_or(operation.invoke);
+    history.ops.get(entry).map(|op| op.time)
+}
+
+fn concise(result: &CheckResult) -> String {
+    let Some(violation) = &result.violation else {
+        return "not linearizable".to_string();
+    };
+    let key = violation
+        .key
+        .as_ref()
+        .map_or(String::new(), |key| format!(" on key {key}"));
+    let stuck = &result.operations[violation.operation];
+    let count = violation.prefix.len();
+    let quoted: Vec<String> = violation
+        .prefix
+        .iter()
+        .skip(count.saturating_sub(PREFIX_QUOTED))
+        .map(|(operation, state)| format!("{} => {state}", result.operations[*operation]))
+        .collect();
+    format!(
+        "not linearizable{key}: no order places [{stuck}]: it meets the state {} where it is \
+         illegal; the longest linearizable prefix has {count} operations, ending: {}",
+        violation.state,
+        if quoted.is_empty() {
+            "(none)".to_string()
+        } else {
+            quoted.join("; ")
+        }
+    )
+}

@@ -1,0 +1,450 @@
+//! The client processes: the generic mechanics every workload shares.
+//!
+//! Each client process runs a closed loop: think (an exponential gap that gives the scenario's
+//! rate), draw the next operation from the workload, record its invocation, hand it to the
+//! protocol's client half, and wait until the half completes it or its deadline passes. At the
+//! deadline the engine records `info` and gives the client a fresh Jepsen process number: its
+//! old operation may still take effect, so the same process must not appear to start another.
+//! What a client asks is the workload's business; how it talks to the cluster is the client
+//! half's. Requests and replies travel one client-link latency each way.
+
+use super::{Applied, Event, World};
+use crate::client::{ClientConfig, ClientContext, ClientEffect, ClientHalf, ClientTimer};
+use crate::completion::{Completion, CompletionClass};
+use crate::invariants::{CompletionEvent, Invariants};
+use crate::network::Latency;
+use crate::protocol::{ClientId, NodeId, Protocol, RequestId, TimerDelay};
+use crate::rng::{SimRng, Stream};
+use crate::scenario::Scenario;
+use crate::time::{SimDuration, SimTime};
+use crate::workload::{OperationOf, OutputOf, Workload};
+use std::borrow::Cow;
+
+/// An operation a client has invoked and not yet completed.
+struct Pending<O> {
+    request: RequestId,
+    operation: O,
+    invoked: SimTime,
+    deadline: SimTime,
+}
+
+/// A timer a client half set.
+struct ActiveTimer<T> {
+    timer: T,
+    generation: u64,
+}
+
+/// One client process.
+struct ClientState<P: Protocol> {
+    /// Jepsen's process number: the client's index plus a multiple of the client count.
+    process: u64,
+    half: P::Client,
+    pending: Option<Pending<OperationOf<P::Workload>>>,
+    alarm_armed: bool,
+    timers: Vec<ActiveTimer<ClientTimer<P>>>,
+}
+
+/// Every client process and the workload they run.
+pub(super) struct Clients<P: Protocol> {
+    states: Vec<ClientState<P>>,
+    workload: P::Workload,
+    reply_independent: bool,
+    /// Per client, the stream its operations are drawn from when draws are reply-independent.
+    operation_rngs: Vec<SimRng>,
+    latency: Latency,
+    think: Latency,
+    timeout: SimDuration,
+    redirect_backoff: SimDuration,
+    /// No operation is invoked from here on: the last ones still get their full timeout.
+    workload_end: SimTime,
+    next_request: u64,
+    effects: Vec<ClientEffect<P>>,
+    /// Whether an operation invoked after healing was answered within the liveness bound.
+    pub(super) liveness_met: bool,
+}
+
+impl<P: Protocol> Clients<P> {
+    pub(super) fn new(scenario: &Scenario, seed: u64, workload: P::Workload) -> Clients<P> {
+        let section = &scenario.workload;
+        let mean_gap = SimDuration(1_000_000_000 / u64::from(section.rate));
+        let duration = scenario.run.duration;
+        let workload_end = SimTime(if duration > section.timeout {
+            duration.0 - section.timeout.0
+        } else {
+            duration.0
+        });
+        let operation_rngs = if section.reply_independent {
+            (0..section.clients)
+                .map(|client| SimRng::substream(seed, Stream::Workload, client))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Clients {
+            states: Vec::with_capacity(section.clients as usize),
+            workload,
+            reply_independent: section.reply_independent,
+            operation_rngs,
+            latency: section.client_latency.clone(),
+            think: Latency::Exponential {
+                min: SimDuration::ZERO,
+                mean: mean_gap,
+                max: SimDuration(mean_gap.0.saturating_mul(10)),
+            },
+            timeout: section.timeout,
+            redirect_backoff: section.redirect_backoff,
+            workload_end,
+            next_request: 0,
+            effects: Vec::new(),
+            liveness_met: false,
+        }
+    }
+
+    /// How many client processes.
+    pub(super) fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// One client-link latency.
+    pub(super) fn latency(&self, rng: &mut SimRng) -> SimDuration {
+        self.latency.sample(rng)
+    }
+
+    pub(super) fn into_workload(self) -> P::Workload {
+        self.workload
+    }
+}
+
+impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
+    /// Starts every client half, in client order.
+    pub(super) fn start_clients(&mut self) {
+        for client in 0..self.scenario.workload.clients {
+            let config = ClientConfig {
+                id: ClientId(client),
+                node_count: self.node_count,
+                options: &self.options,
+                redirect_backoff: self.clients.redirect_backoff,
+            };
+            let buffer = std::mem::take(&mut self.clients.effects);
+            let mut context = ClientContext::new(
+                ClientId(client),
+                self.node_count,
+                self.now,
+                None,
+                &mut self.workload_rng,
+                buffer,
+            );
+            let half = P::Client::start(&config, &mut context);
+            let effects = context.into_effects();
+            assert!(
+                effects.is_empty(),
+                "a client half has nothing to do before its first operation"
+            );
+            self.clients.effects = effects;
+            self.clients.states.push(ClientState {
+                process: u64::from(client),
+                half,
+                pending: None,
+                alarm_armed: false,
+                timers: Vec::new(),
+            });
+        }
+    }
+
+    pub(super) fn schedule_first_operations(&mut self) {
+        for client in 0..self.clients.len() as u32 {
+            let gap = self.clients.think.sample(&mut self.workload_rng);
+            self.push(SimTime::ZERO + gap, Event::ClientReady { client });
+        }
+    }
+
+    /// Calls one handler of `client`'s half and applies its effects. Returns whether the half
+    /// did anything (pushed an effect).
+    fn call_client(
+        &mut self,
+        client: u32,
+        handler: impl FnOnce(&mut P::Client, &mut ClientContext<'_, P>),
+    ) -> bool {
+        let index = client as usize;
+        let request = self.clients.states[index]
+            .pending
+            .as_ref()
+            .map(|p| p.request);
+        let buffer = std::mem::take(&mut self.clients.effects);
+        let mut context = ClientContext::new(
+            ClientId(client),
+            self.node_count,
+            self.now,
+            request,
+            &mut self.workload_rng,
+            buffer,
+        );
+        handler(&mut self.clients.states[index].half, &mut context);
+        let mut effects = context.into_effects();
+        let acted = !effects.is_empty();
+        for effect in effects.drain(..) {
+            self.apply_client_effect(client, effect);
+        }
+        self.clients.effects = effects;
+        acted
+    }
+
+    fn apply_client_effect(&mut self, client: u32, effect: ClientEffect<P>) {
+        match effect {
+            ClientEffect::Send {
+                target,
+                request,
+                delay,
+            } => {
+                let latency = self.clients.latency(&mut self.network_rng);
+                let event = Event::RequestArrives {
+                    node: target,
+                    client: ClientId(client),
+                    request,
+                };
+                self.push(self.now + delay + latency, event);
+            }
+            ClientEffect::SetTimer { timer, delay } => {
+                let delay = match delay {
+                    TimerDelay::Fixed(delay) => delay,
+                    TimerDelay::Range(low, high) => {
+                        SimDuration(self.timer_rng.between(low.0, high.0))
+                    }
+                };
+                let generation = self.next_generation;
+                self.next_generation += 1;
+                let timers = &mut self.clients.states[client as usize].timers;
+                match timers.iter_mut().find(|t| t.timer == timer) {
+                    Some(active) => active.generation = generation,
+                    None => timers.push(ActiveTimer { timer, generation }),
+                }
+                self.push(self.now + delay, Event::ClientTimer { client, generation });
+            }
+            ClientEffect::CancelTimer { timer } => {
+                self.clients.states[client as usize]
+                    .timers
+                    .retain(|t| t.timer != timer);
+            }
+            ClientEffect::Complete { completion, node } => {
+                self.complete(client, completion, node);
+            }
+        }
+    }
+
+    pub(super) fn apply_client_ready(&mut self, client: u32) -> Applied {
+        if self.now >= self.clients.workload_end {
+            return Applied::Skipped;
+        }
+        let index = client as usize;
+        assert!(
+            self.clients.states[index].pending.is_none(),
+            "detsim bug: c{client} invokes with an operation in progress"
+        );
+        let operation = if self.clients.reply_independent {
+            let rng = &mut self.clients.operation_rngs[index];
+            self.clients.workload.next_operation(client, rng)
+        } else {
+            self.clients
+                .workload
+                .next_operation(client, &mut self.workload_rng)
+        };
+        let request = RequestId(self.clients.next_request);
+        self.clients.next_request += 1;
+        let process = self.clients.states[index].process;
+        let written = P::Workload::write(&operation, None);
+        self.history
+            .push_operation(self.now, process, None, written, None, None);
+        let deadline = self.now + self.clients.timeout;
+        self.clients.states[index].pending = Some(Pending {
+            request,
+            operation: operation.clone(),
+            invoked: self.now,
+            deadline,
+        });
+        self.fold((self.now.0, 7u8, client, request.0, &operation));
+        if self.trace.enabled() {
+            self.trace_line(format_args!(
+                "invoke c{client} process {process} {request} {operation:?}"
+            ));
+        }
+        self.call_client(client, |half, context| {
+            half.on_invoke(context, request, operation)
+        });
+        if !self.clients.states[index].alarm_armed {
+            self.clients.states[index].alarm_armed = true;
+            self.push(deadline, Event::ClientTimeout { client });
+        }
+        Applied::Other
+    }
+
+    pub(super) fn apply_response(
+        &mut self,
+        client: u32,
+        source: NodeId,
+        response: P::Response,
+    ) -> Applied {
+        let trace = self.trace.enabled().then(|| format!("{response:?}"));
+        let acted = self.call_client(client, |half, context| {
+            half.on_response(context, source, response)
+        });
+        if !acted {
+            return Applied::Skipped; // a late answer to an operation already given up on
+        }
+        self.fold((self.now.0, 8u8, client, source.0));
+        if let Some(response) = trace {
+            self.trace_line(format_args!("response {source}->c{client} {response}"));
+        }
+        Applied::Other
+    }
+
+    pub(super) fn apply_unreachable(
+        &mut self,
+        client: u32,
+        node: NodeId,
+        request: P::Request,
+    ) -> Applied {
+        let acted = self.call_client(client, |half, context| {
+            half.on_unreachable(context, node, request)
+        });
+        if !acted {
+            return Applied::Skipped;
+        }
+        self.fold((self.now.0, 13u8, client, node.0));
+        self.trace_line(format_args!("unreachable {node} for c{client}"));
+        Applied::Other
+    }
+
+    pub(super) fn apply_client_timer(&mut self, client: u32, generation: u64) -> Applied {
+        let timers = &mut self.clients.states[client as usize].timers;
+        let Some(position) = timers.iter().position(|t| t.generation == generation) else {
+            return Applied::Skipped; // cancelled or replaced
+        };
+        let timer = timers.swap_remove(position).timer;
+        self.fold((self.now.0, 14u8, client, &timer));
+        if self.trace.enabled() {
+            self.trace_line(format_args!("client timer c{client} {timer:?}"));
+        }
+        self.call_client(client, |half, context| half.on_timer(context, timer));
+        Applied::Other
+    }
+
+    /// The client half finished the current operation.
+    fn complete(
+        &mut self,
+        client: u32,
+        completion: Completion<OutputOf<P::Workload>>,
+        node: Option<NodeId>,
+    ) {
+        let index = client as usize;
+        let pending = self.clients.states[index]
+            .pending
+            .take()
+            .expect("the client context allows a completion only with an operation pending");
+        let class = completion.class();
+        self.fold((self.now.0, 15u8, client, &completion));
+        let process = self.clients.states[index].process;
+        let written = P::Workload::write(&pending.operation, completion.output());
+        let reason = completion.reason().cloned();
+        self.history
+            .push_operation(self.now, process, Some(class), written, reason, node);
+        match class {
+            CompletionClass::Ok => self.stats.operations_ok += 1,
+            CompletionClass::Fail => self.stats.operations_fail += 1,
+            CompletionClass::Refused => self.stats.operations_refused += 1,
+            CompletionClass::Unknown => {
+                self.stats.operations_info += 1;
+                self.renumber(client);
+            }
+        }
+        if class.is_answer() {
+            if let (Some(heal), Some(bound)) =
+                (self.fault_state.heal_time, self.scenario.run.liveness_bound)
+            {
+                if pending.invoked >= heal && self.now <= heal + bound {
+                    self.clients.liveness_met = true;
+                }
+            }
+        }
+        let event = CompletionEvent {
+            client: ClientId(client),
+            process,
+            operation: &pending.operation,
+            completion: &completion,
+            invoked: pending.invoked,
+            completed: self.now,
+            node,
+        };
+        if let Err(violation) = self.invariants.on_completion(&event) {
+            self.completion_violation.get_or_insert(violation);
+        }
+        if !self.clients.reply_independent {
+            self.clients
+                .workload
+                .observe(client, &pending.operation, &completion);
+        }
+        self.schedule_next(client);
+    }
+
+    /// Gives the client a fresh process, as Jepsen does after `info`.
+    fn renumber(&mut self, client: u32) {
+        let clients = self.clients.len() as u64;
+        self.clients.states[client as usize].process += clients;
+    }
+
+    /// Records `info` for the client's pending operation and forgets it.
+    fn give_up(&mut self, client: u32, reason: &'static str) {
+        let index = client as usize;
+        let pending = self.clients.states[index]
+            .pending
+            .take()
+            .expect("an operation is pending");
+        let process = self.clients.states[index].process;
+        let written = P::Workload::write(&pending.operation, None);
+        self.history.push_operation(
+            self.now,
+            process,
+            Some(CompletionClass::Unknown),
+            written,
+            Some(Cow::Borrowed(reason)),
+            None,
+        );
+        self.stats.operations_info += 1;
+        self.renumber(client);
+    }
+
+    fn schedule_next(&mut self, client: u32) {
+        let gap = self.clients.think.sample(&mut self.workload_rng);
+        self.push(self.now + gap, Event::ClientReady { client });
+    }
+
+    pub(super) fn apply_client_timeout(&mut self, client: u32) -> Applied {
+        let state = &mut self.clients.states[client as usize];
+        state.alarm_armed = false;
+        let Some(pending) = state.pending.as_ref() else {
+            return Applied::Skipped;
+        };
+        if pending.deadline > self.now {
+            // The operation that armed this alarm finished; the current one's deadline is later.
+            let deadline = pending.deadline;
+            state.alarm_armed = true;
+            self.push(deadline, Event::ClientTimeout { client });
+            return Applied::Skipped;
+        }
+        let request = pending.request;
+        self.fold((self.now.0, 9u8, client, request.0));
+        self.trace_line(format_args!("timeout c{client} {request}"));
+        self.give_up(client, "timeout");
+        self.call_client(client, |half, context| half.on_timeout(context));
+        self.schedule_next(client);
+        Applied::Other
+    }
+
+    pub(super) fn apply_stop(&mut self) {
+        self.trace_line(format_args!("stop"));
+        for client in 0..self.clients.len() as u32 {
+            if self.clients.states[client as usize].pending.is_some() {
+                self.give_up(client, "run ended");
+            }
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! Applying faults: the nemesis's side of the loop.
+//!
+//! A fault is an event like any other. Applying one resolves the nodes it names (`"leader"` is
+//! resolved now, against the nodes' own views), changes the network, a node or a clock, and
+//! opens a fault window for the reports; a fault with a duration schedules its own undoing.
+//! Healing, at the start of the liveness phase, undoes everything at once.
+
+use super::{Applied, Event, World};
+use crate::invariants::Invariants;
+use crate::network::{shapes, FaultRates};
+use crate::outcome::{FaultKind, FaultWindow};
+use crate::protocol::{NodeId, Protocol, Role};
+use crate::scenario::{Fault, NodeRef, Partition};
+use crate::time::SimTime;
+
+/// What the nemesis keeps while the run goes on.
+#[derive(Default)]
+pub(super) struct FaultState {
+    /// Every fault window so far, in order of start.
+    pub(super) windows: Vec<FaultWindow>,
+    open_windows: Vec<usize>,
+    /// The fault whose partition is in force, so that only its end undoes it.
+    partition_owner: Option<usize>,
+    /// When the liveness phase began.
+    pub(super) heal_time: Option<SimTime>,
+}
+
+impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
+    fn resolve(&mut self, node: NodeRef) -> NodeId {
+        match node {
+            NodeRef::Id(n) => NodeId(n),
+            NodeRef::Leader => {
+                let leader = self
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, n)| n.as_ref().map(|n| (i, n.view())))
+                    .filter(|(_, view)| view.role == Role::Leader)
+                    .max_by_key(|(i, view)| (view.term, std::cmp::Reverse(*i)));
+                match leader {
+                    Some((i, _)) => NodeId(i as u32),
+                    None => NodeId(self.nemesis_rng.below(u64::from(self.node_count)) as u32),
+                }
+            }
+            NodeRef::Random => NodeId(self.nemesis_rng.below(u64::from(self.node_count)) as u32),
+        }
+    }
+
+    fn open_window(&mut self, kind: FaultKind, label: String, nodes: Vec<NodeId>) -> usize {
+        self.trace_line(format_args!("nemesis {label}"));
+        let state = &mut self.fault_state;
+        state.windows.push(FaultWindow {
+            kind,
+            label,
+            nodes,
+            start: self.now,
+            end: None,
+        });
+        let window = state.windows.len() - 1;
+        state.open_windows.push(window);
+        window
+    }
+
+    fn close_window(&mut self, window: usize) {
+        let state = &mut self.fault_state;
+        if state.windows[window].end.is_none() {
+            state.windows[window].end = Some(self.now);
+        }
+        state.open_windows.retain(|w| *w != window);
+    }
+
+    fn close_windows_of(&mut self, kind: FaultKind, node: Option<NodeId>) {
+        let state = &self.fault_state;
+        let matching: Vec<usize> = state
+            .open_windows
+            .iter()
+            .copied()
+            .filter(|w| {
+                let window = &state.windows[*w];
+                window.kind == kind && node.is_none_or(|n| window.nodes == [n])
+            })
+            .collect();
+        for window in matching {
+            self.close_window(window);
+        }
+    }
+
+    pub(super) fn apply_fault(&mut self, index: usize) -> Applied {
+        let faults = self.faults;
+        let spec = &faults[index];
+        let mut nodes = Vec::new();
+        self.fold((self.now.0, 10u8, index));
+        let window = match &spec.fault {
+            Fault::Partition(partition) => {
+                let (groups, label) = self.partition_groups(partition);
+                self.network.partition(&groups);
+                self.close_windows_of(FaultKind::Partition, None);
+                self.fault_state.partition_owner = Some(index);
+                if let Some(isolated) = groups.first().filter(|g| g.len() == 1) {
+                    nodes.push(isolated[0]);
+                }
+                let affected = nodes.clone();
+                Some(self.open_window(FaultKind::Partition, label, affected))
+            }
+            Fault::Cut { from, to } => {
+                let from = self.resolve(*from);
+                let to = self.resolve(*to);
+                if from == to {
+                    // "leader" and a fixed node can resolve to the same node: nothing to cut.
+                    self.trace_line(format_args!("nemesis cut {from}->{to}: same node, skipped"));
+                    None
+                } else {
+                    self.network.cut(from, to);
+                    nodes = vec![from, to];
+                    Some(self.open_window(
+                        FaultKind::Partition,
+                        format!("cut {from}->{to}"),
+                        vec![from, to],
+                    ))
+                }
+            }
+            Fault::Heal => {
+                self.network.heal();
+                self.fault_state.partition_owner = None;
+                self.trace_line(format_args!("nemesis heal network"));
+                self.close_windows_of(FaultKind::Partition, None);
+                None
+            }
+            Fault::Crash(node) => {
+                let node = self.resolve(*node);
+                nodes.push(node);
+                if self.is_up(node) {
+                    let window =
+                        self.open_window(FaultKind::Crash, format!("crash {node}"), vec![node]);
+                    self.crash_node(node);
+                    Some(window)
+                } else {
+                    None
+                }
+            }
+            Fault::Restart(node) => {
+                let node = self.resolve(*node);
+                nodes.push(node);
+                self.restart(node);
+                None
+            }
+            Fault::Pause(node) => {
+                let node = self.resolve(*node);
+                nodes.push(node);
+                if self.is_up(node) && !self.runtime[node.index()].paused {
+                    self.runtime[node.index()].paused = true;
+                    Some(self.open_window(FaultKind::Pause, format!("pause {node}"), vec![node]))
+                } else {
+                    None
+                }
+            }
+            Fault::Resume(node) => {
+                let node = self.resolve(*node);
+                nodes.push(node);
+                self.resume(node);
+                None
+            }
+            Fault::ClockJump { node, by } => {
+                let node = self.resolve(*node);
+                nodes.push(node);
+                self.runtime[node.index()].clock.jump(self.now, by.0);
+                self.reschedule_timers(node);
+                let window =
+                    self.open_window(FaultKind::Clock, format!("clock {node} {by}"), vec![node]);
+                if spec.duration.is_none() {
+                    self.close_window(window);
+                }
+                Some(window)
+            }
+            Fault::ClockDrift { node, drift_ppm } => {
+                let node = self.resolve(*node);
+                nodes.push(node);
+                self.runtime[node.index()]
+                    .clock
+                    .set_drift(self.now, *drift_ppm);
+                self.reschedule_timers(node);
+                Some(self.open_window(
+                    FaultKind::Clock,
+                    format!("drift {node} {drift_ppm}ppm"),
+                    vec![node],
+                ))
+            }
+            Fault::Network {
+                loss,
+                duplicate,
+                reorder,
+            } => {
+                let rates = FaultRates {
+                    loss: *loss,
+                    duplicate: *duplicate,
+                    reorder: *reorder,
+                };
+                self.network.set_rates(rates);
+                self.close_windows_of(FaultKind::Network, None);
+                let label = format!(
+                    "network loss {} dup {} reorder {}",
+                    rates.loss, rates.duplicate, rates.reorder
+                );
+                Some(self.open_window(FaultKind::Network, label, Vec::new()))
+            }
+        };
+        let touched = match nodes.as_slice() {
+            [node] => Applied::Node(*node),
+            _ => Applied::Other,
+        };
+        if let (Some(duration), Some(window)) = (spec.duration, window) {
+            self.push(
+                self.now + duration,
+                Event::FaultEnd {
+                    index,
+                    nodes,
+                    window,
+                },
+            );
+        }
+        touched
+    }
+
+    fn partition_groups(&mut self, partition: &Partition) -> (Vec<Vec<NodeId>>, String) {
+        let n = self.node_count;
+        match partition {
+            Partition::Isolate(node) => {
+                let node = self.resolve(*node);
+                (shapes::isolate(n, node), format!("isolate {node}"))
+            }
+            Partition::Halves => {
+                let groups = shapes::halves(n, &mut self.nemesis_rng);
+                let label = format!("halves {}", describe_groups(&groups));
+                (groups, label)
+            }
+            Partition::MajoritiesRing => {
+                (shapes::majorities_ring(n), "majorities ring".to_string())
+            }
+            Partition::Bridge => (shapes::bridge(n), "bridge".to_string()),
+            Partition::Groups(groups) => {
+                let groups: Vec<Vec<NodeId>> = groups
+                    .iter()
+                    .map(|g| g.iter().map(|n| NodeId(*n)).collect())
+                    .collect();
+                let label = format!("partition {}", describe_groups(&groups));
+                (groups, label)
+            }
+        }
+    }
+
+    fn restart(&mut self, node: NodeId) {
+        if !self.is_up(node) {
+            self.close_windows_of(FaultKind::Crash, Some(node));
+            self.trace_line(format_args!("nemesis restart {node}"));
+            self.start_node(node);
+        }
+    }
+
+    fn resume(&mut self, node: NodeId) {
+        if !self.runtime[node.index()].paused {
+            return;
+        }
+        self.runtime[node.index()].paused = false;
+        self.close_windows_of(FaultKind::Pause, Some(node));
+        self.trace_line(format_args!("resume {node}"));
+        // Each waiting event becomes an event of its own, now, in arrival order, so invariants
+        // run after each as after any other event.
+        let incarnation = self.runtime[node.index()].incarnation;
+        let inbox = std::mem::take(&mut self.runtime[node.index()].inbox);
+        for event in inbox {
+            self.push(
+                self.now,
+                Event::FromInbox {
+                    node,
+                    incarnation,
+                    event: Box::new(event),
+                },
+            );
+        }
+    }
+
+    pub(super) fn apply_fault_end(
+        &mut self,
+        index: usize,
+        nodes: &[NodeId],
+        window: usize,
+    ) -> Applied {
+        let faults = self.faults;
+        let spec = &faults[index];
+        self.fold((self.now.0, 11u8, index));
+        match &spec.fault {
+            Fault::Partition(_) => {
+                if self.fault_state.partition_owner == Some(index) {
+                    self.network.heal();
+                    self.fault_state.partition_owner = None;
+                    self.trace_line(format_args!("nemesis heal network"));
+                }
+            }
+            Fault::Cut { .. } => {
+                self.network.restore(nodes[0], nodes[1]);
+                self.trace_line(format_args!("nemesis restore {}->{}", nodes[0], nodes[1]));
+            }
+            Fault::Crash(_) => self.restart(nodes[0]),
+            Fault::Pause(_) => self.resume(nodes[0]),
+            Fault::ClockJump { by, .. } => {
+                self.runtime[nodes[0].index()].clock.jump(self.now, -by.0);
+                self.reschedule_timers(nodes[0]);
+                self.trace_line(format_args!("nemesis clock {} back", nodes[0]));
+            }
+            Fault::ClockDrift { .. } => {
+                let base = self.runtime[nodes[0].index()].base_drift_ppm;
+                self.runtime[nodes[0].index()]
+                    .clock
+                    .set_drift(self.now, base);
+                self.reschedule_timers(nodes[0]);
+                self.trace_line(format_args!("nemesis drift {} back to {base}ppm", nodes[0]));
+            }
+            Fault::Network { .. } => {
+                self.network.set_rates(FaultRates::default());
+                self.trace_line(format_args!("nemesis network rates back to normal"));
+            }
+            Fault::Heal | Fault::Restart(_) | Fault::Resume(_) => {
+                unreachable!("instant faults have no end")
+            }
+        }
+        self.close_window(window);
+        match (&spec.fault, nodes) {
+            (Fault::Crash(_) | Fault::Pause(_), [node]) => Applied::Node(*node),
+            _ => Applied::Other,
+        }
+    }
+
+    pub(super) fn apply_heal(&mut self) -> Applied {
+        self.fold((self.now.0, 12u8));
+        self.trace_line(format_args!("nemesis heal all: liveness phase begins"));
+        self.network.heal();
+        self.network.set_rates(FaultRates::default());
+        self.fault_state.partition_owner = None;
+        for node in (0..self.node_count).map(NodeId) {
+            self.resume(node);
+            self.restart(node);
+            let base = self.runtime[node.index()].base_drift_ppm;
+            if self.runtime[node.index()].clock.drift_ppm() != base {
+                self.runtime[node.index()].clock.set_drift(self.now, base);
+                self.reschedule_timers(node);
+            }
+        }
+        for window in self.fault_state.open_windows.clone() {
+            self.close_window(window);
+        }
+        self.fault_state.heal_time = Some(self.now);
+        Applied::Other
+    }
+}
+
+fn describe_groups(groups: &[Vec<NodeId>]) -> String {
+    groups
+        .iter()
+        .map(|g| {
+            let names: Vec<String> = g.iter().map(|n| n.to_string()).collect();
+            format!("[{}]", names.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,573 @@
+//! The world: all mutable state of one simulation, and the one loop that steps it.
+//!
+//! A run is a pure function of (scenario, seed, detsim version). The world owns true time, the
+//! event queue, the nodes (each `None` while crashed), their clocks, timers and disks, the
+//! network, the clients and their history, and one seeded generator per subsystem. Each step pops
+//! the earliest event, applies it (calling at most one protocol or client-half handler and
+//! applying the effects it pushed), folds it into the fingerprint, writes its trace line when a
+//! trace is wanted, and runs the protocol's invariants. Nothing in here reads a clock or iterates
+//! a hash map.
+//!
+//! The world is split by idea, one file each:
+//!
+//! | file         | what it holds                                                              |
+//! |--------------|----------------------------------------------------------------------------|
+//! | `mod.rs`     | the run's entry points, the events, the loop, the verdict at the end       |
+//! | [`nodes`]    | the node runtime: handlers, effects, timers, disks and persist-before-send |
+//! | [`clients`]  | the client processes: workload draws, client halves, deadlines, history    |
+//! | [`faults`]   | applying and undoing faults, fault windows, healing                        |
+//!
+//! Semantics a protocol author can rely on:
+//! - timers are deadlines on the node's local clock, rescheduled when the clock jumps or its
+//!   drift changes; a crashed node loses its timers;
+//! - a paused node's clock keeps running, but its timers, messages and client requests wait in
+//!   its inbox and are applied, in arrival order, when it resumes;
+//! - messages and replies a handler pushes after a `persist` depart only once that persist is
+//!   durable (after the storage's fsync latency); a crash before then drops them;
+//! - a crash keeps the node's durable writes; writes not yet durable survive unless the scenario
+//!   sets `storage.lose_unsynced`;
+//! - a message is dropped when its link is cut at sending or at arrival, or its target is down.
+
+mod clients;
+mod faults;
+mod nodes;
+
+use crate::invariants::{Invariants, Violation};
+use crate::network::Network;
+use crate::outcome::{RunData, RunStats, Verdict};
+use crate::protocol::{ClientId, Context, Effect, NodeId, Protocol};
+use crate::recorder::RecordedHistory;
+use crate::rng::{SimRng, Stream};
+use crate::scenario::{FaultSpec, ProtocolSection, Scenario, WorkloadSection};
+use crate::time::SimTime;
+use crate::trace::{FixedHasher, TraceSink};
+use crate::workload::{FieldError, Setup, Workload};
+use clients::Clients;
+use faults::FaultState;
+use nodes::NodeRuntime;
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+
+/// Most events that may wait in the queue at once; more is a runaway protocol, not a workload.
+const QUEUE_LIMIT: usize = 10_000_000;
+
+/// A run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The scenario's `[protocol.options]` do not fit the protocol.
+    #[error("protocol.options: {0}")]
+    Options(String),
+    /// The scenario names a bug the protocol does not have.
+    #[error("protocol.bug: {bug:?} is not a planted bug of {protocol} (it has: {known})")]
+    UnknownBug {
+        /// The bug named.
+        bug: String,
+        /// The protocol.
+        protocol: &'static str,
+        /// The bugs it has.
+        known: String,
+    },
+    /// The scenario's `[workload]` fields do not fit the workload.
+    #[error("{0}")]
+    Workload(FieldError),
+    /// Writing the trace failed.
+    #[error("writing the trace: {0}")]
+    Trace(#[from] std::io::Error),
+}
+
+/// Runs `scenario` (its fault schedule already explicit in `faults`) with `seed`, checking
+/// `invariants` after every event and streaming trace lines into `trace` when given, then
+/// judges the history with the workload's checker: the verdict covers invariants, limits,
+/// panics, liveness and the history.
+pub fn run<P: Protocol, I: Invariants<P>>(
+    scenario: &Scenario,
+    faults: &[FaultSpec],
+    seed: u64,
+    invariants: I,
+    trace: Option<&mut dyn Write>,
+) -> Result<RunData, RunError> {
+    let (mut data, workload) = simulate::<P, I>(scenario, faults, seed, invariants, trace)?;
+    crate::verdict::judge_history(&mut data, &workload, &scenario.run.check_options());
+    Ok(data)
+}
+
+/// Runs the simulation alone, without judging the history (benchmarks of the engine use this):
+/// the verdict covers invariants, limits, panics and liveness. Returns the run's workload too,
+/// whose checker judges the history ([`crate::verdict::judge_history`]).
+pub fn simulate<P: Protocol, I: Invariants<P>>(
+    scenario: &Scenario,
+    faults: &[FaultSpec],
+    seed: u64,
+    invariants: I,
+    trace: Option<&mut dyn Write>,
+) -> Result<(RunData, P::Workload), RunError> {
+    let options = protocol_options::<P>(&scenario.protocol)?;
+    let workload_options = workload_options::<P::Workload>(&scenario.workload)?;
+    let mut world = World::<P, I>::new(
+        scenario,
+        faults,
+        seed,
+        options,
+        &workload_options,
+        invariants,
+        trace,
+    );
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| world.run_loop()));
+    let verdict = match outcome {
+        Ok(verdict) => verdict,
+        Err(payload) => Verdict::Panic {
+            message: panic_message(&payload),
+        },
+    };
+    world.finish(verdict)
+}
+
+/// The protocol's options from a scenario's `[protocol]` section, after checking its planted bug
+/// exists.
+pub fn protocol_options<P: Protocol>(section: &ProtocolSection) -> Result<P::Options, RunError> {
+    if let Some(bug) = &section.bug {
+        if !P::BUGS.contains(&bug.as_str()) {
+            return Err(RunError::UnknownBug {
+                bug: bug.clone(),
+                protocol: P::NAME,
+                known: if P::BUGS.is_empty() {
+                    "none".to_string()
+                } else {
+                    P::BUGS.join(", ")
+                },
+            });
+        }
+    }
+    let options: P::Options = if section.options.is_empty() {
+        // No options given: the protocol's defaults (this also serves `type Options = ()`).
+        P::Options::default()
+    } else {
+        toml::Value::Table(section.options.clone())
+            .try_into()
+            .map_err(|error: toml::de::Error| {
+                RunError::Options(error.message().trim().to_string())
+            })?
+    };
+    P::check_options(&options).map_err(RunError::Options)?;
+    Ok(options)
+}
+
+/// The workload's own options from a scenario's `[workload]` section, checked.
+pub fn workload_options<W: Workload>(section: &WorkloadSection) -> Result<W::Options, RunError> {
+    if section.kind != W::KIND {
+        return Err(RunError::Workload(FieldError::new(
+            "kind",
+            format!("{:?} is not the workload {:?}", section.kind, W::KIND),
+        )));
+    }
+    let options: W::Options = if section.options.is_empty() {
+        W::Options::default()
+    } else {
+        toml::Value::Table(section.options.clone())
+            .try_into()
+            .map_err(|error: toml::de::Error| {
+                let message = error.message().trim().to_string();
+                RunError::Workload(FieldError::new(field_named(&message, section), message))
+            })?
+    };
+    W::check_options(&options).map_err(RunError::Workload)?;
+    Ok(options)
+}
+
+/// The `[workload]` field an option error is about: the one it names in backquotes, or the
+/// first of the workload's own fields.
+fn field_named(message: &str, section: &WorkloadSection) -> String {
+    let quoted = message.split('`').nth(1).filter(|name| !name.is_empty());
+    match quoted {
+        Some(name) if section.options.contains_key(name) => name.to_string(),
+        _ => section
+            .options
+            .keys()
+            .find(|key| message.contains(key.as_str()))
+            .or_else(|| section.options.keys().next())
+            .cloned()
+            .unwrap_or_else(|| "kind".to_string()),
+    }
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "non-text panic payload".to_string()
+    }
+}
+
+/// Something that leaves a node: a message to a peer or a reply to a client.
+enum Outgoing<P: Protocol> {
+    Message {
+        target: NodeId,
+        message: P::Message,
+    },
+    Reply {
+        client: ClientId,
+        response: P::Response,
+    },
+}
+
+enum Event<P: Protocol> {
+    Deliver {
+        source: NodeId,
+        target: NodeId,
+        message: P::Message,
+    },
+    Depart {
+        source: NodeId,
+        incarnation: u32,
+        outgoing: Outgoing<P>,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        generation: u64,
+    },
+    RequestArrives {
+        node: NodeId,
+        client: ClientId,
+        request: P::Request,
+    },
+    /// A request reached a node that is down: the client learns it (connection refused).
+    Unreachable {
+        client: u32,
+        node: NodeId,
+        request: P::Request,
+    },
+    ResponseArrives {
+        client: u32,
+        source: NodeId,
+        response: P::Response,
+    },
+    ClientReady {
+        client: u32,
+    },
+    /// A client's timeout alarm. One is armed per client at a time (not one per operation):
+    /// when it rings before the current operation's deadline it re-arms for that deadline.
+    ClientTimeout {
+        client: u32,
+    },
+    ClientTimer {
+        client: u32,
+        generation: u64,
+    },
+    Fault {
+        index: usize,
+    },
+    FaultEnd {
+        index: usize,
+        nodes: Vec<NodeId>,
+        window: usize,
+    },
+    /// An event that waited in a paused node's inbox, applied after the node resumed.
+    FromInbox {
+        node: NodeId,
+        incarnation: u32,
+        event: Box<Event<P>>,
+    },
+    Heal,
+    Stop,
+}
+
+/// What applying an event did, for the invariants and the event count.
+enum Applied {
+    /// Nothing happened (a stale timer, a message to a crashed node...): not counted.
+    Skipped,
+    /// A handler of this node ran.
+    Node(NodeId),
+    /// Something else happened (a client or nemesis step).
+    Other,
+}
+
+type EventQueue<P> = crate::queue::EventQueue<Event<P>>;
+
+struct World<'s, 'w, P: Protocol, I: Invariants<P>> {
+    scenario: &'s Scenario,
+    faults: &'s [FaultSpec],
+    seed: u64,
+    options: P::Options,
+    node_count: u32,
+    now: SimTime,
+    queue: EventQueue<P>,
+    nodes: Vec<Option<P>>,
+    runtime: Vec<NodeRuntime<P>>,
+    network: Network,
+    context: Context<P>,
+    effects: Vec<Effect<P>>,
+    next_generation: u64,
+    network_rng: SimRng,
+    timer_rng: SimRng,
+    workload_rng: SimRng,
+    nemesis_rng: SimRng,
+    storage_rng: SimRng,
+    clients: Clients<P>,
+    history: RecordedHistory,
+    stats: RunStats,
+    kind_counts: Vec<(&'static str, u64)>,
+    fingerprint: FixedHasher,
+    trace: TraceSink<'w>,
+    invariants: I,
+    fault_state: FaultState,
+    /// A violation an invariant found in a client completion, reported after the event.
+    completion_violation: Option<Violation>,
+}
+
+impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
+    fn new(
+        scenario: &'s Scenario,
+        faults: &'s [FaultSpec],
+        seed: u64,
+        options: P::Options,
+        workload_options: &<P::Workload as Workload>::Options,
+        invariants: I,
+        trace: Option<&'w mut dyn Write>,
+    ) -> Self {
+        let node_count = scenario.cluster.nodes;
+        let network = nodes::build_network(scenario);
+        let runtime = (0..node_count)
+            .map(|n| NodeRuntime::new(scenario, n))
+            .collect();
+        let setup = Setup {
+            clients: scenario.workload.clients,
+            reply_independent: scenario.workload.reply_independent,
+        };
+        let workload = P::Workload::new(workload_options, setup);
+        let mut world = World {
+            scenario,
+            faults,
+            seed,
+            options,
+            node_count,
+            now: SimTime::ZERO,
+            queue: EventQueue::new(QUEUE_LIMIT),
+            nodes: (0..node_count).map(|_| None).collect(),
+            runtime,
+            network,
+            context: Context::new(NodeId(0), node_count, SimTime::ZERO),
+            effects: Vec::new(),
+            next_generation: 0,
+            network_rng: SimRng::stream(seed, Stream::Network),
+            timer_rng: SimRng::stream(seed, Stream::Timers),
+            workload_rng: SimRng::stream(seed, Stream::Workload),
+            nemesis_rng: SimRng::stream(seed, Stream::Nemesis),
+            storage_rng: SimRng::stream(seed, Stream::Storage),
+            clients: Clients::new(scenario, seed, workload),
+            // Expected size: an invoke and a completion per operation. Reserving it avoids
+            // copying a large history as it grows.
+            history: RecordedHistory::with_capacity(expected_history_len(scenario)),
+            stats: RunStats::default(),
+            kind_counts: Vec::new(),
+            fingerprint: FixedHasher::default(),
+            trace: TraceSink::new(trace),
+            invariants,
+            fault_state: FaultState::default(),
+            completion_violation: None,
+        };
+        world.start_clients();
+        world
+    }
+
+    // ----- the loop -----
+
+    fn run_loop(&mut self) -> Verdict {
+        self.schedule_start();
+        let max_events = self.scenario.run.max_events;
+        while let Some((time, event)) = self.queue.pop() {
+            assert!(
+                time >= self.now,
+                "detsim bug: time went backwards from {} to {time}",
+                self.now
+            );
+            self.now = time;
+            if matches!(event, Event::Stop) {
+                self.apply_stop();
+                break;
+            }
+            let touched = match self.apply(event) {
+                Applied::Skipped => continue,
+                Applied::Node(node) => Some(node),
+                Applied::Other => None,
+            };
+            self.stats.events += 1;
+            let violation = match self.completion_violation.take() {
+                Some(violation) => Err(violation),
+                None => self.invariants.after_event(self.now, touched, &self.nodes),
+            };
+            if let Err(violation) = violation {
+                self.trace_line(format_args!("invariant violated: {violation}"));
+                return Verdict::SafetyViolation {
+                    property: violation.property,
+                    detail: violation.detail,
+                    time: self.now,
+                };
+            }
+            if self.stats.events >= max_events {
+                return Verdict::LimitReached {
+                    detail: format!("{max_events} events applied before the end of the run"),
+                };
+            }
+        }
+        if self.queue.is_empty() && self.now < SimTime::ZERO + self.scenario.run.duration {
+            // Only reachable when a push was refused.
+            return Verdict::LimitReached {
+                detail: format!("more than {QUEUE_LIMIT} events waiting at once"),
+            };
+        }
+        self.liveness_verdict()
+    }
+
+    fn schedule_start(&mut self) {
+        for node in 0..self.node_count {
+            self.start_node(NodeId(node));
+        }
+        self.schedule_first_operations();
+        for index in 0..self.faults.len() {
+            let at = SimTime::ZERO + self.faults[index].at;
+            self.push(at, Event::Fault { index });
+        }
+        if let Some(heal) = self.scenario.heal_time() {
+            self.push(SimTime::ZERO + heal, Event::Heal);
+        }
+        self.push(SimTime::ZERO + self.scenario.run.duration, Event::Stop);
+    }
+
+    fn push(&mut self, time: SimTime, event: Event<P>) {
+        // A refused push empties the run of future events; run_loop turns that into a verdict.
+        if !self.queue.push(time, event) {
+            self.queue = EventQueue::new(0);
+        }
+    }
+
+    fn fold(&mut self, value: impl Hash) {
+        value.hash(&mut self.fingerprint);
+    }
+
+    fn trace_line(&mut self, args: std::fmt::Arguments<'_>) {
+        let now = self.now;
+        self.trace.line(|line| {
+            let _ = write!(line, "{now} {args}");
+        });
+    }
+
+    fn apply(&mut self, event: Event<P>) -> Applied {
+        match event {
+            Event::Deliver {
+                source,
+                target,
+                message,
+            } => self.apply_deliver(source, target, message, false),
+            Event::FromInbox {
+                node,
+                incarnation,
+                event,
+            } => self.apply_from_inbox(node, incarnation, *event),
+            Event::Depart {
+                source,
+                incarnation,
+                outgoing,
+            } => self.apply_depart(source, incarnation, outgoing),
+            Event::Timer {
+                node,
+                incarnation,
+                generation,
+            } => self.apply_timer(node, incarnation, generation),
+            Event::RequestArrives {
+                node,
+                client,
+                request,
+            } => self.apply_request(node, client, request),
+            Event::Unreachable {
+                client,
+                node,
+                request,
+            } => self.apply_unreachable(client, node, request),
+            Event::ResponseArrives {
+                client,
+                source,
+                response,
+            } => self.apply_response(client, source, response),
+            Event::ClientReady { client } => self.apply_client_ready(client),
+            Event::ClientTimeout { client } => self.apply_client_timeout(client),
+            Event::ClientTimer { client, generation } => {
+                self.apply_client_timer(client, generation)
+            }
+            Event::Fault { index } => self.apply_fault(index),
+            Event::FaultEnd {
+                index,
+                nodes,
+                window,
+            } => self.apply_fault_end(index, &nodes, window),
+            Event::Heal => self.apply_heal(),
+            Event::Stop => unreachable!("handled by the loop"),
+        }
+    }
+
+    /// Liveness: after healing, some operation invoked in the liveness phase was answered —
+    /// `ok`, or a `fail` the service decided — within the bound.
+    fn liveness_verdict(&self) -> Verdict {
+        match (self.fault_state.heal_time, self.scenario.run.liveness_bound) {
+            (Some(heal), Some(bound)) if !self.clients.liveness_met => Verdict::LivenessTimeout {
+                detail: format!(
+                    "no client operation invoked after healing at t={heal} was answered (ok, or \
+                     a fail the service decided) within {bound}"
+                ),
+            },
+            _ => Verdict::Pass,
+        }
+    }
+
+    fn finish(mut self, verdict: Verdict) -> Result<(RunData, P::Workload), RunError> {
+        self.stats.simulated_time = self.now;
+        self.stats.queue_depth_mean = self.queue.mean_depth();
+        for (kind, count) in &self.kind_counts {
+            *self
+                .stats
+                .messages_by_kind
+                .entry(kind.to_string())
+                .or_default() += count;
+        }
+        if !verdict.is_pass() {
+            let text = verdict.to_string();
+            self.trace_line(format_args!("verdict {text}"));
+        }
+        let trace = std::mem::replace(&mut self.trace, TraceSink::new(None));
+        trace.finish()?;
+        let scenario = self.scenario;
+        let data = RunData {
+            scenario: scenario.display_name().to_string(),
+            protocol: P::NAME.to_string(),
+            workload: <P::Workload as Workload>::KIND.to_string(),
+            bug: scenario.protocol.bug.clone(),
+            seed: self.seed,
+            node_count: self.node_count,
+            verdict,
+            expected: scenario.expect.clone(),
+            stats: self.stats,
+            fingerprint: format!("{:016x}", self.fingerprint.finish()),
+            heal_time: self.fault_state.heal_time,
+            faults: self.fault_state.windows,
+            reproduce: String::new(),
+            stuck_operation: None,
+            history: self.history,
+            check_explanation: None,
+        };
+        Ok((data, self.clients.into_workload()))
+    }
+}
+
+fn expected_history_len(scenario: &Scenario) -> usize {
+    let workload = &scenario.workload;
+    let operations = u128::from(workload.clients)
+        * u128::from(workload.rate)
+        * u128::from(scenario.run.duration.as_nanos())
+        / 1_000_000_000;
+    // Capped, so that a huge scenario does not reserve memory it may never use.
+    (operations * 2).min(1 << 22) as usize
+}
