@@ -5,6 +5,7 @@
 //! Long sweeps are `#[ignore]`d; run them in release:
 //! `cargo test --release -p protocols --test raft_scenarios -- --ignored --nocapture`.
 
+use sim::workload::counter::Counters;
 use protocols::raft::{Raft, RaftInvariants};
 use sim::nemesis;
 use sim::outcome::{RunData, Verdict};
@@ -23,11 +24,15 @@ fn load(file_name: &str) -> Scenario {
 
 /// Runs `scenario` with `seed` and judges it as `detsim run` does: the engine's verdict
 /// (invariants after every event, liveness, panics, limits), then the client history's
-/// linearizability.
+/// linearizability — with the Raft that serves the scenario's workload.
 fn run(scenario: &Scenario, seed: u64) -> RunData {
     let faults = nemesis::expand(scenario, seed);
-    world::run::<Raft, RaftInvariants>(scenario, &faults, seed, RaftInvariants::new(), None)
-        .expect("the scenario runs")
+    let invariants = RaftInvariants::new();
+    match scenario.workload.kind.as_str() {
+        "counter" => world::run::<Raft<Counters>, _>(scenario, &faults, seed, invariants, None),
+        _ => world::run::<Raft, _>(scenario, &faults, seed, invariants, None),
+    }
+    .expect("the scenario runs")
 }
 
 /// A verdict in one line: its kind, and the property a safety violation broke.
@@ -99,21 +104,24 @@ fn swarm_with_bug(bug: &str) -> Scenario {
     scenario
 }
 
-/// The correct protocol passes a handful of swarm seeds in the default suite.
+/// The correct protocol passes a handful of swarm seeds in the default suite, for each
+/// workload it serves.
 #[test]
 fn correct_raft_passes_swarm_seeds() {
-    let scenario = load("swarm.toml");
-    if let Some((seed, verdict)) = first_failure(&scenario, 0..16) {
-        panic!("swarm seed {seed}: {verdict}");
+    for file_name in ["swarm.toml", "counter-swarm.toml"] {
+        let scenario = load(file_name);
+        if let Some((seed, verdict)) = first_failure(&scenario, 0..16) {
+            panic!("{file_name} seed {seed}: {verdict}");
+        }
     }
 }
 
 /// The correct protocol passes 1,000 swarm seeds: no safety violation, no liveness failure;
-/// with pre-vote as without.
+/// with pre-vote as without, and serving counters as registers.
 #[test]
 #[ignore = "a sweep of 1,000 seeds; run in release"]
 fn correct_raft_passes_1000_swarm_seeds() {
-    for file_name in ["swarm.toml", "swarm-pre-vote.toml"] {
+    for file_name in ["swarm.toml", "swarm-pre-vote.toml", "counter-swarm.toml"] {
         let scenario = load(file_name);
         if let Some((seed, verdict)) = first_failure(&scenario, 0..1_000) {
             panic!("{file_name} seed {seed}: {verdict}");
