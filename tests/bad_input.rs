@@ -144,3 +144,49 @@ fn protocol_options_that_cannot_work() {
         "heartbeat_interval 500ms must be positive and below",
     );
 }
+
+#[test]
+fn unknown_workload_kind() {
+    let text = format!("{GOOD}\n[workload]\nclients = 2\nkind = \"bank\"\n");
+    assert_rejected(
+        "unknown-workload",
+        &text,
+        12,
+        "workload.kind: unknown workload \"bank\"",
+    );
+}
+
+#[test]
+fn workload_option_of_the_wrong_type() {
+    let text = format!("{GOOD}\n[workload]\nkind = \"counter\"\nclients = 2\nadd_max = \"big\"\n");
+    assert_rejected("workload-option-type", &text, 13, "workload.add_max");
+}
+
+#[test]
+fn workload_option_out_of_range() {
+    let text = format!("{GOOD}\n[workload]\nkeys = 0\n");
+    assert_rejected("workload-keys", &text, 11, "workload.keys: 0 is outside");
+}
+
+#[test]
+fn unknown_workload_option() {
+    let text = format!("{GOOD}\n[workload]\nclients = 2\nkind = \"counter\"\nvalues = 3\n");
+    assert_rejected(
+        "workload-unknown-option",
+        &text,
+        13,
+        "unknown field `values`",
+    );
+}
+
+#[test]
+fn a_protocol_paired_with_a_workload_it_does_not_serve() {
+    // Kinds are case-sensitive; the error lists what the protocol serves.
+    let text = format!("{GOOD}\n[workload]\nkind = \"Counter\"\n");
+    assert_rejected(
+        "unserved-workload",
+        &text,
+        11,
+        "(protocol \"unreplicated\" serves: register, counter)",
+    );
+}

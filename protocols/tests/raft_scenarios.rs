@@ -5,11 +5,11 @@
 //! Long sweeps are `#[ignore]`d; run them in release:
 //! `cargo test --release -p protocols --test raft_scenarios -- --ignored --nocapture`.
 
-use sim::workload::counter::Counters;
 use protocols::raft::{Raft, RaftInvariants};
 use sim::nemesis;
 use sim::outcome::{RunData, Verdict};
 use sim::scenario::Scenario;
+use sim::workload::counter::Counters;
 use sim::world;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

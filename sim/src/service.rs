@@ -323,3 +323,202 @@ where
 pub type MachineOperation<M> = OperationOf<<M as StateMachine>::Workload>;
 /// The output type of a state machine's workload.
 pub type MachineOutput<M> = OutputOf<<M as StateMachine>::Workload>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ClientEffect;
+    use crate::protocol::{Context, NodeConfig, NodeView, Role};
+    use crate::rng::SimRng;
+    use crate::time::SimTime;
+    use crate::workload::counter::{self, Counters};
+    use crate::workload::register::{Operation, Register};
+
+    /// A protocol that only exists to name the standard client half's types.
+    #[derive(Debug)]
+    struct Standard;
+
+    impl Protocol for Standard {
+        type Workload = Register;
+        type Message = ();
+        type Request = Request<Operation>;
+        type Response = Response<Option<i64>>;
+        type Client = FollowLeader<Register>;
+        type Timer = ();
+        type Durable = ();
+        type Update = ();
+        type Options = ();
+        const NAME: &'static str = "standard";
+
+        fn start(_: &NodeConfig<'_, ()>, _: Option<&()>, _: &mut Context<Self>) -> Self {
+            Standard
+        }
+        fn on_message(&mut self, _: &mut Context<Self>, _: NodeId, _: ()) {}
+        fn on_timer(&mut self, _: &mut Context<Self>, _: ()) {}
+        fn on_client_request(&mut self, _: &mut Context<Self>, _: ClientId, _: Self::Request) {}
+        fn apply_update(_: &mut (), _: ()) {}
+        fn view(&self) -> NodeView {
+            NodeView {
+                role: Role::Other,
+                term: 0,
+                commit_index: 0,
+                leader_hint: None,
+            }
+        }
+    }
+
+    /// Calls `handler` on `half` with a fresh context and returns the effects it pushed.
+    fn step(
+        half: &mut FollowLeader<Register>,
+        rng: &mut SimRng,
+        request: Option<RequestId>,
+        handler: impl FnOnce(&mut FollowLeader<Register>, &mut ClientContext<'_, Standard>),
+    ) -> Vec<ClientEffect<Standard>> {
+        let mut context =
+            ClientContext::new(ClientId(4), 3, SimTime::ZERO, request, rng, Vec::new());
+        handler(half, &mut context);
+        context.into_effects()
+    }
+
+    #[test]
+    fn one_operation_follows_a_redirect_to_a_second_node() {
+        let mut rng = SimRng::new(5);
+        let config = ClientConfig {
+            id: ClientId(4),
+            node_count: 3,
+            options: &(),
+            redirect_backoff: SimDuration::from_millis(10),
+        };
+        let mut half = {
+            let mut context = ClientContext::<Standard>::new(
+                ClientId(4),
+                3,
+                SimTime::ZERO,
+                None,
+                &mut rng,
+                Vec::new(),
+            );
+            <FollowLeader<Register> as ClientHalf<Standard>>::start(&config, &mut context)
+        };
+        half.target = NodeId(0);
+        let id = RequestId(17);
+        let read = Operation::Read { key: 1 };
+        let sent = step(&mut half, &mut rng, Some(id), |half, context| {
+            half.on_invoke(context, id, read.clone())
+        });
+        assert!(matches!(
+            sent.as_slice(),
+            [ClientEffect::Send { target: NodeId(0), request, delay }]
+                if request.id == id && *delay == SimDuration::ZERO
+        ));
+        // n0 is not the leader and names n2.
+        let redirect = Response {
+            request: id,
+            answer: Answer::Redirect(Some(NodeId(2))),
+        };
+        let retried = step(&mut half, &mut rng, Some(id), |half, context| {
+            half.on_response(context, NodeId(0), redirect)
+        });
+        assert!(matches!(
+            retried.as_slice(),
+            [ClientEffect::Send { target: NodeId(2), request, delay }]
+                if request.id == id && *delay == SimDuration::from_millis(10)
+        ));
+        // A late answer to an earlier request is ignored.
+        let stale = Response {
+            request: RequestId(3),
+            answer: Answer::Ok(Some(0)),
+        };
+        let ignored = step(&mut half, &mut rng, Some(id), |half, context| {
+            half.on_response(context, NodeId(1), stale)
+        });
+        assert!(ignored.is_empty());
+        let answer = Response {
+            request: id,
+            answer: Answer::Ok(Some(9)),
+        };
+        let done = step(&mut half, &mut rng, Some(id), |half, context| {
+            half.on_response(context, NodeId(2), answer)
+        });
+        assert!(matches!(
+            done.as_slice(),
+            [ClientEffect::Complete {
+                completion: Completion::Ok(Some(9)),
+                node: Some(NodeId(2))
+            }]
+        ));
+        assert_eq!(
+            half.target(),
+            NodeId(2),
+            "the next operation goes to the leader"
+        );
+    }
+
+    #[test]
+    fn answers_map_onto_completion_classes() {
+        let mut rng = SimRng::new(1);
+        let cases = [
+            (
+                Answer::Fail("no".into()),
+                crate::completion::CompletionClass::Fail,
+            ),
+            (
+                Answer::Unavailable("no leader".into()),
+                crate::completion::CompletionClass::Refused,
+            ),
+            (
+                Answer::Indeterminate("lost".into()),
+                crate::completion::CompletionClass::Unknown,
+            ),
+        ];
+        for (answer, class) in cases {
+            let mut half = FollowLeader::<Register> {
+                target: NodeId(1),
+                node_count: 3,
+                redirect_backoff: SimDuration::ZERO,
+                current: None,
+            };
+            let id = RequestId(1);
+            step(&mut half, &mut rng, Some(id), |half, context| {
+                half.on_invoke(context, id, Operation::Write { key: 0, value: 1 })
+            });
+            let response = Response {
+                request: id,
+                answer,
+            };
+            let effects = step(&mut half, &mut rng, Some(id), |half, context| {
+                half.on_response(context, NodeId(1), response)
+            });
+            match effects.as_slice() {
+                [ClientEffect::Complete { completion, .. }] => {
+                    assert_eq!(completion.class(), class)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn sessions_execute_a_request_once_and_answer_its_duplicates() {
+        let mut sessions = Sessions::<Counters>::new();
+        let add = |id| Request {
+            id: RequestId(id),
+            client: ClientId(0),
+            operation: counter::Operation::Add { key: 0, amount: 2 },
+        };
+        assert_eq!(sessions.apply(&add(5)), Answer::Ok(None));
+        assert_eq!(sessions.apply(&add(5)), Answer::Ok(None));
+        assert_eq!(
+            sessions.machine().get(0),
+            2,
+            "the duplicate was not executed"
+        );
+        assert!(matches!(sessions.apply(&add(4)), Answer::Indeterminate(_)));
+        assert_eq!(
+            sessions.cached_answer(ClientId(0), RequestId(5)),
+            Some(&Answer::Ok(None))
+        );
+        sessions.apply(&add(6));
+        assert_eq!(sessions.machine().get(0), 4);
+    }
+}
