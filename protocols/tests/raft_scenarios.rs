@@ -170,3 +170,15 @@ fn planted_bugs_first_failing_swarm_seeds() {
         .collect();
     assert_eq!(found, recorded);
 }
+
+/// Without faults, the service answers everything: compare-and-sets whose expected value did
+/// not hold are answers (decided fails), not outages.
+#[test]
+fn a_fault_free_steady_state_is_available() {
+    for file_name in ["steady-state.toml", "counter-steady-state.toml"] {
+        let scenario = load(file_name);
+        let data = run(&scenario, scenario.seed);
+        let availability = data.stats.availability().expect("operations ran");
+        assert!(availability >= 0.99, "{file_name}: {availability}");
+    }
+}
