@@ -83,6 +83,7 @@ pub struct ClientContext<'a, P: Protocol> {
     node_count: u32,
     now: SimTime,
     request: Option<RequestId>,
+    completed: bool,
     rng: &'a mut SimRng,
     effects: Vec<ClientEffect<P>>,
 }
@@ -98,13 +99,13 @@ impl<'a, P: Protocol> ClientContext<'a, P> {
         rng: &'a mut SimRng,
         effects: Vec<ClientEffect<P>>,
     ) -> ClientContext<'a, P> {
-        assert!(node_count > 0, "a cluster has nodes");
-        assert!(effects.is_empty(), "the effect buffer must be empty");
+        debug_assert!(node_count > 0 && effects.is_empty());
         ClientContext {
             id,
             node_count,
             now,
             request,
+            completed: false,
             rng,
             effects,
         }

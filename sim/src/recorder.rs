@@ -92,6 +92,7 @@ impl RecordedHistory {
     /// Records one entry of a client operation: its invocation (`class` `None`) or completion.
     /// `written` is the workload's form of the operation (and, for an `ok`, its result); `node`
     /// the node that served a completion.
+    #[inline]
     pub fn push_operation(
         &mut self,
         time: SimTime,

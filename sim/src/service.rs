@@ -23,7 +23,7 @@ use crate::protocol::{ClientId, NodeId, Protocol, RequestId};
 use crate::time::SimDuration;
 use crate::workload::{OperationOf, OutputOf, Workload};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{btree_map, BTreeMap};
 use std::fmt;
 use std::hash::Hash;
 
@@ -178,24 +178,33 @@ impl<M: StateMachine> Sessions<M> {
             // answer is the state at a point within the request's lifetime.
             return self.machine.execute(&request.operation).into();
         }
-        if let Some((latest, answer)) = self.sessions.get(&request.client) {
-            if *latest == request.id {
-                // Raft §8: a duplicate of the latest request is answered, not executed again.
-                return answer.clone();
+        // One search of the table: this runs for every request on every replica.
+        match self.sessions.entry(request.client) {
+            btree_map::Entry::Occupied(mut session) => {
+                let (latest, answer) = session.get();
+                if *latest == request.id {
+                    // Raft §8: a duplicate of the latest request is answered, not executed again.
+                    return answer.clone();
+                }
+                if *latest > request.id {
+                    // A client sends its next request only after the previous one was answered
+                    // or abandoned, so an older request arriving now is a delayed duplicate.
+                    // Whether its first copy ran is no longer recorded: the honest answer is
+                    // "unknown".
+                    return Answer::Indeterminate(
+                        format!("{} is older than {latest}", request.id).into(),
+                    );
+                }
+                let answer: Answer<_> = self.machine.execute(&request.operation).into();
+                session.insert((request.id, answer.clone()));
+                answer
             }
-            if *latest > request.id {
-                // A client sends its next request only after the previous one was answered or
-                // abandoned, so an older request arriving now is a delayed duplicate. Whether its
-                // first copy ran is no longer recorded: the honest answer is "unknown".
-                return Answer::Indeterminate(
-                    format!("{} is older than {latest}", request.id).into(),
-                );
+            btree_map::Entry::Vacant(vacant) => {
+                let answer: Answer<_> = self.machine.execute(&request.operation).into();
+                vacant.insert((request.id, answer.clone()));
+                answer
             }
         }
-        let answer: Answer<_> = self.machine.execute(&request.operation).into();
-        self.sessions
-            .insert(request.client, (request.id, answer.clone()));
-        answer
     }
 
     /// Executes `request` without consulting the session table — what a service that does not

@@ -182,13 +182,20 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         handler(&mut self.clients.states[index].half, &mut context);
         let mut effects = context.into_effects();
         let acted = !effects.is_empty();
-        for effect in effects.drain(..) {
+        if effects.len() == 1 {
+            // The common case (one send, or one completion): no drain bookkeeping.
+            let effect = effects.pop().expect("one effect");
             self.apply_client_effect(client, effect);
+        } else {
+            for effect in effects.drain(..) {
+                self.apply_client_effect(client, effect);
+            }
         }
         self.clients.effects = effects;
         acted
     }
 
+    #[inline]
     fn apply_client_effect(&mut self, client: u32, effect: ClientEffect<P>) {
         match effect {
             ClientEffect::Send {

@@ -396,9 +396,10 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 Applied::Other => None,
             };
             self.stats.events += 1;
-            let violation = match self.completion_violation.take() {
-                Some(violation) => Err(violation),
-                None => self.invariants.after_event(self.now, touched, &self.nodes),
+            let violation = if self.completion_violation.is_some() {
+                Err(self.completion_violation.take().expect("checked"))
+            } else {
+                self.invariants.after_event(self.now, touched, &self.nodes)
             };
             if let Err(violation) = violation {
                 self.trace_line(format_args!("invariant violated: {violation}"));
