@@ -171,14 +171,8 @@ impl<'a, P: Protocol> ClientContext<'a, P> {
             "{} completes with no operation in progress",
             self.id
         );
-        assert!(
-            !self
-                .effects
-                .iter()
-                .any(|e| matches!(e, ClientEffect::Complete { .. })),
-            "{} completes its operation twice",
-            self.id
-        );
+        assert!(!self.completed, "{} completes its operation twice", self.id);
+        self.completed = true;
         self.effects
             .push(ClientEffect::Complete { completion, node });
     }
