@@ -5,11 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn corpus() -> PathBuf {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/corpus/porcupine"
-    ))
-    .to_path_buf()
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/porcupine")).to_path_buf()
 }
 
 fn detsim(args: &[&str]) -> (i32, String, String) {

@@ -16,6 +16,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub mod limits;
+
 /// A scenario file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -406,19 +408,44 @@ impl Serialize for NodeRef {
 
 impl<'de> Deserialize<'de> for NodeRef {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Id(u32),
-            Name(String),
+        deserializer.deserialize_any(NodeRefVisitor)
+    }
+}
+
+/// Reads a node reference, saying what is expected for every wrong kind of value (an untagged
+/// enum would only say that nothing matched).
+struct NodeRefVisitor;
+
+const NODE_EXPECTED: &str = "expected a node number (0 to 63), \"leader\" or \"random\"";
+
+impl serde::de::Visitor<'_> for NodeRefVisitor {
+    type Value = NodeRef;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(NODE_EXPECTED)
+    }
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<NodeRef, E> {
+        u32::try_from(n)
+            .map(NodeRef::Id)
+            .map_err(|_| E::custom(format!("node {n}: {NODE_EXPECTED}")))
+    }
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<NodeRef, E> {
+        match u64::try_from(n) {
+            Ok(n) => self.visit_u64(n),
+            Err(_) => Err(E::custom(format!("node {n}: {NODE_EXPECTED}"))),
         }
-        match Raw::deserialize(deserializer)? {
-            Raw::Id(n) => Ok(NodeRef::Id(n)),
-            Raw::Name(name) if name == "leader" => Ok(NodeRef::Leader),
-            Raw::Name(name) if name == "random" => Ok(NodeRef::Random),
-            Raw::Name(name) => Err(D::Error::custom(format!(
-                "node {name:?}: expected a node number, \"leader\" or \"random\""
-            ))),
+    }
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<NodeRef, E> {
+        Err(E::custom(format!("node {n}: {NODE_EXPECTED}")))
+    }
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<NodeRef, E> {
+        Err(E::custom(format!("node {b}: {NODE_EXPECTED}")))
+    }
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<NodeRef, E> {
+        match name {
+            "leader" => Ok(NodeRef::Leader),
+            "random" => Ok(NodeRef::Random),
+            _ => Err(E::custom(format!("node {name:?}: {NODE_EXPECTED}"))),
         }
     }
 }
@@ -731,6 +758,7 @@ impl Scenario {
                 format!("cluster.nodes: {nodes} is outside 1..=64"),
             ));
         }
+        limits::check_magnitudes(self)?;
         let check_node = |n: u32, field: &str, table: &str, key: &str| {
             if n >= nodes {
                 Err(Problem::at(
@@ -923,7 +951,7 @@ impl Scenario {
             validate_fault(fault, nodes, run.duration)
                 .map_err(|m| Problem::entry("[[faults]]", i).with(format!("faults[{i}].{m}")))?;
         }
-        Ok(())
+        limits::check_schedule(self)
     }
 }
 
@@ -1015,8 +1043,20 @@ struct Problem {
 }
 
 enum Locator {
-    Key { table: String, key: String },
-    Entry { header: &'static str, index: usize },
+    Key {
+        table: String,
+        key: String,
+    },
+    Entry {
+        header: &'static str,
+        index: usize,
+    },
+    Element {
+        table: &'static str,
+        key: &'static str,
+        index: usize,
+        field: &'static str,
+    },
 }
 
 impl Problem {
@@ -1046,6 +1086,17 @@ impl Problem {
                     header,
                     index: *index,
                 },
+                Locator::Element {
+                    table,
+                    key,
+                    index,
+                    field,
+                } => Locator::Element {
+                    table,
+                    key,
+                    index: *index,
+                    field,
+                },
             },
             message,
         }
@@ -1054,6 +1105,12 @@ impl Problem {
         match &self.locator {
             Locator::Key { table, key } => key_line(text, table, key),
             Locator::Entry { header, index } => array_entry_line(text, header, *index),
+            Locator::Element {
+                table,
+                key,
+                index,
+                field,
+            } => limits::element_line(text, table, key, *index, field),
         }
     }
 }

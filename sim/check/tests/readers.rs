@@ -319,8 +319,7 @@ fn a_process_may_invoke_again_after_info() {
 /// panicking: every outcome is a value or an error.
 #[test]
 fn corrupted_histories_never_panic() {
-    let corpus =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/porcupine");
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/porcupine");
     let originals = [
         std::fs::read_to_string(corpus.join("jepsen/etcd_000.log")).unwrap(),
         std::fs::read_to_string(corpus.join("kv/c01-ok.txt")).unwrap(),
