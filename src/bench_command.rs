@@ -5,6 +5,7 @@ use crate::registry;
 use crate::ExitStatus;
 use clap::Args;
 use sim::nemesis;
+use sim::scenario::Scenario;
 use sim::time::SimDuration;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -47,7 +48,16 @@ pub fn execute(args: &BenchArgs) -> ExitStatus {
     };
     if let Some(text) = &args.duration {
         match SimDuration::parse(text) {
-            Ok(duration) if duration >= scenario.run.duration => scenario.run.duration = duration,
+            Ok(duration) if duration >= scenario.run.duration => {
+                scenario.run.duration = duration;
+                // The lengthened scenario must pass the same checks as a file (upper bound of
+                // the run length, and the arithmetic behind it).
+                let reread = Scenario::parse(&scenario.to_toml(), &args.scenario);
+                if let Err(sim::scenario::ScenarioError::Invalid { message, .. }) = reread {
+                    eprintln!("error: --duration {text}: {message}");
+                    return ExitStatus::InputError;
+                }
+            }
             Ok(_) => {
                 eprintln!("error: --duration: must not shorten the scenario's run");
                 return ExitStatus::InputError;

@@ -8,6 +8,8 @@ mod bench_command;
 mod campaign;
 mod check_command;
 mod fuzz_command;
+#[cfg(test)]
+mod fuzz_harness;
 mod load;
 mod merge_command;
 mod registry;

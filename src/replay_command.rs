@@ -5,10 +5,9 @@
 //! seed. The replay reproduces when the fingerprint and the verdict are the same as recorded.
 
 use crate::artifact::{self, Artifact};
-use crate::run_command::{print_summary, run_once, write_files, write_report};
+use crate::run_command::{prepare_out, print_summary, run_once, write_files, write_report};
 use crate::ExitStatus;
 use clap::Args;
-use std::fs;
 use std::path::PathBuf;
 
 /// Arguments of `detsim replay`.
@@ -45,8 +44,8 @@ pub fn execute(args: &ReplayArgs) -> ExitStatus {
         );
     }
     if let Some(out) = &args.out {
-        if let Err(error) = fs::create_dir_all(out) {
-            eprintln!("error: cannot create {}: {error}", out.display());
+        if let Err(error) = prepare_out(out) {
+            eprintln!("error: {error}");
             return ExitStatus::InputError;
         }
     }
@@ -82,7 +81,7 @@ pub fn execute(args: &ReplayArgs) -> ExitStatus {
             eprintln!("error: writing the report into {}: {error}", out.display());
             return ExitStatus::InputError;
         }
-        print_summary(&scenario, &data, wall, out, false);
+        print_summary(&scenario, &data, wall, out, Some(out), false);
     }
     let same_fingerprint = data.fingerprint == artifact.fingerprint;
     let same_verdict = data.verdict == artifact.verdict;

@@ -49,8 +49,8 @@ pub fn execute(args: &RunArgs) -> ExitStatus {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("out").join(format!("{}-seed{seed}", scenario.display_name()))
     });
-    if let Err(error) = fs::create_dir_all(&out) {
-        eprintln!("error: cannot create {}: {error}", out.display());
+    if let Err(error) = prepare_out(&out) {
+        eprintln!("error: {error}");
         return ExitStatus::InputError;
     }
     if args.check_determinism {
@@ -87,8 +87,50 @@ pub fn execute(args: &RunArgs) -> ExitStatus {
             return ExitStatus::InputError;
         }
     }
-    print_summary(&scenario, &data, wall, &out, args.check_determinism);
+    let report = (!args.no_report).then_some(out.as_path());
+    print_summary(&scenario, &data, wall, &out, report, args.check_determinism);
     data.verdict.exit_status()
+}
+
+/// The files a run may write into its output directory. Each run removes them first, so no
+/// file of an earlier run (a `linearizability.txt` that said "linearizable", a `trace.log` that
+/// `--no-trace` did not overwrite, a stale plot) sits beside the new ones. Other files in the
+/// directory are left alone.
+pub fn run_file_names() -> Vec<String> {
+    let mut names: Vec<String> = [
+        "summary.json",
+        "history.jsonl",
+        "history.edn",
+        "linearizability.txt",
+        "trace.log",
+        "determinism-a.log",
+        "determinism-b.log",
+        "index.html",
+        "timeline.html",
+        "report.json",
+    ]
+    .iter()
+    .map(|name| name.to_string())
+    .collect();
+    for (stem, _) in reports::PLOTS {
+        names.push(format!("{stem}.svg"));
+        names.push(format!("{stem}.png"));
+    }
+    names
+}
+
+/// Creates `out` and removes the files an earlier run left there ([`run_file_names`]).
+pub fn prepare_out(out: &Path) -> Result<(), String> {
+    fs::create_dir_all(out).map_err(|error| format!("cannot create {}: {error}", out.display()))?;
+    for name in run_file_names() {
+        let path = out.join(name);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(format!("cannot remove {}: {error}", path.display())),
+        }
+    }
+    Ok(())
 }
 
 /// Runs the scenario once with `seed`, tracing into `trace_path` when given.
@@ -184,12 +226,14 @@ pub fn write_report(data: &RunData, out: &Path, traced: bool, png: bool) -> Resu
     Ok(())
 }
 
-/// Prints the run's summary and where its files are.
+/// Prints the run's summary and where its files are (the report only when one was written,
+/// into `report`).
 pub fn print_summary(
     scenario: &Scenario,
     data: &RunData,
     wall: std::time::Duration,
     out: &Path,
+    report: Option<&Path>,
     checked: bool,
 ) {
     let stats = &data.stats;
@@ -242,7 +286,10 @@ pub fn print_summary(
             ""
         }
     );
-    println!("report: {}", out.join("index.html").display());
+    match report {
+        Some(dir) => println!("report: {}", dir.join("index.html").display()),
+        None => println!("files: {}", out.display()),
+    }
     println!("reproduce: {}", data.reproduce);
 }
 

@@ -50,26 +50,50 @@ pub struct ShrinkArgs {
 /// Runs the command. Exit code 0 when the shrunk scenario is written, 8 when the artifact does
 /// not fail the recorded way to begin with, 2 for a bad artifact or an unwritable output.
 pub fn execute(args: &ShrinkArgs) -> ExitStatus {
-    let (artifact, scenario) = match Artifact::load(&args.artifact) {
-        Ok(loaded) => loaded,
+    let input = match load_input(&args.artifact) {
+        Ok(input) => input,
         Err(error) => {
             eprintln!("error: {error}");
             return ExitStatus::InputError;
         }
     };
-    let target = artifact.verdict.kind();
+    let Some(target) = input.target else {
+        eprintln!(
+            "error: {}: `expect` names no failure to keep (it is {:?}); give a failure artifact \
+             (`failures/seed-N.json`) or its `.toml`",
+            args.artifact.display(),
+            input.scenario.expect.as_deref().unwrap_or("absent")
+        );
+        return ExitStatus::InputError;
+    };
     #[allow(clippy::disallowed_methods)] // An optional wall-time bound on the search, by request.
     let deadline = args
         .max_seconds
         .map(|seconds| Instant::now() + Duration::from_secs(seconds));
-    let mut shrinker = match Shrinker::new(scenario, artifact.seed, target, args.max_runs, deadline)
-    {
-        Ok(shrinker) => shrinker,
-        Err(error) => {
-            eprintln!("error: {}: {error}", args.artifact.display());
+    let mut shrinker =
+        match Shrinker::new(input.scenario, input.seed, target, args.max_runs, deadline) {
+            Ok(shrinker) => shrinker,
+            Err(error) => {
+                eprintln!("error: {}: {error}", args.artifact.display());
+                return ExitStatus::NotReproduced;
+            }
+        };
+    // As `replay` does: the artifact must fail exactly as recorded before anything is cut.
+    if let Some(recorded) = &input.recorded {
+        if shrinker.last.fingerprint != recorded.fingerprint
+            || shrinker.last.verdict != recorded.verdict
+        {
+            eprintln!(
+                "error: {}: NOT reproduced: recorded fingerprint {} ({}), the run gives {} ({})",
+                args.artifact.display(),
+                recorded.fingerprint,
+                recorded.verdict,
+                shrinker.last.fingerprint,
+                shrinker.last.verdict
+            );
             return ExitStatus::NotReproduced;
         }
-    };
+    }
     let before = Counts::of(&shrinker.current, &shrinker.last);
     shrinker.shrink();
     let after = Counts::of(&shrinker.current, &shrinker.last);
@@ -84,7 +108,7 @@ pub fn execute(args: &ShrinkArgs) -> ExitStatus {
     }
     println!(
         "shrunk seed {} ({target}) in {} runs{}",
-        artifact.seed,
+        input.seed,
         shrinker.runs,
         if shrinker.exhausted() {
             " (budget spent)"
@@ -98,6 +122,70 @@ pub fn execute(args: &ShrinkArgs) -> ExitStatus {
     println!("wrote {}", out.display());
     println!("reproduce: detsim run {}", out.display());
     ExitStatus::Pass
+}
+
+/// What `shrink` starts from: an artifact (with the fingerprint and verdict it recorded), or a
+/// plain scenario file such as the `failures/seed-N.toml` the fuzzer writes beside each
+/// artifact (its `seed` and `expect` say which failure to keep).
+struct Input {
+    scenario: Scenario,
+    seed: u64,
+    target: Option<&'static str>,
+    recorded: Option<Artifact>,
+}
+
+/// The verdict kinds a shrink can keep.
+const FAILURE_KINDS: [&str; 5] = [
+    "safety-violation",
+    "liveness-timeout",
+    "panic",
+    "limit-reached",
+    "unknown",
+];
+
+fn load_input(path: &Path) -> Result<Input, String> {
+    if path.extension().is_some_and(|e| e == "toml") {
+        let scenario = crate::load::load_scenario(path).map_err(|e| e.to_string())?;
+        let seed = scenario.seed;
+        let target = scenario
+            .expect
+            .as_deref()
+            .and_then(|expect| FAILURE_KINDS.iter().copied().find(|k| *k == expect));
+        // A swarm scenario is shrunk through its explicit schedule for this seed.
+        let scenario = sim::nemesis::expanded_scenario(&scenario, seed);
+        return Ok(Input {
+            scenario,
+            seed,
+            target,
+            recorded: None,
+        });
+    }
+    let (artifact, scenario) = Artifact::load(path).map_err(|e| {
+        let text = e.to_string();
+        if text.contains("expected value at") || text.contains(":1:1:") {
+            format!(
+                "{text} (`shrink` takes a failure artifact, `failures/seed-N.json`, or a \
+                 scenario file ending in `.toml`)"
+            )
+        } else {
+            text
+        }
+    })?;
+    let version = env!("CARGO_PKG_VERSION");
+    if artifact.detsim_version != version {
+        eprintln!(
+            "warning: {}: recorded by detsim {}, shrinking with {version}; runs are exact only \
+             within one version",
+            path.display(),
+            artifact.detsim_version
+        );
+    }
+    Ok(Input {
+        seed: artifact.seed,
+        target: Some(artifact.verdict.kind()),
+        scenario,
+        recorded: Some(artifact),
+    })
 }
 
 /// The sizes a shrink reports before and after.
@@ -347,7 +435,10 @@ impl Shrinker {
             .max()
             .unwrap_or(SimDuration::ZERO);
         if let (Some(heal), Some(bound)) = (self.current.heal_time(), run.liveness_bound) {
-            floor = floor.max(heal + bound);
+            // Clients must still be invoking when the liveness phase begins (see
+            // `sim::scenario::limits`).
+            let invoking = heal + self.current.workload.timeout + SimDuration::from_nanos(1);
+            floor = floor.max(heal + bound).max(invoking);
         } else if let Some(heal) = run.heal_at {
             floor = floor.max(heal);
         }

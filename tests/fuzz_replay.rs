@@ -15,7 +15,7 @@ const CASES: &[(&str, &str)] = &[
     ("scenarios/canary-lost-writes.toml", "0..5"),
     // Raft's planted bugs: each file's swarm, fuzzed from seed 0 to its first failure.
     ("scenarios/raft/bug-commit-previous-term.toml", "0..100"),
-    ("scenarios/raft/bug-vote-not-persisted.toml", "0..100"),
+    ("scenarios/raft/bug-vote-not-persisted.toml", "0..200"),
     ("scenarios/raft/bug-vote-without-log-check.toml", "0..100"),
     ("scenarios/raft/bug-stale-local-read.toml", "0..100"),
 ];

@@ -755,6 +755,170 @@ fn leader_answers_client_after_majority_replication() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Dissertation §10.2.2 Batching and pipelining
+
+/// Node 0 made leader of term 1 with a pipelining window of `window`; its first heartbeats are
+/// still in flight (unanswered), as right after an election.
+fn leader_with_window(window: usize) -> (Raft, Context<Raft>) {
+    let options = Options {
+        append_entries_in_flight_max: window,
+        ..Options::default()
+    };
+    let (mut raft, mut context) = start_with_options(0, None, None, options);
+    raft.on_timer(&mut context, Timer::Election);
+    let reply = RequestVoteReply {
+        term: raft.current_term(),
+        vote_granted: true,
+    };
+    for peer in 1..NODE_COUNT {
+        raft.on_message(
+            &mut context,
+            NodeId(peer),
+            Message::RequestVoteReply(reply.clone()),
+        );
+    }
+    assert!(raft.is_leader());
+    context.drain_effects();
+    (raft, context)
+}
+
+fn write(id: u64) -> Request<Operation> {
+    client_request(
+        id,
+        Operation::Write {
+            key: 1,
+            value: id as i64,
+        },
+    )
+}
+
+/// The AppendEntries sent to `peer`, as (prevLogIndex, number of entries).
+fn appends_to(context: &Context<Raft>, peer: u32) -> Vec<(u64, usize)> {
+    sent(context)
+        .into_iter()
+        .filter_map(|(target, message)| match message {
+            Message::AppendEntries(append) if target == NodeId(peer) => {
+                Some((append.prev_log_index.0, append.entries.len()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Dissertation §10.2.2 (pipelining): a leader has at most `append_entries_in_flight_max`
+/// AppendEntries in flight to one follower; the heartbeat sent on election counts as one.
+#[test]
+fn leader_keeps_at_most_the_window_of_append_entries_in_flight() {
+    let (mut leader, mut context) = leader_with_window(3);
+    for id in 1..=4 {
+        leader.submit(&mut context, write(id));
+    }
+    // One heartbeat already in flight: two more fit in the window, one entry each.
+    assert_eq!(appends_to(&context, 1), vec![(0, 1), (1, 1)]);
+    assert_eq!(appends_to(&context, 2), vec![(0, 1), (1, 1)]);
+    assert_eq!(leader.log().last_index(), LogIndex(4), "all appended");
+}
+
+/// Dissertation §10.2.2 (batching): commands that arrive while a follower's window is full
+/// accumulate, and the AppendEntries sent when a reply frees a slot carries all of them.
+#[test]
+fn commands_accumulated_while_the_window_is_full_go_in_one_append_entries() {
+    let (mut leader, mut context) = leader_with_window(1);
+    for id in 1..=3 {
+        leader.submit(&mut context, write(id));
+    }
+    assert!(
+        sent(&context).is_empty(),
+        "the election heartbeat fills the window"
+    );
+    assert_eq!(
+        persisted(&context).len(),
+        3,
+        "each command is still persisted at once"
+    );
+    context.drain_effects();
+    // Follower 1 answers the heartbeat: it gets the three entries in one message; follower 2,
+    // still silent, gets nothing.
+    leader.on_message(&mut context, NodeId(1), append_reply(1, true, 0));
+    assert_eq!(appends_to(&context, 1), vec![(0, 3)]);
+    assert!(appends_to(&context, 2).is_empty());
+}
+
+/// Dissertation §10.2.2: a reply frees one slot of the window, and an up-to-date follower gets
+/// nothing more (no empty AppendEntries in reply to a reply).
+#[test]
+fn a_reply_frees_one_slot_of_the_window() {
+    let (mut leader, mut context) = leader_with_window(2);
+    leader.submit(&mut context, write(1));
+    leader.submit(&mut context, write(2));
+    assert_eq!(
+        appends_to(&context, 1),
+        vec![(0, 1)],
+        "heartbeat + one: window full"
+    );
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(1), append_reply(1, true, 1));
+    assert_eq!(
+        appends_to(&context, 1),
+        vec![(1, 1)],
+        "the freed slot carries entry 2"
+    );
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(1), append_reply(1, true, 2));
+    assert!(sent(&context).is_empty(), "up to date: nothing to send");
+}
+
+/// Raft §5.2 with §10.2.2: a heartbeat goes out whatever the window says (it asserts the
+/// leader's authority and retransmits what was lost), carrying what accumulated, and it opens
+/// the window again: what was in flight before it was answered or lost.
+#[test]
+fn heartbeat_ignores_a_full_window_and_reopens_it() {
+    let (mut leader, mut context) = leader_with_window(1);
+    leader.submit(&mut context, write(1));
+    assert!(sent(&context).is_empty());
+    leader.on_timer(&mut context, Timer::Heartbeat);
+    assert_eq!(appends_to(&context, 1), vec![(0, 1)]);
+    assert_eq!(appends_to(&context, 2), vec![(0, 1)]);
+    context.drain_effects();
+    // The window holds the heartbeat now; the next command waits for its reply.
+    leader.submit(&mut context, write(2));
+    assert!(appends_to(&context, 1).is_empty());
+}
+
+/// Raft §5.3 with §10.2.2: after a rejection the leader retries from the moved-back nextIndex
+/// within the window, sending everything from there in one message.
+#[test]
+fn retry_after_rejection_respects_the_window() {
+    let (mut leader, mut context) = leader_with_window(1);
+    for id in 1..=2 {
+        leader.submit(&mut context, write(id));
+    }
+    leader.on_message(&mut context, NodeId(1), append_reply(1, false, 0));
+    assert_eq!(appends_to(&context, 1), vec![(0, 2)]);
+    context.drain_effects();
+    // A second rejection while that retry is in flight sends nothing more.
+    leader.on_message(&mut context, NodeId(1), append_reply(1, false, 0));
+    assert_eq!(
+        appends_to(&context, 1),
+        vec![(0, 2)],
+        "the slot freed by this reply"
+    );
+}
+
+/// The window must hold at least one AppendEntries, and is bounded.
+#[test]
+fn options_reject_a_pipelining_window_of_zero_or_too_large() {
+    for window in [0, protocols::raft::options::IN_FLIGHT_MAX + 1] {
+        let options = Options {
+            append_entries_in_flight_max: window,
+            ..Options::default()
+        };
+        let error = options.check().expect_err("an unusable window");
+        assert!(error.contains("append_entries_in_flight_max"), "{error}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // §5.4 Safety
 
 /// Raft §5.4.1: a voter denies its vote to a candidate whose last log term is older.

@@ -135,7 +135,7 @@ fn correct_raft_passes_1000_swarm_seeds() {
 const FIRST_FAILURES: [(&str, u64, &str); 4] = [
     ("vote-without-log-check", 0, "leader-completeness"),
     ("commit-previous-term", 27, "leader-completeness"),
-    ("vote-not-persisted", 46, "election-safety"),
+    ("vote-not-persisted", 160, "election-safety"),
     ("stale-local-read", 0, "linearizability"),
 ];
 

@@ -33,11 +33,11 @@ impl NodeClock {
     pub fn new(offset: i64, drift_ppm: i64) -> NodeClock {
         assert!(
             drift_ppm.abs() <= DRIFT_PPM_LIMIT,
-            "drift {drift_ppm} ppm beyond ±{DRIFT_PPM_LIMIT}"
+            "detsim bug: drift {drift_ppm} ppm beyond ±{DRIFT_PPM_LIMIT} passed validation"
         );
         assert!(
             i128::from(offset).abs() < i128::from(LOCAL_EPOCH),
-            "clock offset {offset} ns beyond the local epoch"
+            "detsim bug: clock offset {offset} ns beyond the local epoch passed validation"
         );
         NodeClock {
             base_true: 0,
@@ -54,12 +54,15 @@ impl NodeClock {
     /// The local reading at true time `now` (which must not precede the last change).
     pub fn local_at(&self, now: SimTime) -> SimTime {
         let local = self.local_exact(now);
-        assert!(local >= 0, "local clock went below zero");
-        SimTime(u64::try_from(local).expect("local clock overflow"))
+        assert!(local >= 0, "detsim bug: local clock went below zero");
+        SimTime(u64::try_from(local).expect("detsim bug: local clock overflow"))
     }
 
     fn local_exact(&self, now: SimTime) -> i128 {
-        assert!(now.0 >= self.base_true, "clock read before its last change");
+        assert!(
+            now.0 >= self.base_true,
+            "detsim bug: clock read before its last change"
+        );
         let elapsed = i128::from(now.0 - self.base_true);
         if self.drift_ppm == 0 {
             // The common case, without a 128-bit division on every handler call.
@@ -93,7 +96,7 @@ impl NodeClock {
     pub fn jump(&mut self, now: SimTime, delta: i64) {
         let reading = self.local_exact(now);
         let moved = reading + i128::from(delta);
-        assert!(moved >= 0, "clock jump below the local epoch");
+        assert!(moved >= 0, "detsim bug: clock jump below the local epoch");
         self.base_true = now.0;
         self.base_local = moved;
     }
@@ -102,16 +105,17 @@ impl NodeClock {
     pub fn set_drift(&mut self, now: SimTime, drift_ppm: i64) {
         assert!(
             drift_ppm.abs() <= DRIFT_PPM_LIMIT,
-            "drift {drift_ppm} ppm beyond ±{DRIFT_PPM_LIMIT}"
+            "detsim bug: drift {drift_ppm} ppm beyond ±{DRIFT_PPM_LIMIT} passed validation"
         );
         self.base_local = self.local_exact(now);
         self.base_true = now.0;
         self.drift_ppm = drift_ppm;
     }
 
-    /// The local deadline `delay` after the reading at `now`.
+    /// The local deadline `delay` after the reading at `now`. A delay past the end of local
+    /// time (a protocol's "never") saturates instead of overflowing.
     pub fn deadline_after(&self, now: SimTime, delay: SimDuration) -> SimTime {
-        self.local_at(now) + delay
+        self.local_at(now).saturating_add(delay)
     }
 }
 

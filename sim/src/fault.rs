@@ -47,19 +47,44 @@ impl Serialize for NodeRef {
 
 impl<'de> Deserialize<'de> for NodeRef {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Id(u32),
-            Name(String),
+        deserializer.deserialize_any(NodeRefVisitor)
+    }
+}
+
+/// Reads a node reference, saying what is expected for every wrong kind of value (an untagged
+/// enum would only say that nothing matched).
+struct NodeRefVisitor;
+
+const NODE_EXPECTED: &str = "expected a node number (0 to 63), \"leader\" or \"random\"";
+
+impl serde::de::Visitor<'_> for NodeRefVisitor {
+    type Value = NodeRef;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(NODE_EXPECTED)
+    }
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<NodeRef, E> {
+        u32::try_from(n)
+            .map(NodeRef::Id)
+            .map_err(|_| E::custom(format!("node {n}: {NODE_EXPECTED}")))
+    }
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<NodeRef, E> {
+        match u64::try_from(n) {
+            Ok(n) => self.visit_u64(n),
+            Err(_) => Err(E::custom(format!("node {n}: {NODE_EXPECTED}"))),
         }
-        match Raw::deserialize(deserializer)? {
-            Raw::Id(n) => Ok(NodeRef::Id(n)),
-            Raw::Name(name) if name == "leader" => Ok(NodeRef::Leader),
-            Raw::Name(name) if name == "random" => Ok(NodeRef::Random),
-            Raw::Name(name) => Err(D::Error::custom(format!(
-                "node {name:?}: expected a node number, \"leader\" or \"random\""
-            ))),
+    }
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<NodeRef, E> {
+        Err(E::custom(format!("node {n}: {NODE_EXPECTED}")))
+    }
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<NodeRef, E> {
+        Err(E::custom(format!("node {b}: {NODE_EXPECTED}")))
+    }
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<NodeRef, E> {
+        match name {
+            "leader" => Ok(NodeRef::Leader),
+            "random" => Ok(NodeRef::Random),
+            _ => Err(E::custom(format!("node {name:?}: {NODE_EXPECTED}"))),
         }
     }
 }

@@ -16,6 +16,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub mod limits;
+
 /// A scenario file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -617,6 +619,7 @@ impl Scenario {
                 format!("cluster.nodes: {nodes} is outside 1..=64"),
             ));
         }
+        limits::check_magnitudes(self)?;
         let check_node = |n: u32, field: &str, table: &str, key: &str| {
             if n >= nodes {
                 Err(Problem::at(
@@ -784,7 +787,7 @@ impl Scenario {
             validate_fault(fault, nodes, run.duration)
                 .map_err(|m| Problem::entry("[[faults]]", i).with(format!("faults[{i}].{m}")))?;
         }
-        Ok(())
+        limits::check_schedule(self)
     }
 }
 
@@ -822,8 +825,20 @@ struct Problem {
 }
 
 enum Locator {
-    Key { table: String, key: String },
-    Entry { header: &'static str, index: usize },
+    Key {
+        table: String,
+        key: String,
+    },
+    Entry {
+        header: &'static str,
+        index: usize,
+    },
+    Element {
+        table: &'static str,
+        key: &'static str,
+        index: usize,
+        field: &'static str,
+    },
 }
 
 impl Problem {
@@ -853,6 +868,17 @@ impl Problem {
                     header,
                     index: *index,
                 },
+                Locator::Element {
+                    table,
+                    key,
+                    index,
+                    field,
+                } => Locator::Element {
+                    table,
+                    key,
+                    index: *index,
+                    field,
+                },
             },
             message,
         }
@@ -861,6 +887,12 @@ impl Problem {
         match &self.locator {
             Locator::Key { table, key } => key_line(text, table, key),
             Locator::Entry { header, index } => array_entry_line(text, header, *index),
+            Locator::Element {
+                table,
+                key,
+                index,
+                field,
+            } => limits::element_line(text, table, key, *index, field),
         }
     }
 }

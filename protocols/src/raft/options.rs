@@ -3,6 +3,10 @@
 use serde::Deserialize;
 use sim::time::SimDuration;
 
+/// The largest pipelining window accepted: beyond it the window no longer bounds anything a
+/// simulated network can hold.
+pub const IN_FLIGHT_MAX: usize = 1024;
+
 /// Raft's tunables. Every field has a default, so an empty table is a sensible cluster.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -24,6 +28,12 @@ pub struct Options {
     pub pre_vote: bool,
     /// The most entries one `AppendEntries` carries.
     pub entries_per_message_max: usize,
+    /// Pipelining window (Ongaro's dissertation §10.2.2): the most `AppendEntries` carrying new
+    /// entries a leader has in flight to one follower. While the window is full, client
+    /// commands accumulate in the log and the next `AppendEntries` carries all of them (up to
+    /// `entries_per_message_max`): batching. A reply frees a slot; each heartbeat frees them all
+    /// (an `AppendEntries` or reply the network lost must not hold its slot forever).
+    pub append_entries_in_flight_max: usize,
     /// The most client requests a leader holds awaiting commit; beyond it, new ones fail.
     pub pending_requests_max: usize,
 }
@@ -37,6 +47,7 @@ impl Default for Options {
             check_quorum: true,
             pre_vote: false,
             entries_per_message_max: 64,
+            append_entries_in_flight_max: 2,
             pending_requests_max: 1024,
         }
     }
@@ -62,6 +73,14 @@ impl Options {
         }
         if self.entries_per_message_max == 0 {
             return Err("entries_per_message_max is 0".to_string());
+        }
+        if self.append_entries_in_flight_max == 0
+            || self.append_entries_in_flight_max > IN_FLIGHT_MAX
+        {
+            return Err(format!(
+                "append_entries_in_flight_max {} must be between 1 and {IN_FLIGHT_MAX}",
+                self.append_entries_in_flight_max
+            ));
         }
         if self.pending_requests_max == 0 {
             return Err("pending_requests_max is 0".to_string());

@@ -117,7 +117,7 @@ pub fn simulate<P: Protocol, I: Invariants<P>>(
     let verdict = match outcome {
         Ok(verdict) => verdict,
         Err(payload) => Verdict::Panic {
-            message: panic_message(&payload),
+            message: crate::scenario::limits::describe_panic(panic_message(&payload)),
         },
     };
     world.finish(verdict)

@@ -59,6 +59,10 @@ struct LeaderState {
     next_index: Vec<LogIndex>,
     /// For each server, the highest index known to be replicated on it.
     match_index: Vec<LogIndex>,
+    /// For each server, the `AppendEntries` sent to it since its last reply or the last
+    /// heartbeat: the pipelining window (dissertation §10.2.2) allows at most
+    /// `append_entries_in_flight_max` before new entries wait for the next send.
+    in_flight: Vec<usize>,
     /// For check-quorum: which servers answered since the last check.
     heard_from: Vec<bool>,
     /// Client requests awaiting commit, by the index of their entry.
@@ -433,6 +437,7 @@ impl<M: StateMachine> Raft<M> {
             // Figure 2: nextIndex starts just past the leader's last entry, matchIndex at 0.
             next_index: vec![self.log.last_index().next(); node_count],
             match_index: vec![LogIndex::ZERO; node_count],
+            in_flight: vec![0; node_count],
             heard_from: vec![false; node_count],
             pending: BTreeMap::new(),
         });

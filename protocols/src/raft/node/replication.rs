@@ -12,9 +12,37 @@ use sim::service::{Answer, MachineOperation, Request, Response, StateMachine};
 /// Log replication (Raft §5.3) and the commit rule (Raft §5.4.2).
 impl<M: StateMachine> Raft<M> {
     /// Sends every follower the entries it lacks, or an empty `AppendEntries` as a heartbeat
-    /// (Raft §5.2: leaders send periodic heartbeats to maintain their authority).
+    /// (Raft §5.2: leaders send periodic heartbeats to maintain their authority). A heartbeat
+    /// goes out whatever the pipelining window says, and opens the window again: whatever was
+    /// in flight before it has been answered or lost.
     pub(super) fn broadcast_heartbeat(&mut self, context: &mut Context<Self>) {
         for peer in self.peers() {
+            if let RoleState::Leader(leader) = &mut self.role {
+                leader.in_flight[peer.index()] = 0;
+            }
+            self.send_append_entries(context, peer);
+        }
+    }
+
+    /// Dissertation §10.2.2, batching and pipelining: sends every follower the entries it lacks,
+    /// but only to a follower with room in its window of `AppendEntries` in flight. The others
+    /// get everything that accumulated meanwhile in one message, when a reply frees a slot or
+    /// the next heartbeat goes out.
+    pub(super) fn replicate(&mut self, context: &mut Context<Self>) {
+        for peer in self.peers() {
+            self.send_append_entries_if_window_open(context, peer);
+        }
+    }
+
+    /// Sends `peer` the entries it lacks when it lacks any and its window has room.
+    fn send_append_entries_if_window_open(&mut self, context: &mut Context<Self>, peer: NodeId) {
+        let last_index = self.log.last_index();
+        let window = self.options.append_entries_in_flight_max;
+        let RoleState::Leader(leader) = &self.role else {
+            return;
+        };
+        if leader.next_index[peer.index()] <= last_index && leader.in_flight[peer.index()] < window
+        {
             self.send_append_entries(context, peer);
         }
     }
@@ -35,6 +63,7 @@ impl<M: StateMachine> Raft<M> {
             .entries_from(next_index, self.options.entries_per_message_max)
             .to_vec();
         leader.next_index[peer.index()] = LogIndex(prev_log_index.0 + entries.len() as u64).next();
+        leader.in_flight[peer.index()] += 1;
         let message = AppendEntries {
             term: self.current_term,
             prev_log_index,
@@ -95,7 +124,7 @@ impl<M: StateMachine> Raft<M> {
             first: index,
             entries: vec![entry],
         });
-        self.broadcast_heartbeat(context);
+        self.replicate(context);
         // A cluster of one commits at once.
         self.maybe_commit(context);
     }
@@ -213,6 +242,8 @@ impl<M: StateMachine> Raft<M> {
         };
         let peer = source.index();
         leader.heard_from[peer] = true;
+        // The reply frees a slot of the pipelining window (dissertation §10.2.2).
+        leader.in_flight[peer] = leader.in_flight[peer].saturating_sub(1);
         if message.success {
             assert!(
                 message.match_hint <= last_index,
@@ -232,12 +263,9 @@ impl<M: StateMachine> Raft<M> {
             let retry_from = leader.next_index[peer].min(message.match_hint.next());
             leader.next_index[peer] = retry_from.max(leader.match_index[peer].next());
         }
-        let RoleState::Leader(leader) = &self.role else {
-            return;
-        };
-        if !message.success || leader.next_index[peer] <= last_index {
-            self.send_append_entries(context, source);
-        }
+        // After a rejection, retry from the moved-back nextIndex; after a success, send what
+        // accumulated meanwhile — either way within the window.
+        self.send_append_entries_if_window_open(context, source);
     }
 
     /// Raft §5.3 and §5.4.2: advances the commit index to the highest index stored on a
