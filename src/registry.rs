@@ -13,6 +13,7 @@ use sim::invariants::{Invariants, NoInvariants};
 use sim::outcome::RunData;
 use sim::protocol::Protocol;
 use sim::scenario::{FaultSpec, Scenario};
+use sim::verdict;
 use sim::workload::counter::Counters;
 use sim::workload::register::Registers;
 use sim::workload::Workload;
@@ -30,14 +31,16 @@ pub trait Registered: Sync {
     fn bugs(&self) -> &'static [&'static str];
     /// Checks the scenario's `[protocol]` and `[workload]` sections without running anything.
     fn validate(&self, scenario: &Scenario) -> Result<(), RunError>;
-    /// Runs the scenario with an explicit fault schedule and checks its history: the verdict
-    /// covers invariants, limits, panics, liveness and the history's checker.
-    fn run(
+    /// Runs the scenario with an explicit fault schedule and checks its history — the verdict
+    /// covers invariants, limits, panics, liveness and the history's checker — measuring the
+    /// wall time of the two phases (printed by `detsim run`, never used by the simulation).
+    fn run_phased(
         &self,
         scenario: &Scenario,
         faults: &[FaultSpec],
         seed: u64,
         trace: Option<&mut dyn Write>,
+        phases: &mut Phases,
     ) -> Result<RunData, RunError>;
     /// Runs the scenario without checking the history (for benchmarks of the engine alone).
     fn simulate(
@@ -66,14 +69,24 @@ impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
         world::workload_options::<P::Workload>(&scenario.workload)?;
         Ok(())
     }
-    fn run(
+    fn run_phased(
         &self,
         scenario: &Scenario,
         faults: &[FaultSpec],
         seed: u64,
         trace: Option<&mut dyn Write>,
+        phases: &mut Phases,
     ) -> Result<RunData, RunError> {
-        world::run::<P, I>(scenario, faults, seed, I::default(), trace)
+        #[allow(clippy::disallowed_methods)] // Wall time is measured for people, never simulated.
+        let started = std::time::Instant::now();
+        let (mut data, workload) =
+            world::simulate::<P, I>(scenario, faults, seed, I::default(), trace)?;
+        #[allow(clippy::disallowed_methods)]
+        let simulated = std::time::Instant::now();
+        verdict::judge_history(&mut data, &workload, &scenario.run.check_options());
+        phases.simulate = simulated - started;
+        phases.check = simulated.elapsed();
+        Ok(data)
     }
     fn simulate(
         &self,
@@ -84,6 +97,17 @@ impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
     ) -> Result<RunData, RunError> {
         world::simulate::<P, I>(scenario, faults, seed, I::default(), trace).map(|(data, _)| data)
     }
+}
+
+/// Wall time of the phases of one run, for people (never part of a run's files).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Phases {
+    /// The simulation, recording the history.
+    pub simulate: std::time::Duration,
+    /// The workload's checker on the history.
+    pub check: std::time::Duration,
+    /// Writing the history files, summary and checker explanation.
+    pub write: std::time::Duration,
 }
 
 /// Every (protocol, workload) pairing, in the order `detsim list` shows them.

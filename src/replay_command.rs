@@ -61,6 +61,7 @@ pub fn execute(args: &ReplayArgs) -> ExitStatus {
         artifact.seed,
         trace_path.as_deref(),
         &args.artifact,
+        &mut crate::registry::Phases::default(),
     ) {
         Ok(mut data) => {
             data.reproduce = artifact::replay_command(&args.artifact);
@@ -73,11 +74,11 @@ pub fn execute(args: &ReplayArgs) -> ExitStatus {
     };
     let wall = started.elapsed();
     if let Some(out) = &args.out {
-        if let Err(error) = write_files(&data, out) {
+        if let Err(error) = write_files(&data, out, sim::history_files::HistoryFormats::BOTH) {
             eprintln!("error: writing {}: {error}", out.display());
             return ExitStatus::InputError;
         }
-        if let Err(error) = write_report(&data, out, trace_path.is_some(), false) {
+        if let Err(error) = write_report(&data, out, trace_path.is_some(), true, false) {
             eprintln!("error: writing the report into {}: {error}", out.display());
             return ExitStatus::InputError;
         }

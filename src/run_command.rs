@@ -1,9 +1,10 @@
 //! `detsim run`: run one scenario with one seed, check it, write its files, print a summary.
 
 use crate::load::load_scenario;
-use crate::registry;
+use crate::registry::{self, Phases};
 use crate::ExitStatus;
 use clap::Args;
+use sim::history_files::HistoryFormats;
 use sim::nemesis;
 use sim::outcome::RunData;
 use sim::scenario::Scenario;
@@ -34,6 +35,9 @@ pub struct RunArgs {
     /// Do not write the report (index.html, plots, timeline): for very long runs.
     #[arg(long)]
     pub no_report: bool,
+    /// Which history files to write: `jsonl`, `edn`, `both` or `none` (comma-separated).
+    #[arg(long, default_value = "both", value_parser = HistoryFormats::parse)]
+    pub history: HistoryFormats,
 }
 
 /// Runs the command.
@@ -69,26 +73,43 @@ pub fn execute(args: &RunArgs) -> ExitStatus {
     let trace_path = (!args.no_trace).then(|| out.join("trace.log"));
     #[allow(clippy::disallowed_methods)] // Wall time is printed, never used by the simulation.
     let started = std::time::Instant::now();
-    let data = match run_once(&scenario, seed, trace_path.as_deref(), &args.scenario) {
+    let mut phases = Phases::default();
+    let data = match run_once(
+        &scenario,
+        seed,
+        trace_path.as_deref(),
+        &args.scenario,
+        &mut phases,
+    ) {
         Ok(data) => data,
         Err(error) => {
             eprintln!("error: {error}");
             return ExitStatus::InputError;
         }
     };
-    let wall = started.elapsed();
-    if let Err(error) = write_files(&data, &out) {
+    #[allow(clippy::disallowed_methods)] // Wall time is printed, never used by the simulation.
+    let writing = std::time::Instant::now();
+    if let Err(error) = write_files(&data, &out, args.history) {
         eprintln!("error: writing {}: {error}", out.display());
         return ExitStatus::InputError;
     }
+    phases.write = writing.elapsed();
+    let wall = started.elapsed();
     if !args.no_report {
-        if let Err(error) = write_report(&data, &out, !args.no_trace, args.png) {
+        if let Err(error) = write_report(&data, &out, !args.no_trace, args.history.jsonl, args.png)
+        {
             eprintln!("error: writing the report into {}: {error}", out.display());
             return ExitStatus::InputError;
         }
     }
     let report = (!args.no_report).then_some(out.as_path());
     print_summary(&scenario, &data, wall, &out, report, args.check_determinism);
+    println!(
+        "phases: simulate {:.3} s, check {:.3} s, write {:.3} s",
+        phases.simulate.as_secs_f64(),
+        phases.check.as_secs_f64(),
+        phases.write.as_secs_f64()
+    );
     data.verdict.exit_status()
 }
 
@@ -139,6 +160,7 @@ pub fn run_once(
     seed: u64,
     trace_path: Option<&Path>,
     scenario_path: &Path,
+    phases: &mut Phases,
 ) -> Result<RunData, String> {
     let mut file = match trace_path {
         Some(path) => Some(BufWriter::with_capacity(
@@ -148,7 +170,7 @@ pub fn run_once(
         None => None,
     };
     let trace = file.as_mut().map(|f| f as &mut dyn Write);
-    let mut data = run_traced(scenario, seed, trace)?;
+    let mut data = run_phased(scenario, seed, trace, phases)?;
     data.reproduce = reproduce_command(scenario_path, seed);
     Ok(data)
 }
@@ -160,11 +182,21 @@ pub fn run_traced(
     seed: u64,
     trace: Option<&mut dyn Write>,
 ) -> Result<RunData, String> {
+    run_phased(scenario, seed, trace, &mut Phases::default())
+}
+
+/// [`run_traced`], measuring the wall time of its phases.
+pub fn run_phased(
+    scenario: &Scenario,
+    seed: u64,
+    trace: Option<&mut dyn Write>,
+    phases: &mut Phases,
+) -> Result<RunData, String> {
     let entry = registry::find(&scenario.protocol.name, &scenario.workload.kind)
         .map_err(|_| "the scenario's protocol does not serve its workload".to_string())?;
     let faults = nemesis::expand(scenario, seed);
     entry
-        .run(scenario, &faults, seed, trace)
+        .run_phased(scenario, &faults, seed, trace, phases)
         .map_err(|e| e.to_string())
 }
 
@@ -173,27 +205,23 @@ pub fn reproduce_command(scenario_path: &Path, seed: u64) -> String {
     format!("detsim run {} --seed {seed}", scenario_path.display())
 }
 
-/// Writes `summary.json`, `history.jsonl`, `history.edn` and `linearizability.txt` into `out`.
-pub fn write_files(data: &RunData, out: &Path) -> std::io::Result<()> {
+/// Writes `summary.json`, the history files `formats` asks for (`history.jsonl`,
+/// `history.edn`) and `linearizability.txt` into `out`.
+pub fn write_files(data: &RunData, out: &Path, formats: HistoryFormats) -> std::io::Result<()> {
     // The summary is the run result itself; the history and the checker's explanation are
     // not serialized with it, they have files of their own.
     let mut json = serde_json::to_string_pretty(data).expect("a run result serializes");
     json.push('\n');
     fs::write(out.join("summary.json"), json)?;
-    // One pass over the compact history writes both formats, an operation at a time: the
-    // history is never materialized whole for writing.
-    let mut jsonl = BufWriter::new(fs::File::create(out.join("history.jsonl"))?);
-    let mut edn = BufWriter::new(fs::File::create(out.join("history.edn"))?);
-    let mut line = String::new();
-    for op in data.history.ops() {
-        serde_json::to_writer(&mut jsonl, &op)?;
-        jsonl.write_all(b"\n")?;
-        line.clear();
-        sim::check::edn::write_edn_line(&op, &mut line);
-        edn.write_all(line.as_bytes())?;
-    }
-    jsonl.flush()?;
-    edn.flush()?;
+    // One streaming pass over the compact history writes the chosen formats, formatting each
+    // entry straight into a reused buffer: the history is never materialized for writing.
+    let create = |name: &str| fs::File::create(out.join(name));
+    let mut jsonl = formats.jsonl.then(|| create("history.jsonl")).transpose()?;
+    let mut edn = formats.edn.then(|| create("history.edn")).transpose()?;
+    data.history.write_files(
+        jsonl.as_mut().map(|file| file as &mut dyn Write),
+        edn.as_mut().map(|file| file as &mut dyn Write),
+    )?;
     if let Some(explanation) = &data.check_explanation {
         fs::write(out.join("linearizability.txt"), explanation)?;
     }
@@ -201,10 +229,16 @@ pub fn write_files(data: &RunData, out: &Path) -> std::io::Result<()> {
 }
 
 /// Writes the report files (`index.html`, plots, timeline) next to the run's data files.
-pub fn write_report(data: &RunData, out: &Path, traced: bool, png: bool) -> Result<(), String> {
+pub fn write_report(
+    data: &RunData,
+    out: &Path,
+    traced: bool,
+    history_written: bool,
+    png: bool,
+) -> Result<(), String> {
     let options = reports::ReportOptions {
         png,
-        history_file: Some("history.jsonl".to_string()),
+        history_file: history_written.then(|| "history.jsonl".to_string()),
         trace_file: traced.then(|| "trace.log".to_string()),
         summary_file: Some("summary.json".to_string()),
         messages_by_kind: data
@@ -303,15 +337,27 @@ fn peak_memory_kib() -> Option<u64> {
 /// Runs twice; `Ok(None)` when both agree, otherwise a readable account of the first divergence.
 fn check_determinism(scenario: &Scenario, seed: u64, out: &Path) -> Result<Option<String>, String> {
     let path = Path::new("scenario");
-    let first = run_once(scenario, seed, None, path)?;
-    let second = run_once(scenario, seed, None, path)?;
+    let first = run_once(scenario, seed, None, path, &mut Phases::default())?;
+    let second = run_once(scenario, seed, None, path, &mut Phases::default())?;
     if first.fingerprint == second.fingerprint && first.history == second.history {
         return Ok(None);
     }
     // Run both again with traces and find the first line where they part.
     let traces = [out.join("determinism-a.log"), out.join("determinism-b.log")];
-    run_once(scenario, seed, Some(&traces[0]), path)?;
-    run_once(scenario, seed, Some(&traces[1]), path)?;
+    run_once(
+        scenario,
+        seed,
+        Some(&traces[0]),
+        path,
+        &mut Phases::default(),
+    )?;
+    run_once(
+        scenario,
+        seed,
+        Some(&traces[1]),
+        path,
+        &mut Phases::default(),
+    )?;
     let open = |p: &Path| {
         fs::File::open(p)
             .map(std::io::BufReader::new)

@@ -65,6 +65,9 @@ pub struct Operation {
     pub completion_time: Option<u64>,
     /// How it ended.
     pub outcome: Outcome,
+    /// The node that served it, when the run recorded one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<u32>,
 }
 
 impl Operation {
@@ -87,15 +90,18 @@ impl Outcome {
     }
 }
 
-/// Marks the operations whose completion the run recorded as refused (the service was
-/// unavailable): a history file writes them `fail`, the run knows better.
+/// Adds what the run recorded beyond the Jepsen history: which completions were refused (the
+/// service was unavailable — a history file writes them `fail`) and the node that served each.
 pub fn mark_refused(operations: &mut [Operation], history: &sim::recorder::RecordedHistory) {
     for operation in operations {
-        let Some(index) = operation.completion_index else {
+        let Some(index) = operation.completion_index.map(|i| i as usize) else {
             continue;
         };
-        let refused = (index as usize) < history.len()
-            && history.class(index as usize) == Some(sim::completion::CompletionClass::Refused);
+        if index >= history.len() {
+            continue;
+        }
+        operation.node = history.node(index).map(|node| node.0);
+        let refused = history.class(index) == Some(sim::completion::CompletionClass::Refused);
         if refused && operation.outcome == Outcome::Fail {
             operation.outcome = Outcome::Refused;
         }
@@ -138,6 +144,7 @@ pub fn operations(history: &History) -> Result<Vec<Operation>, ReportError> {
                 invoke_time: entry.time,
                 completion_time: None,
                 outcome: Outcome::Info,
+                node: None,
             });
             continue;
         }

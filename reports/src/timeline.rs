@@ -158,6 +158,9 @@ pub fn describe(operation: &Operation, stuck: bool) -> String {
     if let Some(error) = &operation.error {
         let _ = write!(text, ", error {error}");
     }
+    if let Some(node) = operation.node {
+        let _ = write!(text, ", served by n{node}");
+    }
     if stuck {
         text.push_str(" | the linearizability checker cannot place this operation");
     }

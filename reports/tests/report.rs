@@ -473,6 +473,10 @@ fn refused_operations_are_outages_and_decided_fails_are_answers() {
     let mut operations = operations(&history.to_history()).unwrap();
     reports::operations::mark_refused(&mut operations, &history);
     let outcomes: Vec<Outcome> = operations.iter().map(|o| o.outcome).collect();
+    assert!(
+        operations.iter().all(|o| o.node == Some(0)),
+        "the serving node is carried"
+    );
     assert_eq!(
         outcomes,
         [Outcome::Ok, Outcome::Fail, Outcome::Refused, Outcome::Info]

@@ -76,6 +76,7 @@ pub mod client;
 pub mod clock;
 pub mod completion;
 pub mod fault;
+pub mod history_files;
 pub mod invariants;
 pub mod nemesis;
 pub mod network;

@@ -225,6 +225,34 @@ impl RecordedHistory {
         }
     }
 
+    /// Entry `index` in the form the file writers format directly, or `None` when it is not
+    /// compact (a general entry).
+    pub(crate) fn compact_view(
+        &self,
+        index: usize,
+    ) -> Option<crate::history_files::CompactView<'_>> {
+        let entry = &self.entries[index];
+        if entry.function == GENERAL || entry.shape == Shape::Other {
+            return None;
+        }
+        let value = match entry.shape {
+            Shape::Nil => WrittenValue::Nil,
+            Shape::Int => WrittenValue::Int(entry.first),
+            Shape::Pair => WrittenValue::Pair(entry.first, entry.second),
+            Shape::Other => unreachable!("checked above"),
+        };
+        Some(crate::history_files::CompactView {
+            time: entry.time,
+            process: entry.process,
+            kind: entry.kind,
+            function: self.functions[entry.function as usize],
+            key: entry.has_key.then_some(entry.key),
+            value,
+            error: (entry.reason > 0).then(|| self.reasons[entry.reason as usize - 1].as_ref()),
+            node: (entry.node != NO_NODE).then_some(u32::from(entry.node)),
+        })
+    }
+
     /// The time of the last entry, or zero.
     pub fn last_time(&self) -> u64 {
         self.entries.iter().map(|e| e.time).max().unwrap_or(0)

@@ -1,0 +1,395 @@
+//! Writing a run's history files in one streaming pass, without building Jepsen operations.
+//!
+//! A long run records millions of entries. Turning each into a general `Op` (strings, vectors)
+//! and through `serde_json` and the EDN printer costs an allocation or more per entry and far
+//! more time than simulating it. The writers here format the recorder's compact entries
+//! straight into a reused byte buffer: integers by hand, the interned function and error texts
+//! copied. The bytes are exactly what the general writers produce (a test holds them to it);
+//! entries that are not compact (general values, texts that need escaping) go through the
+//! general writers, one entry at a time.
+//!
+//! Completions carry the node that served them as an extra key (`"node"` in JSON Lines, `:node`
+//! in EDN); readers of either format ignore keys they do not know.
+
+use crate::history::OpType;
+use crate::recorder::RecordedHistory;
+use crate::workload::Written;
+use std::io::{self, Write};
+
+/// Which history files a run writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct HistoryFormats {
+    /// `history.jsonl`.
+    pub jsonl: bool,
+    /// `history.edn`.
+    pub edn: bool,
+}
+
+impl HistoryFormats {
+    /// Both formats (the default of `detsim run`).
+    pub const BOTH: HistoryFormats = HistoryFormats {
+        jsonl: true,
+        edn: true,
+    };
+
+    /// Parses a comma-separated list: `jsonl`, `edn`, `both`, `none`.
+    pub fn parse(text: &str) -> Result<HistoryFormats, String> {
+        let mut formats = HistoryFormats::default();
+        for part in text.split(',').map(str::trim) {
+            match part {
+                "jsonl" => formats.jsonl = true,
+                "edn" => formats.edn = true,
+                "both" => formats = HistoryFormats::BOTH,
+                "none" => {}
+                other => {
+                    return Err(format!(
+                        "unknown history format {other:?} (expected jsonl, edn, both or none)"
+                    ))
+                }
+            }
+        }
+        Ok(formats)
+    }
+}
+
+/// Appends `value` in decimal.
+fn push_u64(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// Appends `value` in decimal, with its sign.
+fn push_i64(out: &mut Vec<u8>, value: i64) {
+    if value < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, value.unsigned_abs());
+}
+
+/// Whether `text` can be written between quotes as it is, in JSON and in EDN alike.
+fn is_plain(text: &str) -> bool {
+    text.bytes()
+        .all(|byte| (0x20..0x7f).contains(&byte) && byte != b'"' && byte != b'\\')
+}
+
+/// Appends a compact entry's value (`nil`/`null`, an integer or a pair).
+fn push_value(out: &mut Vec<u8>, value: &Written, edn: bool) -> bool {
+    match value {
+        Written::Nil => out.extend_from_slice(if edn { b"nil" } else { b"null" }),
+        Written::Int(n) => push_i64(out, *n),
+        Written::Pair(a, b) => {
+            out.push(b'[');
+            push_i64(out, *a);
+            out.push(if edn { b' ' } else { b',' });
+            push_i64(out, *b);
+            out.push(b']');
+        }
+        Written::Other(_) => return false,
+    }
+    true
+}
+
+impl RecordedHistory {
+    /// Writes entry `index` as one JSON Lines record, newline included.
+    pub fn write_jsonl_entry(&self, index: usize, out: &mut Vec<u8>) {
+        let start = out.len();
+        if !self.write_jsonl_compact(index, out) {
+            out.truncate(start);
+            let op = self.op(index);
+            serde_json::to_writer(&mut *out, &op).expect("an operation serializes");
+            if let Some(node) = self.node(index) {
+                out.pop();
+                out.extend_from_slice(b",\"node\":");
+                push_u64(out, u64::from(node.0));
+                out.push(b'}');
+            }
+            out.push(b'\n');
+        }
+    }
+
+    fn write_jsonl_compact(&self, index: usize, out: &mut Vec<u8>) -> bool {
+        let Some(entry) = self.compact_view(index) else {
+            return false;
+        };
+        if !is_plain(entry.function) || !entry.error.is_none_or(is_plain) {
+            return false;
+        }
+        out.extend_from_slice(b"{\"index\":");
+        push_u64(out, index as u64);
+        out.extend_from_slice(b",\"type\":\"");
+        out.extend_from_slice(op_type_name(entry.kind).as_bytes());
+        out.extend_from_slice(b"\",\"process\":");
+        push_u64(out, entry.process);
+        out.extend_from_slice(b",\"f\":\"");
+        out.extend_from_slice(entry.function.as_bytes());
+        out.push(b'"');
+        if let Some(key) = entry.key {
+            out.extend_from_slice(b",\"key\":");
+            push_i64(out, key);
+        }
+        out.extend_from_slice(b",\"value\":");
+        if !push_value(out, &entry.value, false) {
+            return false;
+        }
+        out.extend_from_slice(b",\"time\":");
+        push_u64(out, entry.time);
+        if let Some(error) = entry.error {
+            out.extend_from_slice(b",\"error\":\"");
+            out.extend_from_slice(error.as_bytes());
+            out.push(b'"');
+        }
+        if let Some(node) = entry.node {
+            out.extend_from_slice(b",\"node\":");
+            push_u64(out, u64::from(node));
+        }
+        out.extend_from_slice(b"}\n");
+        true
+    }
+
+    /// Writes entry `index` as one EDN map, newline included.
+    pub fn write_edn_entry(&self, index: usize, out: &mut Vec<u8>) {
+        let start = out.len();
+        if !self.write_edn_compact(index, out) {
+            out.truncate(start);
+            let op = self.op(index);
+            let mut line = String::new();
+            crate::check::edn::write_edn_line(&op, &mut line);
+            if let Some(node) = self.node(index) {
+                line.truncate(line.len() - 2); // "}\n"
+                line.push_str(&format!(", :node {}}}\n", node.0));
+            }
+            out.extend_from_slice(line.as_bytes());
+        }
+    }
+
+    fn write_edn_compact(&self, index: usize, out: &mut Vec<u8>) -> bool {
+        let Some(entry) = self.compact_view(index) else {
+            return false;
+        };
+        let keyword_safe = entry
+            .function
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_?!*+<>=".contains(&b));
+        if !keyword_safe || entry.function.is_empty() || !entry.error.is_none_or(is_plain) {
+            return false;
+        }
+        out.extend_from_slice(b"{:index ");
+        push_u64(out, index as u64);
+        out.extend_from_slice(b", :time ");
+        push_u64(out, entry.time);
+        out.extend_from_slice(b", :type :");
+        out.extend_from_slice(op_type_name(entry.kind).as_bytes());
+        out.extend_from_slice(b", :process ");
+        push_u64(out, entry.process);
+        out.extend_from_slice(b", :f :");
+        out.extend_from_slice(entry.function.as_bytes());
+        if let Some(key) = entry.key {
+            out.extend_from_slice(b", :key ");
+            push_i64(out, key);
+        }
+        out.extend_from_slice(b", :value ");
+        if !push_value(out, &entry.value, true) {
+            return false;
+        }
+        if let Some(error) = entry.error {
+            out.extend_from_slice(b", :error \"");
+            out.extend_from_slice(error.as_bytes());
+            out.push(b'"');
+        }
+        if let Some(node) = entry.node {
+            out.extend_from_slice(b", :node ");
+            push_u64(out, u64::from(node));
+        }
+        out.extend_from_slice(b"}\n");
+        true
+    }
+
+    /// Writes the whole history in the chosen formats, streaming: one entry at a time into a
+    /// reused buffer, flushed in large blocks.
+    pub fn write_files(
+        &self,
+        mut jsonl: Option<&mut dyn Write>,
+        mut edn: Option<&mut dyn Write>,
+    ) -> io::Result<()> {
+        const FLUSH_BYTES: usize = 1 << 16;
+        let mut jsonl_buffer = Vec::with_capacity(FLUSH_BYTES + 512);
+        let mut edn_buffer = Vec::with_capacity(FLUSH_BYTES + 512);
+        for index in 0..self.len() {
+            if let Some(out) = jsonl.as_mut() {
+                self.write_jsonl_entry(index, &mut jsonl_buffer);
+                if jsonl_buffer.len() >= FLUSH_BYTES {
+                    out.write_all(&jsonl_buffer)?;
+                    jsonl_buffer.clear();
+                }
+            }
+            if let Some(out) = edn.as_mut() {
+                self.write_edn_entry(index, &mut edn_buffer);
+                if edn_buffer.len() >= FLUSH_BYTES {
+                    out.write_all(&edn_buffer)?;
+                    edn_buffer.clear();
+                }
+            }
+        }
+        if let Some(out) = jsonl.as_mut() {
+            out.write_all(&jsonl_buffer)?;
+            out.flush()?;
+        }
+        if let Some(out) = edn.as_mut() {
+            out.write_all(&edn_buffer)?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+fn op_type_name(kind: OpType) -> &'static str {
+    match kind {
+        OpType::Invoke => "invoke",
+        OpType::Ok => "ok",
+        OpType::Fail => "fail",
+        OpType::Info => "info",
+    }
+}
+
+/// A compact entry as the writers see it.
+pub(crate) struct CompactView<'h> {
+    pub(crate) time: u64,
+    pub(crate) process: u64,
+    pub(crate) kind: OpType,
+    pub(crate) function: &'h str,
+    pub(crate) key: Option<i64>,
+    pub(crate) value: Written,
+    pub(crate) error: Option<&'h str>,
+    pub(crate) node: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::completion::CompletionClass;
+    use crate::history::{Op, Value};
+    use crate::protocol::NodeId;
+    use crate::rng::SimRng;
+    use crate::time::SimTime;
+    use crate::workload::register::{Operation, Register};
+    use crate::workload::{Entry, Workload};
+    use std::borrow::Cow;
+
+    /// The general writers' bytes, with the node appended as the fast writers do.
+    fn general_lines(history: &RecordedHistory) -> (String, String) {
+        let (mut jsonl, mut edn) = (String::new(), String::new());
+        for index in 0..history.len() {
+            let op: Op = history.op(index);
+            let mut json = serde_json::to_string(&op).unwrap();
+            let mut line = String::new();
+            crate::check::edn::write_edn_line(&op, &mut line);
+            if let Some(node) = history.node(index) {
+                json.pop();
+                json.push_str(&format!(",\"node\":{}}}", node.0));
+                line.truncate(line.len() - 2);
+                line.push_str(&format!(", :node {}}}\n", node.0));
+            }
+            jsonl.push_str(&json);
+            jsonl.push('\n');
+            edn.push_str(&line);
+        }
+        (jsonl, edn)
+    }
+
+    #[test]
+    fn fast_writers_write_what_the_general_writers_write() {
+        let mut rng = SimRng::new(11);
+        let mut history = RecordedHistory::default();
+        let reasons = [
+            "timeout",
+            "node \"down\"",
+            "cas: the register did not hold",
+            "é\n",
+        ];
+        for index in 0..2_000u64 {
+            let key = rng.below(4);
+            let value = rng.below(2_000) as i64 - 1_000;
+            let operation = match rng.below(3) {
+                0 => Operation::Read { key },
+                1 => Operation::Write { key, value },
+                _ => Operation::Cas {
+                    key,
+                    from: value,
+                    to: -value,
+                },
+            };
+            let time = SimTime(index * 1_000_003);
+            let process = rng.below(50);
+            if rng.below(2) == 0 {
+                history.push_operation(
+                    time,
+                    process,
+                    None,
+                    Register::write(&operation, None),
+                    None,
+                    None,
+                );
+                continue;
+            }
+            let class = [
+                CompletionClass::Ok,
+                CompletionClass::Fail,
+                CompletionClass::Refused,
+                CompletionClass::Unknown,
+            ][rng.below(4) as usize];
+            let output = (class == CompletionClass::Ok).then_some(Some(value));
+            let reason = (class != CompletionClass::Ok)
+                .then(|| Cow::Borrowed(reasons[rng.below(4) as usize]));
+            let node = (rng.below(3) > 0).then(|| NodeId(rng.below(5) as u32));
+            let written = Register::write(&operation, output.as_ref());
+            history.push_operation(time, process, Some(class), written, reason, node);
+        }
+        // A value that is not compact, and a named process.
+        history.push_operation(
+            SimTime(9),
+            3,
+            Some(CompletionClass::Ok),
+            Entry {
+                function: "txn",
+                key: None,
+                value: Written::Other(Value::Str("a \"b\"".into())),
+            },
+            None,
+            Some(NodeId(2)),
+        );
+        let mut jsonl = Vec::new();
+        let mut edn = Vec::new();
+        history
+            .write_files(Some(&mut jsonl), Some(&mut edn))
+            .unwrap();
+        let (expected_jsonl, expected_edn) = general_lines(&history);
+        assert_eq!(String::from_utf8(jsonl).unwrap(), expected_jsonl);
+        assert_eq!(String::from_utf8(edn).unwrap(), expected_edn);
+    }
+
+    #[test]
+    fn formats_parse_and_reject_unknown_names() {
+        assert_eq!(
+            HistoryFormats::parse("jsonl").unwrap(),
+            HistoryFormats {
+                jsonl: true,
+                edn: false
+            }
+        );
+        assert_eq!(HistoryFormats::parse("both").unwrap(), HistoryFormats::BOTH);
+        assert_eq!(
+            HistoryFormats::parse("none").unwrap(),
+            HistoryFormats::default()
+        );
+        assert!(HistoryFormats::parse("csv").unwrap_err().contains("csv"));
+    }
+}

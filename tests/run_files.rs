@@ -1,0 +1,61 @@
+//! `detsim run` writes the history formats asked for, with the node that served each
+//! completion, and prints the time of each phase.
+
+use std::path::Path;
+use std::process::Command;
+
+fn run(out: &Path, history: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_detsim"))
+        .args([
+            "run",
+            "scenarios/quickstart.toml",
+            "--no-report",
+            "--no-trace",
+        ])
+        .args(["--history", history])
+        .arg("--out")
+        .arg(out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn history_formats_are_chosen_and_completions_name_their_node() {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("run-files");
+    let only_jsonl = base.join("jsonl");
+    let stdout = run(&only_jsonl, "jsonl");
+    assert!(only_jsonl.join("history.jsonl").exists());
+    assert!(!only_jsonl.join("history.edn").exists());
+    assert!(stdout.contains("phases: simulate "), "{stdout}");
+    let text = std::fs::read_to_string(only_jsonl.join("history.jsonl")).unwrap();
+    let mut completions = 0;
+    for line in text.lines() {
+        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        if entry["type"] != "invoke" {
+            completions += 1;
+            // The unreplicated store's server, node 0, answers every request.
+            assert_eq!(entry["node"], 0, "{line}");
+        } else {
+            assert!(entry.get("node").is_none(), "{line}");
+        }
+    }
+    assert!(completions > 100);
+    let neither = base.join("none");
+    run(&neither, "none");
+    assert!(!neither.join("history.jsonl").exists() && !neither.join("history.edn").exists());
+    assert!(neither.join("summary.json").exists());
+}
+
+#[test]
+fn an_unknown_history_format_is_bad_input() {
+    let output = Command::new(env!("CARGO_BIN_EXE_detsim"))
+        .args(["run", "scenarios/quickstart.toml", "--history", "csv"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("csv"));
+}
