@@ -328,7 +328,7 @@ pub fn print_summary(
 }
 
 /// The process's peak resident memory in KiB (`VmHWM` on Linux), if the system tells.
-fn peak_memory_kib() -> Option<u64> {
+pub fn peak_memory_kib() -> Option<u64> {
     let status = fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
