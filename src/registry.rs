@@ -30,7 +30,11 @@ pub trait Registered: Sync {
         trace: Option<&mut dyn Write>,
     ) -> Result<RunData, RunError> {
         let mut data = self.simulate(scenario, faults, seed, trace)?;
-        data.check_explanation = verdict::judge_history(&mut data, scenario.run.check_budget);
+        data.check_explanation = verdict::judge_history_within(
+            &mut data,
+            scenario.run.check_budget,
+            scenario.run.check_memory,
+        );
         Ok(data)
     }
     /// Runs the scenario without checking the history (for benchmarks of the engine alone).

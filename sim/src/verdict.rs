@@ -20,6 +20,12 @@ const PREFIX_QUOTED: usize = 6;
 /// limit keep their verdict (their history is cut short). Returns the checker's full
 /// explanation when the history was checked.
 pub fn judge_history(data: &mut RunData, budget: u64) -> Option<String> {
+    judge_history_within(data, budget, check::DEFAULT_MEMORY_LIMIT)
+}
+
+/// [`judge_history`] with a memory limit for the checker's search (bytes; exceeding it makes
+/// the verdict unknown, as an exhausted budget does).
+pub fn judge_history_within(data: &mut RunData, budget: u64, memory: u64) -> Option<String> {
     if !matches!(
         data.verdict,
         Verdict::Pass | Verdict::LivenessTimeout { .. }
@@ -28,7 +34,7 @@ pub fn judge_history(data: &mut RunData, budget: u64) -> Option<String> {
     }
     let history = data.history.to_history();
     let model = CasRegister::strict(Value::Nil);
-    let result = match check::check(&history, &model, &CheckOptions { budget }) {
+    let result = match check::check(&history, &model, &CheckOptions { budget, memory }) {
         Ok(result) => result,
         Err(error) => {
             // The engine wrote an ill-formed history: that is an engine bug, reported loudly.
@@ -54,10 +60,17 @@ pub fn judge_history(data: &mut RunData, budget: u64) -> Option<String> {
         check::Verdict::Unknown => {
             if data.verdict.is_pass() {
                 data.verdict = Verdict::Unknown {
-                    detail: format!(
-                        "the linearizability checker spent its budget of {budget} steps: {}",
-                        explanation.trim()
-                    ),
+                    detail: match result.exhausted {
+                        Some(check::Exhausted::Memory) => format!(
+                            "the linearizability checker reached its memory limit of {memory} \
+                             bytes: {}",
+                            explanation.trim()
+                        ),
+                        _ => format!(
+                            "the linearizability checker spent its budget of {budget} steps: {}",
+                            explanation.trim()
+                        ),
+                    },
                 };
             }
         }

@@ -319,8 +319,7 @@ fn a_process_may_invoke_again_after_info() {
 /// panicking: every outcome is a value or an error.
 #[test]
 fn corrupted_histories_never_panic() {
-    let corpus =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/porcupine");
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/porcupine");
     let originals = [
         std::fs::read_to_string(corpus.join("jepsen/etcd_000.log")).unwrap(),
         std::fs::read_to_string(corpus.join("kv/c01-ok.txt")).unwrap(),
@@ -357,7 +356,10 @@ fn corrupted_histories_never_panic() {
         seed ^= seed << 17;
         (seed % n as u64) as usize
     };
-    let options = check::CheckOptions { budget: 10_000 };
+    let options = check::CheckOptions {
+        budget: 10_000,
+        ..Default::default()
+    };
     for round in 0..1500 {
         let original = &originals[round % originals.len()];
         let mut text = original.clone();
