@@ -12,7 +12,8 @@
 //! - [`check()`]: the Wing–Gong–Lowe search with per-key partitioning, histories cut at
 //!   quiescent points, a cache of (linearized set, state), a step budget and a memory limit,
 //!   returning a [`CheckResult`];
-//! - [`brute_force`]: an exponential checker for differential tests.
+//! - [`brute_force`]: an exponential checker for differential tests;
+//! - [`stress`]: a seeded generator of hard histories, for benchmarks and tests.
 //!
 //! A model of your own object is a small pure trait. A set that only grows, with `add` and
 //! `contains`:
@@ -100,6 +101,7 @@ pub mod model;
 pub mod operation;
 pub mod read;
 mod search;
+pub mod stress;
 
 pub use checker::{
     check, check_operations, check_parallel, explain, parse_memory, CheckOptions, CheckResult,

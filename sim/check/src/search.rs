@@ -466,8 +466,11 @@ struct Frame {
     call: u32,
     /// The state before it.
     before: u32,
-    /// It left the state unchanged, so it was the only choice worth trying (see `search`).
+    /// Undoing it undoes its parent too: it left the state unchanged, so it was the only
+    /// choice worth trying, or it was a lazy write placed alone, the only choice left.
     forced: bool,
+    /// How many lazy writes it absorbed (see [`search_segment`]).
+    absorbed: u32,
 }
 
 /// A dead end, kept cheaply (state ids) until the segment's search ends.
@@ -480,24 +483,6 @@ struct DeadEnd {
     op: usize,
     /// The linearized prefix within the segment (local operations).
     prefix: Vec<u32>,
-}
-
-fn dead_end(
-    root: usize,
-    stack: &[Frame],
-    entries: &Entries,
-    position: usize,
-    op: usize,
-) -> DeadEnd {
-    DeadEnd {
-        root,
-        position,
-        op,
-        prefix: stack
-            .iter()
-            .map(|frame| entries.op[frame.call as usize])
-            .collect(),
-    }
 }
 
 /// A configuration carried across a cut: a state, and the path that reached it.
@@ -616,6 +601,10 @@ struct Plan {
     segments: Vec<std::ops::Range<usize>>,
     /// For indeterminate operations: a group number shared by equal operations.
     group: Vec<u32>,
+    /// Blind writes ([`Model::observes`] nothing, [`Model::leaves`] a fixed state).
+    blind: Vec<bool>,
+    /// Required blind writes whose state nothing observes from their call on: placed lazily.
+    lazy: Vec<bool>,
 }
 
 /// Cuts the partition before every kept operation invoked after (1) every required operation
@@ -624,6 +613,16 @@ struct Plan {
 /// be placed later; see the pruning with [`Model::leaves`]). At such a point the future of a
 /// configuration depends on its state alone.
 fn plan<M: Model>(model: &M, ops: &[SearchOp<M::Op>], observers: &Observers<M::State>) -> Plan {
+    let mut blind = vec![false; ops.len()];
+    let mut lazy = vec![false; ops.len()];
+    for (i, op) in ops.iter().enumerate() {
+        if model.observes(&op.op) == Observation::Nothing {
+            if let Some(state) = model.leaves(&op.op) {
+                blind[i] = true;
+                lazy[i] = op.ret.is_some() && observers.unobserved_from(&state) <= op.call;
+            }
+        }
+    }
     let mut order: Vec<usize> = (0..ops.len()).collect();
     // Partitions are built in order of invocation; sorting keeps this right for any caller.
     order.sort_by_key(|&i| ops[i].call);
@@ -665,6 +664,8 @@ fn plan<M: Model>(model: &M, ops: &[SearchOp<M::Op>], observers: &Observers<M::S
         kept,
         segments,
         group: twin_groups(ops),
+        blind,
+        lazy,
     }
 }
 
@@ -777,7 +778,7 @@ fn search_plan<M: Model>(
             model,
             ops,
             segment,
-            &plan.group,
+            plan,
             &configs,
             last,
             Limits {
@@ -900,14 +901,95 @@ fn describe<M: Model>(
     }
 }
 
+/// The set of placed operations of a segment in its compact form: required operations as a
+/// frontier word (every word before it full) and the window of words after it up to the last
+/// non-zero one; indeterminate operations as a plain bitset (they are few: crashes).
+struct Placed {
+    req: Vec<u64>,
+    info: Vec<u64>,
+    /// First word of `req` that is not full.
+    lo: usize,
+    /// One past the last non-zero word of `req`, at least `lo`.
+    hi: usize,
+    /// The full value of the last word.
+    last_full: u64,
+}
+
+impl Placed {
+    fn new(required: usize, indeterminate: usize) -> Self {
+        Placed {
+            req: vec![0; required.div_ceil(64)],
+            info: vec![0; indeterminate.div_ceil(64)],
+            lo: 0,
+            hi: 0,
+            last_full: if required % 64 == 0 {
+                !0
+            } else {
+                (1 << (required % 64)) - 1
+            },
+        }
+    }
+
+    fn full(&self, word: usize) -> u64 {
+        if word + 1 == self.req.len() {
+            self.last_full
+        } else {
+            !0
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, required: bool, ordinal: u32) {
+        let (word, bit) = (ordinal as usize / 64, 1u64 << (ordinal % 64));
+        if !required {
+            self.info[word] |= bit;
+            return;
+        }
+        self.req[word] |= bit;
+        while self.lo < self.req.len() && self.req[self.lo] == self.full(self.lo) {
+            self.lo += 1;
+        }
+        self.hi = self.hi.max(word + 1).max(self.lo);
+    }
+
+    #[inline]
+    fn clear(&mut self, required: bool, ordinal: u32) {
+        let (word, bit) = (ordinal as usize / 64, 1u64 << (ordinal % 64));
+        if !required {
+            self.info[word] &= !bit;
+            return;
+        }
+        self.req[word] &= !bit;
+        self.lo = self.lo.min(word);
+        while self.hi > self.lo && self.req[self.hi - 1] == 0 {
+            self.hi -= 1;
+        }
+    }
+
+    fn window(&self) -> &[u64] {
+        let end = self.hi.max(self.lo).min(self.req.len());
+        &self.req[self.lo.min(self.req.len())..end]
+    }
+}
+
 /// Searches one segment from every carried state. `local` lists the partition operations of
 /// the segment; search-local operation numbers index it.
+///
+/// Required blind writes whose state nothing observes (`plan.lazy`) are placed lazily: never
+/// by the walk, but just before the next blind write placed while they may be (*absorbed*: the
+/// state they leave is overwritten at once, so this changes nothing for the others), or alone
+/// when the walk reaches their return. Any linearization can be rearranged so: such a write is
+/// followed, up to the next blind write, only by operations legal and state-preserving in every
+/// state (nothing else is legal in a state nobody observes), so it can move to just before the
+/// earliest blind write placed while it may be, or, if there is none before its return, stay
+/// where the walk must place it. This removes the choice of where each unobserved write goes,
+/// which is what makes histories with many concurrent writers exponential.
 #[allow(clippy::too_many_arguments)]
 fn search_segment<M: Model>(
     model: &M,
     ops: &[SearchOp<M::Op>],
     local: &[usize],
-    group: &[u32],
+    plan: &Plan,
     starts: &[Carried<M::State>],
     last: bool,
     limits: Limits,
@@ -938,37 +1020,23 @@ fn search_segment<M: Model>(
             indeterminate += 1;
         }
     }
-    let req_words = (required as usize).div_ceil(64);
-    let info_words = (indeterminate as usize).div_ceil(64);
-    let last_word_full = if required % 64 == 0 {
-        !0u64
-    } else {
-        (1u64 << (required % 64)) - 1
-    };
-    let full = |word: usize| {
-        if word + 1 == req_words {
-            last_word_full
-        } else {
-            !0u64
-        }
-    };
-    let mut cache = Cache::new(info_words);
+    let mut placed_set = Placed::new(required as usize, indeterminate as usize);
+    let mut cache = Cache::new(placed_set.info.len());
     let keys: Vec<u64> = (0..count as u64).map(mix).collect();
-    let read_only: Vec<bool> = local
-        .iter()
-        .map(|&i| model.is_read_only(&ops[i].op))
-        .collect();
+    let read_only: Vec<bool> = local.iter().map(|&i| model.is_read_only(&ops[i].op)).collect();
     let resets: Vec<bool> = local.iter().map(|&i| model.resets(&ops[i].op)).collect();
+    let lazy: Vec<bool> = local.iter().map(|&i| plan.lazy[i]).collect();
+    let blind: Vec<bool> = local.iter().map(|&i| plan.blind[i]).collect();
+    let any_lazy = lazy.iter().any(|&l| l);
     // Models that never answer `resets() == false` do not prune this way: skip the scans.
     let prunes = resets.iter().any(|&reset| !reset);
     // The closest earlier indeterminate operation equal to each indeterminate one.
     let mut twin_before = vec![NONE; count];
-    {
+    if indeterminate > 1 {
         let mut latest: FixedMap<u32, u32> = FixedMap::default();
         for l in 0..count {
             if calls[l].1.is_none() {
-                let g = group[local[l]];
-                if let Some(previous) = latest.insert(g, l as u32) {
+                if let Some(previous) = latest.insert(plan.group[local[l]], l as u32) {
                     twin_before[l] = previous;
                 }
             }
@@ -977,10 +1045,11 @@ fn search_segment<M: Model>(
     let state_key = |state: u32| mix(u64::from(state) ^ 0x5eed_0000_0000);
     let fixed_bytes = carried_bytes + entries.bytes() + count as u64 * 40;
 
-    let mut req = vec![0u64; req_words];
-    let mut info = vec![0u64; info_words];
     let mut placed = vec![false; count];
     let mut stack: Vec<Frame> = Vec::with_capacity(count);
+    // Call entries of the lazy writes the frames absorbed, frame after frame.
+    let mut absorbed: Vec<u32> = Vec::new();
+    let mut batch: Vec<u32> = Vec::new();
     let mut furthest: Option<DeadEnd> = None;
     let mut ends: Vec<End> = Vec::new();
     let mut ends_bytes = 0u64;
@@ -989,33 +1058,31 @@ fn search_segment<M: Model>(
     let mut roots = Vec::with_capacity(starts.len());
     for start in starts {
         let state = states.intern(start.state.clone());
-        cache.insert(state_key(state), state, 0, &[], &info);
+        cache.insert(state_key(state), state, 0, &[], &placed_set.info);
         roots.push(state);
     }
     for (root, &root_state) in roots.iter().enumerate() {
         let mut state = root_state;
         let mut zobrist = 0u64;
-        let (mut lo, mut hi) = (0usize, 0usize);
         let mut remaining = required as usize;
         let mut entry = entries.next[HEAD as usize];
         loop {
-            let mut backtrack = false;
-            let mut record = true;
-            if entry == NONE {
-                // Every required operation is placed (otherwise a return entry would come
-                // first): a defensive stop, since the search stops as soon as they are.
-                debug_assert_eq!(remaining, 0);
-                backtrack = true;
-                record = false;
-            }
-            let op = if backtrack {
-                0
-            } else {
-                entries.op[entry as usize] as usize
-            };
-            let mut cached_read = false;
-            if !backtrack && entries.is_call[entry as usize] {
+            // `Some(record)`: undo the last choice; `record` says whether this is a dead end
+            // to record (a return no order from this configuration gets past).
+            let mut backtrack = None;
+            // Every unplaced required operation has its return entry in the list, so the
+            // walk meets one before the end unless all are placed, which ends the walk first.
+            assert!(entry != NONE, "walked past the last return entry");
+            let op = entries.op[entry as usize] as usize;
+            let is_call = entries.is_call[entry as usize];
+            // A lazy write's return: it is placed alone, now, as the only choice left.
+            let alone = !is_call && lazy[op];
+            if is_call || alone {
                 let optional = calls[op].1.is_none();
+                if is_call && lazy[op] {
+                    entry = entries.next[entry as usize];
+                    continue;
+                }
                 let twin = twin_before[op];
                 if optional && twin != NONE && !placed[twin as usize] {
                     // An identical indeterminate operation invoked earlier is still unplaced.
@@ -1031,10 +1098,11 @@ fn search_segment<M: Model>(
                 usage.steps += 1;
                 let next = states.step(&ops[local[op]].op, op, state);
                 if next == ILLEGAL || (optional && next == state) {
+                    assert!(!alone, "a blind write is legal in every state");
                     entry = entries.next[entry as usize];
                     continue;
                 }
-                if prunes {
+                if prunes && !alone {
                     let next_state = &states.states[next as usize];
                     let doom = doomed(
                         model, ops, local, &entries, &resets, entry, next_state, scan_max,
@@ -1047,111 +1115,139 @@ fn search_segment<M: Model>(
                             .as_ref()
                             .is_none_or(|best| position > best.position);
                         if first && further {
-                            let mut with_op = stack.clone();
-                            with_op.push(Frame {
-                                call: entry,
-                                before: state,
-                                forced: false,
+                            let mut prefix = prefix_of(&stack, &absorbed, &entries);
+                            prefix.push(op as u32);
+                            furthest = Some(DeadEnd {
+                                root,
+                                position,
+                                op: due_op,
+                                prefix,
                             });
-                            furthest = Some(dead_end(root, &with_op, &entries, position, due_op));
                         }
                         entry = entries.next[entry as usize];
                         continue;
                     }
                 }
-                // The configuration with `op` placed, in its compact form.
-                let o = ordinal[op] as usize;
-                let (word, bit) = (o / 64, 1u64 << (o % 64));
-                let (new_lo, new_hi);
-                if optional {
-                    info[word] |= bit;
-                    (new_lo, new_hi) = (lo, hi);
-                } else {
-                    req[word] |= bit;
-                    let mut l2 = lo;
-                    while l2 < req_words && req[l2] == full(l2) {
-                        l2 += 1;
+                // Lazy writes absorbed just before this blind write: the unplaced ones whose
+                // call comes before the first return in the list (but their own).
+                batch.clear();
+                if any_lazy && blind[op] && !alone {
+                    let mut scan = entries.next[HEAD as usize];
+                    while scan != NONE {
+                        let index = scan as usize;
+                        let other = entries.op[index] as usize;
+                        if entries.is_call[index] {
+                            if lazy[other] {
+                                batch.push(scan);
+                            }
+                        } else if !(lazy[other]
+                            && batch
+                                .iter()
+                                .any(|&c| entries.op[c as usize] as usize == other))
+                        {
+                            break;
+                        }
+                        scan = entries.next[index];
                     }
-                    new_lo = l2;
-                    new_hi = hi.max(word + 1).max(new_lo);
                 }
-                let window = &req[new_lo.min(req_words)..new_hi.max(new_lo).min(req_words)];
-                let hash = zobrist ^ keys[op] ^ state_key(next);
-                let new = cache.insert(hash, next, new_lo, window, &info);
-                if new {
+                // The configuration with `op` (and the batch) placed, in its compact form.
+                let mut hash = zobrist ^ keys[op] ^ state_key(next);
+                placed_set.set(!optional, ordinal[op]);
+                for &c in &batch {
+                    let w = entries.op[c as usize] as usize;
+                    hash ^= keys[w];
+                    placed_set.set(true, ordinal[w]);
+                }
+                let new = cache.insert(
+                    hash,
+                    next,
+                    placed_set.lo,
+                    placed_set.window(),
+                    &placed_set.info,
+                );
+                if !new {
+                    placed_set.clear(!optional, ordinal[op]);
+                    for &c in &batch {
+                        placed_set.clear(true, ordinal[entries.op[c as usize] as usize]);
+                    }
+                    if !alone && !read_only[op] {
+                        entry = entries.next[entry as usize];
+                        continue;
+                    }
+                    // Explored before, and it was the only choice worth trying (a lazy write
+                    // alone, a read-only step): this configuration is done.
+                    backtrack = Some(false);
+                } else {
                     let used = fixed_bytes
                         + cache.bytes()
                         + states.bytes()
-                        + stack.len() as u64 * 12
+                        + stack.len() as u64 * 16
+                        + absorbed.len() as u64 * 4
                         + ends_bytes
                         + furthest.as_ref().map_or(0, |d| d.prefix.len() as u64 * 4);
                     if !meter.within(used) {
                         return SegmentOutcome::Exhausted(Exhausted::Memory);
                     }
-                }
-                let forced = read_only[op];
-                if new {
+                    let call = if alone {
+                        call_entry_of(&entries, entry)
+                    } else {
+                        entry
+                    };
+                    for &c in &batch {
+                        let w = entries.op[c as usize] as usize;
+                        placed[w] = true;
+                        zobrist ^= keys[w];
+                        entries.lift(c);
+                        absorbed.push(c);
+                        remaining -= 1;
+                    }
                     stack.push(Frame {
-                        call: entry,
+                        call,
                         before: state,
-                        forced,
+                        forced: read_only[op] || alone,
+                        absorbed: batch.len() as u32,
                     });
                     state = next;
                     placed[op] = true;
                     zobrist ^= keys[op];
-                    (lo, hi) = (new_lo, new_hi);
-                    entries.lift(entry);
+                    entries.lift(call);
                     if !optional {
                         remaining -= 1;
-                        if remaining == 0 {
-                            let order: Vec<u32> = stack
-                                .iter()
-                                .map(|frame| entries.op[frame.call as usize])
-                                .collect();
-                            if last {
-                                return SegmentOutcome::Found { root, order };
-                            }
-                            // One end per state is all the next segment needs.
-                            let state_index = state as usize;
-                            if ended.len() <= state_index {
-                                ended.resize(state_index + 1, false);
-                            }
-                            if !ended[state_index] {
-                                ended[state_index] = true;
-                                ends_bytes += 32 + order.len() as u64 * 4;
-                                ends.push(End { root, state, order });
-                            }
-                            backtrack = true;
-                            record = false;
-                        }
                     }
-                    if !backtrack {
+                    if remaining > 0 {
                         entry = entries.next[HEAD as usize];
                         continue;
                     }
-                } else {
-                    // Not new: restore the bit just set.
-                    if optional {
-                        info[word] &= !bit;
-                    } else {
-                        req[word] &= !bit;
+                    let order = prefix_of(&stack, &absorbed, &entries);
+                    if last {
+                        return SegmentOutcome::Found { root, order };
                     }
-                    if !forced {
-                        entry = entries.next[entry as usize];
-                        continue;
+                    // One end per state is all the next segment needs.
+                    let state_index = state as usize;
+                    if ended.len() <= state_index {
+                        ended.resize(state_index + 1, false);
                     }
-                    // A read-only step into an explored configuration: this one is done too.
-                    cached_read = true;
+                    if !ended[state_index] {
+                        ended[state_index] = true;
+                        ends_bytes += 32 + order.len() as u64 * 4;
+                        ends.push(End { root, state, order });
+                    }
+                    backtrack = Some(false);
                 }
             }
-            if record && !cached_read {
+            if backtrack.unwrap_or(true) {
                 // `op` returned before it could be placed in this configuration.
                 let position = calls[op].1.unwrap_or(usize::MAX);
                 if furthest
                     .as_ref()
                     .is_none_or(|best| position > best.position)
                 {
-                    furthest = Some(dead_end(root, &stack, &entries, position, op));
+                    furthest = Some(DeadEnd {
+                        root,
+                        position,
+                        op,
+                        prefix: prefix_of(&stack, &absorbed, &entries),
+                    });
                 }
             }
             // Undo choices until one that leaves siblings to try.
@@ -1165,18 +1261,21 @@ fn search_segment<M: Model>(
                 state = frame.before;
                 placed[undone] = false;
                 zobrist ^= keys[undone];
-                let o = ordinal[undone] as usize;
-                if calls[undone].1.is_some() {
-                    req[o / 64] &= !(1 << (o % 64));
-                    lo = lo.min(o / 64);
-                    while hi > lo && req[hi - 1] == 0 {
-                        hi -= 1;
-                    }
+                let undone_required = calls[undone].1.is_some();
+                placed_set.clear(undone_required, ordinal[undone]);
+                if undone_required {
                     remaining += 1;
-                } else {
-                    info[o / 64] &= !(1 << (o % 64));
                 }
                 entries.unlift(frame.call);
+                for _ in 0..frame.absorbed {
+                    let c = absorbed.pop().expect("absorbed entries are on the stack");
+                    let w = entries.op[c as usize] as usize;
+                    placed[w] = false;
+                    zobrist ^= keys[w];
+                    placed_set.clear(true, ordinal[w]);
+                    remaining += 1;
+                    entries.unlift(c);
+                }
                 entry = entries.next[frame.call as usize];
                 if !frame.forced {
                     break;
@@ -1195,6 +1294,30 @@ fn search_segment<M: Model>(
         ends,
         states: states.states,
     }
+}
+
+/// The order of the stack: each frame's operation, after the lazy writes it absorbed.
+fn prefix_of(stack: &[Frame], absorbed: &[u32], entries: &Entries) -> Vec<u32> {
+    let mut order = Vec::with_capacity(stack.len() + absorbed.len());
+    let mut next_absorbed = 0;
+    for frame in stack {
+        for &c in &absorbed[next_absorbed..next_absorbed + frame.absorbed as usize] {
+            order.push(entries.op[c as usize]);
+        }
+        next_absorbed += frame.absorbed as usize;
+        order.push(entries.op[frame.call as usize]);
+    }
+    order
+}
+
+/// The call entry of the operation whose return entry is `ret` (both still in the list).
+fn call_entry_of(entries: &Entries, ret: u32) -> u32 {
+    let op = entries.op[ret as usize];
+    let mut entry = entries.prev[ret as usize];
+    while entries.op[entry as usize] != op || !entries.is_call[entry as usize] {
+        entry = entries.prev[entry as usize];
+    }
+    entry
 }
 
 /// Looks for an operation that can no longer become legal once `placing` is placed in state
