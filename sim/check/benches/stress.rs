@@ -30,7 +30,11 @@ fn run(name: &str, shape: Shape) {
     let history = generate(&shape);
     let started = now();
     let result: CheckResult = match shape.object {
-        Object::Register => check(&history, &CasRegister::new(check::history::Value::Nil), &CheckOptions::default()),
+        Object::Register => check(
+            &history,
+            &CasRegister::new(check::history::Value::Nil),
+            &CheckOptions::default(),
+        ),
         Object::KeyValue => check(&history, &KeyValue, &CheckOptions::default()),
     }
     .expect("generated histories are well-formed");
@@ -64,7 +68,13 @@ fn main() {
                 violation,
                 ..Shape::register(operations, 3)
             };
-            run(&format!("easy register {operations} {}", if violation { "bad" } else { "ok" }), shape);
+            run(
+                &format!(
+                    "easy register {operations} {}",
+                    if violation { "bad" } else { "ok" }
+                ),
+                shape,
+            );
         }
     }
     if wants("concurrency") {
@@ -74,7 +84,13 @@ fn main() {
                     violation,
                     ..Shape::register(2_000, clients)
                 };
-                run(&format!("register 2000 c{clients} {}", if violation { "bad" } else { "ok" }), shape);
+                run(
+                    &format!(
+                        "register 2000 c{clients} {}",
+                        if violation { "bad" } else { "ok" }
+                    ),
+                    shape,
+                );
             }
         }
     }
@@ -86,7 +102,13 @@ fn main() {
                     violation,
                     ..Shape::register(2_000, 10)
                 };
-                run(&format!("register 2000 c10 open{open} {}", if violation { "bad" } else { "ok" }), shape);
+                run(
+                    &format!(
+                        "register 2000 c10 open{open} {}",
+                        if violation { "bad" } else { "ok" }
+                    ),
+                    shape,
+                );
             }
         }
     }
@@ -97,7 +119,13 @@ fn main() {
                 violation,
                 ..Shape::register(10_000, 10)
             };
-            run(&format!("kv one key 10000 c10 {}", if violation { "bad" } else { "ok" }), shape);
+            run(
+                &format!(
+                    "kv one key 10000 c10 {}",
+                    if violation { "bad" } else { "ok" }
+                ),
+                shape,
+            );
         }
         for violation in [false, true] {
             let shape = Shape {
@@ -105,7 +133,13 @@ fn main() {
                 violation,
                 ..Shape::register(100_000, 10)
             };
-            run(&format!("register 100000 c10 open100 {}", if violation { "bad" } else { "ok" }), shape);
+            run(
+                &format!(
+                    "register 100000 c10 open100 {}",
+                    if violation { "bad" } else { "ok" }
+                ),
+                shape,
+            );
         }
     }
 }

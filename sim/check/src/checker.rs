@@ -13,7 +13,7 @@ use crate::history::{History, Value};
 use crate::model::Model;
 use crate::operation::{pair, Completion, Operation, Operations};
 pub use crate::search::Exhausted;
-use crate::search::{search, Evidence, Limits, SearchOp, SearchOutcome, Usage};
+use crate::search::{prunes_evidence, search, Evidence, Limits, SearchOp, SearchOutcome, Usage};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -372,15 +372,24 @@ fn check_partition<M: Model>(
         Evidence::Fast,
         cancelled,
     );
-    let prunes = partition.ops.iter().any(|op| !model.resets(&op.op));
-    if prunes && matches!(outcome, SearchOutcome::NotLinearizable(_)) {
+    if (usage.inexact || prunes_evidence(model, &partition.ops))
+        && matches!(outcome, SearchOutcome::NotLinearizable(_))
+    {
         // The verdict is certain; search again, with exact evidence (see `Evidence`). Nothing
-        // can cancel it: no partition before this one has a violation.
+        // can cancel it: no partition before this one has a violation. The exact search prunes
+        // less; it gets a few times the steps the fast one took, and if it needs more, the
+        // fast search's evidence stands.
         let mut exact_usage = Usage::default();
+        let exact_budget = options
+            .budget
+            .min(usage.steps.saturating_mul(4).max(1_000_000));
         let exact = search(
             model,
             &partition.ops,
-            limits,
+            Limits {
+                budget: exact_budget,
+                memory: options.memory,
+            },
             &mut exact_usage,
             Evidence::Exact,
             &|| false,

@@ -199,6 +199,9 @@ pub(crate) struct Usage {
     pub steps: u64,
     /// The most bytes the search's structures held at once.
     pub peak_memory: u64,
+    /// Whether an order was pruned whose dead end may not be recorded exactly (so evidence of
+    /// a violation may not be the furthest; see [`Evidence`]).
+    pub inexact: bool,
 }
 
 /// Interned states and memoised steps.
@@ -283,7 +286,7 @@ impl Cache {
     fn new(info_words: usize) -> Self {
         Cache {
             arena: Vec::new(),
-            slots: vec![0; 16],
+            slots: vec![0; 256],
             count: 0,
             info_words,
         }
@@ -307,11 +310,9 @@ impl Cache {
             }
             if occupant & TAG_MASK == tag {
                 let at = (occupant & OFFSET_MASK) as usize - 1;
-                let stored = &self.arena[at..];
-                if stored[1] == head
-                    && stored[2] == lo as u64
-                    && stored[3..3 + window.len()] == *window
-                    && stored[3 + window.len()..3 + window.len() + info.len()] == *info
+                if self.arena[at + 1] == head
+                    && self.arena[at + 2] == lo as u64
+                    && same(&self.arena[at + 3..], window, info)
                 {
                     return false;
                 }
@@ -349,6 +350,15 @@ impl Cache {
         }
         self.slots = slots;
     }
+}
+
+/// Whether `stored` starts with `window` then `info` (word by word: these are a few words, where
+/// a call to `memcmp` costs more than the comparison).
+#[inline]
+fn same(stored: &[u64], window: &[u64], info: &[u64]) -> bool {
+    let (first, rest) = stored.split_at(window.len());
+    first.iter().zip(window).all(|(a, b)| a == b)
+        && rest[..info.len()].iter().zip(info).all(|(a, b)| a == b)
 }
 
 /// The doubly linked list of call and return entries, with lift and unlift.
@@ -483,6 +493,59 @@ struct DeadEnd {
     op: usize,
     /// The linearized prefix within the segment (local operations).
     prefix: Vec<u32>,
+    /// `prefix.len()` after each stack frame it was copied from (absorbed writes included).
+    marks: Vec<usize>,
+}
+
+/// Records a dead end with the stack (and `extra`, an operation placed beyond it) as its
+/// prefix. The previous record's prefix is kept up to `low_water`, the lowest the stack has
+/// been since: a search that keeps getting further copies only what changed, not the whole
+/// stack each time (which made long histories quadratic).
+#[allow(clippy::too_many_arguments)]
+fn record(
+    furthest: &mut Option<DeadEnd>,
+    stack: &[Frame],
+    absorbed: &[u32],
+    entries: &Entries,
+    low_water: usize,
+    root: usize,
+    position: usize,
+    op: usize,
+    extra: Option<u32>,
+) {
+    let mut dead = furthest.take().unwrap_or(DeadEnd {
+        root,
+        position,
+        op,
+        prefix: Vec::new(),
+        marks: Vec::new(),
+    });
+    let keep = if dead.root == root {
+        low_water.min(dead.marks.len())
+    } else {
+        0
+    };
+    let kept_len = if keep == 0 { 0 } else { dead.marks[keep - 1] };
+    dead.prefix.truncate(kept_len);
+    dead.marks.truncate(keep);
+    // Absorbed writes of the frames kept: the prefix holds one entry per frame besides them.
+    let mut next_absorbed = kept_len - keep;
+    for frame in &stack[keep..] {
+        let end = next_absorbed + frame.absorbed as usize;
+        dead.prefix.extend(
+            absorbed[next_absorbed..end]
+                .iter()
+                .map(|&c| entries.op[c as usize]),
+        );
+        next_absorbed = end;
+        dead.prefix.push(entries.op[frame.call as usize]);
+        dead.marks.push(dead.prefix.len());
+    }
+    dead.prefix.extend(extra);
+    dead.root = root;
+    dead.position = position;
+    dead.op = op;
+    *furthest = Some(dead);
 }
 
 /// A configuration carried across a cut: a state, and the path that reached it.
@@ -605,6 +668,21 @@ struct Plan {
     blind: Vec<bool>,
     /// Required blind writes whose state nothing observes from their call on: placed lazily.
     lazy: Vec<bool>,
+    /// Whether states change only by operations that [`Model::leaves`] a fixed state (the
+    /// others are read-only), which the pruning of exhausted states needs.
+    exhaustion: bool,
+}
+
+/// Whether the search of these operations prunes, by [`Model::may_become_legal`], orders whose
+/// dead ends it may not record exactly ([`Evidence::Fast`] differs from [`Evidence::Exact`]).
+/// The pruning of exhausted states says so in [`Usage::inexact`] when it happens.
+pub(crate) fn prunes_evidence<M: Model>(model: &M, ops: &[SearchOp<M::Op>]) -> bool {
+    ops.iter().any(|op| !model.resets(&op.op))
+}
+
+fn exhaustion<M: Model>(model: &M, ops: &[SearchOp<M::Op>]) -> bool {
+    ops.iter()
+        .all(|op| model.is_read_only(&op.op) || model.leaves(&op.op).is_some())
 }
 
 /// Cuts the partition before every kept operation invoked after (1) every required operation
@@ -625,7 +703,9 @@ fn plan<M: Model>(model: &M, ops: &[SearchOp<M::Op>], observers: &Observers<M::S
     }
     let mut order: Vec<usize> = (0..ops.len()).collect();
     // Partitions are built in order of invocation; sorting keeps this right for any caller.
-    order.sort_by_key(|&i| ops[i].call);
+    if !ops.is_sorted_by_key(|op| op.call) {
+        order.sort_by_key(|&i| ops[i].call);
+    }
     let mut kept = Vec::with_capacity(order.len());
     let mut segments = Vec::new();
     let mut start = 0;
@@ -666,6 +746,7 @@ fn plan<M: Model>(model: &M, ops: &[SearchOp<M::Op>], observers: &Observers<M::S
         group: twin_groups(ops),
         blind,
         lazy,
+        exhaustion: exhaustion(model, ops),
     }
 }
 
@@ -697,8 +778,8 @@ pub(crate) fn search<M: Model>(
 /// Steps an exhaustive search of a segment (not the last) may take, per operation, before the
 /// cut is given up and the segment searched together with the next: a cut pays only where the
 /// set of states at it is cheap to find.
-const ENUMERATION_STEPS_PER_OP: u64 = 64;
-const ENUMERATION_STEPS_MIN: u64 = 4096;
+const ENUMERATION_STEPS_PER_OP: u64 = 8;
+const ENUMERATION_STEPS_MIN: u64 = 64;
 
 #[allow(clippy::too_many_arguments)]
 fn search_plan<M: Model>(
@@ -765,6 +846,40 @@ fn search_plan<M: Model>(
                     let prefix = paths.order(config.path);
                     return SearchOutcome::NotLinearizable(describe(model, ops, prefix, op));
                 }
+            }
+        }
+        // Two or three overlapping operations from one state: try their orders directly.
+        if (2..=3).contains(&segment.len())
+            && configs.len() == 1
+            && segment.iter().all(|&i| ops[i].ret.is_some())
+        {
+            match small_segment(model, ops, segment, &configs[0].state, last, limits, usage) {
+                Small::Exhausted => return SearchOutcome::Unknown(Exhausted::Steps),
+                Small::Ends(ends) if !ends.is_empty() => {
+                    let parent = configs[0].path;
+                    if last {
+                        let mut path = paths.order(parent);
+                        path.extend(ends[0].1.iter().map(|&op| op as usize));
+                        return SearchOutcome::Linearizable(path);
+                    }
+                    let single = ends.len() == 1;
+                    configs = ends
+                        .into_iter()
+                        .map(|(state, order)| {
+                            let order = order.into_iter();
+                            let path = if single {
+                                paths.extend(parent, order)
+                            } else {
+                                paths.add(parent, order)
+                            };
+                            Carried { state, path }
+                        })
+                        .collect();
+                    number = end_number + 1;
+                    continue;
+                }
+                // No order: the full search finds the evidence.
+                Small::Ends(_) => {}
             }
         }
         let budget = if last {
@@ -849,6 +964,72 @@ enum SegmentOutcome<S> {
     Cancelled,
 }
 
+enum Small<S> {
+    /// The states the orders reach (each with its order), first found first.
+    Ends(Vec<(S, Vec<u32>)>),
+    Exhausted,
+}
+
+/// Every order of two or three required operations that respects real time, from `state`.
+/// In the last segment, stops at the first that is legal.
+fn small_segment<M: Model>(
+    model: &M,
+    ops: &[SearchOp<M::Op>],
+    segment: &[usize],
+    state: &M::State,
+    last: bool,
+    limits: Limits,
+    usage: &mut Usage,
+) -> Small<M::State> {
+    const ORDERS_2: [[usize; 3]; 2] = [[0, 1, 2], [1, 0, 2]];
+    const ORDERS_3: [[usize; 3]; 6] = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
+    let orders: &[[usize; 3]] = if segment.len() == 2 {
+        &ORDERS_2
+    } else {
+        &ORDERS_3
+    };
+    let mut ends: Vec<(M::State, Vec<u32>)> = Vec::new();
+    'orders: for order in orders {
+        let order = &order[..segment.len()];
+        // Real time: nothing may follow an operation that returned before it was invoked.
+        for (i, &a) in order.iter().enumerate() {
+            for &b in &order[i + 1..] {
+                if ops[segment[b]]
+                    .ret
+                    .is_some_and(|ret| ret < ops[segment[a]].call)
+                {
+                    continue 'orders;
+                }
+            }
+        }
+        let mut current = state.clone();
+        for &a in order {
+            if usage.steps >= limits.budget {
+                return Small::Exhausted;
+            }
+            usage.steps += 1;
+            match model.step(&current, &ops[segment[a]].op) {
+                Some(next) => current = next,
+                None => continue 'orders,
+            }
+        }
+        if !ends.iter().any(|(reached, _)| *reached == current) {
+            ends.push((current, order.iter().map(|&a| segment[a] as u32).collect()));
+            if last {
+                break;
+            }
+        }
+    }
+    Small::Ends(ends)
+}
+
 /// The configurations after a cut: one per state reached (the indeterminate operations left
 /// unplaced are pointless to place later, so the state is all that counts), with its path.
 fn carry<S: Clone>(
@@ -922,7 +1103,7 @@ impl Placed {
             info: vec![0; indeterminate.div_ceil(64)],
             lo: 0,
             hi: 0,
-            last_full: if required % 64 == 0 {
+            last_full: if required.is_multiple_of(64) {
                 !0
             } else {
                 (1 << (required % 64)) - 1
@@ -1023,7 +1204,10 @@ fn search_segment<M: Model>(
     let mut placed_set = Placed::new(required as usize, indeterminate as usize);
     let mut cache = Cache::new(placed_set.info.len());
     let keys: Vec<u64> = (0..count as u64).map(mix).collect();
-    let read_only: Vec<bool> = local.iter().map(|&i| model.is_read_only(&ops[i].op)).collect();
+    let read_only: Vec<bool> = local
+        .iter()
+        .map(|&i| model.is_read_only(&ops[i].op))
+        .collect();
     let resets: Vec<bool> = local.iter().map(|&i| model.resets(&ops[i].op)).collect();
     let lazy: Vec<bool> = local.iter().map(|&i| plan.lazy[i]).collect();
     let blind: Vec<bool> = local.iter().map(|&i| plan.blind[i]).collect();
@@ -1042,8 +1226,36 @@ fn search_segment<M: Model>(
             }
         }
     }
+    // For the pruning of exhausted states: the state each operation leaves (its producers),
+    // the state each required operation must meet (its watchers), and how many of each are
+    // unplaced, per state.
+    let exhaustion = plan.exhaustion && count > 1;
+    let (mut producer, mut watcher) = (vec![NONE; count], vec![NONE; count]);
+    let (mut producers, mut watchers): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+    if exhaustion {
+        let bump = |counts: &mut Vec<u32>, id: u32| {
+            if counts.len() <= id as usize {
+                counts.resize(id as usize + 1, 0);
+            }
+            counts[id as usize] += 1;
+        };
+        for l in 0..count {
+            let op = &ops[local[l]].op;
+            if let Some(state) = model.leaves(op) {
+                producer[l] = states.intern(state);
+                bump(&mut producers, producer[l]);
+            }
+            if calls[l].1.is_some() {
+                if let Observation::State(state) = model.observes(op) {
+                    watcher[l] = states.intern(state);
+                    bump(&mut watchers, watcher[l]);
+                }
+            }
+        }
+    }
+    let count_of = |counts: &[u32], id: u32| counts.get(id as usize).copied().unwrap_or(0);
     let state_key = |state: u32| mix(u64::from(state) ^ 0x5eed_0000_0000);
-    let fixed_bytes = carried_bytes + entries.bytes() + count as u64 * 40;
+    let fixed_bytes = carried_bytes + entries.bytes() + count as u64 * 48;
 
     let mut placed = vec![false; count];
     let mut stack: Vec<Frame> = Vec::with_capacity(count);
@@ -1065,6 +1277,8 @@ fn search_segment<M: Model>(
         let mut state = root_state;
         let mut zobrist = 0u64;
         let mut remaining = required as usize;
+        // The lowest the stack has been since the last dead end was recorded (see `record`).
+        let mut low_water = 0usize;
         let mut entry = entries.next[HEAD as usize];
         loop {
             // `Some(record)`: undo the last choice; `record` says whether this is a dead end
@@ -1102,6 +1316,44 @@ fn search_segment<M: Model>(
                     entry = entries.next[entry as usize];
                     continue;
                 }
+                if exhaustion && !alone && next != state {
+                    let producing = count_of(&producers, state) - u32::from(producer[op] == state);
+                    let watching = count_of(&watchers, state) - u32::from(watcher[op] == state);
+                    if watching > 0 && producing == 0 {
+                        // Leaving a state for good while a required operation still has to
+                        // meet it: no order from here places that operation. The order dies at
+                        // the first return due at the latest; exactly there if that return is
+                        // a watcher's (see `Evidence`).
+                        let due = first_due(&entries, op);
+                        let first = watcher[due] == state;
+                        let position = calls[due].1.unwrap_or(usize::MAX);
+                        if first
+                            && furthest
+                                .as_ref()
+                                .is_none_or(|best| position > best.position)
+                        {
+                            record(
+                                &mut furthest,
+                                &stack,
+                                &absorbed,
+                                &entries,
+                                low_water,
+                                root,
+                                position,
+                                due,
+                                Some(op as u32),
+                            );
+                            low_water = stack.len();
+                        }
+                        if first || evidence == Evidence::Fast {
+                            // A pruned order that may have died elsewhere: the evidence may
+                            // not be the furthest.
+                            usage.inexact |= !first;
+                            entry = entries.next[entry as usize];
+                            continue;
+                        }
+                    }
+                }
                 if prunes && !alone {
                     let next_state = &states.states[next as usize];
                     let doom = doomed(
@@ -1115,14 +1367,18 @@ fn search_segment<M: Model>(
                             .as_ref()
                             .is_none_or(|best| position > best.position);
                         if first && further {
-                            let mut prefix = prefix_of(&stack, &absorbed, &entries);
-                            prefix.push(op as u32);
-                            furthest = Some(DeadEnd {
+                            record(
+                                &mut furthest,
+                                &stack,
+                                &absorbed,
+                                &entries,
+                                low_water,
                                 root,
                                 position,
-                                op: due_op,
-                                prefix,
-                            });
+                                due_op,
+                                Some(op as u32),
+                            );
+                            low_water = stack.len();
                         }
                         entry = entries.next[entry as usize];
                         continue;
@@ -1132,23 +1388,7 @@ fn search_segment<M: Model>(
                 // call comes before the first return in the list (but their own).
                 batch.clear();
                 if any_lazy && blind[op] && !alone {
-                    let mut scan = entries.next[HEAD as usize];
-                    while scan != NONE {
-                        let index = scan as usize;
-                        let other = entries.op[index] as usize;
-                        if entries.is_call[index] {
-                            if lazy[other] {
-                                batch.push(scan);
-                            }
-                        } else if !(lazy[other]
-                            && batch
-                                .iter()
-                                .any(|&c| entries.op[c as usize] as usize == other))
-                        {
-                            break;
-                        }
-                        scan = entries.next[index];
-                    }
+                    absorbable(&entries, &lazy, &mut batch);
                 }
                 // The configuration with `op` (and the batch) placed, in its compact form.
                 let mut hash = zobrist ^ keys[op] ^ state_key(next);
@@ -1200,6 +1440,14 @@ fn search_segment<M: Model>(
                         entries.lift(c);
                         absorbed.push(c);
                         remaining -= 1;
+                        if exhaustion {
+                            uncount(&mut producers, producer[w]);
+                            uncount(&mut watchers, watcher[w]);
+                        }
+                    }
+                    if exhaustion {
+                        uncount(&mut producers, producer[op]);
+                        uncount(&mut watchers, watcher[op]);
                     }
                     stack.push(Frame {
                         call,
@@ -1242,12 +1490,18 @@ fn search_segment<M: Model>(
                     .as_ref()
                     .is_none_or(|best| position > best.position)
                 {
-                    furthest = Some(DeadEnd {
+                    record(
+                        &mut furthest,
+                        &stack,
+                        &absorbed,
+                        &entries,
+                        low_water,
                         root,
                         position,
                         op,
-                        prefix: prefix_of(&stack, &absorbed, &entries),
-                    });
+                        None,
+                    );
+                    low_water = stack.len();
                 }
             }
             // Undo choices until one that leaves siblings to try.
@@ -1257,12 +1511,17 @@ fn search_segment<M: Model>(
                     exhausted = true;
                     break;
                 };
+                low_water = low_water.min(stack.len());
                 let undone = entries.op[frame.call as usize] as usize;
                 state = frame.before;
                 placed[undone] = false;
                 zobrist ^= keys[undone];
                 let undone_required = calls[undone].1.is_some();
                 placed_set.clear(undone_required, ordinal[undone]);
+                if exhaustion {
+                    recount(&mut producers, producer[undone]);
+                    recount(&mut watchers, watcher[undone]);
+                }
                 if undone_required {
                     remaining += 1;
                 }
@@ -1275,6 +1534,10 @@ fn search_segment<M: Model>(
                     placed_set.clear(true, ordinal[w]);
                     remaining += 1;
                     entries.unlift(c);
+                    if exhaustion {
+                        recount(&mut producers, producer[w]);
+                        recount(&mut watchers, watcher[w]);
+                    }
                 }
                 entry = entries.next[frame.call as usize];
                 if !frame.forced {
@@ -1293,6 +1556,53 @@ fn search_segment<M: Model>(
     SegmentOutcome::Through {
         ends,
         states: states.states,
+    }
+}
+
+fn uncount(counts: &mut [u32], id: u32) {
+    if id != NONE {
+        counts[id as usize] -= 1;
+    }
+}
+
+fn recount(counts: &mut [u32], id: u32) {
+    if id != NONE {
+        counts[id as usize] += 1;
+    }
+}
+
+/// The operation of the first return entry in the list but `op`'s.
+#[inline(never)]
+fn first_due(entries: &Entries, op: usize) -> usize {
+    let mut scan = entries.next[HEAD as usize];
+    while scan != NONE
+        && (entries.is_call[scan as usize] || entries.op[scan as usize] as usize == op)
+    {
+        scan = entries.next[scan as usize];
+    }
+    entries.op[scan as usize] as usize
+}
+
+/// The call entries of the unplaced lazy writes that may be placed now: those whose call
+/// comes before the first return in the list (but their own).
+#[inline(never)]
+fn absorbable(entries: &Entries, lazy: &[bool], batch: &mut Vec<u32>) {
+    let mut scan = entries.next[HEAD as usize];
+    while scan != NONE {
+        let index = scan as usize;
+        let other = entries.op[index] as usize;
+        if entries.is_call[index] {
+            if lazy[other] {
+                batch.push(scan);
+            }
+        } else if !(lazy[other]
+            && batch
+                .iter()
+                .any(|&c| entries.op[c as usize] as usize == other))
+        {
+            break;
+        }
+        scan = entries.next[index];
     }
 }
 

@@ -111,7 +111,6 @@ pub fn generate(shape: &Shape) -> History {
     // Each client: (process, time it is free).
     let mut free: Vec<(u64, u64)> = (0..clients as u64).map(|c| (c, random.below(3))).collect();
     let mut next_process = clients as u64;
-    let mut fresh = 0i64;
     // Which operations crash: spread evenly over the middle of the history.
     let crash_every = if shape.open == 0 {
         usize::MAX
@@ -120,8 +119,12 @@ pub fn generate(shape: &Shape) -> History {
     };
     let mut crashes = 0;
     for n in 0..shape.operations {
+        // A fresh value per operation: written values are unique.
+        let fresh = n as i64 + 1;
         // The client free first (ties by index) invokes next.
-        let client = (0..clients).min_by_key(|&c| (free[c].1, c)).expect("a client");
+        let client = (0..clients)
+            .min_by_key(|&c| (free[c].1, c))
+            .expect("a client");
         let invoke = free[client].1;
         let roll = random.below(100);
         let kind = match shape.object {
@@ -139,7 +142,6 @@ pub fn generate(shape: &Shape) -> History {
         let duration = 1 + random.below(10);
         let effect = invoke * 4 + 1 + random.below(duration * 4 - 1);
         let complete = invoke + duration;
-        fresh += 1;
         planned.push(Planned {
             process: free[client].0,
             kind,
@@ -158,7 +160,12 @@ pub fn generate(shape: &Shape) -> History {
             free[client].0 = next_process;
             next_process += 1;
         }
-        free[client].1 = complete + if shape.think == 0 { 0 } else { random.below(shape.think + 1) };
+        free[client].1 = complete
+            + if shape.think == 0 {
+                0
+            } else {
+                random.below(shape.think + 1)
+            };
     }
     // Apply effects in order of their points.
     let mut order: Vec<usize> = (0..planned.len()).collect();
@@ -228,11 +235,7 @@ fn plant_violation(planned: &mut [Planned], object: Object) {
             continue;
         }
         let invoke = planned[r].invoke;
-        let Some(&newer) = writes
-            .iter()
-            .rev()
-            .find(|&&w| planned[w].complete < invoke)
-        else {
+        let Some(&newer) = writes.iter().rev().find(|&&w| planned[w].complete < invoke) else {
             continue;
         };
         let Some(&older) = writes
@@ -264,7 +267,7 @@ fn history_of(planned: &[Planned], object: Object) -> History {
     let mut ops = Vec::with_capacity(events.len());
     for (time, _, i, invocation) in events {
         let op = &planned[i];
-        if !invocation && op.crashed && op.process % 3 == 0 {
+        if !invocation && op.crashed && op.process.is_multiple_of(3) {
             // Some crashed clients never even report `info`: the invocation stays open.
             continue;
         }
