@@ -66,6 +66,33 @@
 //!   ([`Model::may_become_legal`]), when no operation that may be placed before that return
 //!   [`Model::resets`], is not taken: that order dies at that return anyway, which is recorded
 //!   as its dead end.
+//! - A required blind write whose state nothing observes is placed lazily (see
+//!   [`search_segment`]): just before the next blind write placed while it may be, or alone at
+//!   its return; never as a choice of its own.
+//! - When every state change is made by an operation that [`Model::leaves`] a fixed state, a
+//!   step that leaves a state `s` for good (no unplaced operation leaves `s`) while a required
+//!   operation that is legal only in `s` is unplaced is not taken: no order from there places
+//!   that operation. Where that operation is the first due to return, the dead end is recorded
+//!   exactly; elsewhere the order might have died earlier, so [`Usage::inexact`] asks for the
+//!   search with exact evidence (see [`Evidence`]).
+//!
+//! # Why these, and not another algorithm
+//!
+//! The alternatives for going further than Porcupine and Knossos on concurrency were Lowe's
+//! just-in-time linearization (same paper: linearize an operation only when its return forces
+//! it), the P-compositionality of Horn and Kroening ("Faster linearizability checking via
+//! P-compositionality", FORTE 2015; used here for keys, see `checker`), and the polynomial
+//! results for registers whose writes are unique of Gibbons and Korach ("Testing shared
+//! memories", SIAM Journal on Computing 26(4), 1997). Just-in-time linearization applied to
+//! every operation changes the shape of the whole search and its evidence; the register results
+//! need unique writes and no compare-and-set. What makes a register history with many busy
+//! clients explode is the choice of where to put writes that change nothing anyone sees, and of
+//! orders that leave a value before all its readers read it: the two prunings above remove
+//! exactly those, in the spirit of Gibbons and Korach's observation that a write matters only
+//! through the reads of its value, and as just-in-time linearization applied to writes alone.
+//! Both are stated through the model ([`Model::leaves`], [`Model::observes`]), hold for any
+//! values (duplicates, compare-and-set, indeterminate operations), and are checked against the
+//! brute-force checker in the differential tests, evidence included.
 //!
 //! # Limits
 //!
