@@ -1,15 +1,17 @@
 //! `detsim check`: check history files for linearizability.
 //!
-//! Each file gets one line: verdict, operation count, search steps and the wall time of the
-//! check; a violation is followed by its explanation. A file that cannot be read is reported
-//! with its line and column, and the other files are still checked. Exit code: 1 if any history
-//! is not linearizable; otherwise 2 if any verdict is unknown or any file could not be checked;
-//! otherwise 0.
+//! Each file gets one line: verdict, operation count, search steps, the search's peak memory
+//! and the wall time of the check; a violation is followed by its explanation. A file that
+//! cannot be read is reported on standard error with its line and column, and the other files
+//! are still checked; so is a directory without history files. `-` reads standard input.
+//! Control characters from the input are escaped in everything printed. Exit code: 1 if any
+//! history is not linearizable; otherwise 2 if any verdict is unknown or any file could not be
+//! checked; otherwise 0.
 
-use check::read::{read_history_file, Format, ReadHistory};
+use check::read::{read_history, read_history_file, Format, ReadHistory};
 use check::{
     check_parallel, explain, CasRegister, CheckOptions, CheckResult, Counter, EtcdRegister,
-    HistoryError, KeyValue, Model, Mutex, Register, Verdict,
+    Exhausted, HistoryError, KeyValue, Model, MultiRegister, Mutex, Register, Verdict,
 };
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -32,6 +34,8 @@ pub enum ModelName {
     Mutex,
     /// A counter: add (or increment) and read.
     Counter,
+    /// Knossos's multi-register: txn of [:r k v] and [:w k v] micro-operations on named registers.
+    MultiRegister,
 }
 
 /// History file formats.
@@ -50,7 +54,8 @@ pub enum FormatName {
 /// Arguments of `detsim check`.
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// History files or directories (every .edn, .jsonl, .json, .log and .txt file in them).
+    /// History files or directories (every .edn, .jsonl, .json, .log and .txt file in them);
+    /// `-` reads standard input.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// The model to check against.
@@ -62,6 +67,11 @@ pub struct CheckArgs {
     /// Most search steps per partition before the verdict is unknown.
     #[arg(long, default_value_t = CheckOptions::default().budget)]
     pub budget: u64,
+    /// Most bytes the search's structures may hold per partition before the verdict is unknown:
+    /// a byte count or a size such as 512MiB or 2GiB. Counted, not measured, so the verdict is
+    /// the same on every machine.
+    #[arg(long, default_value = "1GiB", value_parser = check::parse_memory)]
+    pub memory_limit: u64,
     /// Input format.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: FormatName,
@@ -108,15 +118,16 @@ pub fn execute(args: &CheckArgs) -> u8 {
         eprintln!("detsim check: --initial applies only to the register models");
         return 2;
     }
-    let files = match expand(&args.files) {
-        Ok(files) => files,
+    let (files, empty) = match expand(&args.files) {
+        Ok(found) => found,
         Err(message) => {
-            eprintln!("detsim check: {message}");
+            eprintln!("detsim check: {}", escape(&message));
             return 2;
         }
     };
     let options = CheckOptions {
         budget: args.budget,
+        memory: args.memory_limit,
     };
     let format = match args.format {
         FormatName::Auto => None,
@@ -125,6 +136,13 @@ pub fn execute(args: &CheckArgs) -> u8 {
         FormatName::EtcdLog => Some(Format::EtcdLog),
     };
     let mut exit = 0u8;
+    for directory in &empty {
+        eprintln!(
+            "error: {}: no histories found",
+            escape(&directory.display().to_string())
+        );
+        exit = 2;
+    }
     for path in &files {
         let outcome = check_file(path, format, args, &initial, &options);
         let code = match &outcome {
@@ -141,6 +159,10 @@ pub fn execute(args: &CheckArgs) -> u8 {
             (2, _) | (_, 2) => 2,
             _ => 0,
         };
+        if let FileOutcome::Failed(message) = &outcome {
+            // The message names the file (and the line and column, where there are some).
+            eprintln!("error: {}", escape(message));
+        }
         if args.json {
             println!("{}", json_line(path, &outcome));
         } else {
@@ -150,20 +172,51 @@ pub fn execute(args: &CheckArgs) -> u8 {
     exit
 }
 
-/// Files named, with directories replaced by the history files under them, sorted.
-fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+/// Files named, with directories replaced by the history files under them, sorted; and the
+/// directories that hold none.
+fn expand(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), String> {
     let mut files = Vec::new();
+    let mut empty = Vec::new();
     for path in paths {
         if path.is_dir() {
             let mut found = Vec::new();
             collect(path, &mut found).map_err(|error| format!("{}: {error}", path.display()))?;
+            if found.is_empty() {
+                empty.push(path.clone());
+            }
             found.sort();
             files.extend(found);
         } else {
             files.push(path.clone());
         }
     }
-    Ok(files)
+    Ok((files, empty))
+}
+
+/// `text` with control characters (but line breaks) escaped, so that bytes from a history
+/// cannot drive the terminal.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Reads a history file, or standard input for `-`.
+fn read_input(path: &Path, format: Option<Format>) -> Result<ReadHistory, String> {
+    if path.as_os_str() != "-" {
+        return read_history_file(path, format).map_err(|error| error.to_string());
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+        .map_err(|error| format!("-: {error}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| "-: not UTF-8 text".to_string())?;
+    read_history(&text, format).map_err(|error| format!("-:{error}"))
 }
 
 fn collect(directory: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -190,9 +243,9 @@ fn check_file(
     options: &CheckOptions,
 ) -> FileOutcome {
     let (model, threads) = (args.model, args.threads);
-    let mut read = match read_history_file(path, format) {
+    let mut read = match read_input(path, format) {
         Ok(read) => read,
-        Err(error) => return FileOutcome::Failed(error.to_string()),
+        Err(message) => return FileOutcome::Failed(message),
     };
     if args.independent {
         if let Err(error) = read.history.split_independent() {
@@ -227,6 +280,7 @@ fn check_file(
         ModelName::Kv => run(&read, &KeyValue, options, threads),
         ModelName::Mutex => run(&read, &Mutex, options, threads),
         ModelName::Counter => run(&read, &Counter, options, threads),
+        ModelName::MultiRegister => run(&read, &MultiRegister, options, threads),
     };
     let elapsed = started.elapsed();
     match result {
@@ -261,19 +315,20 @@ where
 
 fn text(path: &Path, outcome: &FileOutcome) -> String {
     match outcome {
-        // The message names the file (and the line and column, where there are some).
-        FileOutcome::Failed(message) => format!("error: {message}\n"),
+        // Reported on standard error.
+        FileOutcome::Failed(_) => String::new(),
         FileOutcome::Checked {
             read,
             result,
             elapsed,
         } => {
             let mut out = format!(
-                "{}: {}, {} operations, {} steps, {:.3} ms\n",
+                "{}: {}, {} operations, {} steps, {}, {:.3} ms\n",
                 path.display(),
                 result.verdict,
                 result.operations.len(),
                 result.steps,
+                memory_text(result.peak_memory),
                 elapsed.as_secs_f64() * 1e3
             );
             if result.verdict != Verdict::Linearizable {
@@ -291,8 +346,18 @@ fn text(path: &Path, outcome: &FileOutcome) -> String {
                     out.push('\n');
                 }
             }
-            out
+            escape(&out)
         }
+    }
+}
+
+/// A byte count for people.
+fn memory_text(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        1_048_576..1_073_741_824 => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
+        _ => format!("{:.2} GiB", bytes as f64 / 1_073_741_824.0),
     }
 }
 
@@ -340,6 +405,12 @@ fn json_line(path: &Path, outcome: &FileOutcome) -> serde_json::Value {
                 "verdict": verdict,
                 "operations": result.operations.len(),
                 "steps": result.steps,
+                "peak_memory": result.peak_memory,
+                "exhausted": match result.exhausted {
+                    Some(Exhausted::Steps) => Some("steps"),
+                    Some(Exhausted::Memory) => Some("memory"),
+                    None => None,
+                },
                 "time_ms": elapsed.as_secs_f64() * 1e3,
                 "violation": violation,
                 "explanation": explain(result),

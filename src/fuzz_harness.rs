@@ -457,7 +457,10 @@ fn history_target(text: &str) {
     use sim::check::{
         check, CasRegister, CheckOptions, Counter, EtcdRegister, KeyValue, Mutex, Register,
     };
-    let options = CheckOptions { budget: 20_000 };
+    let options = CheckOptions {
+        budget: 20_000,
+        ..CheckOptions::default()
+    };
     for format in [
         None,
         Some(Format::Edn),

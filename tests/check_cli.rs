@@ -93,10 +93,11 @@ fn a_malformed_file_is_reported_with_line_and_column_and_the_others_still_checke
         "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n",
     )
     .unwrap();
-    let (code, stdout, _) = detsim(&["check", directory.to_str().unwrap()]);
+    let (code, stdout, stderr) = detsim(&["check", directory.to_str().unwrap()]);
     assert_eq!(code, 2, "{stdout}");
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "{stdout}");
+    // Errors go to standard error, verdicts to standard output.
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
     assert!(
         lines[0].contains("a-truncated.edn:2:2: unexpected end of input"),
         "{}",
@@ -112,10 +113,118 @@ fn a_malformed_file_is_reported_with_line_and_column_and_the_others_still_checke
         "{}",
         lines[2]
     );
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(
-        lines[3].contains("d-good.edn: linearizable, 1 operations"),
-        "{}",
-        lines[3]
+        stdout.contains("d-good.edn: linearizable, 1 operations"),
+        "{stdout}"
+    );
+}
+
+fn detsim_with_input(args: &[&str], input: &[u8]) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_detsim"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("detsim runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("input written");
+    let output = child.wait_with_output().expect("detsim ends");
+    (
+        output.status.code().expect("exit code"),
+        String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+        String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+    )
+}
+
+#[test]
+fn a_dash_reads_standard_input_and_a_byte_order_mark_is_accepted() {
+    let history = "\u{feff}{:process 0, :type :invoke, :f :write, :value 1}\n\
+                   {:process 0, :type :ok, :f :write, :value 1}\n\
+                   {:process 1, :type :invoke, :f :read, :value nil}\n\
+                   {:process 1, :type :ok, :f :read, :value 2}\n";
+    let (code, stdout, stderr) = detsim_with_input(&["check", "-"], history.as_bytes());
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("-: NOT linearizable, 2 operations"),
+        "{stdout}"
+    );
+    let directory = scratch("bom");
+    let file = directory.join("bom.edn");
+    std::fs::write(&file, history.replace(":value 2}", ":value 1}")).unwrap();
+    let (code, stdout, _) = detsim(&["check", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn an_empty_directory_is_an_error() {
+    let directory = scratch("empty");
+    let (code, stdout, stderr) = detsim(&["check", directory.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("empty: no histories found"), "{stderr}");
+}
+
+#[test]
+fn control_characters_from_the_input_are_escaped() {
+    let history = "{:process 0, :type :invoke, :f :write, :value \"\u{1b}[31mred\"}\n\
+                   {:process 0, :type :ok, :f :write, :value \"\u{1b}[31mred\"}\n\
+                   {:process 1, :type :invoke, :f :read, :value nil}\n\
+                   {:process 1, :type :ok, :f :read, :value \"blue\"}\n";
+    let (code, stdout, _) = detsim_with_input(&["check", "-"], history.as_bytes());
+    assert_eq!(code, 1, "{stdout}");
+    assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
+    assert!(stdout.contains("\\u{1b}[31mred"), "{stdout}");
+    let bad = "{:process 0, :type :invoke, :f :\u{7}bell, :value 1}\n";
+    let (code, _, stderr) = detsim_with_input(&["check", "-"], bad.as_bytes());
+    assert_eq!(code, 2);
+    assert!(!stderr.contains('\u{7}'), "{stderr:?}");
+}
+
+#[test]
+fn a_small_memory_limit_gives_unknown_and_exit_2() {
+    let file = corpus().join("kv/c50-ok.txt");
+    let (code, stdout, _) = detsim(&[
+        "check",
+        "--model",
+        "kv",
+        "--memory-limit",
+        "64KiB",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stdout.contains(": unknown, "), "{stdout}");
+    assert!(stdout.contains("the memory limit was reached"), "{stdout}");
+    let (code, _, stderr) = detsim(&["check", "--memory-limit", "lots", file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("lots"), "{stderr}");
+}
+
+#[test]
+fn multi_register_transactions() {
+    let ok = "{:process 0, :type :invoke, :f :txn, :value [[:w :x 1] [:w :y 2]]}\n\
+              {:process 0, :type :ok, :f :txn, :value [[:w :x 1] [:w :y 2]]}\n\
+              {:process 1, :type :invoke, :f :txn, :value [[:r :x nil] [:r :y nil]]}\n\
+              {:process 1, :type :ok, :f :txn, :value [[:r :x 1] [:r :y 2]]}\n";
+    let (code, stdout, _) =
+        detsim_with_input(&["check", "--model", "multi-register", "-"], ok.as_bytes());
+    assert_eq!(code, 0, "{stdout}");
+    // A torn read: x from after the transaction, y from before.
+    let torn = ok.replace("[:r :y 2]", "[:r :y 3]");
+    let (code, stdout, _) = detsim_with_input(
+        &["check", "--model", "multi-register", "-"],
+        torn.as_bytes(),
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("{:x 1, :y 2}") || stdout.contains(":x 1, :y 2"),
+        "{stdout}"
     );
 }
 

@@ -349,6 +349,36 @@ pub struct RunSection {
     /// Step budget of the linearizability checker.
     #[serde(default = "default_check_budget")]
     pub check_budget: u64,
+    /// Memory limit of the linearizability checker's search, in bytes: a byte count or a size
+    /// such as `"1GiB"`. Exceeding it makes the verdict unknown.
+    #[serde(
+        default = "default_check_memory",
+        deserialize_with = "deserialize_memory",
+        skip_serializing_if = "is_default_check_memory"
+    )]
+    pub check_memory: u64,
+}
+
+fn default_check_memory() -> u64 {
+    crate::check::DEFAULT_MEMORY_LIMIT
+}
+
+/// Written scenarios (replay artifacts) stay as they were unless the limit was set.
+fn is_default_check_memory(bytes: &u64) -> bool {
+    *bytes == default_check_memory()
+}
+
+fn deserialize_memory<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    match Size::deserialize(deserializer)? {
+        Size::Bytes(bytes) => Ok(bytes),
+        Size::Text(text) => crate::check::parse_memory(&text).map_err(serde::de::Error::custom),
+    }
 }
 
 fn default_max_events() -> u64 {
@@ -359,6 +389,7 @@ impl RunSection {
     pub fn check_options(&self) -> crate::check::CheckOptions {
         crate::check::CheckOptions {
             budget: self.check_budget,
+            memory: self.check_memory,
         }
     }
 }

@@ -12,7 +12,8 @@ use crate::error::HistoryError;
 use crate::history::{History, Value};
 use crate::model::Model;
 use crate::operation::{pair, Completion, Operation, Operations};
-use crate::search::{search, Evidence, SearchOp, SearchOutcome};
+pub use crate::search::Exhausted;
+use crate::search::{prunes_evidence, search, Evidence, Limits, SearchOp, SearchOutcome, Usage};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,14 +24,63 @@ use std::sync::Mutex;
 pub struct CheckOptions {
     /// Most model steps the search may take in one partition before it answers `Unknown`.
     pub budget: u64,
+    /// Most bytes the search's own structures may hold for one partition before it answers
+    /// `Unknown`. Counted from the structures' lengths, not measured, so the verdict is the
+    /// same on every machine; the process needs somewhat more (the history, the result, and
+    /// one search per thread with [`check_parallel`]).
+    pub memory: u64,
 }
+
+/// The default memory limit: 1 GiB, which fits a laptop.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
 
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
             budget: 100_000_000,
+            memory: DEFAULT_MEMORY_LIMIT,
         }
     }
+}
+
+/// Reads a memory size: a byte count (`1073741824`) or a number with a unit: `B`, `KiB`, `MiB`,
+/// `GiB`, `TiB` (powers of 1024) or `kB`, `MB`, `GB`, `TB` (powers of 1000), as in `1GiB` or
+/// `512 MiB`.
+///
+/// ```
+/// assert_eq!(check::parse_memory("1GiB"), Ok(1 << 30));
+/// assert_eq!(check::parse_memory("1500 MB"), Ok(1_500_000_000));
+/// assert!(check::parse_memory("lots").is_err());
+/// ```
+pub fn parse_memory(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a size such as 1GiB or a byte count, found {text:?}"))?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        "kB" | "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        other => {
+            let expected = "B, KiB, MiB, GiB, TiB, kB, MB, GB or TB";
+            return Err(format!(
+                "unknown unit {other:?} in {text:?} (expected {expected})"
+            ));
+        }
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// The three verdicts.
@@ -99,8 +149,13 @@ pub struct CheckResult {
     pub witness: Vec<Witness>,
     /// For a history that is not linearizable: the evidence.
     pub violation: Option<Violation>,
-    /// Keys of partitions whose search ran out of budget.
+    /// Keys of partitions whose search ran out of budget or memory.
     pub unknown: Vec<Option<Value>>,
+    /// For an unknown verdict: the limit that ran out (memory, if both did in some partition).
+    pub exhausted: Option<Exhausted>,
+    /// The most bytes the search's structures held at once, over the partitions searched (the
+    /// deterministic count the memory limit applies to).
+    pub peak_memory: u64,
 }
 
 impl CheckResult {
@@ -201,7 +256,7 @@ pub fn check_operations<M: Model>(
     let order = check_order(&partitions);
     let mut outcomes = Vec::with_capacity(order.len());
     for &i in &order {
-        let outcome = check_partition(model, &partitions[i], options.budget, &|| false);
+        let outcome = check_partition(model, &partitions[i], options, &|| false);
         let violation = matches!(outcome.0, SearchOutcome::NotLinearizable(_));
         outcomes.push(outcome);
         if violation {
@@ -244,7 +299,7 @@ where
     }
     let next = AtomicUsize::new(0);
     let first_violation = AtomicUsize::new(usize::MAX);
-    let slots: Vec<Mutex<Option<(SearchOutcome, u64)>>> =
+    let slots: Vec<Mutex<Option<(SearchOutcome, Usage)>>> =
         order.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..threads.min(order.len()) {
@@ -257,8 +312,7 @@ where
                     continue;
                 }
                 let cancelled = || first_violation.load(Ordering::SeqCst) < rank;
-                let outcome =
-                    check_partition(model, &partitions[order[rank]], options.budget, &cancelled);
+                let outcome = check_partition(model, &partitions[order[rank]], options, &cancelled);
                 if matches!(outcome.0, SearchOutcome::NotLinearizable(_)) {
                     first_violation.fetch_min(rank, Ordering::SeqCst);
                 }
@@ -302,42 +356,57 @@ fn check_order<O>(partitions: &[Partition<O>]) -> Vec<usize> {
 fn check_partition<M: Model>(
     model: &M,
     partition: &Partition<M::Op>,
-    budget: u64,
+    options: &CheckOptions,
     cancelled: &dyn Fn() -> bool,
-) -> (SearchOutcome, u64) {
-    let mut steps = 0;
+) -> (SearchOutcome, Usage) {
+    let limits = Limits {
+        budget: options.budget,
+        memory: options.memory,
+    };
+    let mut usage = Usage::default();
     let mut outcome = search(
         model,
         &partition.ops,
-        budget,
-        &mut steps,
+        limits,
+        &mut usage,
         Evidence::Fast,
         cancelled,
     );
-    let prunes = partition.ops.iter().any(|op| !model.resets(&op.op));
-    if prunes && matches!(outcome, SearchOutcome::NotLinearizable(_)) {
+    if (usage.inexact || prunes_evidence(model, &partition.ops))
+        && matches!(outcome, SearchOutcome::NotLinearizable(_))
+    {
         // The verdict is certain; search again, with exact evidence (see `Evidence`). Nothing
-        // can cancel it: no partition before this one has a violation.
-        let mut exact_steps = 0;
+        // can cancel it: no partition before this one has a violation. The exact search prunes
+        // less; it gets a few times the steps the fast one took, and if it needs more, the
+        // fast search's evidence stands.
+        let mut exact_usage = Usage::default();
+        let exact_budget = options
+            .budget
+            .min(usage.steps.saturating_mul(4).max(1_000_000));
         let exact = search(
             model,
             &partition.ops,
-            budget,
-            &mut exact_steps,
+            Limits {
+                budget: exact_budget,
+                memory: options.memory,
+            },
+            &mut exact_usage,
             Evidence::Exact,
             &|| false,
         );
-        steps += exact_steps;
+        usage.steps += exact_usage.steps;
+        usage.peak_memory = usage.peak_memory.max(exact_usage.peak_memory);
         match exact {
             SearchOutcome::NotLinearizable(_) => outcome = exact,
             SearchOutcome::Linearizable(_) | SearchOutcome::Cancelled => {
                 panic!("the two searches disagree: a bug in the pruning")
             }
-            // Out of budget: keep the fast search's (valid, maybe not furthest) evidence.
-            SearchOutcome::Unknown => {}
+            // Out of budget or memory: keep the fast search's (valid, maybe not furthest)
+            // evidence.
+            SearchOutcome::Unknown(_) => {}
         }
     }
-    (outcome, steps)
+    (outcome, usage)
 }
 
 /// The result from the outcomes of the partitions, in checking order, up to the first
@@ -347,7 +416,7 @@ fn merge<O>(
     annotations: Vec<usize>,
     partitions: &[Partition<O>],
     order: &[usize],
-    outcomes: Vec<(SearchOutcome, u64)>,
+    outcomes: Vec<(SearchOutcome, Usage)>,
 ) -> CheckResult {
     let mut result = CheckResult {
         verdict: Verdict::Linearizable,
@@ -359,11 +428,14 @@ fn merge<O>(
         witness: Vec::new(),
         violation: None,
         unknown: Vec::new(),
+        exhausted: None,
+        peak_memory: 0,
     };
     let mut witnesses: Vec<Option<Witness>> = vec![None; partitions.len()];
-    for (&i, (outcome, steps)) in order.iter().zip(outcomes) {
+    for (&i, (outcome, usage)) in order.iter().zip(outcomes) {
         let partition = &partitions[i];
-        result.steps += steps;
+        result.steps += usage.steps;
+        result.peak_memory = result.peak_memory.max(usage.peak_memory);
         match outcome {
             SearchOutcome::Linearizable(order) => {
                 witnesses[i] = Some(Witness {
@@ -371,7 +443,10 @@ fn merge<O>(
                     order: order.into_iter().map(|op| partition.members[op]).collect(),
                 });
             }
-            SearchOutcome::Unknown => result.unknown.push(partition.key.clone()),
+            SearchOutcome::Unknown(limit) => {
+                result.unknown.push(partition.key.clone());
+                result.exhausted = result.exhausted.max(Some(limit));
+            }
             SearchOutcome::Cancelled => {
                 panic!("a partition before the first violation was cancelled")
             }
@@ -447,9 +522,13 @@ pub fn explain(result: &CheckResult) -> String {
                         .map_or("(no key)".to_string(), Value::to_string)
                 })
                 .collect();
+            let limit = match result.exhausted {
+                Some(Exhausted::Memory) => "the memory limit was reached",
+                _ => "the step budget ran out",
+            };
             let _ = writeln!(
                 out,
-                "unknown: the step budget ran out in {} partition(s): {}",
+                "unknown: {limit} in {} partition(s): {}",
                 keys.len(),
                 keys.join(", ")
             );

@@ -7,11 +7,13 @@
 //! - [`history`]: the history types (Jepsen's operation model);
 //! - [`read`], [`edn`]: readers and writers of history files;
 //! - [`operation`]: pairing invocations with completions, with Jepsen's semantics;
-//! - [`model`]: the [`Model`] trait and the register, cas-register, etcd, key-value, mutex and
-//!   counter models;
-//! - [`check()`]: the Wing–Gong–Lowe search with per-key partitioning, a cache of
-//!   (linearized set, state) and a step budget, returning a [`CheckResult`];
-//! - [`brute_force`]: an exponential checker for differential tests.
+//! - [`model`]: the [`Model`] trait and the register, cas-register, etcd, key-value, mutex,
+//!   counter and multi-register models;
+//! - [`check()`]: the Wing–Gong–Lowe search with per-key partitioning, histories cut at
+//!   quiescent points, a cache of (linearized set, state), a step budget and a memory limit,
+//!   returning a [`CheckResult`];
+//! - [`brute_force`]: an exponential checker for differential tests;
+//! - [`stress`]: a seeded generator of hard histories, for benchmarks and tests.
 //!
 //! A model of your own object is a small pure trait. A set that only grows, with `add` and
 //! `contains`:
@@ -99,10 +101,14 @@ pub mod model;
 pub mod operation;
 pub mod read;
 mod search;
+pub mod stress;
 
 pub use checker::{
-    check, check_operations, check_parallel, explain, CheckOptions, CheckResult, Verdict,
-    Violation, Witness,
+    check, check_operations, check_parallel, explain, parse_memory, CheckOptions, CheckResult,
+    Exhausted, Verdict, Violation, Witness, DEFAULT_MEMORY_LIMIT,
 };
 pub use error::{FileError, HistoryError, Position, ReadError};
-pub use model::{CasRegister, Counter, EtcdRegister, KeyValue, Model, Mutex, Register};
+pub use model::{
+    CasRegister, Counter, EtcdRegister, KeyValue, Model, MultiRegister, Mutex, Observation,
+    Register,
+};

@@ -58,6 +58,25 @@ pub trait Model {
         true
     }
 
+    /// Optional pruning, with [`Model::observes`]: the state `op` leaves whenever it is legal,
+    /// if that does not depend on the state before (a write; a compare-and-set, which is legal
+    /// only from one state). The search never places an indeterminate operation whose state
+    /// nothing that may follow it observes. The default, `None`, turns that pruning off.
+    fn leaves(&self, _op: &Self::Op) -> Option<Self::State> {
+        None
+    }
+
+    /// Which states `op` can tell apart, for the pruning with [`Model::leaves`]:
+    /// - [`Observation::Nothing`] only if `op` is legal in every state and either leaves every
+    ///   state unchanged or leaves one state whatever the state before (a read of unknown
+    ///   result, a write);
+    /// - [`Observation::State`]`(s)` only if `op` is legal in no state but `s` (a read that saw
+    ///   `s`, a compare-and-set from `s`);
+    /// - [`Observation::Anything`] otherwise: the default, always sound.
+    fn observes(&self, _op: &Self::Op) -> Observation<Self::State> {
+        Observation::Anything
+    }
+
     /// Operations with different keys touch independent objects and are checked apart.
     fn partition_key(&self, operation: &Operation) -> Option<Value> {
         operation.key.clone()
@@ -69,7 +88,21 @@ pub trait Model {
     }
 }
 
-/// The value to check for an operation: the result of a completed one, else the argument.
+/// What an operation can observe of the state (see [`Model::observes`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observation<S> {
+    /// No state: it is legal in every state and changes nothing there (a read of unknown
+    /// result), or it sets the state blindly (a write).
+    Nothing,
+    /// Only whether the state is this one (a read that saw it, a compare-and-set from it).
+    State(S),
+    /// Possibly anything.
+    Anything,
+}
+
+/// The value to check for an operation: the result of a completed one, else the argument. As in
+/// Knossos's history completion, an `ok` completion's value replaces the invocation's, for every
+/// function (a write acknowledged with another value wrote that value).
 fn result_or_argument(operation: &Operation) -> &Value {
     match (&operation.completion, &operation.output) {
         (Completion::Ok, Some(output)) => output,
@@ -119,6 +152,25 @@ fn register_step(state: &Value, op: &RegisterOp) -> Option<Value> {
         } else {
             state.clone()
         }),
+    }
+}
+
+fn register_leaves(op: &RegisterOp) -> Option<Value> {
+    match op {
+        RegisterOp::Write(value) | RegisterOp::Cas(_, value) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+/// A failed compare-and-set (legal wherever the state differs) and one of unknown outcome can
+/// tell states apart without being legal in one only, so they observe anything.
+fn register_observes(op: &RegisterOp) -> Observation<Value> {
+    match op {
+        RegisterOp::Read(None) | RegisterOp::Write(_) => Observation::Nothing,
+        RegisterOp::Read(Some(value)) | RegisterOp::Cas(value, _) => {
+            Observation::State(value.clone())
+        }
+        RegisterOp::CasFailed(_) | RegisterOp::CasUnknown(..) => Observation::Anything,
     }
 }
 
@@ -179,9 +231,9 @@ impl Model for CasRegister {
                 Some(result_or_argument(operation).clone())
                     .filter(|v| known && !(self.nil_reads_match_any && v.is_nil())),
             )),
-            "write" => Ok(RegisterOp::Write(operation.input.clone())),
+            "write" => Ok(RegisterOp::Write(result_or_argument(operation).clone())),
             "cas" => {
-                let (from, to) = cas_pair(&operation.input)?;
+                let (from, to) = cas_pair(result_or_argument(operation))?;
                 Ok(RegisterOp::Cas(from, to))
             }
             _ => Err(unknown_function(operation, "read, write or cas")),
@@ -194,6 +246,14 @@ impl Model for CasRegister {
 
     fn is_read_only(&self, op: &RegisterOp) -> bool {
         matches!(op, RegisterOp::Read(_) | RegisterOp::CasFailed(_))
+    }
+
+    fn leaves(&self, op: &RegisterOp) -> Option<Value> {
+        register_leaves(op)
+    }
+
+    fn observes(&self, op: &RegisterOp) -> Observation<Value> {
+        register_observes(op)
     }
 
     fn describe_state(&self, state: &Value) -> String {
@@ -236,6 +296,14 @@ impl Model for Register {
         matches!(op, RegisterOp::Read(_) | RegisterOp::CasFailed(_))
     }
 
+    fn leaves(&self, op: &RegisterOp) -> Option<Value> {
+        register_leaves(op)
+    }
+
+    fn observes(&self, op: &RegisterOp) -> Observation<Value> {
+        register_observes(op)
+    }
+
     fn describe_state(&self, state: &Value) -> String {
         state.to_string()
     }
@@ -266,9 +334,9 @@ impl Model for EtcdRegister {
             "read" => Ok(RegisterOp::Read(
                 known.then(|| result_or_argument(operation).clone()),
             )),
-            "write" => Ok(RegisterOp::Write(operation.input.clone())),
+            "write" => Ok(RegisterOp::Write(result_or_argument(operation).clone())),
             "cas" => {
-                let (from, to) = cas_pair(&operation.input)?;
+                let (from, to) = cas_pair(result_or_argument(operation))?;
                 Ok(if known {
                     RegisterOp::Cas(from, to)
                 } else {
@@ -294,6 +362,14 @@ impl Model for EtcdRegister {
 
     fn is_read_only(&self, op: &RegisterOp) -> bool {
         matches!(op, RegisterOp::Read(_) | RegisterOp::CasFailed(_))
+    }
+
+    fn leaves(&self, op: &RegisterOp) -> Option<Value> {
+        register_leaves(op)
+    }
+
+    fn observes(&self, op: &RegisterOp) -> Observation<Value> {
+        register_observes(op)
     }
 
     fn describe_state(&self, state: &Value) -> String {
@@ -531,9 +607,11 @@ impl Model for KeyValue {
             } else {
                 None
             })),
-            "put" | "write" => Ok(KeyValueOp::Put(Text::new(&string_of(&operation.input)?))),
+            "put" | "write" => Ok(KeyValueOp::Put(Text::new(&string_of(result_or_argument(
+                operation,
+            ))?))),
             "append" => Ok(KeyValueOp::Append(Arc::from(
-                string_of(&operation.input)?.as_str(),
+                string_of(result_or_argument(operation))?.as_str(),
             ))),
             _ => Err(unknown_function(operation, "get, put or append")),
         }
@@ -559,6 +637,21 @@ impl Model for KeyValue {
 
     fn resets(&self, op: &KeyValueOp) -> bool {
         matches!(op, KeyValueOp::Put(_))
+    }
+
+    fn leaves(&self, op: &KeyValueOp) -> Option<Text> {
+        match op {
+            KeyValueOp::Put(value) => Some(value.clone()),
+            _ => None,
+        }
+    }
+
+    fn observes(&self, op: &KeyValueOp) -> Observation<Text> {
+        match op {
+            KeyValueOp::Get(None) | KeyValueOp::Put(_) => Observation::Nothing,
+            KeyValueOp::Get(Some(expected)) => Observation::State(expected.text.clone()),
+            KeyValueOp::Append(_) => Observation::Anything,
+        }
     }
 
     fn is_read_only(&self, op: &KeyValueOp) -> bool {
@@ -642,6 +735,7 @@ impl Model for Counter {
 
     fn prepare(&self, operation: &Operation) -> Result<CounterOp, String> {
         let known = operation.completion == Completion::Ok;
+        // The amount is the invocation's: a counter's `ok` often returns the new total.
         match (operation.function.as_ref(), &operation.input) {
             ("add" | "increment", Value::Int(n)) => Ok(CounterOp::Add(*n)),
             ("increment", Value::Nil) => Ok(CounterOp::Add(1)),
@@ -670,5 +764,129 @@ impl Model for Counter {
 
     fn describe_state(&self, state: &i64) -> String {
         state.to_string()
+    }
+}
+
+/// One micro-operation of a transaction on several registers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Micro {
+    /// `[:r k v]`: a read of register `k` that saw `v`; `None` (nil, or unknown) matches any.
+    Read(Value, Option<Value>),
+    /// `[:w k v]`: a write of `v` to register `k`.
+    Write(Value, Value),
+}
+
+/// A transaction, prepared: its micro-operations in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transaction(pub Vec<Micro>);
+
+/// Knossos's `multi-register`: named registers read and written by transactions, `:f :txn`
+/// with a value such as `[[:r :x 1] [:w :y 2]]`, applied atomically. A read of `nil` matches any
+/// value, as in Knossos; a register never written holds `nil`. The micro-operation's function
+/// may be a keyword (`:r`, `:w`) or a string (`"r"`, `"w"`, as in JSON histories); keys are any
+/// values. As Knossos's history completion does, an `ok` transaction is checked with its
+/// completion's value, which carries what the reads saw.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MultiRegister;
+
+/// The registers' values, sorted by key; registers holding `nil` are absent.
+pub type Registers = Vec<(Value, Value)>;
+
+fn micro(item: &Value) -> Result<Micro, String> {
+    let Value::List(parts) = item else {
+        return Err(format!(
+            "expected a micro-operation such as [:r :x 1], found {item}"
+        ));
+    };
+    let [function, key, value] = parts.as_slice() else {
+        return Err(format!("expected [f key value], found {item}"));
+    };
+    let name = match function {
+        Value::Keyword { keyword } => keyword.as_str(),
+        Value::Str(text) => text.as_str(),
+        other => return Err(format!("expected :r or :w, found {other}")),
+    };
+    match name {
+        "r" | "read" => Ok(Micro::Read(
+            key.clone(),
+            (!value.is_nil()).then(|| value.clone()),
+        )),
+        "w" | "write" => Ok(Micro::Write(key.clone(), value.clone())),
+        other => Err(format!("expected :r or :w, found :{other}")),
+    }
+}
+
+impl Model for MultiRegister {
+    type State = Registers;
+    type Op = Transaction;
+
+    fn name(&self) -> &str {
+        "multi-register"
+    }
+
+    fn init(&self) -> Registers {
+        Vec::new()
+    }
+
+    fn prepare(&self, operation: &Operation) -> Result<Transaction, String> {
+        if operation.function != "txn" {
+            return Err(unknown_function(operation, "txn"));
+        }
+        let known = operation.completion == Completion::Ok;
+        let Value::List(items) = result_or_argument(operation) else {
+            return Err(format!(
+                "a txn's value is a list of micro-operations, found {}",
+                result_or_argument(operation)
+            ));
+        };
+        let mut micros = items.iter().map(micro).collect::<Result<Vec<_>, _>>()?;
+        if !known {
+            // What an indeterminate transaction's reads saw is unknown.
+            for m in &mut micros {
+                if let Micro::Read(_, seen) = m {
+                    *seen = None;
+                }
+            }
+        }
+        Ok(Transaction(micros))
+    }
+
+    fn step(&self, state: &Registers, op: &Transaction) -> Option<Registers> {
+        let mut next: Option<Registers> = None;
+        for m in &op.0 {
+            let current = next.as_ref().unwrap_or(state);
+            match m {
+                Micro::Read(key, Some(seen)) => {
+                    let value = current
+                        .binary_search_by(|(k, _)| k.cmp(key))
+                        .map_or(&Value::Nil, |at| &current[at].1);
+                    if value != seen {
+                        return None;
+                    }
+                }
+                Micro::Read(_, None) => {}
+                Micro::Write(key, value) => {
+                    let registers = next.get_or_insert_with(|| state.clone());
+                    match registers.binary_search_by(|(k, _)| k.cmp(key)) {
+                        Ok(at) if value.is_nil() => {
+                            registers.remove(at);
+                        }
+                        Ok(at) => registers[at].1 = value.clone(),
+                        Err(_) if value.is_nil() => {}
+                        Err(at) => registers.insert(at, (key.clone(), value.clone())),
+                    }
+                }
+            }
+        }
+        Some(next.unwrap_or_else(|| state.clone()))
+    }
+
+    fn is_read_only(&self, op: &Transaction) -> bool {
+        op.0.iter().all(|m| matches!(m, Micro::Read(..)))
+    }
+
+    fn describe_state(&self, state: &Registers) -> String {
+        let pairs: Vec<String> = state.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        format!("{{{}}}", pairs.join(", "))
     }
 }

@@ -89,6 +89,31 @@ impl fmt::Display for Operation {
     }
 }
 
+/// The function's name, without a copy for the common ones (a history has a few names, each
+/// repeated by every operation).
+// The `Cow` itself, not `&str`: a borrowed name that is not common is shared, not copied.
+#[allow(clippy::ptr_arg)]
+fn shared(function: &std::borrow::Cow<'static, str>) -> std::borrow::Cow<'static, str> {
+    const COMMON: [&str; 12] = [
+        "read",
+        "write",
+        "cas",
+        "get",
+        "put",
+        "append",
+        "txn",
+        "acquire",
+        "release",
+        "add",
+        "increment",
+        "invoke",
+    ];
+    match COMMON.iter().find(|&&name| name == function.as_ref()) {
+        Some(&name) => std::borrow::Cow::Borrowed(name),
+        None => function.clone(),
+    }
+}
+
 /// A history split into client operations and fault annotations.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Operations {
@@ -102,7 +127,10 @@ pub struct Operations {
 /// second invocation while one is open on the same process, and on a completion whose function
 /// differs from its invocation's.
 pub fn pair(history: &History) -> Result<Operations, HistoryError> {
-    let mut result = Operations::default();
+    let mut result = Operations {
+        operations: Vec::with_capacity(history.ops.len() / 2 + 1),
+        annotations: Vec::new(),
+    };
     // Open operation (index into `result.operations`) per process.
     let mut open: BTreeMap<&Process, usize> = BTreeMap::new();
     for (index, op) in history.ops.iter().enumerate() {
@@ -124,7 +152,7 @@ pub fn pair(history: &History) -> Result<Operations, HistoryError> {
                 complete: None,
                 completion: Completion::Open,
                 process: op.process.clone(),
-                function: op.function.clone(),
+                function: shared(&op.function),
                 key: op.key.clone(),
                 input: op.value.clone(),
                 output: None,

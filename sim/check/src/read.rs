@@ -46,8 +46,11 @@ pub struct ReadHistory {
     pub positions: Vec<Position>,
 }
 
-/// Reads a history in the given format (or the detected one when `format` is `None`).
+/// Reads a history in the given format (or the detected one when `format` is `None`). A leading
+/// UTF-8 byte-order mark is skipped.
 pub fn read_history(text: &str, format: Option<Format>) -> Result<ReadHistory, ReadError> {
+    // A UTF-8 byte-order mark, as some editors write, is not part of the text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let (history, positions) = match format.unwrap_or_else(|| Format::detect(text)) {
         Format::Edn => edn::read_edn(text)?,
         Format::JsonLines => read_json_lines(text)?,

@@ -1,26 +1,107 @@
-//! The Wing–Gong–Lowe search for one partition, as Lowe and Porcupine run it.
+//! The search for one partition: Wing–Gong–Lowe over segments cut at quiescent points.
+//!
+//! # The search within a segment
 //!
 //! Operations become entries in a doubly linked list ordered by time: a call entry per
 //! operation and a return entry per operation that must be placed (an `ok` one). The search
 //! walks the list: at a call entry it tries to linearize that operation next (the model accepts
-//! it from the current state and the pair (set of linearized operations, new state) was not
-//! seen before); if so, both entries are *lifted* out of the list, the choice is pushed on an
-//! explicit stack and the walk restarts from the head. Reaching a return entry means that
+//! it from the current state and the configuration (set of linearized operations, new state)
+//! was not seen before); if so, both entries are *lifted* out of the list, the choice is pushed
+//! on an explicit stack and the walk restarts from the head. Reaching a return entry means that
 //! operation completed before it could be placed: the last choice is undone (*unlifted*) and
 //! the walk resumes after it. Indeterminate operations have no return entry: they may be
-//! placed at any point after their call, or never. The history is linearizable when every
-//! required operation is placed; not linearizable when the stack is empty at a return entry.
+//! placed at any point after their call, or never. This is Lowe's version of the Wing–Gong
+//! algorithm with a cache of configurations (G. Lowe, "Testing for linearizability",
+//! Concurrency and Computation: Practice and Experience 29(4), 2017), as Porcupine runs it.
 //!
-//! The cache is what makes this fast: a configuration (set of linearized operations, state) is
-//! explored at most once. Sets are bitsets; their hash is kept incrementally (Zobrist: the XOR
-//! of a fixed pseudo-random key per operation). States are interned to small integers; for
-//! models with few states (registers, mutexes) each (operation, state) step is memoised, so
-//! the model runs once per distinct pair. On top of Lowe's algorithm, [`search`] prunes
-//! orders that provably cannot matter (reads placed as soon as they are legal, indeterminate
-//! operations that change nothing or are twins of another, states from which the next operation
-//! due can never become legal); each pruning keeps the verdict, and the evidence, unchanged.
+//! The cache makes it fast: a configuration is explored at most once. Its hash is kept
+//! incrementally (Zobrist: the XOR of a fixed pseudo-random key per operation). An entry does
+//! not grow with the history: the set of linearized operations is stored as a *frontier* (every
+//! required operation before it is linearized), a bitset over the *window* of required
+//! operations from the frontier to the last one linearized (only operations invoked before the
+//! frontier's return can be in it, so its width follows concurrency), and a bitset over the
+//! segment's indeterminate operations. States are interned to small integers; for models with
+//! few states each (operation, state) step is memoised.
+//!
+//! # Segments
+//!
+//! A history is cut at *clean quiescent points*: before an operation invoked after every
+//! required operation invoked before it returned, and after every indeterminate operation
+//! invoked before it became pointless to place (see the pruning with [`Model::leaves`] below).
+//! There the future of a configuration depends on its state alone. Segments are searched one
+//! after another: every segment but the last exhaustively, and the set of states reached at its
+//! end (one path to each) starts the next; the last stops at the first linearization. So the
+//! search holds one segment at a time, and a long history of short segments costs memory in
+//! proportion to its widest segment (plus four bytes per operation for the order that becomes
+//! the witness). An exhaustive search can cost more than the first linearization found: when it
+//! takes more than [`ENUMERATION_STEPS_PER_OP`] steps per operation, the cut is given up and the
+//! segment is searched with the next (the merged segment must double before the next try).
+//! Verdicts are those of the search over the whole history, and so is the evidence: in a history
+//! that is not linearizable, the segment no state gets through holds the furthest dead end of
+//! any order, and its prefix is the path to the state it started from, then its own.
+//!
+//! # Pruning
+//!
+//! Every pruning is an exchange argument that keeps the verdict, and the evidence (the
+//! furthest return any order reaches), unchanged:
+//! - A read-only operation ([`Model::is_read_only`]) that the walk reaches (so nothing unplaced
+//!   had to come before it) and that is legal in the current state can be moved to the front of
+//!   any linearization of the rest: nothing must precede it in real time, it is legal here, and
+//!   the states the others meet are unchanged (if the rest leaves it out, as it may an
+//!   indeterminate operation, putting it first changes nothing either). So if no linearization
+//!   extends the configuration with it, none extends the configuration at all: undoing it undoes
+//!   its parent too, and finding it cached (already explored) undoes the parent at once.
+//! - An indeterminate operation that would leave the state unchanged is not placed: any order
+//!   placing it there is matched by the same order without it.
+//! - Identical indeterminate operations are placed in order of invocation ([`twin_groups`]).
+//! - An indeterminate operation that leaves a fixed state `t` ([`Model::leaves`]: a write, a
+//!   compare-and-set) is never placed where no operation that may follow observes `t`
+//!   ([`Model::observes`]): in an order placing it, the operations after it up to the next
+//!   blind write are legal in `t` without observing it, so they are legal and state-preserving
+//!   in every state, and the order without it is legal too, with the same states after that
+//!   write. This is the register pruning of writes "whose value no later read observes"; it
+//!   drops the writes a crash leaves open and nobody saw, and it is what makes the cuts above
+//!   possible in histories with crashes.
+//! - A step into a state from which the first operation due to return can never become legal
+//!   ([`Model::may_become_legal`]), when no operation that may be placed before that return
+//!   [`Model::resets`], is not taken: that order dies at that return anyway, which is recorded
+//!   as its dead end.
+//! - A required blind write whose state nothing observes is placed lazily (see
+//!   [`search_segment`]): just before the next blind write placed while it may be, or alone at
+//!   its return; never as a choice of its own.
+//! - When every state change is made by an operation that [`Model::leaves`] a fixed state, a
+//!   step that leaves a state `s` for good (no unplaced operation leaves `s`) while a required
+//!   operation that is legal only in `s` is unplaced is not taken: no order from there places
+//!   that operation. Where that operation is the first due to return, the dead end is recorded
+//!   exactly; elsewhere the order might have died earlier, so [`Usage::inexact`] asks for the
+//!   search with exact evidence (see [`Evidence`]).
+//!
+//! # Why these, and not another algorithm
+//!
+//! The alternatives for going further than Porcupine and Knossos on concurrency were Lowe's
+//! just-in-time linearization (same paper: linearize an operation only when its return forces
+//! it), the P-compositionality of Horn and Kroening ("Faster linearizability checking via
+//! P-compositionality", FORTE 2015; used here for keys, see `checker`), and the polynomial
+//! results for registers whose writes are unique of Gibbons and Korach ("Testing shared
+//! memories", SIAM Journal on Computing 26(4), 1997). Just-in-time linearization applied to
+//! every operation changes the shape of the whole search and its evidence; the register results
+//! need unique writes and no compare-and-set. What makes a register history with many busy
+//! clients explode is the choice of where to put writes that change nothing anyone sees, and of
+//! orders that leave a value before all its readers read it: the two prunings above remove
+//! exactly those, in the spirit of Gibbons and Korach's observation that a write matters only
+//! through the reads of its value, and as just-in-time linearization applied to writes alone.
+//! Both are stated through the model ([`Model::leaves`], [`Model::observes`]), hold for any
+//! values (duplicates, compare-and-set, indeterminate operations), and are checked against the
+//! brute-force checker in the differential tests, evidence included.
+//!
+//! # Limits
+//!
+//! The step budget counts model steps tried; the memory limit counts the bytes of the search's
+//! own structures (the cache, interned states and memo, the stack, the carried configurations
+//! and their paths), computed from their lengths, so the count — and with it the verdict — is
+//! the same on every machine. Running out of either is the verdict `unknown`, never an abort.
 
-use crate::model::Model;
+use crate::model::{Model, Observation};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A deterministic, fast hasher (FxHash's multiply-rotate). It has no seed, so hash tables
@@ -65,7 +146,7 @@ impl Hasher for FixedHasher {
 /// A hash map with [`FixedHasher`]: only looked up, never iterated, so its order cannot reach
 /// any output.
 #[allow(clippy::disallowed_types)]
-type FixedMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FixedHasher>>;
+pub(crate) type FixedMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FixedHasher>>;
 
 /// SplitMix64: fixed pseudo-random keys for Zobrist hashing.
 fn mix(mut z: u64) -> u64 {
@@ -84,6 +165,9 @@ const ILLEGAL: u32 = u32::MAX - 1;
 /// common case: registers, mutexes). Models with many states (key-value strings) mostly step
 /// from states they have never been in, where a memo would cost more than it saves.
 const DENSE_STATES_MAX: u32 = 64;
+/// Bytes counted per interned state beyond its inline size: the intern table's copy and
+/// overhead, and a share for what the state owns on the heap (which the search cannot see).
+const STATE_OVERHEAD: u64 = 48;
 
 /// One operation of a partition, ready for the search.
 pub(crate) struct SearchOp<O> {
@@ -95,14 +179,23 @@ pub(crate) struct SearchOp<O> {
     pub ret: Option<usize>,
 }
 
+/// Which limit ended a search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exhausted {
+    /// The step budget.
+    Steps,
+    /// The memory limit.
+    Memory,
+}
+
 /// Why a search stopped.
 pub(crate) enum SearchOutcome {
     /// Every required operation was placed; the order (indices into the ops).
     Linearizable(Vec<usize>),
     /// Stuck: no order places every required operation.
     NotLinearizable(Stuck),
-    /// The step budget ran out.
-    Unknown,
+    /// A limit ran out.
+    Unknown(Exhausted),
     /// Another thread's result made this search pointless.
     Cancelled,
 }
@@ -117,6 +210,27 @@ pub(crate) struct Stuck {
     pub state: String,
 }
 
+/// The limits of a search.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// Most model steps.
+    pub budget: u64,
+    /// Most bytes of the search's structures.
+    pub memory: u64,
+}
+
+/// What a search used (across calls).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Usage {
+    /// Model steps tried.
+    pub steps: u64,
+    /// The most bytes the search's structures held at once.
+    pub peak_memory: u64,
+    /// Whether an order was pruned whose dead end may not be recorded exactly (so evidence of
+    /// a violation may not be the furthest; see [`Evidence`]).
+    pub inexact: bool,
+}
+
 /// Interned states and memoised steps.
 struct States<'m, M: Model> {
     model: &'m M,
@@ -124,6 +238,7 @@ struct States<'m, M: Model> {
     ids: FixedMap<M::State, u32>,
     /// `memo[op][state]`: next state id, `ILLEGAL`, or `UNKNOWN`, for `state < DENSE_STATES_MAX`.
     memo: Vec<Vec<u32>>,
+    memo_bytes: u64,
 }
 
 impl<'m, M: Model> States<'m, M> {
@@ -133,7 +248,13 @@ impl<'m, M: Model> States<'m, M> {
             states: Vec::new(),
             ids: FixedMap::default(),
             memo: vec![Vec::new(); op_count],
+            memo_bytes: 0,
         }
+    }
+
+    fn bytes(&self) -> u64 {
+        let per_state = 2 * std::mem::size_of::<M::State>() as u64 + STATE_OVERHEAD;
+        self.states.len() as u64 * per_state + self.memo_bytes + self.memo.len() as u64 * 24
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
@@ -148,22 +269,23 @@ impl<'m, M: Model> States<'m, M> {
     }
 
     #[inline]
-    fn step(&mut self, ops: &[SearchOp<M::Op>], op: usize, state: u32) -> u32 {
+    fn step(&mut self, op: &M::Op, local: usize, state: u32) -> u32 {
         let dense = state < DENSE_STATES_MAX;
         if dense {
-            if let Some(&known) = self.memo[op].get(state as usize) {
+            if let Some(&known) = self.memo[local].get(state as usize) {
                 if known != UNKNOWN {
                     return known;
                 }
             }
         }
-        let next = match self.model.step(&self.states[state as usize], &ops[op].op) {
+        let next = match self.model.step(&self.states[state as usize], op) {
             Some(next) => self.intern(next),
             None => ILLEGAL,
         };
         if dense {
-            let row = &mut self.memo[op];
+            let row = &mut self.memo[local];
             if row.len() <= state as usize {
+                self.memo_bytes += 4 * (state as u64 + 1 - row.len() as u64);
                 row.resize(state as usize + 1, UNKNOWN);
             }
             row[state as usize] = next;
@@ -172,71 +294,67 @@ impl<'m, M: Model> States<'m, M> {
     }
 }
 
-/// The set of explored configurations: (bitset of linearized operations, state id), in an
-/// open-addressing table over a flat arena.
+/// Slot layout: the hash's high 24 bits as a tag, then the entry's arena offset + 1.
+const TAG_MASK: u64 = 0xffff_ff00_0000_0000;
+const OFFSET_MASK: u64 = !TAG_MASK;
+
+/// The set of explored configurations, in an open-addressing table over a flat arena of
+/// variable-length entries: `[hash, state << 32 | window length, frontier word, window words,
+/// indeterminate words]`.
 struct Cache {
-    words: usize,
-    /// Entry `i` is `arena[i * (words + 1)..][..words + 1]`: the bitset, then the state.
     arena: Vec<u64>,
-    hashes: Vec<u64>,
-    /// Slot: the hash's high 32 bits, then entry index + 1 in the low 32 bits; 0 when empty.
-    /// The tag spares a visit to the arena for almost every entry that does not match.
     slots: Vec<u64>,
+    count: usize,
+    /// Words of the indeterminate bitset (fixed per segment).
+    info_words: usize,
 }
 
 impl Cache {
-    fn new(words: usize) -> Self {
+    fn new(info_words: usize) -> Self {
         Cache {
-            words,
             arena: Vec::new(),
-            hashes: Vec::new(),
-            slots: vec![0; 1024],
+            slots: vec![0; 256],
+            count: 0,
+            info_words,
         }
     }
 
-    fn len(&self) -> usize {
-        self.hashes.len()
+    fn bytes(&self) -> u64 {
+        (self.arena.len() + self.slots.len()) as u64 * 8
     }
 
-    /// Inserts (`bits` with operation `op` set, `state`); returns whether it was new.
+    /// Inserts a configuration; returns whether it was new.
     #[inline]
-    fn insert(&mut self, hash: u64, bits: &[u64], op: usize, state: u32) -> bool {
-        let stride = self.words + 1;
-        let (word_of_op, bit_of_op) = (op / 64, 1u64 << (op % 64));
+    fn insert(&mut self, hash: u64, state: u32, lo: usize, window: &[u64], info: &[u64]) -> bool {
+        let head = (u64::from(state) << 32) | window.len() as u64;
         let mask = self.slots.len() - 1;
         let mut slot = (hash as usize) & mask;
-        let tag = hash & 0xffff_ffff_0000_0000;
+        let tag = hash & TAG_MASK;
         loop {
             let occupant = self.slots[slot];
             if occupant == 0 {
                 break;
             }
-            if occupant & 0xffff_ffff_0000_0000 == tag {
-                let entry = (occupant & 0xffff_ffff) as usize - 1;
-                let stored = &self.arena[entry * stride..(entry + 1) * stride];
-                let same = stored[self.words] == u64::from(state)
-                    && bits.iter().enumerate().all(|(w, &word)| {
-                        let word = if w == word_of_op {
-                            word | bit_of_op
-                        } else {
-                            word
-                        };
-                        stored[w] == word
-                    });
-                if same {
+            if occupant & TAG_MASK == tag {
+                let at = (occupant & OFFSET_MASK) as usize - 1;
+                if self.arena[at + 1] == head
+                    && self.arena[at + 2] == lo as u64
+                    && same(&self.arena[at + 3..], window, info)
+                {
                     return false;
                 }
             }
             slot = (slot + 1) & mask;
         }
-        let entry = self.hashes.len();
-        assert!(entry < u32::MAX as usize - 1, "cache entries overflow u32");
-        self.hashes.push(hash);
-        self.arena.extend_from_slice(bits);
-        self.arena[entry * stride + word_of_op] |= bit_of_op;
-        self.arena.push(u64::from(state));
-        self.slots[slot] = tag | (entry as u64 + 1);
-        if self.len() * 2 > self.slots.len() {
+        let at = self.arena.len();
+        self.arena.push(hash);
+        self.arena.push(head);
+        self.arena.push(lo as u64);
+        self.arena.extend_from_slice(window);
+        self.arena.extend_from_slice(info);
+        self.slots[slot] = tag | (at as u64 + 1);
+        self.count += 1;
+        if self.count * 2 > self.slots.len() {
             self.grow();
         }
         true
@@ -246,22 +364,35 @@ impl Cache {
         let capacity = self.slots.len() * 2;
         let mask = capacity - 1;
         let mut slots = vec![0u64; capacity];
-        for (entry, &hash) in self.hashes.iter().enumerate() {
+        let mut at = 0;
+        while at < self.arena.len() {
+            let hash = self.arena[at];
+            let window = (self.arena[at + 1] & 0xffff_ffff) as usize;
             let mut slot = (hash as usize) & mask;
             while slots[slot] != 0 {
                 slot = (slot + 1) & mask;
             }
-            slots[slot] = (hash & 0xffff_ffff_0000_0000) | (entry as u64 + 1);
+            slots[slot] = (hash & TAG_MASK) | (at as u64 + 1);
+            at += 3 + window + self.info_words;
         }
         self.slots = slots;
     }
+}
+
+/// Whether `stored` starts with `window` then `info` (word by word: these are a few words, where
+/// a call to `memcmp` costs more than the comparison).
+#[inline]
+fn same(stored: &[u64], window: &[u64], info: &[u64]) -> bool {
+    let (first, rest) = stored.split_at(window.len());
+    first.iter().zip(window).all(|(a, b)| a == b)
+        && rest[..info.len()].iter().zip(info).all(|(a, b)| a == b)
 }
 
 /// The doubly linked list of call and return entries, with lift and unlift.
 struct Entries {
     next: Vec<u32>,
     prev: Vec<u32>,
-    /// The operation of each entry.
+    /// The (local) operation of each entry.
     op: Vec<u32>,
     /// For a call entry, its return entry (or `NONE`); for a return entry, `NONE`.
     ret: Vec<u32>,
@@ -272,13 +403,14 @@ struct Entries {
 const HEAD: u32 = 0;
 
 impl Entries {
-    fn new<O>(ops: &[SearchOp<O>]) -> (Self, Vec<u32>) {
+    /// `ops`: (call position, return position) per local operation.
+    fn new(ops: &[(usize, Option<usize>)]) -> Self {
         // (position in history, op, is call)
         let mut events: Vec<(usize, usize, bool)> = Vec::with_capacity(ops.len() * 2);
-        for (index, op) in ops.iter().enumerate() {
-            events.push((op.call, index, true));
-            if let Some(ret) = op.ret {
-                assert!(ret > op.call, "a return precedes its call");
+        for (index, &(call, ret)) in ops.iter().enumerate() {
+            events.push((call, index, true));
+            if let Some(ret) = ret {
+                assert!(ret > call, "a return precedes its call");
                 events.push((ret, index, false));
             }
         }
@@ -308,7 +440,11 @@ impl Entries {
         for op in 0..ops.len() {
             entries.ret[call_entry[op] as usize] = ret_entry[op];
         }
-        (entries, call_entry)
+        entries
+    }
+
+    fn bytes(&self) -> u64 {
+        self.next.len() as u64 * 17
     }
 
     #[inline]
@@ -367,203 +503,1158 @@ struct Frame {
     call: u32,
     /// The state before it.
     before: u32,
-    /// It left the state unchanged, so it was the only choice worth trying (see `search`).
+    /// Undoing it undoes its parent too: it left the state unchanged, so it was the only
+    /// choice worth trying, or it was a lazy write placed alone, the only choice left.
     forced: bool,
+    /// How many lazy writes it absorbed (see [`search_segment`]).
+    absorbed: u32,
 }
 
-/// A dead end, kept cheaply (state ids) until the search ends.
+/// A dead end, kept cheaply (state ids) until the segment's search ends.
 struct DeadEnd {
+    /// The starting configuration it came from.
+    root: usize,
     /// Position of the return that could not be passed.
     position: usize,
-    /// The operation of that return.
+    /// The (local) operation of that return.
     op: usize,
-    /// The linearized prefix: (operation, state after it).
-    prefix: Vec<(usize, u32)>,
-    /// The state the operation met.
-    state: u32,
+    /// The linearized prefix within the segment (local operations).
+    prefix: Vec<u32>,
+    /// `prefix.len()` after each stack frame it was copied from (absorbed writes included).
+    marks: Vec<usize>,
 }
 
-fn dead_end(stack: &[Frame], entries: &Entries, position: usize, op: usize, state: u32) -> DeadEnd {
-    let prefix = stack
-        .iter()
-        .enumerate()
-        .map(|(i, frame)| {
-            let after = stack.get(i + 1).map_or(state, |next| next.before);
-            (entries.op[frame.call as usize] as usize, after)
-        })
-        .collect();
-    DeadEnd {
+/// Records a dead end with the stack (and `extra`, an operation placed beyond it) as its
+/// prefix. The previous record's prefix is kept up to `low_water`, the lowest the stack has
+/// been since: a search that keeps getting further copies only what changed, not the whole
+/// stack each time (which made long histories quadratic).
+#[allow(clippy::too_many_arguments)]
+fn record(
+    furthest: &mut Option<DeadEnd>,
+    stack: &[Frame],
+    absorbed: &[u32],
+    entries: &Entries,
+    low_water: usize,
+    root: usize,
+    position: usize,
+    op: usize,
+    extra: Option<u32>,
+) {
+    let mut dead = furthest.take().unwrap_or(DeadEnd {
+        root,
         position,
         op,
-        prefix,
-        state,
+        prefix: Vec::new(),
+        marks: Vec::new(),
+    });
+    let keep = if dead.root == root {
+        low_water.min(dead.marks.len())
+    } else {
+        0
+    };
+    let kept_len = if keep == 0 { 0 } else { dead.marks[keep - 1] };
+    dead.prefix.truncate(kept_len);
+    dead.marks.truncate(keep);
+    // Absorbed writes of the frames kept: the prefix holds one entry per frame besides them.
+    let mut next_absorbed = kept_len - keep;
+    for frame in &stack[keep..] {
+        let end = next_absorbed + frame.absorbed as usize;
+        dead.prefix.extend(
+            absorbed[next_absorbed..end]
+                .iter()
+                .map(|&c| entries.op[c as usize]),
+        );
+        next_absorbed = end;
+        dead.prefix.push(entries.op[frame.call as usize]);
+        dead.marks.push(dead.prefix.len());
+    }
+    dead.prefix.extend(extra);
+    dead.root = root;
+    dead.position = position;
+    dead.op = op;
+    *furthest = Some(dead);
+}
+
+/// A configuration carried across a cut: a state, and the path that reached it.
+struct Carried<S> {
+    state: S,
+    /// An index into `Paths`.
+    path: u32,
+}
+
+/// The linearized prefixes of carried configurations, as a tree of segments' orders.
+#[derive(Default)]
+struct Paths {
+    /// (parent node or `NONE`, first index in `ops`, end index in `ops`).
+    nodes: Vec<(u32, usize, usize)>,
+    /// Partition operation indices of all nodes, back to back.
+    ops: Vec<u32>,
+}
+
+impl Paths {
+    fn add(&mut self, parent: u32, order: impl Iterator<Item = u32>) -> u32 {
+        let start = self.ops.len();
+        self.ops.extend(order);
+        self.nodes.push((parent, start, self.ops.len()));
+        (self.nodes.len() - 1) as u32
+    }
+
+    /// Extends `node` in place; only for the node of the single carried configuration, which
+    /// no other live configuration descends from.
+    fn extend(&mut self, node: u32, order: impl Iterator<Item = u32>) -> u32 {
+        if node != NONE && self.nodes[node as usize].2 == self.ops.len() {
+            self.ops.extend(order);
+            self.nodes[node as usize].2 = self.ops.len();
+            node
+        } else {
+            self.add(node, order)
+        }
+    }
+
+    fn order(&self, mut node: u32) -> Vec<usize> {
+        let mut parts = Vec::new();
+        while node != NONE {
+            let (parent, start, end) = self.nodes[node as usize];
+            parts.push(&self.ops[start..end]);
+            node = parent;
+        }
+        parts
+            .iter()
+            .rev()
+            .flat_map(|part| part.iter().map(|&op| op as usize))
+            .collect()
+    }
+
+    fn bytes(&self) -> u64 {
+        self.nodes.len() as u64 * 24 + self.ops.len() as u64 * 4
     }
 }
 
-/// Searches one partition. `steps` counts model steps tried (across calls) and the search
-/// gives up when it would exceed `budget`.
-///
-/// Prunings beyond Lowe's, each an exchange argument that keeps both the verdict and the
-/// evidence (the furthest return position any order reaches) unchanged:
-/// - A read-only operation ([`Model::is_read_only`]) that the walk reaches (so nothing unplaced
-///   had to come before it) and that is legal in the current state can be moved to the front of
-///   any linearization of the rest: nothing must precede it in real time, it is legal here, and
-///   the states the others meet are unchanged (if the rest leaves it out, as it may an
-///   indeterminate operation, putting it first changes nothing either). So if no linearization
-///   extends the configuration with it, none extends the configuration at all: undoing it undoes
-///   its parent too, and finding it cached (already explored, in vain) undoes the parent at once.
-/// - An indeterminate operation that would leave the state unchanged is not placed: any order
-///   placing it here is matched by the same order without it.
-/// - Identical indeterminate operations are placed in order of invocation ([`twins`]).
-/// - A step into a state from which the first operation due to return can never become legal
-///   ([`Model::may_become_legal`]), when no operation that may be placed before that return
-///   [`Model::resets`], is not taken: that order dies at that return anyway, which is recorded
-///   as its dead end.
+/// Counts the search's bytes against the limit.
+struct Meter {
+    limit: u64,
+    peak: u64,
+}
+
+impl Meter {
+    /// Records `bytes` in use; false when over the limit.
+    #[inline]
+    fn within(&mut self, bytes: u64) -> bool {
+        self.peak = self.peak.max(bytes);
+        bytes <= self.limit
+    }
+}
+
+/// Partition-wide facts for the pruning with [`Model::leaves`].
+struct Observers<S> {
+    /// For each observed state: the latest return of an operation observing it
+    /// (`usize::MAX` for an indeterminate one).
+    latest: FixedMap<S, usize>,
+    /// The latest return of an operation that may observe anything.
+    any: usize,
+}
+
+impl<S: std::hash::Hash + Eq> Observers<S> {
+    fn new<M: Model<State = S>>(model: &M, ops: &[SearchOp<M::Op>]) -> Self {
+        let mut observers = Observers {
+            latest: FixedMap::default(),
+            any: 0,
+        };
+        for op in ops {
+            let until = op.ret.unwrap_or(usize::MAX);
+            match model.observes(&op.op) {
+                Observation::Nothing => {}
+                Observation::Anything => observers.any = observers.any.max(until),
+                Observation::State(state) => {
+                    let latest = observers.latest.entry(state).or_insert(0);
+                    *latest = (*latest).max(until);
+                }
+            }
+        }
+        observers
+    }
+
+    /// The first position from which nothing that may still be placed observes `state`: every
+    /// operation observing it returned before.
+    fn unobserved_from(&self, state: &S) -> usize {
+        let latest = self.latest.get(state).copied().unwrap_or(0).max(self.any);
+        latest.saturating_add(1)
+    }
+}
+
+/// How a partition is searched.
+struct Plan {
+    /// Operations kept, in order of invocation (indeterminate operations whose state nothing
+    /// observes after their call are left out).
+    kept: Vec<usize>,
+    /// Segments: ranges of `kept`, cut at clean quiescent points.
+    segments: Vec<std::ops::Range<usize>>,
+    /// For indeterminate operations: a group number shared by equal operations.
+    group: Vec<u32>,
+    /// Blind writes ([`Model::observes`] nothing, [`Model::leaves`] a fixed state).
+    blind: Vec<bool>,
+    /// Required blind writes whose state nothing observes from their call on: placed lazily.
+    lazy: Vec<bool>,
+    /// Whether states change only by operations that [`Model::leaves`] a fixed state (the
+    /// others are read-only), which the pruning of exhausted states needs.
+    exhaustion: bool,
+}
+
+/// Whether the search of these operations prunes, by [`Model::may_become_legal`], orders whose
+/// dead ends it may not record exactly ([`Evidence::Fast`] differs from [`Evidence::Exact`]).
+/// The pruning of exhausted states says so in [`Usage::inexact`] when it happens.
+pub(crate) fn prunes_evidence<M: Model>(model: &M, ops: &[SearchOp<M::Op>]) -> bool {
+    ops.iter().any(|op| !model.resets(&op.op))
+}
+
+fn exhaustion<M: Model>(model: &M, ops: &[SearchOp<M::Op>]) -> bool {
+    ops.iter()
+        .all(|op| model.is_read_only(&op.op) || model.leaves(&op.op).is_some())
+}
+
+/// Cuts the partition before every kept operation invoked after (1) every required operation
+/// invoked before it returned and (2) every indeterminate operation invoked before it became
+/// pointless to place: it leaves a state nothing from there on observes (so it never needs to
+/// be placed later; see the pruning with [`Model::leaves`]). At such a point the future of a
+/// configuration depends on its state alone.
+fn plan<M: Model>(model: &M, ops: &[SearchOp<M::Op>], observers: &Observers<M::State>) -> Plan {
+    let mut blind = vec![false; ops.len()];
+    let mut lazy = vec![false; ops.len()];
+    for (i, op) in ops.iter().enumerate() {
+        if model.observes(&op.op) == Observation::Nothing {
+            if let Some(state) = model.leaves(&op.op) {
+                blind[i] = true;
+                lazy[i] = op.ret.is_some() && observers.unobserved_from(&state) <= op.call;
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..ops.len()).collect();
+    // Partitions are built in order of invocation; sorting keeps this right for any caller.
+    if !ops.is_sorted_by_key(|op| op.call) {
+        order.sort_by_key(|&i| ops[i].call);
+    }
+    let mut kept = Vec::with_capacity(order.len());
+    let mut segments = Vec::new();
+    let mut start = 0;
+    // `Some(p)`: the segment so far can be cut off before an operation invoked at `p` or
+    // later; `None`: never (it holds an indeterminate operation that may matter to the end).
+    let mut cuttable = Some(0);
+    for i in order {
+        let call = ops[i].call;
+        let retired = match ops[i].ret {
+            Some(ret) => Some(ret + 1),
+            None => match model.leaves(&ops[i].op) {
+                Some(state) => {
+                    let from = observers.unobserved_from(&state);
+                    if from <= call {
+                        // Never worth placing.
+                        continue;
+                    }
+                    Some(from)
+                }
+                None => None,
+            },
+        };
+        if kept.len() > start && cuttable.is_some_and(|from| from <= call) {
+            segments.push(start..kept.len());
+            start = kept.len();
+            cuttable = Some(0);
+        }
+        cuttable = match (cuttable, retired) {
+            (Some(from), Some(retired)) => Some(from.max(retired)),
+            _ => None,
+        };
+        kept.push(i);
+    }
+    segments.push(start..kept.len());
+    Plan {
+        kept,
+        segments,
+        group: twin_groups(ops),
+        blind,
+        lazy,
+        exhaustion: exhaustion(model, ops),
+    }
+}
+
+/// Searches one partition. `usage.steps` counts model steps tried (across calls) and the
+/// search gives up when it would exceed the budget, or when its structures would exceed the
+/// memory limit.
 pub(crate) fn search<M: Model>(
     model: &M,
     ops: &[SearchOp<M::Op>],
-    budget: u64,
-    steps: &mut u64,
+    limits: Limits,
+    usage: &mut Usage,
     evidence: Evidence,
     cancelled: &dyn Fn() -> bool,
 ) -> SearchOutcome {
-    let scan_max = match evidence {
-        Evidence::Exact => 1,
-        Evidence::Fast => 8,
+    let observers = Observers::new(model, ops);
+    let plan = plan(model, ops, &observers);
+    drop(observers);
+    let mut meter = Meter {
+        limit: limits.memory,
+        peak: 0,
     };
-    let mut remaining = ops.iter().filter(|op| op.ret.is_some()).count();
-    if remaining == 0 {
-        return SearchOutcome::Linearizable(Vec::new());
-    }
-    let (mut entries, _) = Entries::new(ops);
-    let mut states = States::new(model, ops.len());
-    let words = ops.len().div_ceil(64);
-    let mut cache = Cache::new(words);
-    let keys: Vec<u64> = (0..ops.len() as u64).map(mix).collect();
-    let read_only: Vec<bool> = ops.iter().map(|op| model.is_read_only(&op.op)).collect();
-    let resets: Vec<bool> = ops.iter().map(|op| model.resets(&op.op)).collect();
-    // Models that never answer `resets() == false` do not prune this way: skip the scans.
-    let prunes = resets.iter().any(|&reset| !reset);
-    let twin_before = twins(ops);
-    let state_key = |state: u32| mix(u64::from(state) ^ 0x5eed_0000_0000);
+    let outcome = search_plan(
+        model, ops, &plan, limits, usage, &mut meter, evidence, cancelled,
+    );
+    usage.peak_memory = usage.peak_memory.max(meter.peak);
+    outcome
+}
 
-    let mut bits = vec![0u64; words];
-    let mut zobrist = 0u64;
-    let mut state = states.intern(model.init());
-    let mut stack: Vec<Frame> = Vec::with_capacity(ops.len());
-    let mut furthest: Option<DeadEnd> = None;
-    let mut entry = entries.next[HEAD as usize];
-    loop {
-        // Every unplaced required operation has its return entry still in the list, so the
-        // walk meets a return entry before it runs off the end.
-        assert!(entry != NONE, "walked past the last return entry");
-        let op = entries.op[entry as usize] as usize;
-        let mut cached_read = false;
-        if entries.is_call[entry as usize] {
-            let optional = ops[op].ret.is_none();
-            let twin = twin_before[op];
-            if optional && twin != NONE && bits[twin as usize / 64] & (1 << (twin % 64)) == 0 {
-                // An identical indeterminate operation invoked earlier is still unplaced.
-                entry = entries.next[entry as usize];
-                continue;
+/// Steps an exhaustive search of a segment (not the last) may take, per operation, before the
+/// cut is given up and the segment searched together with the next: a cut pays only where the
+/// set of states at it is cheap to find.
+const ENUMERATION_STEPS_PER_OP: u64 = 8;
+const ENUMERATION_STEPS_MIN: u64 = 64;
+
+#[allow(clippy::too_many_arguments)]
+fn search_plan<M: Model>(
+    model: &M,
+    ops: &[SearchOp<M::Op>],
+    plan: &Plan,
+    limits: Limits,
+    usage: &mut Usage,
+    meter: &mut Meter,
+    evidence: Evidence,
+    cancelled: &dyn Fn() -> bool,
+) -> SearchOutcome {
+    let mut paths = Paths::default();
+    let mut configs = vec![Carried {
+        state: model.init(),
+        path: NONE,
+    }];
+    let state_bytes = std::mem::size_of::<M::State>() as u64 + STATE_OVERHEAD;
+    let mut number = 0;
+    // After a cut was given up, the merged segment must double before the next try, so the
+    // work thrown away stays within a constant factor.
+    let mut merge_until = 0;
+    while number < plan.segments.len() {
+        let mut range = plan.segments[number].clone();
+        let mut end_number = number;
+        while end_number + 1 < plan.segments.len() && range.len() < merge_until {
+            end_number += 1;
+            range.end = plan.segments[end_number].end;
+        }
+        let last = end_number + 1 == plan.segments.len();
+        let segment = &plan.kept[range.clone()];
+        let carried_bytes = paths.bytes() + configs.len() as u64 * (state_bytes + 16);
+        if !meter.within(carried_bytes) {
+            return SearchOutcome::Unknown(Exhausted::Memory);
+        }
+        if segment.iter().all(|&i| ops[i].ret.is_none()) {
+            // Only indeterminate operations, all pointless to place after the cut (or at the
+            // end): the states stay as they are.
+            if last {
+                return SearchOutcome::Linearizable(paths.order(configs[0].path));
             }
-            if *steps >= budget {
-                return SearchOutcome::Unknown;
+            number = end_number + 1;
+            continue;
+        }
+        // The common case of an easy history: one operation alone, from one state.
+        if segment.len() == 1 && configs.len() == 1 && ops[segment[0]].ret.is_some() {
+            let op = segment[0];
+            if usage.steps >= limits.budget {
+                return SearchOutcome::Unknown(Exhausted::Steps);
             }
-            if steps.is_multiple_of(4096) && cancelled() {
-                return SearchOutcome::Cancelled;
-            }
-            *steps += 1;
-            let next = states.step(ops, op, state);
-            if next == ILLEGAL || (optional && next == state) {
-                entry = entries.next[entry as usize];
-                continue;
-            }
-            if prunes {
-                let next_state = &states.states[next as usize];
-                let doom = doomed(model, ops, &entries, &resets, entry, next_state, scan_max);
-                if let Some((due_op, first)) = doom {
-                    // Only the first operation due is certainly where this order dies; a later
-                    // one may not be (see `Evidence`), so only the first is recorded.
-                    let position = ops[due_op].ret.unwrap_or(usize::MAX);
-                    let further = furthest
-                        .as_ref()
-                        .is_none_or(|best| position > best.position);
-                    if first && further {
-                        let mut with_op = stack.clone();
-                        with_op.push(Frame {
-                            call: entry,
-                            before: state,
-                            forced: false,
-                        });
-                        furthest = Some(dead_end(&with_op, &entries, position, due_op, next));
+            usage.steps += 1;
+            let config = &mut configs[0];
+            match model.step(&config.state, &ops[op].op) {
+                Some(next) => {
+                    config.state = next;
+                    config.path = paths.extend(config.path, std::iter::once(op as u32));
+                    if last {
+                        return SearchOutcome::Linearizable(paths.order(config.path));
                     }
-                    entry = entries.next[entry as usize];
+                    number = end_number + 1;
                     continue;
                 }
-            }
-            let hash = zobrist ^ keys[op] ^ state_key(next);
-            let forced = read_only[op];
-            if cache.insert(hash, &bits, op, next) {
-                stack.push(Frame {
-                    call: entry,
-                    before: state,
-                    forced,
-                });
-                state = next;
-                bits[op / 64] |= 1 << (op % 64);
-                zobrist ^= keys[op];
-                entries.lift(entry);
-                if ops[op].ret.is_some() {
-                    remaining -= 1;
-                    if remaining == 0 {
-                        let order = stack
-                            .iter()
-                            .map(|frame| entries.op[frame.call as usize] as usize)
-                            .collect();
-                        return SearchOutcome::Linearizable(order);
-                    }
+                None => {
+                    let prefix = paths.order(config.path);
+                    return SearchOutcome::NotLinearizable(describe(model, ops, prefix, op));
                 }
-                entry = entries.next[HEAD as usize];
-                continue;
-            }
-            if !forced {
-                entry = entries.next[entry as usize];
-                continue;
-            }
-            // A read-only step into an explored configuration: this one is dead too.
-            cached_read = true;
-        }
-        if !cached_read {
-            // `op` returned before it could be placed in this configuration.
-            let position = ops[op].ret.unwrap_or(usize::MAX);
-            if furthest
-                .as_ref()
-                .is_none_or(|best| position > best.position)
-            {
-                furthest = Some(dead_end(&stack, &entries, position, op, state));
             }
         }
-        // Undo choices until one that leaves siblings to try.
-        loop {
-            let Some(frame) = stack.pop() else {
-                let dead = furthest.expect("a dead end was recorded before the stack emptied");
-                return SearchOutcome::NotLinearizable(describe(&states, dead));
-            };
-            let undone = entries.op[frame.call as usize] as usize;
-            state = frame.before;
-            bits[undone / 64] &= !(1 << (undone % 64));
-            zobrist ^= keys[undone];
-            entries.unlift(frame.call);
-            if ops[undone].ret.is_some() {
-                remaining += 1;
+        // Two or three overlapping operations from one state: try their orders directly.
+        if (2..=3).contains(&segment.len())
+            && configs.len() == 1
+            && segment.iter().all(|&i| ops[i].ret.is_some())
+        {
+            match small_segment(model, ops, segment, &configs[0].state, last, limits, usage) {
+                Small::Exhausted => return SearchOutcome::Unknown(Exhausted::Steps),
+                Small::Ends(ends) if !ends.is_empty() => {
+                    let parent = configs[0].path;
+                    if last {
+                        let mut path = paths.order(parent);
+                        path.extend(ends[0].1.iter().map(|&op| op as usize));
+                        return SearchOutcome::Linearizable(path);
+                    }
+                    let single = ends.len() == 1;
+                    configs = ends
+                        .into_iter()
+                        .map(|(state, order)| {
+                            let order = order.into_iter();
+                            let path = if single {
+                                paths.extend(parent, order)
+                            } else {
+                                paths.add(parent, order)
+                            };
+                            Carried { state, path }
+                        })
+                        .collect();
+                    number = end_number + 1;
+                    continue;
+                }
+                // No order: the full search finds the evidence.
+                Small::Ends(_) => {}
             }
-            entry = entries.next[frame.call as usize];
-            if !frame.forced {
+        }
+        let budget = if last {
+            limits.budget
+        } else {
+            let cap = (segment.len() as u64 * ENUMERATION_STEPS_PER_OP).max(ENUMERATION_STEPS_MIN);
+            limits.budget.min(usage.steps.saturating_add(cap))
+        };
+        let steps_before = usage.steps;
+        let outcome = search_segment(
+            model,
+            ops,
+            segment,
+            plan,
+            &configs,
+            last,
+            Limits {
+                budget,
+                memory: limits.memory,
+            },
+            usage,
+            meter,
+            carried_bytes,
+            evidence,
+            cancelled,
+        );
+        match outcome {
+            SegmentOutcome::Found { root, order } => {
+                let mut path = paths.order(configs[root].path);
+                path.extend(order.iter().map(|&l| segment[l as usize]));
+                return SearchOutcome::Linearizable(path);
+            }
+            SegmentOutcome::Stuck(dead) => {
+                let mut prefix = paths.order(configs[dead.root].path);
+                prefix.extend(dead.prefix.iter().map(|&l| segment[l as usize]));
+                return SearchOutcome::NotLinearizable(describe(
+                    model,
+                    ops,
+                    prefix,
+                    segment[dead.op],
+                ));
+            }
+            SegmentOutcome::Exhausted(Exhausted::Steps) if !last && usage.steps < limits.budget => {
+                // The cut costs more than it saves: search this segment with the next.
+                // The steps spent stay counted, so the verdict stays a function of the input.
+                let _ = steps_before;
+                merge_until = 2 * range.len();
+            }
+            SegmentOutcome::Exhausted(limit) => return SearchOutcome::Unknown(limit),
+            SegmentOutcome::Cancelled => return SearchOutcome::Cancelled,
+            SegmentOutcome::Through { ends, states } => {
+                configs = carry(ends, states, segment, &configs, &mut paths);
+                number = end_number + 1;
+            }
+        }
+    }
+    unreachable!("the last segment returns")
+}
+
+/// A configuration at the end of a segment (all its required operations placed).
+struct End {
+    root: usize,
+    state: u32,
+    /// The segment's order (local operations).
+    order: Vec<u32>,
+}
+
+enum SegmentOutcome<S> {
+    /// The last segment: a linearization from starting configuration `root`.
+    Found {
+        root: usize,
+        order: Vec<u32>,
+    },
+    /// Not the last: the configurations at its end, with their states.
+    Through {
+        ends: Vec<End>,
+        states: Vec<S>,
+    },
+    /// No configuration gets through: the furthest dead end.
+    Stuck(DeadEnd),
+    Exhausted(Exhausted),
+    Cancelled,
+}
+
+enum Small<S> {
+    /// The states the orders reach (each with its order), first found first.
+    Ends(Vec<(S, Vec<u32>)>),
+    Exhausted,
+}
+
+/// Every order of two or three required operations that respects real time, from `state`.
+/// In the last segment, stops at the first that is legal.
+fn small_segment<M: Model>(
+    model: &M,
+    ops: &[SearchOp<M::Op>],
+    segment: &[usize],
+    state: &M::State,
+    last: bool,
+    limits: Limits,
+    usage: &mut Usage,
+) -> Small<M::State> {
+    const ORDERS_2: [[usize; 3]; 2] = [[0, 1, 2], [1, 0, 2]];
+    const ORDERS_3: [[usize; 3]; 6] = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
+    let orders: &[[usize; 3]] = if segment.len() == 2 {
+        &ORDERS_2
+    } else {
+        &ORDERS_3
+    };
+    let mut ends: Vec<(M::State, Vec<u32>)> = Vec::new();
+    'orders: for order in orders {
+        let order = &order[..segment.len()];
+        // Real time: nothing may follow an operation that returned before it was invoked.
+        for (i, &a) in order.iter().enumerate() {
+            for &b in &order[i + 1..] {
+                if ops[segment[b]]
+                    .ret
+                    .is_some_and(|ret| ret < ops[segment[a]].call)
+                {
+                    continue 'orders;
+                }
+            }
+        }
+        let mut current = state.clone();
+        for &a in order {
+            if usage.steps >= limits.budget {
+                return Small::Exhausted;
+            }
+            usage.steps += 1;
+            match model.step(&current, &ops[segment[a]].op) {
+                Some(next) => current = next,
+                None => continue 'orders,
+            }
+        }
+        if !ends.iter().any(|(reached, _)| *reached == current) {
+            ends.push((current, order.iter().map(|&a| segment[a] as u32).collect()));
+            if last {
                 break;
             }
         }
     }
+    Small::Ends(ends)
+}
+
+/// The configurations after a cut: one per state reached (the indeterminate operations left
+/// unplaced are pointless to place later, so the state is all that counts), with its path.
+fn carry<S: Clone>(
+    mut ends: Vec<End>,
+    states: Vec<S>,
+    segment: &[usize],
+    starts: &[Carried<S>],
+    paths: &mut Paths,
+) -> Vec<Carried<S>> {
+    // Stable: the first end found for each state is kept, as the search found it.
+    ends.sort_by_key(|end| end.state);
+    ends.dedup_by_key(|end| end.state);
+    let single = ends.len() == 1;
+    ends.into_iter()
+        .map(|end| {
+            let parent = starts[end.root].path;
+            let order = end.order.iter().map(|&l| segment[l as usize] as u32);
+            let path = if single {
+                paths.extend(parent, order)
+            } else {
+                paths.add(parent, order)
+            };
+            Carried {
+                state: states[end.state as usize].clone(),
+                path,
+            }
+        })
+        .collect()
+}
+
+/// The evidence, with the states along the prefix computed again by the model.
+fn describe<M: Model>(
+    model: &M,
+    ops: &[SearchOp<M::Op>],
+    prefix: Vec<usize>,
+    stuck: usize,
+) -> Stuck {
+    let mut state = model.init();
+    let mut described = Vec::with_capacity(prefix.len());
+    for op in prefix {
+        state = model
+            .step(&state, &ops[op].op)
+            .expect("a prefix the search found is legal");
+        described.push((op, model.describe_state(&state)));
+    }
+    Stuck {
+        op: stuck,
+        prefix: described,
+        state: model.describe_state(&state),
+    }
+}
+
+/// The set of placed operations of a segment in its compact form: required operations as a
+/// frontier word (every word before it full) and the window of words after it up to the last
+/// non-zero one; indeterminate operations as a plain bitset (they are few: crashes).
+struct Placed {
+    req: Vec<u64>,
+    info: Vec<u64>,
+    /// First word of `req` that is not full.
+    lo: usize,
+    /// One past the last non-zero word of `req`, at least `lo`.
+    hi: usize,
+    /// The full value of the last word.
+    last_full: u64,
+}
+
+impl Placed {
+    fn new(required: usize, indeterminate: usize) -> Self {
+        Placed {
+            req: vec![0; required.div_ceil(64)],
+            info: vec![0; indeterminate.div_ceil(64)],
+            lo: 0,
+            hi: 0,
+            last_full: if required.is_multiple_of(64) {
+                !0
+            } else {
+                (1 << (required % 64)) - 1
+            },
+        }
+    }
+
+    fn full(&self, word: usize) -> u64 {
+        if word + 1 == self.req.len() {
+            self.last_full
+        } else {
+            !0
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, required: bool, ordinal: u32) {
+        let (word, bit) = (ordinal as usize / 64, 1u64 << (ordinal % 64));
+        if !required {
+            self.info[word] |= bit;
+            return;
+        }
+        self.req[word] |= bit;
+        while self.lo < self.req.len() && self.req[self.lo] == self.full(self.lo) {
+            self.lo += 1;
+        }
+        self.hi = self.hi.max(word + 1).max(self.lo);
+    }
+
+    #[inline]
+    fn clear(&mut self, required: bool, ordinal: u32) {
+        let (word, bit) = (ordinal as usize / 64, 1u64 << (ordinal % 64));
+        if !required {
+            self.info[word] &= !bit;
+            return;
+        }
+        self.req[word] &= !bit;
+        self.lo = self.lo.min(word);
+        while self.hi > self.lo && self.req[self.hi - 1] == 0 {
+            self.hi -= 1;
+        }
+    }
+
+    fn window(&self) -> &[u64] {
+        let end = self.hi.max(self.lo).min(self.req.len());
+        &self.req[self.lo.min(self.req.len())..end]
+    }
+}
+
+/// Searches one segment from every carried state. `local` lists the partition operations of
+/// the segment; search-local operation numbers index it.
+///
+/// Required blind writes whose state nothing observes (`plan.lazy`) are placed lazily: never
+/// by the walk, but just before the next blind write placed while they may be (*absorbed*: the
+/// state they leave is overwritten at once, so this changes nothing for the others), or alone
+/// when the walk reaches their return. Any linearization can be rearranged so: such a write is
+/// followed, up to the next blind write, only by operations legal and state-preserving in every
+/// state (nothing else is legal in a state nobody observes), so it can move to just before the
+/// earliest blind write placed while it may be, or, if there is none before its return, stay
+/// where the walk must place it. This removes the choice of where each unobserved write goes,
+/// which is what makes histories with many concurrent writers exponential.
+#[allow(clippy::too_many_arguments)]
+fn search_segment<M: Model>(
+    model: &M,
+    ops: &[SearchOp<M::Op>],
+    local: &[usize],
+    plan: &Plan,
+    starts: &[Carried<M::State>],
+    last: bool,
+    limits: Limits,
+    usage: &mut Usage,
+    meter: &mut Meter,
+    carried_bytes: u64,
+    evidence: Evidence,
+    cancelled: &dyn Fn() -> bool,
+) -> SegmentOutcome<M::State> {
+    let scan_max = match evidence {
+        Evidence::Exact => 1,
+        Evidence::Fast => 8,
+    };
+    let count = local.len();
+    let calls: Vec<(usize, Option<usize>)> =
+        local.iter().map(|&i| (ops[i].call, ops[i].ret)).collect();
+    let mut entries = Entries::new(&calls);
+    let mut states = States::new(model, count);
+    // Ordinals: required operations in order of invocation, and indeterminate ones.
+    let mut ordinal = vec![0u32; count];
+    let (mut required, mut indeterminate) = (0u32, 0u32);
+    for (l, &(_, ret)) in calls.iter().enumerate() {
+        if ret.is_some() {
+            ordinal[l] = required;
+            required += 1;
+        } else {
+            ordinal[l] = indeterminate;
+            indeterminate += 1;
+        }
+    }
+    let mut placed_set = Placed::new(required as usize, indeterminate as usize);
+    let mut cache = Cache::new(placed_set.info.len());
+    let keys: Vec<u64> = (0..count as u64).map(mix).collect();
+    let read_only: Vec<bool> = local
+        .iter()
+        .map(|&i| model.is_read_only(&ops[i].op))
+        .collect();
+    let resets: Vec<bool> = local.iter().map(|&i| model.resets(&ops[i].op)).collect();
+    let lazy: Vec<bool> = local.iter().map(|&i| plan.lazy[i]).collect();
+    let blind: Vec<bool> = local.iter().map(|&i| plan.blind[i]).collect();
+    let any_lazy = lazy.iter().any(|&l| l);
+    // Models that never answer `resets() == false` do not prune this way: skip the scans.
+    let prunes = resets.iter().any(|&reset| !reset);
+    // The closest earlier indeterminate operation equal to each indeterminate one.
+    let mut twin_before = vec![NONE; count];
+    if indeterminate > 1 {
+        let mut latest: FixedMap<u32, u32> = FixedMap::default();
+        for l in 0..count {
+            if calls[l].1.is_none() {
+                if let Some(previous) = latest.insert(plan.group[local[l]], l as u32) {
+                    twin_before[l] = previous;
+                }
+            }
+        }
+    }
+    // For the pruning of exhausted states: the state each operation leaves (its producers),
+    // the state each required operation must meet (its watchers), and how many of each are
+    // unplaced, per state.
+    let exhaustion = plan.exhaustion && count > 1;
+    let (mut producer, mut watcher) = (vec![NONE; count], vec![NONE; count]);
+    let (mut producers, mut watchers): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+    if exhaustion {
+        let bump = |counts: &mut Vec<u32>, id: u32| {
+            if counts.len() <= id as usize {
+                counts.resize(id as usize + 1, 0);
+            }
+            counts[id as usize] += 1;
+        };
+        for l in 0..count {
+            let op = &ops[local[l]].op;
+            if let Some(state) = model.leaves(op) {
+                producer[l] = states.intern(state);
+                bump(&mut producers, producer[l]);
+            }
+            if calls[l].1.is_some() {
+                if let Observation::State(state) = model.observes(op) {
+                    watcher[l] = states.intern(state);
+                    bump(&mut watchers, watcher[l]);
+                }
+            }
+        }
+    }
+    let count_of = |counts: &[u32], id: u32| counts.get(id as usize).copied().unwrap_or(0);
+    let state_key = |state: u32| mix(u64::from(state) ^ 0x5eed_0000_0000);
+    let fixed_bytes = carried_bytes + entries.bytes() + count as u64 * 48;
+
+    let mut placed = vec![false; count];
+    let mut stack: Vec<Frame> = Vec::with_capacity(count);
+    // Call entries of the lazy writes the frames absorbed, frame after frame.
+    let mut absorbed: Vec<u32> = Vec::new();
+    let mut batch: Vec<u32> = Vec::new();
+    let mut furthest: Option<DeadEnd> = None;
+    let mut ends: Vec<End> = Vec::new();
+    let mut ends_bytes = 0u64;
+    let mut ended: Vec<bool> = Vec::new();
+    // Starting configurations: one per carried state, nothing placed yet.
+    let mut roots = Vec::with_capacity(starts.len());
+    for start in starts {
+        let state = states.intern(start.state.clone());
+        cache.insert(state_key(state), state, 0, &[], &placed_set.info);
+        roots.push(state);
+    }
+    for (root, &root_state) in roots.iter().enumerate() {
+        let mut state = root_state;
+        let mut zobrist = 0u64;
+        let mut remaining = required as usize;
+        // The lowest the stack has been since the last dead end was recorded (see `record`).
+        let mut low_water = 0usize;
+        let mut entry = entries.next[HEAD as usize];
+        loop {
+            // `Some(record)`: undo the last choice; `record` says whether this is a dead end
+            // to record (a return no order from this configuration gets past).
+            let mut backtrack = None;
+            // Every unplaced required operation has its return entry in the list, so the
+            // walk meets one before the end unless all are placed, which ends the walk first.
+            assert!(entry != NONE, "walked past the last return entry");
+            let op = entries.op[entry as usize] as usize;
+            let is_call = entries.is_call[entry as usize];
+            // A lazy write's return: it is placed alone, now, as the only choice left.
+            let alone = !is_call && lazy[op];
+            if is_call || alone {
+                let optional = calls[op].1.is_none();
+                if is_call && lazy[op] {
+                    entry = entries.next[entry as usize];
+                    continue;
+                }
+                let twin = twin_before[op];
+                if optional && twin != NONE && !placed[twin as usize] {
+                    // An identical indeterminate operation invoked earlier is still unplaced.
+                    entry = entries.next[entry as usize];
+                    continue;
+                }
+                if usage.steps >= limits.budget {
+                    return SegmentOutcome::Exhausted(Exhausted::Steps);
+                }
+                if usage.steps.is_multiple_of(4096) && cancelled() {
+                    return SegmentOutcome::Cancelled;
+                }
+                usage.steps += 1;
+                let next = states.step(&ops[local[op]].op, op, state);
+                if next == ILLEGAL || (optional && next == state) {
+                    assert!(!alone, "a blind write is legal in every state");
+                    entry = entries.next[entry as usize];
+                    continue;
+                }
+                if exhaustion && !alone && next != state {
+                    let producing = count_of(&producers, state) - u32::from(producer[op] == state);
+                    let watching = count_of(&watchers, state) - u32::from(watcher[op] == state);
+                    if watching > 0 && producing == 0 {
+                        // Leaving a state for good while a required operation still has to
+                        // meet it: no order from here places that operation. The order dies at
+                        // the first return due at the latest; exactly there if that return is
+                        // a watcher's (see `Evidence`).
+                        let due = first_due(&entries, op);
+                        let first = watcher[due] == state;
+                        let position = calls[due].1.unwrap_or(usize::MAX);
+                        if first
+                            && furthest
+                                .as_ref()
+                                .is_none_or(|best| position > best.position)
+                        {
+                            record(
+                                &mut furthest,
+                                &stack,
+                                &absorbed,
+                                &entries,
+                                low_water,
+                                root,
+                                position,
+                                due,
+                                Some(op as u32),
+                            );
+                            low_water = stack.len();
+                        }
+                        if first || evidence == Evidence::Fast {
+                            // A pruned order that may have died elsewhere: the evidence may
+                            // not be the furthest.
+                            usage.inexact |= !first;
+                            entry = entries.next[entry as usize];
+                            continue;
+                        }
+                    }
+                }
+                if prunes && !alone {
+                    let next_state = &states.states[next as usize];
+                    let doom = doomed(
+                        model, ops, local, &entries, &resets, entry, next_state, scan_max,
+                    );
+                    if let Some((due_op, first)) = doom {
+                        // Only the first operation due is certainly where this order dies; a
+                        // later one may not be (see `Evidence`), so only the first is recorded.
+                        let position = calls[due_op].1.unwrap_or(usize::MAX);
+                        let further = furthest
+                            .as_ref()
+                            .is_none_or(|best| position > best.position);
+                        if first && further {
+                            record(
+                                &mut furthest,
+                                &stack,
+                                &absorbed,
+                                &entries,
+                                low_water,
+                                root,
+                                position,
+                                due_op,
+                                Some(op as u32),
+                            );
+                            low_water = stack.len();
+                        }
+                        entry = entries.next[entry as usize];
+                        continue;
+                    }
+                }
+                // Lazy writes absorbed just before this blind write: the unplaced ones whose
+                // call comes before the first return in the list (but their own).
+                batch.clear();
+                if any_lazy && blind[op] && !alone {
+                    absorbable(&entries, &lazy, &mut batch);
+                }
+                // The configuration with `op` (and the batch) placed, in its compact form.
+                let mut hash = zobrist ^ keys[op] ^ state_key(next);
+                placed_set.set(!optional, ordinal[op]);
+                for &c in &batch {
+                    let w = entries.op[c as usize] as usize;
+                    hash ^= keys[w];
+                    placed_set.set(true, ordinal[w]);
+                }
+                let new = cache.insert(
+                    hash,
+                    next,
+                    placed_set.lo,
+                    placed_set.window(),
+                    &placed_set.info,
+                );
+                if !new {
+                    placed_set.clear(!optional, ordinal[op]);
+                    for &c in &batch {
+                        placed_set.clear(true, ordinal[entries.op[c as usize] as usize]);
+                    }
+                    if !alone && !read_only[op] {
+                        entry = entries.next[entry as usize];
+                        continue;
+                    }
+                    // Explored before, and it was the only choice worth trying (a lazy write
+                    // alone, a read-only step): this configuration is done.
+                    backtrack = Some(false);
+                } else {
+                    let used = fixed_bytes
+                        + cache.bytes()
+                        + states.bytes()
+                        + stack.len() as u64 * 16
+                        + absorbed.len() as u64 * 4
+                        + ends_bytes
+                        + furthest.as_ref().map_or(0, |d| d.prefix.len() as u64 * 4);
+                    if !meter.within(used) {
+                        return SegmentOutcome::Exhausted(Exhausted::Memory);
+                    }
+                    let call = if alone {
+                        call_entry_of(&entries, entry)
+                    } else {
+                        entry
+                    };
+                    for &c in &batch {
+                        let w = entries.op[c as usize] as usize;
+                        placed[w] = true;
+                        zobrist ^= keys[w];
+                        entries.lift(c);
+                        absorbed.push(c);
+                        remaining -= 1;
+                        if exhaustion {
+                            uncount(&mut producers, producer[w]);
+                            uncount(&mut watchers, watcher[w]);
+                        }
+                    }
+                    if exhaustion {
+                        uncount(&mut producers, producer[op]);
+                        uncount(&mut watchers, watcher[op]);
+                    }
+                    stack.push(Frame {
+                        call,
+                        before: state,
+                        forced: read_only[op] || alone,
+                        absorbed: batch.len() as u32,
+                    });
+                    state = next;
+                    placed[op] = true;
+                    zobrist ^= keys[op];
+                    entries.lift(call);
+                    if !optional {
+                        remaining -= 1;
+                    }
+                    if remaining > 0 {
+                        entry = entries.next[HEAD as usize];
+                        continue;
+                    }
+                    let order = prefix_of(&stack, &absorbed, &entries);
+                    if last {
+                        return SegmentOutcome::Found { root, order };
+                    }
+                    // One end per state is all the next segment needs.
+                    let state_index = state as usize;
+                    if ended.len() <= state_index {
+                        ended.resize(state_index + 1, false);
+                    }
+                    if !ended[state_index] {
+                        ended[state_index] = true;
+                        ends_bytes += 32 + order.len() as u64 * 4;
+                        ends.push(End { root, state, order });
+                    }
+                    backtrack = Some(false);
+                }
+            }
+            if backtrack.unwrap_or(true) {
+                // `op` returned before it could be placed in this configuration.
+                let position = calls[op].1.unwrap_or(usize::MAX);
+                if furthest
+                    .as_ref()
+                    .is_none_or(|best| position > best.position)
+                {
+                    record(
+                        &mut furthest,
+                        &stack,
+                        &absorbed,
+                        &entries,
+                        low_water,
+                        root,
+                        position,
+                        op,
+                        None,
+                    );
+                    low_water = stack.len();
+                }
+            }
+            // Undo choices until one that leaves siblings to try.
+            let mut exhausted = false;
+            loop {
+                let Some(frame) = stack.pop() else {
+                    exhausted = true;
+                    break;
+                };
+                low_water = low_water.min(stack.len());
+                let undone = entries.op[frame.call as usize] as usize;
+                state = frame.before;
+                placed[undone] = false;
+                zobrist ^= keys[undone];
+                let undone_required = calls[undone].1.is_some();
+                placed_set.clear(undone_required, ordinal[undone]);
+                if exhaustion {
+                    recount(&mut producers, producer[undone]);
+                    recount(&mut watchers, watcher[undone]);
+                }
+                if undone_required {
+                    remaining += 1;
+                }
+                entries.unlift(frame.call);
+                for _ in 0..frame.absorbed {
+                    let c = absorbed.pop().expect("absorbed entries are on the stack");
+                    let w = entries.op[c as usize] as usize;
+                    placed[w] = false;
+                    zobrist ^= keys[w];
+                    placed_set.clear(true, ordinal[w]);
+                    remaining += 1;
+                    entries.unlift(c);
+                    if exhaustion {
+                        recount(&mut producers, producer[w]);
+                        recount(&mut watchers, watcher[w]);
+                    }
+                }
+                entry = entries.next[frame.call as usize];
+                if !frame.forced {
+                    break;
+                }
+            }
+            if exhausted {
+                break;
+            }
+        }
+    }
+    if ends.is_empty() {
+        let dead = furthest.expect("a dead end was recorded before every start was exhausted");
+        return SegmentOutcome::Stuck(dead);
+    }
+    SegmentOutcome::Through {
+        ends,
+        states: states.states,
+    }
+}
+
+fn uncount(counts: &mut [u32], id: u32) {
+    if id != NONE {
+        counts[id as usize] -= 1;
+    }
+}
+
+fn recount(counts: &mut [u32], id: u32) {
+    if id != NONE {
+        counts[id as usize] += 1;
+    }
+}
+
+/// The operation of the first return entry in the list but `op`'s.
+#[inline(never)]
+fn first_due(entries: &Entries, op: usize) -> usize {
+    let mut scan = entries.next[HEAD as usize];
+    while scan != NONE
+        && (entries.is_call[scan as usize] || entries.op[scan as usize] as usize == op)
+    {
+        scan = entries.next[scan as usize];
+    }
+    entries.op[scan as usize] as usize
+}
+
+/// The call entries of the unplaced lazy writes that may be placed now: those whose call
+/// comes before the first return in the list (but their own).
+#[inline(never)]
+fn absorbable(entries: &Entries, lazy: &[bool], batch: &mut Vec<u32>) {
+    let mut scan = entries.next[HEAD as usize];
+    while scan != NONE {
+        let index = scan as usize;
+        let other = entries.op[index] as usize;
+        if entries.is_call[index] {
+            if lazy[other] {
+                batch.push(scan);
+            }
+        } else if !(lazy[other]
+            && batch
+                .iter()
+                .any(|&c| entries.op[c as usize] as usize == other))
+        {
+            break;
+        }
+        scan = entries.next[index];
+    }
+}
+
+/// The order of the stack: each frame's operation, after the lazy writes it absorbed.
+fn prefix_of(stack: &[Frame], absorbed: &[u32], entries: &Entries) -> Vec<u32> {
+    let mut order = Vec::with_capacity(stack.len() + absorbed.len());
+    let mut next_absorbed = 0;
+    for frame in stack {
+        for &c in &absorbed[next_absorbed..next_absorbed + frame.absorbed as usize] {
+            order.push(entries.op[c as usize]);
+        }
+        next_absorbed += frame.absorbed as usize;
+        order.push(entries.op[frame.call as usize]);
+    }
+    order
+}
+
+/// The call entry of the operation whose return entry is `ret` (both still in the list).
+fn call_entry_of(entries: &Entries, ret: u32) -> u32 {
+    let op = entries.op[ret as usize];
+    let mut entry = entries.prev[ret as usize];
+    while entries.op[entry as usize] != op || !entries.is_call[entry as usize] {
+        entry = entries.prev[entry as usize];
+    }
+    entry
 }
 
 /// Looks for an operation that can no longer become legal once `placing` is placed in state
@@ -571,9 +1662,11 @@ pub(crate) fn search<M: Model>(
 /// none of those resets, it must become legal by operations that do not reset. The scan stops
 /// at the first call that resets, or after `scan_max` returns. Also says whether the doomed
 /// operation is the first due to return.
+#[allow(clippy::too_many_arguments)]
 fn doomed<M: Model>(
     model: &M,
     ops: &[SearchOp<M::Op>],
+    local: &[usize],
     entries: &Entries,
     resets: &[bool],
     placing: u32,
@@ -591,7 +1684,7 @@ fn doomed<M: Model>(
                 return None;
             }
         } else if entry != skip {
-            if !model.may_become_legal(next, &ops[op].op) {
+            if !model.may_become_legal(next, &ops[local[op]].op) {
                 return Some((op, scanned == 0));
             }
             scanned += 1;
@@ -601,39 +1694,24 @@ fn doomed<M: Model>(
     None
 }
 
-fn describe<M: Model>(states: &States<'_, M>, dead: DeadEnd) -> Stuck {
-    let text = |id: u32| states.model.describe_state(&states.states[id as usize]);
-    Stuck {
-        op: dead.op,
-        prefix: dead
-            .prefix
-            .into_iter()
-            .map(|(op, after)| (op, text(after)))
-            .collect(),
-        state: text(dead.state),
-    }
-}
-
-/// For each indeterminate operation, the closest operation invoked before it that is also
-/// indeterminate and equal to it (or `NONE`). Such twins are interchangeable: neither has a
-/// return to respect, and once both are invoked either can stand where the other would. So the
-/// search places twins in order of invocation, pruning the mirror-image orders.
-fn twins<O: PartialEq + std::fmt::Debug>(ops: &[SearchOp<O>]) -> Vec<u32> {
-    let mut twin_before = vec![NONE; ops.len()];
+/// For each indeterminate operation, a group number shared with the equal ones (others get
+/// `NONE`). Equal indeterminate operations are interchangeable: neither has a return to
+/// respect, and once both are invoked either can stand where the other would. So the search
+/// places them in order of invocation, pruning the mirror-image orders.
+fn twin_groups<O: PartialEq + std::fmt::Debug>(ops: &[SearchOp<O>]) -> Vec<u32> {
+    let mut group = vec![NONE; ops.len()];
     // Grouped by their debug text (a cheap, deterministic key); equality decides.
-    let mut groups: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
-    let mut order: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].ret.is_none()).collect();
-    order.sort_by_key(|&i| ops[i].call);
-    for index in order {
-        let group = groups.entry(format!("{:?}", ops[index].op)).or_default();
-        if let Some(&twin) = group
-            .iter()
-            .rev()
-            .find(|&&other| ops[other].op == ops[index].op)
-        {
-            twin_before[index] = twin as u32;
+    let mut buckets: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+    let mut groups = 0u32;
+    for index in (0..ops.len()).filter(|&i| ops[i].ret.is_none()) {
+        let bucket = buckets.entry(format!("{:?}", ops[index].op)).or_default();
+        if let Some(&twin) = bucket.iter().find(|&&other| ops[other].op == ops[index].op) {
+            group[index] = group[twin];
+        } else {
+            group[index] = groups;
+            groups += 1;
+            bucket.push(index);
         }
-        group.push(index);
     }
-    twin_before
+    group
 }

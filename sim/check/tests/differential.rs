@@ -77,6 +77,32 @@ impl Workload for RegisterWorkload {
     }
 }
 
+/// Writes of many distinct values, most never read: exercises the pruning of unobserved writes
+/// (lazy placement, indeterminate writes never placed), of states left for good, and the cuts.
+struct SparseRegisterWorkload;
+
+impl Workload for SparseRegisterWorkload {
+    fn invoke(&self, generator: &mut Generator) -> (String, Option<Value>, Value) {
+        match generator.below(5) {
+            0 | 1 => ("read".into(), None, Value::Nil),
+            2 | 3 => ("write".into(), None, Value::Int(generator.below(6) as i64)),
+            _ => {
+                let from = Value::Int(generator.below(6) as i64);
+                let to = Value::Int(generator.below(6) as i64);
+                ("cas".into(), None, Value::List(vec![from, to]))
+            }
+        }
+    }
+
+    fn result(&self, generator: &mut Generator, function: &str, input: &Value) -> Value {
+        if function == "read" {
+            Value::Int(generator.below(3) as i64)
+        } else {
+            input.clone()
+        }
+    }
+}
+
 struct MutexWorkload;
 
 impl Workload for MutexWorkload {
@@ -141,6 +167,7 @@ fn random_history(
     generator: &mut Generator,
     workload: &dyn Workload,
     operations_max: u64,
+    open_tenths: u64,
 ) -> History {
     let processes = 1 + generator.below(3);
     let operation_count = 1 + generator.below(operations_max);
@@ -178,11 +205,12 @@ fn random_history(
         let process = generator.below(processes) as usize;
         match open[process].take() {
             Some((function, key, input)) => {
-                let (kind, value) = match generator.below(10) {
-                    0 | 1 => (OpType::Info, input.clone()),
-                    2 => (OpType::Fail, input.clone()),
+                let roll = generator.below(10);
+                let (kind, value) = match roll {
+                    _ if roll < open_tenths => (OpType::Info, input.clone()),
+                    _ if roll == open_tenths => (OpType::Fail, input.clone()),
                     // Leave it open to the end: a crashed client.
-                    3 if invoked == operation_count => continue,
+                    _ if roll == open_tenths + 1 && invoked == operation_count => continue,
                     _ => (OpType::Ok, workload.result(generator, &function, &input)),
                 };
                 push(
@@ -309,18 +337,24 @@ where
     M: Model + Sync,
     M::Op: Send + Sync,
 {
-    agree_sized(model, workload, seed, count, 7);
+    agree_sized(model, workload, seed, count, 7, 2);
 }
 
-fn agree_sized<M>(model: &M, workload: &dyn Workload, seed: u64, count: usize, operations_max: u64)
-where
+fn agree_sized<M>(
+    model: &M,
+    workload: &dyn Workload,
+    seed: u64,
+    count: usize,
+    operations_max: u64,
+    open_tenths: u64,
+) where
     M: Model + Sync,
     M::Op: Send + Sync,
 {
     let mut generator = Generator(seed);
     let mut verdicts = [0usize; 2];
     for case in 0..count {
-        let history = random_history(&mut generator, workload, operations_max);
+        let history = random_history(&mut generator, workload, operations_max, open_tenths);
         let expected = brute_force::is_linearizable(&history, model).unwrap();
         let result = check(&history, model, &CheckOptions::default()).unwrap();
         let parallel = check_parallel(&history, model, &CheckOptions::default(), 2).unwrap();
@@ -406,6 +440,37 @@ fn agrees_with_brute_force_on_mutexes_counters_and_maps() {
     agree(&KeyValue, &KeyValueWorkload, 7, CASES);
 }
 
+#[test]
+fn agrees_with_brute_force_on_sparse_registers_and_many_open_operations() {
+    for (seed, open_tenths) in [(21, 2), (22, 6)] {
+        agree_sized(
+            &CasRegister::new(Value::Int(0)),
+            &SparseRegisterWorkload,
+            seed,
+            CASES,
+            9,
+            open_tenths,
+        );
+        agree_sized(
+            &CasRegister::strict(Value::Nil),
+            &SparseRegisterWorkload,
+            seed + 10,
+            CASES,
+            9,
+            open_tenths,
+        );
+    }
+    agree_sized(&EtcdRegister, &SparseRegisterWorkload, 23, CASES, 9, 5);
+    agree_sized(
+        &CasRegister::new(Value::Int(0)),
+        &RegisterWorkload { keys: false },
+        24,
+        CASES,
+        9,
+        6,
+    );
+}
+
 /// A heavier sweep, run on demand: `cargo test -p check --release -- --ignored`.
 #[test]
 #[ignore]
@@ -417,6 +482,7 @@ fn agrees_with_brute_force_on_larger_histories() {
         11,
         count,
         9,
+        2,
     );
     agree_sized(
         &CasRegister::strict(Value::Nil),
@@ -424,6 +490,7 @@ fn agrees_with_brute_force_on_larger_histories() {
         12,
         count,
         9,
+        2,
     );
     agree_sized(
         &EtcdRegister,
@@ -431,8 +498,17 @@ fn agrees_with_brute_force_on_larger_histories() {
         13,
         count,
         9,
+        2,
     );
-    agree_sized(&Mutex, &MutexWorkload, 14, count, 9);
-    agree_sized(&Counter, &CounterWorkload, 15, count, 9);
-    agree_sized(&KeyValue, &KeyValueWorkload, 16, count, 9);
+    agree_sized(&Mutex, &MutexWorkload, 14, count, 9, 2);
+    agree_sized(&Counter, &CounterWorkload, 15, count, 9, 2);
+    agree_sized(&KeyValue, &KeyValueWorkload, 16, count, 9, 2);
+    agree_sized(
+        &CasRegister::new(Value::Int(0)),
+        &SparseRegisterWorkload,
+        17,
+        count,
+        10,
+        5,
+    );
 }

@@ -356,7 +356,10 @@ fn corrupted_histories_never_panic() {
         seed ^= seed << 17;
         (seed % n as u64) as usize
     };
-    let options = check::CheckOptions { budget: 10_000 };
+    let options = check::CheckOptions {
+        budget: 10_000,
+        ..Default::default()
+    };
     for round in 0..1500 {
         let original = &originals[round % originals.len()];
         let mut text = original.clone();

@@ -224,8 +224,18 @@ fn a_tiny_budget_gives_unknown_not_a_guess() {
     let text = "{:process 0 :type :invoke :f :write :value 1}
                 {:process 1 :type :invoke :f :write :value 2}
                 {:process 0 :type :ok     :f :write :value 1}
-                {:process 1 :type :ok     :f :write :value 2}";
-    let result = check(&history(text), &register(), &CheckOptions { budget: 1 }).unwrap();
+                {:process 1 :type :ok     :f :write :value 2}
+                {:process 2 :type :invoke :f :read  :value nil}
+                {:process 2 :type :ok     :f :read  :value 1}";
+    let result = check(
+        &history(text),
+        &register(),
+        &CheckOptions {
+            budget: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(result.verdict, Verdict::Unknown);
     assert_eq!(result.steps, 1);
     assert_eq!(result.unknown, vec![None]);

@@ -28,11 +28,18 @@ pub fn judge<M: Model>(
             time: stuck_time(&result, history),
         },
         check::Verdict::Unknown => Judgement::Unknown {
-            detail: format!(
-                "the linearizability checker spent its budget of {} steps: {}",
-                options.budget,
-                explanation.trim()
-            ),
+            detail: match result.exhausted {
+                Some(check::Exhausted::Memory) => format!(
+                    "the linearizability checker reached its memory limit of {} bytes: {}",
+                    options.memory,
+                    explanation.trim()
+                ),
+                _ => format!(
+                    "the linearizability checker spent its budget of {} steps: {}",
+                    options.budget,
+                    explanation.trim()
+                ),
+            },
         },
     };
     Ok(HistoryCheck {
