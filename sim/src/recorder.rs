@@ -253,6 +253,11 @@ impl RecordedHistory {
         })
     }
 
+    /// The true time of entry `index`, nanoseconds.
+    pub fn time(&self, index: usize) -> u64 {
+        self.entries[index].time
+    }
+
     /// The time of the last entry, or zero.
     pub fn last_time(&self) -> u64 {
         self.entries.iter().map(|e| e.time).max().unwrap_or(0)

@@ -22,8 +22,7 @@ pub fn judge_history<W: Workload>(data: &mut RunData, workload: &W, options: &Ch
     ) {
         return;
     }
-    let history = data.history.to_history();
-    let check = match workload.check(&history, options) {
+    let check = match workload.check(&data.history, options) {
         Ok(check) => check,
         Err(error) => {
             // The engine wrote a history its own workload cannot read: an engine bug, loudly.

@@ -11,7 +11,7 @@
 //! kept aside as fault annotations.
 
 use crate::error::HistoryError;
-use crate::history::{History, OpType, Process, Value};
+use crate::history::{History, Op, OpType, Process, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -127,13 +127,24 @@ pub struct Operations {
 /// second invocation while one is open on the same process, and on a completion whose function
 /// differs from its invocation's.
 pub fn pair(history: &History) -> Result<Operations, HistoryError> {
+    pair_ops(history.ops.iter(), history.ops.len())
+}
+
+/// [`pair`] over a stream of entries, in history order (`len` is how many there are, for
+/// reserving room): a caller that keeps its history in another form (the simulator's compact
+/// recorder) pairs it without first building a whole [`History`].
+pub fn pair_ops<O: std::borrow::Borrow<Op>>(
+    ops: impl Iterator<Item = O>,
+    len: usize,
+) -> Result<Operations, HistoryError> {
     let mut result = Operations {
-        operations: Vec::with_capacity(history.ops.len() / 2 + 1),
+        operations: Vec::with_capacity(len / 2 + 1),
         annotations: Vec::new(),
     };
     // Open operation (index into `result.operations`) per process.
-    let mut open: BTreeMap<&Process, usize> = BTreeMap::new();
-    for (index, op) in history.ops.iter().enumerate() {
+    let mut open: BTreeMap<Process, usize> = BTreeMap::new();
+    for (index, op) in ops.enumerate() {
+        let op: &Op = op.borrow();
         if !op.process.is_client() {
             result.annotations.push(index);
             continue;
@@ -146,7 +157,7 @@ pub fn pair(history: &History) -> Result<Operations, HistoryError> {
                     process: op.process.to_string(),
                 });
             }
-            open.insert(&op.process, result.operations.len());
+            open.insert(op.process.clone(), result.operations.len());
             result.operations.push(Operation {
                 invoke: index,
                 complete: None,

@@ -13,8 +13,9 @@
 
 use super::{key_of, linearizable, Entry, FieldError, HistoryCheck, Setup, Workload, Written};
 use crate::check::{CheckOptions, Counter as CounterModel};
-use crate::history::{History, Op, OpType, Value};
+use crate::history::{Op, OpType, Value};
 use crate::protocol::Key;
+use crate::recorder::RecordedHistory;
 use crate::rng::SimRng;
 use crate::service::StateMachine;
 use serde::{Deserialize, Serialize};
@@ -188,7 +189,11 @@ impl Workload for Counter {
         }
     }
 
-    fn check(&self, history: &History, options: &CheckOptions) -> Result<HistoryCheck, String> {
+    fn check(
+        &self,
+        history: &RecordedHistory,
+        options: &CheckOptions,
+    ) -> Result<HistoryCheck, String> {
         linearizable::judge(history, &CounterModel, options)
     }
 }

@@ -5,19 +5,23 @@
 //! [`Judgement`] the run's verdict folds in.
 
 use super::{HistoryCheck, Judgement};
+use crate::check::operation::pair_ops;
 use crate::check::{self, CheckOptions, CheckResult, Model};
-use crate::history::History;
+use crate::recorder::RecordedHistory;
 
 /// Prefix entries quoted in a verdict's detail; the full explanation goes with the run data.
 const PREFIX_QUOTED: usize = 6;
 
-/// Checks `history` against `model` with the step budget of `options`.
+/// Checks `history` against `model` within the step and memory budgets of `options`. The
+/// history is paired into operations straight from its compact form, one entry at a time.
 pub fn judge<M: Model>(
-    history: &History,
+    history: &RecordedHistory,
     model: &M,
     options: &CheckOptions,
 ) -> Result<HistoryCheck, String> {
-    let result = check::check(history, model, options).map_err(|error| error.to_string())?;
+    let paired = pair_ops(history.ops(), history.len()).map_err(|error| error.to_string())?;
+    let result = check::check_operations(paired.operations, paired.annotations, model, options)
+        .map_err(|error| error.to_string())?;
     let explanation = check::explain(&result);
     let judgement = match result.verdict {
         check::Verdict::Linearizable => Judgement::Valid,
@@ -49,11 +53,11 @@ pub fn judge<M: Model>(
 }
 
 /// When the violation became observable: the completion of the operation that cannot be placed.
-fn stuck_time(result: &CheckResult, history: &History) -> Option<u64> {
+fn stuck_time(result: &CheckResult, history: &RecordedHistory) -> Option<u64> {
     let violation = result.violation.as_ref()?;
     let operation = &result.operations[violation.operation];
     let entry = operation.complete.unwrap_or(operation.invoke);
-    history.ops.get(entry).map(|op| op.time)
+    (entry < history.len()).then(|| history.time(entry))
 }
 
 fn concise(result: &CheckResult) -> String {

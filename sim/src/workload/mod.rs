@@ -38,7 +38,8 @@ pub mod register;
 
 use crate::check::CheckOptions;
 use crate::completion::Completion;
-use crate::history::{History, Op, Value};
+use crate::history::{Op, Value};
+use crate::recorder::RecordedHistory;
 use crate::rng::SimRng;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -190,8 +191,14 @@ pub trait Workload: Sized + 'static {
     /// Reads an operation (and, for an `ok` entry, its result) back from a history entry.
     fn read(op: &Op) -> Result<(Self::Operation, Option<Self::Output>), String>;
 
-    /// Judges a run's history.
-    fn check(&self, history: &History, options: &CheckOptions) -> Result<HistoryCheck, String>;
+    /// Judges a run's history. It is the recorder's compact form: stream it
+    /// ([`RecordedHistory::ops`]) rather than building a whole Jepsen history, so that a long
+    /// run's check does not hold the history twice.
+    fn check(
+        &self,
+        history: &RecordedHistory,
+        options: &CheckOptions,
+    ) -> Result<HistoryCheck, String>;
 }
 
 /// The operation type of a workload, for brevity in signatures.
