@@ -75,8 +75,16 @@ fn push_i64(out: &mut Vec<u8>, value: i64) {
     push_u64(out, value.unsigned_abs());
 }
 
+/// Whether `function` can be written as it is: between quotes in JSON and as a keyword in EDN.
+pub(crate) fn is_plain_keyword(function: &str) -> bool {
+    !function.is_empty()
+        && function
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_?!*+<>=".contains(&b))
+}
+
 /// Whether `text` can be written between quotes as it is, in JSON and in EDN alike.
-fn is_plain(text: &str) -> bool {
+pub(crate) fn is_plain(text: &str) -> bool {
     text.bytes()
         .all(|byte| (0x20..0x7f).contains(&byte) && byte != b'"' && byte != b'\\')
 }
@@ -120,7 +128,7 @@ impl RecordedHistory {
         let Some(entry) = self.compact_view(index) else {
             return false;
         };
-        if !is_plain(entry.function) || !entry.error.is_none_or(is_plain) {
+        if !entry.function_plain || !entry.error_plain {
             return false;
         }
         out.extend_from_slice(b"{\"index\":");
@@ -175,11 +183,7 @@ impl RecordedHistory {
         let Some(entry) = self.compact_view(index) else {
             return false;
         };
-        let keyword_safe = entry
-            .function
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_?!*+<>=".contains(&b));
-        if !keyword_safe || entry.function.is_empty() || !entry.error.is_none_or(is_plain) {
+        if !entry.function_plain || !entry.error_plain {
             return false;
         }
         out.extend_from_slice(b"{:index ");
@@ -266,9 +270,13 @@ pub(crate) struct CompactView<'h> {
     pub(crate) process: u64,
     pub(crate) kind: OpType,
     pub(crate) function: &'h str,
+    /// Whether `function` can be copied as it is (computed once per function).
+    pub(crate) function_plain: bool,
     pub(crate) key: Option<i64>,
     pub(crate) value: Written,
     pub(crate) error: Option<&'h str>,
+    /// Whether `error` (if any) can be copied as it is (computed once per text).
+    pub(crate) error_plain: bool,
     pub(crate) node: Option<u32>,
 }
 

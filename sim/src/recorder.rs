@@ -64,7 +64,11 @@ struct Entry {
 pub struct RecordedHistory {
     entries: Vec<Entry>,
     functions: Vec<&'static str>,
+    /// Per function: whether the file writers may copy it as it is (see `history_files`).
+    functions_plain: Vec<bool>,
     reasons: Vec<Cow<'static, str>>,
+    /// Per reason: whether the file writers may copy it as it is.
+    reasons_plain: Vec<bool>,
     reason_ids: BTreeMap<Cow<'static, str>, u32>,
     values: Vec<Value>,
     general: Vec<Op>,
@@ -164,6 +168,8 @@ impl RecordedHistory {
             "detsim bug: a workload wrote more than {FUNCTION_COUNT_MAX} functions"
         );
         self.functions.push(function);
+        self.functions_plain
+            .push(crate::history_files::is_plain_keyword(function));
         (self.functions.len() - 1) as u8
     }
 
@@ -171,6 +177,8 @@ impl RecordedHistory {
         if let Some(id) = self.reason_ids.get(&text) {
             return *id;
         }
+        self.reasons_plain
+            .push(crate::history_files::is_plain(&text));
         self.reasons.push(text.clone());
         let id = self.reasons.len() as u32;
         self.reason_ids.insert(text, id);
@@ -246,11 +254,38 @@ impl RecordedHistory {
             process: entry.process,
             kind: entry.kind,
             function: self.functions[entry.function as usize],
+            function_plain: self.functions_plain[entry.function as usize],
             key: entry.has_key.then_some(entry.key),
             value,
             error: (entry.reason > 0).then(|| self.reasons[entry.reason as usize - 1].as_ref()),
+            error_plain: entry.reason == 0 || self.reasons_plain[entry.reason as usize - 1],
             node: (entry.node != NO_NODE).then_some(u32::from(entry.node)),
         })
+    }
+
+    /// Entry `index` as the checker needs it: like [`RecordedHistory::op`] without the error
+    /// text, which no checker reads.
+    pub fn op_for_check(&self, index: usize) -> Op {
+        let entry = &self.entries[index];
+        if entry.function == GENERAL {
+            return self.general[entry.first as usize].clone();
+        }
+        let value = match entry.shape {
+            Shape::Nil => Value::Nil,
+            Shape::Int => Value::Int(entry.first),
+            Shape::Pair => Value::List(vec![Value::Int(entry.first), Value::Int(entry.second)]),
+            Shape::Other => self.values[entry.first as usize].clone(),
+        };
+        Op {
+            index: index as u64,
+            kind: entry.kind,
+            process: Process::Client(entry.process),
+            function: Cow::Borrowed(self.functions[entry.function as usize]),
+            key: entry.has_key.then_some(Value::Int(entry.key)),
+            value,
+            time: entry.time,
+            error: None,
+        }
     }
 
     /// The true time of entry `index`, nanoseconds.

@@ -19,7 +19,8 @@ pub fn judge<M: Model>(
     model: &M,
     options: &CheckOptions,
 ) -> Result<HistoryCheck, String> {
-    let paired = pair_ops(history.ops(), history.len()).map_err(|error| error.to_string())?;
+    let entries = (0..history.len()).map(|index| history.op_for_check(index));
+    let paired = pair_ops(entries, history.len()).map_err(|error| error.to_string())?;
     let result = check::check_operations(paired.operations, paired.annotations, model, options)
         .map_err(|error| error.to_string())?;
     let explanation = check::explain(&result);
