@@ -188,25 +188,11 @@ impl RecordedHistory {
     /// The entry at `index` as a Jepsen-style operation.
     pub fn op(&self, index: usize) -> Op {
         let entry = &self.entries[index];
-        if entry.function == GENERAL {
-            return self.general[entry.first as usize].clone();
+        let mut op = self.op_for_check(index);
+        if entry.function != GENERAL && entry.reason > 0 {
+            op.error = Some(self.reasons[entry.reason as usize - 1].clone());
         }
-        let value = match entry.shape {
-            Shape::Nil => Value::Nil,
-            Shape::Int => Value::Int(entry.first),
-            Shape::Pair => Value::List(vec![Value::Int(entry.first), Value::Int(entry.second)]),
-            Shape::Other => self.values[entry.first as usize].clone(),
-        };
-        Op {
-            index: index as u64,
-            kind: entry.kind,
-            process: Process::Client(entry.process),
-            function: Cow::Borrowed(self.functions[entry.function as usize]),
-            key: entry.has_key.then_some(Value::Int(entry.key)),
-            value,
-            time: entry.time,
-            error: (entry.reason > 0).then(|| self.reasons[entry.reason as usize - 1].clone()),
-        }
+        op
     }
 
     /// The completion class of the entry at `index` (`None` for an invocation). Entries read

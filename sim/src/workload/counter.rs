@@ -11,7 +11,10 @@
 //! some later read too large for any order, which is how the counter catches a service that
 //! does not deduplicate.
 
-use super::{key_of, linearizable, Entry, FieldError, HistoryCheck, Setup, Workload, Written};
+use super::{
+    check_key_count, check_mix, key_of, linearizable, Entry, FieldError, HistoryCheck, Setup,
+    Workload, Written,
+};
 use crate::check::{CheckOptions, Counter as CounterModel};
 use crate::history::{Op, OpType, Value};
 use crate::protocol::Key;
@@ -22,12 +25,8 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// Most counters a scenario may ask for.
-pub const KEY_COUNT_MAX: u32 = 1_000_000;
 /// Largest amount one add may draw.
 pub const ADD_MAX: u32 = 1_000_000;
-/// Largest weight of one operation kind.
-pub const MIX_WEIGHT_MAX: u32 = 1_000_000;
 
 /// What a counter client asks.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,22 +109,8 @@ impl Workload for Counter {
     const KIND: &'static str = "counter";
 
     fn check_options(options: &Options) -> Result<(), FieldError> {
-        if options.keys == 0 || options.keys > KEY_COUNT_MAX {
-            return Err(FieldError::new(
-                "keys",
-                format!("{} is outside 1..={KEY_COUNT_MAX}", options.keys),
-            ));
-        }
-        let mix = options.mix;
-        if mix.read > MIX_WEIGHT_MAX || mix.add > MIX_WEIGHT_MAX {
-            return Err(FieldError::new(
-                "mix",
-                format!("a weight is above {MIX_WEIGHT_MAX}"),
-            ));
-        }
-        if mix.read + mix.add == 0 {
-            return Err(FieldError::new("mix", "all weights are zero"));
-        }
+        check_key_count(options.keys)?;
+        check_mix(&[options.mix.read, options.mix.add])?;
         if options.add_max == 0 || options.add_max > ADD_MAX {
             return Err(FieldError::new(
                 "add_max",

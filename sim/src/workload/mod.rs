@@ -206,6 +206,37 @@ pub type OperationOf<W> = <W as Workload>::Operation;
 /// The output type of a workload, for brevity in signatures.
 pub type OutputOf<W> = <W as Workload>::Output;
 
+/// Most keys (registers, counters, accounts) a workload may ask for: each costs memory in the
+/// generators and the state machines.
+pub const KEY_COUNT_MAX: u32 = 1_000_000;
+/// Largest weight of one operation kind in a `mix`.
+pub const MIX_WEIGHT_MAX: u32 = 1_000_000;
+
+/// Checks a workload's `keys` field against [`KEY_COUNT_MAX`].
+pub fn check_key_count(keys: u32) -> Result<(), FieldError> {
+    if keys == 0 || keys > KEY_COUNT_MAX {
+        return Err(FieldError::new(
+            "keys",
+            format!("{keys} is outside 1..={KEY_COUNT_MAX}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the weights of a workload's `mix`: none above [`MIX_WEIGHT_MAX`], not all zero.
+pub fn check_mix(weights: &[u32]) -> Result<(), FieldError> {
+    if weights.iter().any(|w| *w > MIX_WEIGHT_MAX) {
+        return Err(FieldError::new(
+            "mix",
+            format!("a weight is above {MIX_WEIGHT_MAX}"),
+        ));
+    }
+    if weights.iter().all(|w| *w == 0) {
+        return Err(FieldError::new("mix", "all weights are zero"));
+    }
+    Ok(())
+}
+
 /// The key of an entry as the checker sees it.
 pub(crate) fn key_of(op: &Op) -> Result<Option<i64>, String> {
     match &op.key {

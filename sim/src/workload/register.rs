@@ -15,7 +15,10 @@
 //! `nil` read match anything, and so would accept the very data loss the unreplicated store's
 //! canary is there to show.
 
-use super::{key_of, linearizable, Entry, FieldError, HistoryCheck, Setup, Workload, Written};
+use super::{
+    check_key_count, check_mix, key_of, linearizable, Entry, FieldError, HistoryCheck, Setup,
+    Workload, Written,
+};
 use crate::check::{CasRegister, CheckOptions};
 use crate::history::{Op, OpType, Value};
 use crate::protocol::Key;
@@ -25,11 +28,6 @@ use crate::service::StateMachine;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-
-/// Most registers a scenario may ask for.
-pub const KEY_COUNT_MAX: u32 = 1_000_000;
-/// Largest weight of one operation kind.
-pub const MIX_WEIGHT_MAX: u32 = 1_000_000;
 
 /// What a register client asks.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -144,25 +142,9 @@ impl Workload for Register {
     const KIND: &'static str = "register";
 
     fn check_options(options: &Options) -> Result<(), FieldError> {
-        if options.keys == 0 || options.keys > KEY_COUNT_MAX {
-            return Err(FieldError::new(
-                "keys",
-                format!("{} is outside 1..={KEY_COUNT_MAX}", options.keys),
-            ));
-        }
+        check_key_count(options.keys)?;
         let mix = options.mix;
-        if [mix.read, mix.write, mix.cas]
-            .iter()
-            .any(|w| *w > MIX_WEIGHT_MAX)
-        {
-            return Err(FieldError::new(
-                "mix",
-                format!("a weight is above {MIX_WEIGHT_MAX}"),
-            ));
-        }
-        if mix.read + mix.write + mix.cas == 0 {
-            return Err(FieldError::new("mix", "all weights are zero"));
-        }
+        check_mix(&[mix.read, mix.write, mix.cas])?;
         if options.values == 0 {
             return Err(FieldError::new("values", "must be at least 1"));
         }
