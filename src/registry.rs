@@ -2,7 +2,7 @@
 //! serves.
 //!
 //! A protocol that serves several workloads is generic over them (`Raft<Registers>`,
-//! `Raft<Counters>`), and each pairing is one line in [`PROTOCOLS`]: the protocol type (which
+//! `Raft<Counters>`), and each pairing is one line in [`BUILT_IN`] (or, from a crate of your own, an [`entry`] given to [`crate::main_with`]): the protocol type (which
 //! names its workload) and its invariant checker. Everything else — scenario validation,
 //! running, fuzzing, `detsim list` — goes through the entry. A scenario that pairs a protocol
 //! with a workload it does not serve is an error naming the line.
@@ -29,6 +29,8 @@ pub trait Registered: Sync {
     fn workload(&self) -> &'static str;
     /// The protocol's planted bugs.
     fn bugs(&self) -> &'static [&'static str];
+    /// The protocol's options with their defaults, as `[protocol.options]` lines.
+    fn default_options(&self) -> String;
     /// Checks the scenario's `[protocol]` and `[workload]` sections without running anything.
     fn validate(&self, scenario: &Scenario) -> Result<(), RunError>;
     /// Runs the scenario with an explicit fault schedule and checks its history — the verdict
@@ -63,6 +65,9 @@ impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
     }
     fn bugs(&self) -> &'static [&'static str] {
         P::BUGS
+    }
+    fn default_options(&self) -> String {
+        toml::to_string(&P::Options::default()).unwrap_or_default()
     }
     fn validate(&self, scenario: &Scenario) -> Result<(), RunError> {
         world::protocol_options::<P>(&scenario.protocol)?;
@@ -110,13 +115,54 @@ pub struct Phases {
     pub write: std::time::Duration,
 }
 
-/// Every (protocol, workload) pairing, in the order `detsim list` shows them.
-pub static PROTOCOLS: &[&dyn Registered] = &[
+/// detsim's own (protocol, workload) pairings, in the order `detsim list` shows them.
+pub static BUILT_IN: &[&dyn Registered] = &[
     &Entry::<Unreplicated<Registers>, NoInvariants>(PhantomData),
     &Entry::<Unreplicated<Counters>, NoInvariants>(PhantomData),
     &Entry::<Raft<Registers>, RaftInvariants>(PhantomData),
     &Entry::<Raft<Counters>, RaftInvariants>(PhantomData),
 ];
+
+/// The pairings a program registered with [`install`], beside the built-in ones.
+static INSTALLED: std::sync::OnceLock<Vec<&'static dyn Registered>> = std::sync::OnceLock::new();
+
+/// The registry entry of protocol `P` (with invariants `I`) serving `P::Workload`, for
+/// [`crate::main_with`]: `entry::<MyProtocol<Registers>, MyInvariants>()`.
+pub fn entry<P: Protocol, I: Invariants<P> + Default + 'static>() -> &'static dyn Registered {
+    // A zero-sized value: leaking it costs nothing.
+    Box::leak(Box::new(Entry::<P, I>(PhantomData)))
+}
+
+/// Registers `extra` beside the built-in pairings; a pairing with the name and workload of a
+/// built-in one replaces it. Later calls change nothing: the registry is fixed once a command
+/// runs.
+pub fn install(extra: Vec<&'static dyn Registered>) {
+    let mut all = extra.clone();
+    for built_in in BUILT_IN {
+        let replaced = extra
+            .iter()
+            .any(|e| e.protocol() == built_in.protocol() && e.workload() == built_in.workload());
+        if !replaced {
+            all.push(*built_in);
+        }
+    }
+    // Built-in ones first, as `detsim list` shows them, then the program's own.
+    all.sort_by_key(|e| {
+        let position = BUILT_IN
+            .iter()
+            .position(|b| b.protocol() == e.protocol() && b.workload() == e.workload());
+        position.unwrap_or(usize::MAX)
+    });
+    let _ = INSTALLED.set(all);
+}
+
+/// Every registered pairing.
+pub fn entries() -> &'static [&'static dyn Registered] {
+    match INSTALLED.get() {
+        Some(all) => all,
+        None => BUILT_IN,
+    }
+}
 
 /// Why no entry serves a scenario.
 #[derive(Debug, PartialEq, Eq)]
@@ -137,38 +183,38 @@ pub enum Unserved {
 
 /// The entry that runs `protocol` with `workload`.
 pub fn find(protocol: &str, workload: &str) -> Result<&'static dyn Registered, Unserved> {
-    if let Some(entry) = PROTOCOLS
+    let all = entries();
+    if let Some(entry) = all
         .iter()
         .copied()
         .find(|e| e.protocol() == protocol && e.workload() == workload)
     {
         return Ok(entry);
     }
-    let served: Vec<&'static str> = PROTOCOLS
+    let served: Vec<&'static str> = all
         .iter()
         .filter(|e| e.protocol() == protocol)
         .map(|e| e.workload())
         .collect();
     if served.is_empty() {
-        let mut known: Vec<&'static str> = PROTOCOLS.iter().map(|e| e.protocol()).collect();
+        let mut known: Vec<&'static str> = all.iter().map(|e| e.protocol()).collect();
         known.dedup();
         return Err(Unserved::UnknownProtocol { known });
     }
     Err(Unserved::UnservedWorkload {
         served,
-        workload_exists: PROTOCOLS.iter().any(|e| e.workload() == workload),
+        workload_exists: all.iter().any(|e| e.workload() == workload),
     })
 }
 
 /// Writes what `detsim list` shows: each protocol with the workloads it serves and its bugs.
 pub fn list(out: &mut dyn Write) {
-    let mut protocols: Vec<&'static str> = PROTOCOLS.iter().map(|e| e.protocol()).collect();
+    let all = entries();
+    let mut protocols: Vec<&'static str> = all.iter().map(|e| e.protocol()).collect();
     protocols.dedup();
     for protocol in protocols {
-        let entries: Vec<&&dyn Registered> = PROTOCOLS
-            .iter()
-            .filter(|e| e.protocol() == protocol)
-            .collect();
+        let entries: Vec<&&dyn Registered> =
+            all.iter().filter(|e| e.protocol() == protocol).collect();
         let workloads: Vec<&str> = entries.iter().map(|e| e.workload()).collect();
         let _ = write!(out, "{protocol} (workloads: {})", workloads.join(", "));
         let bugs = entries[0].bugs();
@@ -176,6 +222,13 @@ pub fn list(out: &mut dyn Write) {
             let _ = write!(out, " (planted bugs: {})", bugs.join(", "));
         }
         let _ = writeln!(out);
+        let options = entries[0].default_options();
+        if !options.trim().is_empty() {
+            let _ = writeln!(out, "  [protocol.options] defaults:");
+            for line in options.lines().filter(|line| !line.trim().is_empty()) {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
     }
 }
 
@@ -185,7 +238,7 @@ mod tests {
 
     #[test]
     fn every_pairing_is_found_and_an_unserved_one_says_what_is_served() {
-        for entry in PROTOCOLS {
+        for entry in BUILT_IN {
             let found = find(entry.protocol(), entry.workload()).unwrap();
             assert_eq!(
                 (found.protocol(), found.workload()),

@@ -32,7 +32,7 @@
 //!   applied twice; the counter workload's **linearizability** check sees a read no order of
 //!   the adds can explain.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sim::protocol::{ClientId, Context, NodeConfig, NodeId, NodeView, Protocol, Role};
 use sim::service::{Answer, FollowLeader, Request, Response, Sessions, StateMachine};
 use sim::workload::register::Registers;
@@ -45,7 +45,7 @@ pub const SERVER: NodeId = NodeId(0);
 pub const BUGS: &[&str] = &["reapply-duplicates"];
 
 /// Options from `[protocol.options]`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Options {
     /// Write every update to disk before answering, and reload it after a restart.

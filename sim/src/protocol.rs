@@ -301,7 +301,8 @@ pub trait Protocol: Sized + 'static {
     /// state, and `apply_update` a replacement).
     type Update: Clone + fmt::Debug + Hash;
     /// Options from the scenario's `[protocol]` table (unknown fields should be rejected).
-    type Options: DeserializeOwned + Default + Clone + fmt::Debug;
+    /// `Serialize` lets `detsim list` show the defaults.
+    type Options: DeserializeOwned + Serialize + Default + Clone + fmt::Debug;
 
     /// The protocol's name as scenarios write it.
     const NAME: &'static str;

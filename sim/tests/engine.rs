@@ -24,7 +24,7 @@ struct Probe {
     restored: Option<u64>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct ProbeOptions {
     every_ms: Option<u64>,
@@ -384,7 +384,7 @@ struct Faulty {
     panic_at_request: bool,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct FaultyOptions {
     panic: bool,

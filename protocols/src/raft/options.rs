@@ -1,6 +1,6 @@
 //! Timing and limits, from the scenario's `[protocol]` table. All durations are local time.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sim::time::SimDuration;
 
 /// The largest pipelining window accepted: beyond it the window no longer bounds anything a
@@ -8,7 +8,7 @@ use sim::time::SimDuration;
 pub const IN_FLIGHT_MAX: usize = 1024;
 
 /// Raft's tunables. Every field has a default, so an empty table is a sensible cluster.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Options {
     /// The shortest election timeout (Raft §5.2 suggests 150–300ms).
