@@ -85,19 +85,20 @@ pub struct ClientContext<'a, P: Protocol> {
     request: Option<RequestId>,
     completed: bool,
     rng: &'a mut SimRng,
-    effects: Vec<ClientEffect<P>>,
+    effects: &'a mut Vec<ClientEffect<P>>,
 }
 
 impl<'a, P: Protocol> ClientContext<'a, P> {
     /// A context for client `id` at true time `now`; `request` is the current operation's
-    /// request id, if one is in progress. `effects` is an empty buffer the context fills.
+    /// request id, if one is in progress. `effects` is an empty buffer the context fills (the
+    /// caller reads it once the context is dropped).
     pub fn new(
         id: ClientId,
         node_count: u32,
         now: SimTime,
         request: Option<RequestId>,
         rng: &'a mut SimRng,
-        effects: Vec<ClientEffect<P>>,
+        effects: &'a mut Vec<ClientEffect<P>>,
     ) -> ClientContext<'a, P> {
         debug_assert!(node_count > 0 && effects.is_empty());
         ClientContext {
@@ -179,10 +180,6 @@ impl<'a, P: Protocol> ClientContext<'a, P> {
 
     /// The effects pushed so far, in order.
     pub fn effects(&self) -> &[ClientEffect<P>] {
-        &self.effects
-    }
-    /// Takes the pushed effects out.
-    pub fn into_effects(self) -> Vec<ClientEffect<P>> {
         self.effects
     }
 }

@@ -369,7 +369,7 @@ mod tests {
             Entry {
                 function: "txn",
                 key: None,
-                value: Written::Other(Value::Str("a \"b\"".into())),
+                value: Written::Other(Box::new(Value::Str("a \"b\"".into()))),
             },
             None,
             Some(NodeId(2)),

@@ -24,6 +24,8 @@ use std::collections::BTreeMap;
 const GENERAL: u8 = u8::MAX;
 /// Most distinct functions one history records compactly (a workload has a handful).
 const FUNCTION_COUNT_MAX: usize = GENERAL as usize;
+/// How many of the first interned texts are compared by address before the map is asked.
+const REASONS_SCANNED: usize = 8;
 /// `node` of an entry no node served.
 const NO_NODE: u16 = u16::MAX;
 
@@ -112,7 +114,7 @@ impl RecordedHistory {
             WrittenValue::Int(value) => (Shape::Int, value, 0),
             WrittenValue::Pair(a, b) => (Shape::Pair, a, b),
             WrittenValue::Other(value) => {
-                self.values.push(value);
+                self.values.push(*value);
                 (Shape::Other, self.values.len() as i64 - 1, 0)
             }
         };
@@ -174,6 +176,19 @@ impl RecordedHistory {
     }
 
     fn intern(&mut self, text: Cow<'static, str>) -> u32 {
+        if let Cow::Borrowed(text) = text {
+            // Static texts ("timeout", a protocol's fixed reasons) come back again and again at
+            // the same address: recognise them without a map lookup.
+            let same = |known: &Cow<'static, str>| match known {
+                Cow::Borrowed(known) => {
+                    std::ptr::eq(known.as_ptr(), text.as_ptr()) && known.len() == text.len()
+                }
+                Cow::Owned(_) => false,
+            };
+            if let Some(position) = self.reasons.iter().take(REASONS_SCANNED).position(same) {
+                return position as u32 + 1;
+            }
+        }
         if let Some(id) = self.reason_ids.get(&text) {
             return *id;
         }

@@ -383,10 +383,12 @@ mod tests {
         request: Option<RequestId>,
         handler: impl FnOnce(&mut FollowLeader<Register>, &mut ClientContext<'_, Standard>),
     ) -> Vec<ClientEffect<Standard>> {
+        let mut effects = Vec::new();
         let mut context =
-            ClientContext::new(ClientId(4), 3, SimTime::ZERO, request, rng, Vec::new());
+            ClientContext::new(ClientId(4), 3, SimTime::ZERO, request, rng, &mut effects);
         handler(half, &mut context);
-        context.into_effects()
+        drop(context);
+        effects
     }
 
     #[test]
@@ -398,6 +400,7 @@ mod tests {
             options: &(),
             redirect_backoff: SimDuration::from_millis(10),
         };
+        let mut effects = Vec::new();
         let mut half = {
             let mut context = ClientContext::<Standard>::new(
                 ClientId(4),
@@ -405,7 +408,7 @@ mod tests {
                 SimTime::ZERO,
                 None,
                 &mut rng,
-                Vec::new(),
+                &mut effects,
             );
             <FollowLeader<Register> as ClientHalf<Standard>>::start(&config, &mut context)
         };

@@ -90,8 +90,8 @@ pub enum Written {
     Int(i64),
     /// A pair of integers, such as a compare-and-set's `[from to]`.
     Pair(i64, i64),
-    /// Anything else (kept as a general value).
-    Other(Value),
+    /// Anything else (kept as a general value; boxed, so that the common shapes stay small).
+    Other(Box<Value>),
 }
 
 impl Written {
@@ -101,7 +101,7 @@ impl Written {
             Written::Nil => Value::Nil,
             Written::Int(n) => Value::Int(*n),
             Written::Pair(a, b) => Value::List(vec![Value::Int(*a), Value::Int(*b)]),
-            Written::Other(value) => value.clone(),
+            Written::Other(value) => (**value).clone(),
         }
     }
 }

@@ -125,22 +125,20 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 options: &self.options,
                 redirect_backoff: self.clients.redirect_backoff,
             };
-            let buffer = std::mem::take(&mut self.clients.effects);
             let mut context = ClientContext::new(
                 ClientId(client),
                 self.node_count,
                 self.now,
                 None,
                 &mut self.workload_rng,
-                buffer,
+                &mut self.clients.effects,
             );
             let half = P::Client::start(&config, &mut context);
-            let effects = context.into_effects();
+            drop(context);
             assert!(
-                effects.is_empty(),
+                self.clients.effects.is_empty(),
                 "a client half has nothing to do before its first operation"
             );
-            self.clients.effects = effects;
             self.clients.states.push(ClientState {
                 process: u64::from(client),
                 half,
@@ -170,28 +168,28 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             .pending
             .as_ref()
             .map(|p| p.request);
-        let buffer = std::mem::take(&mut self.clients.effects);
         let mut context = ClientContext::new(
             ClientId(client),
             self.node_count,
             self.now,
             request,
             &mut self.workload_rng,
-            buffer,
+            &mut self.clients.effects,
         );
         handler(&mut self.clients.states[index].half, &mut context);
-        let mut effects = context.into_effects();
-        let acted = !effects.is_empty();
-        if effects.len() == 1 {
+        drop(context);
+        let acted = !self.clients.effects.is_empty();
+        if self.clients.effects.len() == 1 {
             // The common case (one send, or one completion): no drain bookkeeping.
-            let effect = effects.pop().expect("one effect");
+            let effect = self.clients.effects.pop().expect("one effect");
             self.apply_client_effect(client, effect);
-        } else {
+        } else if acted {
+            let mut effects = std::mem::take(&mut self.clients.effects);
             for effect in effects.drain(..) {
                 self.apply_client_effect(client, effect);
             }
+            self.clients.effects = effects;
         }
-        self.clients.effects = effects;
         acted
     }
 
