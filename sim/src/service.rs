@@ -387,7 +387,6 @@ mod tests {
         let mut context =
             ClientContext::new(ClientId(4), 3, SimTime::ZERO, request, rng, &mut effects);
         handler(half, &mut context);
-        drop(context);
         effects
     }
 

@@ -134,7 +134,6 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 &mut self.clients.effects,
             );
             let half = P::Client::start(&config, &mut context);
-            drop(context);
             assert!(
                 self.clients.effects.is_empty(),
                 "a client half has nothing to do before its first operation"
@@ -177,7 +176,6 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             &mut self.clients.effects,
         );
         handler(&mut self.clients.states[index].half, &mut context);
-        drop(context);
         let acted = !self.clients.effects.is_empty();
         if self.clients.effects.len() == 1 {
             // The common case (one send, or one completion): no drain bookkeeping.
