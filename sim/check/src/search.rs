@@ -294,15 +294,20 @@ impl<'m, M: Model> States<'m, M> {
     }
 }
 
+/// No bit to patch in (see [`Cache::insert`]).
+const NO_PATCH: (usize, u64) = (usize::MAX, 0);
+
 /// Slot layout: the hash's high 24 bits as a tag, then the entry's arena offset + 1.
 const TAG_MASK: u64 = 0xffff_ff00_0000_0000;
 const OFFSET_MASK: u64 = !TAG_MASK;
 
 /// The set of explored configurations, in an open-addressing table over a flat arena of
-/// variable-length entries: `[hash, state << 32 | window length, frontier word, window words,
+/// variable-length entries: `[state << 32 | window length, frontier word, window words,
 /// indeterminate words]`.
 struct Cache {
     arena: Vec<u64>,
+    /// Each entry's hash, for growing the table (kept apart so entries stay dense).
+    hashes: Vec<u64>,
     slots: Vec<u64>,
     count: usize,
     /// Words of the indeterminate bitset (fixed per segment).
@@ -313,6 +318,7 @@ impl Cache {
     fn new(info_words: usize) -> Self {
         Cache {
             arena: Vec::new(),
+            hashes: Vec::new(),
             slots: vec![0; 256],
             count: 0,
             info_words,
@@ -320,16 +326,39 @@ impl Cache {
     }
 
     fn bytes(&self) -> u64 {
-        (self.arena.len() + self.slots.len()) as u64 * 8
+        (self.arena.len() + self.hashes.len() + self.slots.len()) as u64 * 8
     }
 
-    /// Inserts a configuration; returns whether it was new.
+    /// Inserts a configuration; returns whether it was new. `patch`: a word of the window
+    /// (or, past its end, of `info`) and a bit to set in it, so the caller need not set it
+    /// first for the common probe that finds the configuration explored.
     #[inline]
-    fn insert(&mut self, hash: u64, state: u32, lo: usize, window: &[u64], info: &[u64]) -> bool {
+    fn insert(
+        &mut self,
+        hash: u64,
+        state: u32,
+        lo: usize,
+        window: &[u64],
+        info: &[u64],
+        patch: (usize, u64),
+    ) -> bool {
         let head = (u64::from(state) << 32) | window.len() as u64;
         let mask = self.slots.len() - 1;
         let mut slot = (hash as usize) & mask;
         let tag = hash & TAG_MASK;
+        let word = |i: usize| {
+            let value = if i < window.len() {
+                window[i]
+            } else {
+                info[i - window.len()]
+            };
+            if i == patch.0 {
+                value | patch.1
+            } else {
+                value
+            }
+        };
+        let length = window.len() + info.len();
         loop {
             let occupant = self.slots[slot];
             if occupant == 0 {
@@ -337,9 +366,9 @@ impl Cache {
             }
             if occupant & TAG_MASK == tag {
                 let at = (occupant & OFFSET_MASK) as usize - 1;
-                if self.arena[at + 1] == head
-                    && self.arena[at + 2] == lo as u64
-                    && same(&self.arena[at + 3..], window, info)
+                if self.arena[at] == head
+                    && self.arena[at + 1] == lo as u64
+                    && (0..length).all(|i| self.arena[at + 2 + i] == word(i))
                 {
                     return false;
                 }
@@ -347,11 +376,10 @@ impl Cache {
             slot = (slot + 1) & mask;
         }
         let at = self.arena.len();
-        self.arena.push(hash);
+        self.hashes.push(hash);
         self.arena.push(head);
         self.arena.push(lo as u64);
-        self.arena.extend_from_slice(window);
-        self.arena.extend_from_slice(info);
+        self.arena.extend((0..length).map(word));
         self.slots[slot] = tag | (at as u64 + 1);
         self.count += 1;
         if self.count * 2 > self.slots.len() {
@@ -365,27 +393,17 @@ impl Cache {
         let mask = capacity - 1;
         let mut slots = vec![0u64; capacity];
         let mut at = 0;
-        while at < self.arena.len() {
-            let hash = self.arena[at];
-            let window = (self.arena[at + 1] & 0xffff_ffff) as usize;
+        for &hash in &self.hashes {
+            let window = (self.arena[at] & 0xffff_ffff) as usize;
             let mut slot = (hash as usize) & mask;
             while slots[slot] != 0 {
                 slot = (slot + 1) & mask;
             }
             slots[slot] = (hash & TAG_MASK) | (at as u64 + 1);
-            at += 3 + window + self.info_words;
+            at += 2 + window + self.info_words;
         }
         self.slots = slots;
     }
-}
-
-/// Whether `stored` starts with `window` then `info` (word by word: these are a few words, where
-/// a call to `memcmp` costs more than the comparison).
-#[inline]
-fn same(stored: &[u64], window: &[u64], info: &[u64]) -> bool {
-    let (first, rest) = stored.split_at(window.len());
-    first.iter().zip(window).all(|(a, b)| a == b)
-        && rest[..info.len()].iter().zip(info).all(|(a, b)| a == b)
 }
 
 /// The doubly linked list of call and return entries, with lift and unlift.
@@ -1174,6 +1192,22 @@ impl Placed {
         }
     }
 
+    /// Setting this bit, unless it moves the frontier: the end of the window then, and the
+    /// patch for [`Cache::insert`] (word index past the window's start, bit).
+    #[inline]
+    fn patch(&self, required: bool, ordinal: u32) -> Option<(usize, (usize, u64))> {
+        let (word, bit) = (ordinal as usize / 64, 1u64 << (ordinal % 64));
+        let hi = self.hi.max(self.lo);
+        if !required {
+            return Some((hi, (hi - self.lo + word, bit)));
+        }
+        if word == self.lo && self.req[word] | bit == self.full(word) {
+            return None;
+        }
+        let hi = hi.max(word + 1);
+        Some((hi, (word - self.lo, bit)))
+    }
+
     fn window(&self) -> &[u64] {
         let end = self.hi.max(self.lo).min(self.req.len());
         &self.req[self.lo.min(self.req.len())..end]
@@ -1285,6 +1319,9 @@ fn search_segment<M: Model>(
     let fixed_bytes = carried_bytes + entries.bytes() + count as u64 * 48;
 
     let mut placed = vec![false; count];
+    let optional_op: Vec<bool> = calls.iter().map(|&(_, ret)| ret.is_none()).collect();
+    // Counted locally (a register, not a store through `usage`) and written back on return.
+    let mut steps = usage.steps;
     let mut stack: Vec<Frame> = Vec::with_capacity(count);
     // Call entries of the lazy writes the frames absorbed, frame after frame.
     let mut absorbed: Vec<u32> = Vec::new();
@@ -1297,7 +1334,7 @@ fn search_segment<M: Model>(
     let mut roots = Vec::with_capacity(starts.len());
     for start in starts {
         let state = states.intern(start.state.clone());
-        cache.insert(state_key(state), state, 0, &[], &placed_set.info);
+        cache.insert(state_key(state), state, 0, &[], &placed_set.info, NO_PATCH);
         roots.push(state);
     }
     for (root, &root_state) in roots.iter().enumerate() {
@@ -1319,24 +1356,27 @@ fn search_segment<M: Model>(
             // A lazy write's return: it is placed alone, now, as the only choice left.
             let alone = !is_call && lazy[op];
             if is_call || alone {
-                let optional = calls[op].1.is_none();
                 if is_call && lazy[op] {
                     entry = entries.next[entry as usize];
                     continue;
                 }
+                // Only indeterminate operations have twins.
                 let twin = twin_before[op];
-                if optional && twin != NONE && !placed[twin as usize] {
+                if twin != NONE && !placed[twin as usize] {
                     // An identical indeterminate operation invoked earlier is still unplaced.
                     entry = entries.next[entry as usize];
                     continue;
                 }
-                if usage.steps >= limits.budget {
+                if steps >= limits.budget {
+                    usage.steps = steps;
                     return SegmentOutcome::Exhausted(Exhausted::Steps);
                 }
-                if usage.steps.is_multiple_of(4096) && cancelled() {
+                if steps.is_multiple_of(4096) && cancelled() {
+                    usage.steps = steps;
                     return SegmentOutcome::Cancelled;
                 }
-                usage.steps += 1;
+                steps += 1;
+                let optional = optional_op[op];
                 let next = states.step(&ops[local[op]].op, op, state);
                 if next == ILLEGAL || (optional && next == state) {
                     assert!(!alone, "a blind write is legal in every state");
@@ -1419,24 +1459,44 @@ fn search_segment<M: Model>(
                 }
                 // The configuration with `op` (and the batch) placed, in its compact form.
                 let mut hash = zobrist ^ keys[op] ^ state_key(next);
-                placed_set.set(!optional, ordinal[op]);
-                for &c in &batch {
-                    let w = entries.op[c as usize] as usize;
-                    hash ^= keys[w];
-                    placed_set.set(true, ordinal[w]);
-                }
-                let new = cache.insert(
-                    hash,
-                    next,
-                    placed_set.lo,
-                    placed_set.window(),
-                    &placed_set.info,
-                );
-                if !new {
-                    placed_set.clear(!optional, ordinal[op]);
-                    for &c in &batch {
-                        placed_set.clear(true, ordinal[entries.op[c as usize] as usize]);
+                // The common case probes with the bit patched in, without setting it.
+                let patch = if batch.is_empty() {
+                    placed_set.patch(!optional, ordinal[op])
+                } else {
+                    None
+                };
+                let new = if let Some((hi, patch)) = patch {
+                    let window = &placed_set.req[placed_set.lo..hi];
+                    let new =
+                        cache.insert(hash, next, placed_set.lo, window, &placed_set.info, patch);
+                    if new {
+                        placed_set.set(!optional, ordinal[op]);
                     }
+                    new
+                } else {
+                    placed_set.set(!optional, ordinal[op]);
+                    for &c in &batch {
+                        let w = entries.op[c as usize] as usize;
+                        hash ^= keys[w];
+                        placed_set.set(true, ordinal[w]);
+                    }
+                    let new = cache.insert(
+                        hash,
+                        next,
+                        placed_set.lo,
+                        placed_set.window(),
+                        &placed_set.info,
+                        NO_PATCH,
+                    );
+                    if !new {
+                        placed_set.clear(!optional, ordinal[op]);
+                        for &c in &batch {
+                            placed_set.clear(true, ordinal[entries.op[c as usize] as usize]);
+                        }
+                    }
+                    new
+                };
+                if !new {
                     if !alone && !read_only[op] {
                         entry = entries.next[entry as usize];
                         continue;
@@ -1445,15 +1505,20 @@ fn search_segment<M: Model>(
                     // alone, a read-only step): this configuration is done.
                     backtrack = Some(false);
                 } else {
-                    let used = fixed_bytes
-                        + cache.bytes()
-                        + states.bytes()
-                        + stack.len() as u64 * 16
-                        + absorbed.len() as u64 * 4
-                        + ends_bytes
-                        + furthest.as_ref().map_or(0, |d| d.prefix.len() as u64 * 4);
-                    if !meter.within(used) {
-                        return SegmentOutcome::Exhausted(Exhausted::Memory);
+                    // Counted at the first entry and every 64th: the limit may be passed by
+                    // the bytes of 64 entries.
+                    if cache.count % 64 == 1 {
+                        let used = fixed_bytes
+                            + cache.bytes()
+                            + states.bytes()
+                            + stack.len() as u64 * 16
+                            + absorbed.len() as u64 * 4
+                            + ends_bytes
+                            + furthest.as_ref().map_or(0, |d| d.prefix.len() as u64 * 4);
+                        if !meter.within(used) {
+                            usage.steps = steps;
+                            return SegmentOutcome::Exhausted(Exhausted::Memory);
+                        }
                     }
                     let call = if alone {
                         call_entry_of(&entries, entry)
@@ -1495,6 +1560,7 @@ fn search_segment<M: Model>(
                     }
                     let order = prefix_of(&stack, &absorbed, &entries);
                     if last {
+                        usage.steps = steps;
                         return SegmentOutcome::Found { root, order };
                     }
                     // One end per state is all the next segment needs.
@@ -1576,6 +1642,7 @@ fn search_segment<M: Model>(
             }
         }
     }
+    usage.steps = steps;
     if ends.is_empty() {
         let dead = furthest.expect("a dead end was recorded before every start was exhausted");
         return SegmentOutcome::Stuck(dead);
