@@ -33,9 +33,12 @@
 //! end (one path to each) starts the next; the last stops at the first linearization. So the
 //! search holds one segment at a time, and a long history of short segments costs memory in
 //! proportion to its widest segment (plus four bytes per operation for the order that becomes
-//! the witness). An exhaustive search can cost more than the first linearization found: when it
-//! takes more than [`ENUMERATION_STEPS_PER_OP`] steps per operation, the cut is given up and the
-//! segment is searched with the next (the merged segment must double before the next try).
+//! the witness). An exhaustive search can cost more than the first linearization found, so
+//! segments of one to three required operations from one state are tried directly (every order),
+//! and others are merged with the next until they hold [`SEGMENT_MIN`] operations; when the
+//! exhaustive search of one takes more than [`ENUMERATION_STEPS_PER_OP`] steps per operation,
+//! the cut is given up and the segment is searched with the next (the merged segment must double
+//! before the next try).
 //! Verdicts are those of the search over the whole history, and so is the evidence: in a history
 //! that is not linearizable, the segment no state gets through holds the furthest dead end of
 //! any order, and its prefix is the path to the state it started from, then its own.
@@ -824,6 +827,10 @@ pub(crate) fn search<M: Model>(
 /// cut is given up and the segment searched together with the next: a cut pays only where the
 /// set of states at it is cheap to find.
 const ENUMERATION_STEPS_PER_OP: u64 = 8;
+/// Operations a segment searched exhaustively has at least: below that, the set of states at a
+/// cut costs more to find than the memory it saves (the first linearization is all the last
+/// segment needs).
+const SEGMENT_MIN: usize = 256;
 const ENUMERATION_STEPS_MIN: u64 = 64;
 
 #[allow(clippy::too_many_arguments)]
@@ -846,11 +853,18 @@ fn search_plan<M: Model>(
     let mut number = 0;
     // After a cut was given up, the merged segment must double before the next try, so the
     // work thrown away stays within a constant factor.
-    let mut merge_until = 0;
+    let mut merge_until = SEGMENT_MIN;
     while number < plan.segments.len() {
         let mut range = plan.segments[number].clone();
         let mut end_number = number;
-        while end_number + 1 < plan.segments.len() && range.len() < merge_until {
+        // A segment of a few required operations from one state is tried directly (below);
+        // others are searched with the next until long enough for a cut to pay.
+        let direct = range.len() <= 3
+            && configs.len() == 1
+            && plan.kept[range.clone()]
+                .iter()
+                .all(|&i| ops[i].ret.is_some());
+        while !direct && end_number + 1 < plan.segments.len() && range.len() < merge_until {
             end_number += 1;
             range.end = plan.segments[end_number].end;
         }
@@ -934,17 +948,24 @@ fn search_plan<M: Model>(
             limits.budget.min(usage.steps.saturating_add(cap))
         };
         let steps_before = usage.steps;
-        let outcome = search_segment(
+        let segment_limits = Limits {
+            budget,
+            memory: limits.memory,
+        };
+        let extra = plan.exhaustion || segment.iter().any(|&i| plan.lazy[i]);
+        let search = if extra {
+            search_segment::<M, true>
+        } else {
+            search_segment::<M, false>
+        };
+        let outcome = search(
             model,
             ops,
             segment,
             plan,
             &configs,
             last,
-            Limits {
-                budget,
-                memory: limits.memory,
-            },
+            segment_limits,
             usage,
             meter,
             carried_bytes,
@@ -1226,8 +1247,11 @@ impl Placed {
 /// earliest blind write placed while it may be, or, if there is none before its return, stay
 /// where the walk must place it. This removes the choice of where each unobserved write goes,
 /// which is what makes histories with many concurrent writers exponential.
+///
+/// `EXTRA` is whether there are lazy writes or exhausted states to prune: the search without
+/// them is compiled apart, free of their bookkeeping.
 #[allow(clippy::too_many_arguments)]
-fn search_segment<M: Model>(
+fn search_segment<M: Model, const EXTRA: bool>(
     model: &M,
     ops: &[SearchOp<M::Op>],
     local: &[usize],
@@ -1293,7 +1317,7 @@ fn search_segment<M: Model>(
     let exhaustion = plan.exhaustion && count > 1;
     let (mut producer, mut watcher) = (vec![NONE; count], vec![NONE; count]);
     let (mut producers, mut watchers): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
-    if exhaustion {
+    if EXTRA && exhaustion {
         let bump = |counts: &mut Vec<u32>, id: u32| {
             if counts.len() <= id as usize {
                 counts.resize(id as usize + 1, 0);
@@ -1354,9 +1378,9 @@ fn search_segment<M: Model>(
             let op = entries.op[entry as usize] as usize;
             let is_call = entries.is_call[entry as usize];
             // A lazy write's return: it is placed alone, now, as the only choice left.
-            let alone = !is_call && lazy[op];
+            let alone = EXTRA && !is_call && lazy[op];
             if is_call || alone {
-                if is_call && lazy[op] {
+                if EXTRA && is_call && lazy[op] {
                     entry = entries.next[entry as usize];
                     continue;
                 }
@@ -1383,7 +1407,7 @@ fn search_segment<M: Model>(
                     entry = entries.next[entry as usize];
                     continue;
                 }
-                if exhaustion && !alone && next != state {
+                if EXTRA && exhaustion && !alone && next != state {
                     let producing = count_of(&producers, state) - u32::from(producer[op] == state);
                     let watching = count_of(&watchers, state) - u32::from(watcher[op] == state);
                     if watching > 0 && producing == 0 {
@@ -1454,7 +1478,7 @@ fn search_segment<M: Model>(
                 // Lazy writes absorbed just before this blind write: the unplaced ones whose
                 // call comes before the first return in the list (but their own).
                 batch.clear();
-                if any_lazy && blind[op] && !alone {
+                if EXTRA && any_lazy && blind[op] && !alone {
                     absorbable(&entries, &lazy, &mut batch);
                 }
                 // The configuration with `op` (and the batch) placed, in its compact form.
@@ -1532,12 +1556,12 @@ fn search_segment<M: Model>(
                         entries.lift(c);
                         absorbed.push(c);
                         remaining -= 1;
-                        if exhaustion {
+                        if EXTRA && exhaustion {
                             uncount(&mut producers, producer[w]);
                             uncount(&mut watchers, watcher[w]);
                         }
                     }
-                    if exhaustion {
+                    if EXTRA && exhaustion {
                         uncount(&mut producers, producer[op]);
                         uncount(&mut watchers, watcher[op]);
                     }
@@ -1611,7 +1635,7 @@ fn search_segment<M: Model>(
                 zobrist ^= keys[undone];
                 let undone_required = calls[undone].1.is_some();
                 placed_set.clear(undone_required, ordinal[undone]);
-                if exhaustion {
+                if EXTRA && exhaustion {
                     recount(&mut producers, producer[undone]);
                     recount(&mut watchers, watcher[undone]);
                 }
@@ -1627,7 +1651,7 @@ fn search_segment<M: Model>(
                     placed_set.clear(true, ordinal[w]);
                     remaining += 1;
                     entries.unlift(c);
-                    if exhaustion {
+                    if EXTRA && exhaustion {
                         recount(&mut producers, producer[w]);
                         recount(&mut watchers, watcher[w]);
                     }
