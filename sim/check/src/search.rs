@@ -271,8 +271,10 @@ impl<'m, M: Model> States<'m, M> {
         id
     }
 
+    /// The step of operation `ops[index[local]]` from `state`; the operation is looked up only
+    /// when the memo does not know the answer.
     #[inline]
-    fn step(&mut self, op: &M::Op, local: usize, state: u32) -> u32 {
+    fn step(&mut self, ops: &[SearchOp<M::Op>], index: &[usize], local: usize, state: u32) -> u32 {
         let dense = state < DENSE_STATES_MAX;
         if dense {
             if let Some(&known) = self.memo[local].get(state as usize) {
@@ -281,6 +283,7 @@ impl<'m, M: Model> States<'m, M> {
                 }
             }
         }
+        let op = &ops[index[local]].op;
         let next = match self.model.step(&self.states[state as usize], op) {
             Some(next) => self.intern(next),
             None => ILLEGAL,
@@ -297,6 +300,11 @@ impl<'m, M: Model> States<'m, M> {
     }
 }
 
+/// Frontiers and window lengths below this fit in a cache entry's header word.
+const SHORT: usize = 0xffff;
+/// The header's low half for an entry whose frontier or window does not fit.
+const ESCAPE: u64 = 0xffff_ffff;
+
 /// No bit to patch in (see [`Cache::insert`]).
 const NO_PATCH: (usize, u64) = (usize::MAX, 0);
 
@@ -305,8 +313,8 @@ const TAG_MASK: u64 = 0xffff_ff00_0000_0000;
 const OFFSET_MASK: u64 = !TAG_MASK;
 
 /// The set of explored configurations, in an open-addressing table over a flat arena of
-/// variable-length entries: `[state << 32 | window length, frontier word, window words,
-/// indeterminate words]`.
+/// variable-length entries: `[state << 32 | window length << 16 | frontier word, window words,
+/// indeterminate words]` (see [`Cache::insert`] for frontiers or windows too wide for that).
 struct Cache {
     arena: Vec<u64>,
     /// Each entry's hash, for growing the table (kept apart so entries stay dense).
@@ -345,7 +353,16 @@ impl Cache {
         info: &[u64],
         patch: (usize, u64),
     ) -> bool {
-        let head = (u64::from(state) << 32) | window.len() as u64;
+        // One header word when the frontier and the window fit in 16 bits each (the common
+        // case); else an escape, then the frontier and the window's length in words of their own.
+        let small = lo < SHORT && window.len() < SHORT;
+        let head = (u64::from(state) << 32)
+            | if small {
+                (window.len() as u64) << 16 | lo as u64
+            } else {
+                ESCAPE
+            };
+        let header = if small { 1 } else { 3 };
         let mask = self.slots.len() - 1;
         let mut slot = (hash as usize) & mask;
         let tag = hash & TAG_MASK;
@@ -370,8 +387,10 @@ impl Cache {
             if occupant & TAG_MASK == tag {
                 let at = (occupant & OFFSET_MASK) as usize - 1;
                 if self.arena[at] == head
-                    && self.arena[at + 1] == lo as u64
-                    && (0..length).all(|i| self.arena[at + 2 + i] == word(i))
+                    && (small
+                        || (self.arena[at + 1] == lo as u64
+                            && self.arena[at + 2] == window.len() as u64))
+                    && (0..length).all(|i| self.arena[at + header + i] == word(i))
                 {
                     return false;
                 }
@@ -381,7 +400,10 @@ impl Cache {
         let at = self.arena.len();
         self.hashes.push(hash);
         self.arena.push(head);
-        self.arena.push(lo as u64);
+        if !small {
+            self.arena.push(lo as u64);
+            self.arena.push(window.len() as u64);
+        }
         self.arena.extend((0..length).map(word));
         self.slots[slot] = tag | (at as u64 + 1);
         self.count += 1;
@@ -397,13 +419,18 @@ impl Cache {
         let mut slots = vec![0u64; capacity];
         let mut at = 0;
         for &hash in &self.hashes {
-            let window = (self.arena[at] & 0xffff_ffff) as usize;
+            let head = self.arena[at];
+            let (header, window) = if head & 0xffff_ffff == ESCAPE {
+                (3, self.arena[at + 2] as usize)
+            } else {
+                (1, ((head >> 16) & 0xffff) as usize)
+            };
             let mut slot = (hash as usize) & mask;
             while slots[slot] != 0 {
                 slot = (slot + 1) & mask;
             }
             slots[slot] = (hash & TAG_MASK) | (at as u64 + 1);
-            at += 2 + window + self.info_words;
+            at += header + window + self.info_words;
         }
         self.slots = slots;
     }
@@ -1401,7 +1428,7 @@ fn search_segment<M: Model, const EXTRA: bool>(
                 }
                 steps += 1;
                 let optional = optional_op[op];
-                let next = states.step(&ops[local[op]].op, op, state);
+                let next = states.step(ops, local, op, state);
                 if next == ILLEGAL || (optional && next == state) {
                     assert!(!alone, "a blind write is legal in every state");
                     entry = entries.next[entry as usize];
