@@ -273,7 +273,7 @@ impl<'m, M: Model> States<'m, M> {
 
     /// The step of operation `ops[index[local]]` from `state`; the operation is looked up only
     /// when the memo does not know the answer.
-    #[inline]
+    #[inline(always)]
     fn step(&mut self, ops: &[SearchOp<M::Op>], index: &[usize], local: usize, state: u32) -> u32 {
         let dense = state < DENSE_STATES_MAX;
         if dense {
@@ -343,7 +343,7 @@ impl Cache {
     /// Inserts a configuration; returns whether it was new. `patch`: a word of the window
     /// (or, past its end, of `info`) and a bit to set in it, so the caller need not set it
     /// first for the common probe that finds the configuration explored.
-    #[inline]
+    #[inline(always)]
     fn insert(
         &mut self,
         hash: u64,
@@ -495,7 +495,7 @@ impl Entries {
         self.next.len() as u64 * 17
     }
 
-    #[inline]
+    #[inline(always)]
     fn unlink(&mut self, entry: u32) {
         let (prev, next) = (self.prev[entry as usize], self.next[entry as usize]);
         self.next[prev as usize] = next;
@@ -504,7 +504,7 @@ impl Entries {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn relink(&mut self, entry: u32) {
         let (prev, next) = (self.prev[entry as usize], self.next[entry as usize]);
         self.next[prev as usize] = entry;
@@ -513,7 +513,7 @@ impl Entries {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn lift(&mut self, call: u32) {
         self.unlink(call);
         let ret = self.ret[call as usize];
@@ -522,7 +522,7 @@ impl Entries {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn unlift(&mut self, call: u32) {
         let ret = self.ret[call as usize];
         if ret != NONE {
@@ -1212,7 +1212,7 @@ impl Placed {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn set(&mut self, required: bool, ordinal: u32) {
         let (word, bit) = (ordinal as usize / 64, 1u64 << (ordinal % 64));
         if !required {
@@ -1226,7 +1226,7 @@ impl Placed {
         self.hi = self.hi.max(word + 1).max(self.lo);
     }
 
-    #[inline]
+    #[inline(always)]
     fn clear(&mut self, required: bool, ordinal: u32) {
         let (word, bit) = (ordinal as usize / 64, 1u64 << (ordinal % 64));
         if !required {
@@ -1242,7 +1242,7 @@ impl Placed {
 
     /// Setting this bit, unless it moves the frontier: the end of the window then, and the
     /// patch for [`Cache::insert`] (word index past the window's start, bit).
-    #[inline]
+    #[inline(always)]
     fn patch(&self, required: bool, ordinal: u32) -> Option<(usize, (usize, u64))> {
         let (word, bit) = (ordinal as usize / 64, 1u64 << (ordinal % 64));
         let hi = self.hi.max(self.lo);
