@@ -319,6 +319,9 @@ struct Cache {
     arena: Vec<u64>,
     /// Each entry's hash, for growing the table (kept apart so entries stay dense).
     hashes: Vec<u64>,
+    /// Words reserved for `arena` and `hashes` (see [`Cache::reserve`]).
+    reserved: usize,
+    reserved_hashes: usize,
     slots: Vec<u64>,
     count: usize,
     /// Words of the indeterminate bitset (fixed per segment).
@@ -330,14 +333,37 @@ impl Cache {
         Cache {
             arena: Vec::new(),
             hashes: Vec::new(),
+            reserved: 0,
+            reserved_hashes: 0,
             slots: vec![0; 256],
             count: 0,
             info_words,
         }
     }
 
+    /// The bytes held: the arena and hashes as reserved (not as filled: the memory limit is
+    /// about what the process holds), and the slots.
     fn bytes(&self) -> u64 {
-        (self.arena.len() + self.hashes.len() + self.slots.len()) as u64 * 8
+        (self.reserved + self.reserved_hashes + self.slots.len()) as u64 * 8
+    }
+
+    /// Makes room for `words` more words in the arena and one more hash, growing by half: the
+    /// growth (and so the count) is this code's, not the allocator's, and stays within 1.5
+    /// times what is used.
+    #[inline(always)]
+    fn reserve(&mut self, words: usize) {
+        if self.arena.len() + words > self.reserved {
+            let more = (self.reserved / 2).max(words).max(1024);
+            self.arena
+                .reserve_exact(self.reserved + more - self.arena.len());
+            self.reserved += more;
+        }
+        if self.hashes.len() == self.reserved_hashes {
+            let more = (self.reserved_hashes / 2).max(256);
+            self.hashes
+                .reserve_exact(self.reserved_hashes + more - self.hashes.len());
+            self.reserved_hashes += more;
+        }
     }
 
     /// Inserts a configuration; returns whether it was new. `patch`: a word of the window
@@ -397,6 +423,7 @@ impl Cache {
             }
             slot = (slot + 1) & mask;
         }
+        self.reserve(header + length);
         let at = self.arena.len();
         self.hashes.push(hash);
         self.arena.push(head);
