@@ -33,9 +33,12 @@
 //! end (one path to each) starts the next; the last stops at the first linearization. So the
 //! search holds one segment at a time, and a long history of short segments costs memory in
 //! proportion to its widest segment (plus four bytes per operation for the order that becomes
-//! the witness). An exhaustive search can cost more than the first linearization found: when it
-//! takes more than [`ENUMERATION_STEPS_PER_OP`] steps per operation, the cut is given up and the
-//! segment is searched with the next (the merged segment must double before the next try).
+//! the witness). An exhaustive search can cost more than the first linearization found, so
+//! segments of one to three required operations from one state are tried directly (every order),
+//! and others are merged with the next until they hold [`SEGMENT_MIN`] operations; when the
+//! exhaustive search of one takes more than [`ENUMERATION_STEPS_PER_OP`] steps per operation,
+//! the cut is given up and the segment is searched with the next (the merged segment must double
+//! before the next try).
 //! Verdicts are those of the search over the whole history, and so is the evidence: in a history
 //! that is not linearizable, the segment no state gets through holds the furthest dead end of
 //! any order, and its prefix is the path to the state it started from, then its own.
@@ -268,8 +271,10 @@ impl<'m, M: Model> States<'m, M> {
         id
     }
 
-    #[inline]
-    fn step(&mut self, op: &M::Op, local: usize, state: u32) -> u32 {
+    /// The step of operation `ops[index[local]]` from `state`; the operation is looked up only
+    /// when the memo does not know the answer.
+    #[inline(always)]
+    fn step(&mut self, ops: &[SearchOp<M::Op>], index: &[usize], local: usize, state: u32) -> u32 {
         let dense = state < DENSE_STATES_MAX;
         if dense {
             if let Some(&known) = self.memo[local].get(state as usize) {
@@ -278,6 +283,7 @@ impl<'m, M: Model> States<'m, M> {
                 }
             }
         }
+        let op = &ops[index[local]].op;
         let next = match self.model.step(&self.states[state as usize], op) {
             Some(next) => self.intern(next),
             None => ILLEGAL,
@@ -294,15 +300,28 @@ impl<'m, M: Model> States<'m, M> {
     }
 }
 
+/// Frontiers and window lengths below this fit in a cache entry's header word.
+const SHORT: usize = 0xffff;
+/// The header's low half for an entry whose frontier or window does not fit.
+const ESCAPE: u64 = 0xffff_ffff;
+
+/// No bit to patch in (see [`Cache::insert`]).
+const NO_PATCH: (usize, u64) = (usize::MAX, 0);
+
 /// Slot layout: the hash's high 24 bits as a tag, then the entry's arena offset + 1.
 const TAG_MASK: u64 = 0xffff_ff00_0000_0000;
 const OFFSET_MASK: u64 = !TAG_MASK;
 
 /// The set of explored configurations, in an open-addressing table over a flat arena of
-/// variable-length entries: `[hash, state << 32 | window length, frontier word, window words,
-/// indeterminate words]`.
+/// variable-length entries: `[state << 32 | window length << 16 | frontier word, window words,
+/// indeterminate words]` (see [`Cache::insert`] for frontiers or windows too wide for that).
 struct Cache {
     arena: Vec<u64>,
+    /// Each entry's hash, for growing the table (kept apart so entries stay dense).
+    hashes: Vec<u64>,
+    /// Words reserved for `arena` and `hashes` (see [`Cache::reserve`]).
+    reserved: usize,
+    reserved_hashes: usize,
     slots: Vec<u64>,
     count: usize,
     /// Words of the indeterminate bitset (fixed per segment).
@@ -313,23 +332,79 @@ impl Cache {
     fn new(info_words: usize) -> Self {
         Cache {
             arena: Vec::new(),
+            hashes: Vec::new(),
+            reserved: 0,
+            reserved_hashes: 0,
             slots: vec![0; 256],
             count: 0,
             info_words,
         }
     }
 
+    /// The bytes held: the arena and hashes as reserved (not as filled: the memory limit is
+    /// about what the process holds), and the slots.
     fn bytes(&self) -> u64 {
-        (self.arena.len() + self.slots.len()) as u64 * 8
+        (self.reserved + self.reserved_hashes + self.slots.len()) as u64 * 8
     }
 
-    /// Inserts a configuration; returns whether it was new.
-    #[inline]
-    fn insert(&mut self, hash: u64, state: u32, lo: usize, window: &[u64], info: &[u64]) -> bool {
-        let head = (u64::from(state) << 32) | window.len() as u64;
+    /// Makes room for `words` more words in the arena and one more hash, growing by half: the
+    /// growth (and so the count) is this code's, not the allocator's, and stays within 1.5
+    /// times what is used.
+    #[inline(always)]
+    fn reserve(&mut self, words: usize) {
+        if self.arena.len() + words > self.reserved {
+            let more = (self.reserved / 2).max(words).max(1024);
+            self.arena
+                .reserve_exact(self.reserved + more - self.arena.len());
+            self.reserved += more;
+        }
+        if self.hashes.len() == self.reserved_hashes {
+            let more = (self.reserved_hashes / 2).max(256);
+            self.hashes
+                .reserve_exact(self.reserved_hashes + more - self.hashes.len());
+            self.reserved_hashes += more;
+        }
+    }
+
+    /// Inserts a configuration; returns whether it was new. `patch`: a word of the window
+    /// (or, past its end, of `info`) and a bit to set in it, so the caller need not set it
+    /// first for the common probe that finds the configuration explored.
+    #[inline(always)]
+    fn insert(
+        &mut self,
+        hash: u64,
+        state: u32,
+        lo: usize,
+        window: &[u64],
+        info: &[u64],
+        patch: (usize, u64),
+    ) -> bool {
+        // One header word when the frontier and the window fit in 16 bits each (the common
+        // case); else an escape, then the frontier and the window's length in words of their own.
+        let small = lo < SHORT && window.len() < SHORT;
+        let head = (u64::from(state) << 32)
+            | if small {
+                (window.len() as u64) << 16 | lo as u64
+            } else {
+                ESCAPE
+            };
+        let header = if small { 1 } else { 3 };
         let mask = self.slots.len() - 1;
         let mut slot = (hash as usize) & mask;
         let tag = hash & TAG_MASK;
+        let word = |i: usize| {
+            let value = if i < window.len() {
+                window[i]
+            } else {
+                info[i - window.len()]
+            };
+            if i == patch.0 {
+                value | patch.1
+            } else {
+                value
+            }
+        };
+        let length = window.len() + info.len();
         loop {
             let occupant = self.slots[slot];
             if occupant == 0 {
@@ -337,21 +412,26 @@ impl Cache {
             }
             if occupant & TAG_MASK == tag {
                 let at = (occupant & OFFSET_MASK) as usize - 1;
-                if self.arena[at + 1] == head
-                    && self.arena[at + 2] == lo as u64
-                    && same(&self.arena[at + 3..], window, info)
+                if self.arena[at] == head
+                    && (small
+                        || (self.arena[at + 1] == lo as u64
+                            && self.arena[at + 2] == window.len() as u64))
+                    && (0..length).all(|i| self.arena[at + header + i] == word(i))
                 {
                     return false;
                 }
             }
             slot = (slot + 1) & mask;
         }
+        self.reserve(header + length);
         let at = self.arena.len();
-        self.arena.push(hash);
+        self.hashes.push(hash);
         self.arena.push(head);
-        self.arena.push(lo as u64);
-        self.arena.extend_from_slice(window);
-        self.arena.extend_from_slice(info);
+        if !small {
+            self.arena.push(lo as u64);
+            self.arena.push(window.len() as u64);
+        }
+        self.arena.extend((0..length).map(word));
         self.slots[slot] = tag | (at as u64 + 1);
         self.count += 1;
         if self.count * 2 > self.slots.len() {
@@ -365,27 +445,22 @@ impl Cache {
         let mask = capacity - 1;
         let mut slots = vec![0u64; capacity];
         let mut at = 0;
-        while at < self.arena.len() {
-            let hash = self.arena[at];
-            let window = (self.arena[at + 1] & 0xffff_ffff) as usize;
+        for &hash in &self.hashes {
+            let head = self.arena[at];
+            let (header, window) = if head & 0xffff_ffff == ESCAPE {
+                (3, self.arena[at + 2] as usize)
+            } else {
+                (1, ((head >> 16) & 0xffff) as usize)
+            };
             let mut slot = (hash as usize) & mask;
             while slots[slot] != 0 {
                 slot = (slot + 1) & mask;
             }
             slots[slot] = (hash & TAG_MASK) | (at as u64 + 1);
-            at += 3 + window + self.info_words;
+            at += header + window + self.info_words;
         }
         self.slots = slots;
     }
-}
-
-/// Whether `stored` starts with `window` then `info` (word by word: these are a few words, where
-/// a call to `memcmp` costs more than the comparison).
-#[inline]
-fn same(stored: &[u64], window: &[u64], info: &[u64]) -> bool {
-    let (first, rest) = stored.split_at(window.len());
-    first.iter().zip(window).all(|(a, b)| a == b)
-        && rest[..info.len()].iter().zip(info).all(|(a, b)| a == b)
 }
 
 /// The doubly linked list of call and return entries, with lift and unlift.
@@ -447,7 +522,7 @@ impl Entries {
         self.next.len() as u64 * 17
     }
 
-    #[inline]
+    #[inline(always)]
     fn unlink(&mut self, entry: u32) {
         let (prev, next) = (self.prev[entry as usize], self.next[entry as usize]);
         self.next[prev as usize] = next;
@@ -456,7 +531,7 @@ impl Entries {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn relink(&mut self, entry: u32) {
         let (prev, next) = (self.prev[entry as usize], self.next[entry as usize]);
         self.next[prev as usize] = entry;
@@ -465,7 +540,7 @@ impl Entries {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn lift(&mut self, call: u32) {
         self.unlink(call);
         let ret = self.ret[call as usize];
@@ -474,7 +549,7 @@ impl Entries {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn unlift(&mut self, call: u32) {
         let ret = self.ret[call as usize];
         if ret != NONE {
@@ -806,6 +881,10 @@ pub(crate) fn search<M: Model>(
 /// cut is given up and the segment searched together with the next: a cut pays only where the
 /// set of states at it is cheap to find.
 const ENUMERATION_STEPS_PER_OP: u64 = 8;
+/// Operations a segment searched exhaustively has at least: below that, the set of states at a
+/// cut costs more to find than the memory it saves (the first linearization is all the last
+/// segment needs).
+const SEGMENT_MIN: usize = 256;
 const ENUMERATION_STEPS_MIN: u64 = 64;
 
 #[allow(clippy::too_many_arguments)]
@@ -828,11 +907,18 @@ fn search_plan<M: Model>(
     let mut number = 0;
     // After a cut was given up, the merged segment must double before the next try, so the
     // work thrown away stays within a constant factor.
-    let mut merge_until = 0;
+    let mut merge_until = SEGMENT_MIN;
     while number < plan.segments.len() {
         let mut range = plan.segments[number].clone();
         let mut end_number = number;
-        while end_number + 1 < plan.segments.len() && range.len() < merge_until {
+        // A segment of a few required operations from one state is tried directly (below);
+        // others are searched with the next until long enough for a cut to pay.
+        let direct = range.len() <= 3
+            && configs.len() == 1
+            && plan.kept[range.clone()]
+                .iter()
+                .all(|&i| ops[i].ret.is_some());
+        while !direct && end_number + 1 < plan.segments.len() && range.len() < merge_until {
             end_number += 1;
             range.end = plan.segments[end_number].end;
         }
@@ -916,17 +1002,24 @@ fn search_plan<M: Model>(
             limits.budget.min(usage.steps.saturating_add(cap))
         };
         let steps_before = usage.steps;
-        let outcome = search_segment(
+        let segment_limits = Limits {
+            budget,
+            memory: limits.memory,
+        };
+        let extra = plan.exhaustion || segment.iter().any(|&i| plan.lazy[i]);
+        let search = if extra {
+            search_segment::<M, true>
+        } else {
+            search_segment::<M, false>
+        };
+        let outcome = search(
             model,
             ops,
             segment,
             plan,
             &configs,
             last,
-            Limits {
-                budget,
-                memory: limits.memory,
-            },
+            segment_limits,
             usage,
             meter,
             carried_bytes,
@@ -1146,7 +1239,7 @@ impl Placed {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn set(&mut self, required: bool, ordinal: u32) {
         let (word, bit) = (ordinal as usize / 64, 1u64 << (ordinal % 64));
         if !required {
@@ -1160,7 +1253,7 @@ impl Placed {
         self.hi = self.hi.max(word + 1).max(self.lo);
     }
 
-    #[inline]
+    #[inline(always)]
     fn clear(&mut self, required: bool, ordinal: u32) {
         let (word, bit) = (ordinal as usize / 64, 1u64 << (ordinal % 64));
         if !required {
@@ -1172,6 +1265,22 @@ impl Placed {
         while self.hi > self.lo && self.req[self.hi - 1] == 0 {
             self.hi -= 1;
         }
+    }
+
+    /// Setting this bit, unless it moves the frontier: the end of the window then, and the
+    /// patch for [`Cache::insert`] (word index past the window's start, bit).
+    #[inline(always)]
+    fn patch(&self, required: bool, ordinal: u32) -> Option<(usize, (usize, u64))> {
+        let (word, bit) = (ordinal as usize / 64, 1u64 << (ordinal % 64));
+        let hi = self.hi.max(self.lo);
+        if !required {
+            return Some((hi, (hi - self.lo + word, bit)));
+        }
+        if word == self.lo && self.req[word] | bit == self.full(word) {
+            return None;
+        }
+        let hi = hi.max(word + 1);
+        Some((hi, (word - self.lo, bit)))
     }
 
     fn window(&self) -> &[u64] {
@@ -1192,8 +1301,11 @@ impl Placed {
 /// earliest blind write placed while it may be, or, if there is none before its return, stay
 /// where the walk must place it. This removes the choice of where each unobserved write goes,
 /// which is what makes histories with many concurrent writers exponential.
+///
+/// `EXTRA` is whether there are lazy writes or exhausted states to prune: the search without
+/// them is compiled apart, free of their bookkeeping.
 #[allow(clippy::too_many_arguments)]
-fn search_segment<M: Model>(
+fn search_segment<M: Model, const EXTRA: bool>(
     model: &M,
     ops: &[SearchOp<M::Op>],
     local: &[usize],
@@ -1259,7 +1371,7 @@ fn search_segment<M: Model>(
     let exhaustion = plan.exhaustion && count > 1;
     let (mut producer, mut watcher) = (vec![NONE; count], vec![NONE; count]);
     let (mut producers, mut watchers): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
-    if exhaustion {
+    if EXTRA && exhaustion {
         let bump = |counts: &mut Vec<u32>, id: u32| {
             if counts.len() <= id as usize {
                 counts.resize(id as usize + 1, 0);
@@ -1285,6 +1397,9 @@ fn search_segment<M: Model>(
     let fixed_bytes = carried_bytes + entries.bytes() + count as u64 * 48;
 
     let mut placed = vec![false; count];
+    let optional_op: Vec<bool> = calls.iter().map(|&(_, ret)| ret.is_none()).collect();
+    // Counted locally (a register, not a store through `usage`) and written back on return.
+    let mut steps = usage.steps;
     let mut stack: Vec<Frame> = Vec::with_capacity(count);
     // Call entries of the lazy writes the frames absorbed, frame after frame.
     let mut absorbed: Vec<u32> = Vec::new();
@@ -1297,7 +1412,7 @@ fn search_segment<M: Model>(
     let mut roots = Vec::with_capacity(starts.len());
     for start in starts {
         let state = states.intern(start.state.clone());
-        cache.insert(state_key(state), state, 0, &[], &placed_set.info);
+        cache.insert(state_key(state), state, 0, &[], &placed_set.info, NO_PATCH);
         roots.push(state);
     }
     for (root, &root_state) in roots.iter().enumerate() {
@@ -1317,33 +1432,36 @@ fn search_segment<M: Model>(
             let op = entries.op[entry as usize] as usize;
             let is_call = entries.is_call[entry as usize];
             // A lazy write's return: it is placed alone, now, as the only choice left.
-            let alone = !is_call && lazy[op];
+            let alone = EXTRA && !is_call && lazy[op];
             if is_call || alone {
-                let optional = calls[op].1.is_none();
-                if is_call && lazy[op] {
+                if EXTRA && is_call && lazy[op] {
                     entry = entries.next[entry as usize];
                     continue;
                 }
+                // Only indeterminate operations have twins.
                 let twin = twin_before[op];
-                if optional && twin != NONE && !placed[twin as usize] {
+                if twin != NONE && !placed[twin as usize] {
                     // An identical indeterminate operation invoked earlier is still unplaced.
                     entry = entries.next[entry as usize];
                     continue;
                 }
-                if usage.steps >= limits.budget {
+                if steps >= limits.budget {
+                    usage.steps = steps;
                     return SegmentOutcome::Exhausted(Exhausted::Steps);
                 }
-                if usage.steps.is_multiple_of(4096) && cancelled() {
+                if steps.is_multiple_of(4096) && cancelled() {
+                    usage.steps = steps;
                     return SegmentOutcome::Cancelled;
                 }
-                usage.steps += 1;
-                let next = states.step(&ops[local[op]].op, op, state);
+                steps += 1;
+                let optional = optional_op[op];
+                let next = states.step(ops, local, op, state);
                 if next == ILLEGAL || (optional && next == state) {
                     assert!(!alone, "a blind write is legal in every state");
                     entry = entries.next[entry as usize];
                     continue;
                 }
-                if exhaustion && !alone && next != state {
+                if EXTRA && exhaustion && !alone && next != state {
                     let producing = count_of(&producers, state) - u32::from(producer[op] == state);
                     let watching = count_of(&watchers, state) - u32::from(watcher[op] == state);
                     if watching > 0 && producing == 0 {
@@ -1414,29 +1532,49 @@ fn search_segment<M: Model>(
                 // Lazy writes absorbed just before this blind write: the unplaced ones whose
                 // call comes before the first return in the list (but their own).
                 batch.clear();
-                if any_lazy && blind[op] && !alone {
+                if EXTRA && any_lazy && blind[op] && !alone {
                     absorbable(&entries, &lazy, &mut batch);
                 }
                 // The configuration with `op` (and the batch) placed, in its compact form.
                 let mut hash = zobrist ^ keys[op] ^ state_key(next);
-                placed_set.set(!optional, ordinal[op]);
-                for &c in &batch {
-                    let w = entries.op[c as usize] as usize;
-                    hash ^= keys[w];
-                    placed_set.set(true, ordinal[w]);
-                }
-                let new = cache.insert(
-                    hash,
-                    next,
-                    placed_set.lo,
-                    placed_set.window(),
-                    &placed_set.info,
-                );
-                if !new {
-                    placed_set.clear(!optional, ordinal[op]);
-                    for &c in &batch {
-                        placed_set.clear(true, ordinal[entries.op[c as usize] as usize]);
+                // The common case probes with the bit patched in, without setting it.
+                let patch = if batch.is_empty() {
+                    placed_set.patch(!optional, ordinal[op])
+                } else {
+                    None
+                };
+                let new = if let Some((hi, patch)) = patch {
+                    let window = &placed_set.req[placed_set.lo..hi];
+                    let new =
+                        cache.insert(hash, next, placed_set.lo, window, &placed_set.info, patch);
+                    if new {
+                        placed_set.set(!optional, ordinal[op]);
                     }
+                    new
+                } else {
+                    placed_set.set(!optional, ordinal[op]);
+                    for &c in &batch {
+                        let w = entries.op[c as usize] as usize;
+                        hash ^= keys[w];
+                        placed_set.set(true, ordinal[w]);
+                    }
+                    let new = cache.insert(
+                        hash,
+                        next,
+                        placed_set.lo,
+                        placed_set.window(),
+                        &placed_set.info,
+                        NO_PATCH,
+                    );
+                    if !new {
+                        placed_set.clear(!optional, ordinal[op]);
+                        for &c in &batch {
+                            placed_set.clear(true, ordinal[entries.op[c as usize] as usize]);
+                        }
+                    }
+                    new
+                };
+                if !new {
                     if !alone && !read_only[op] {
                         entry = entries.next[entry as usize];
                         continue;
@@ -1445,15 +1583,20 @@ fn search_segment<M: Model>(
                     // alone, a read-only step): this configuration is done.
                     backtrack = Some(false);
                 } else {
-                    let used = fixed_bytes
-                        + cache.bytes()
-                        + states.bytes()
-                        + stack.len() as u64 * 16
-                        + absorbed.len() as u64 * 4
-                        + ends_bytes
-                        + furthest.as_ref().map_or(0, |d| d.prefix.len() as u64 * 4);
-                    if !meter.within(used) {
-                        return SegmentOutcome::Exhausted(Exhausted::Memory);
+                    // Counted at the first entry and every 64th: the limit may be passed by
+                    // the bytes of 64 entries.
+                    if cache.count % 64 == 1 {
+                        let used = fixed_bytes
+                            + cache.bytes()
+                            + states.bytes()
+                            + stack.len() as u64 * 16
+                            + absorbed.len() as u64 * 4
+                            + ends_bytes
+                            + furthest.as_ref().map_or(0, |d| d.prefix.len() as u64 * 4);
+                        if !meter.within(used) {
+                            usage.steps = steps;
+                            return SegmentOutcome::Exhausted(Exhausted::Memory);
+                        }
                     }
                     let call = if alone {
                         call_entry_of(&entries, entry)
@@ -1467,12 +1610,12 @@ fn search_segment<M: Model>(
                         entries.lift(c);
                         absorbed.push(c);
                         remaining -= 1;
-                        if exhaustion {
+                        if EXTRA && exhaustion {
                             uncount(&mut producers, producer[w]);
                             uncount(&mut watchers, watcher[w]);
                         }
                     }
-                    if exhaustion {
+                    if EXTRA && exhaustion {
                         uncount(&mut producers, producer[op]);
                         uncount(&mut watchers, watcher[op]);
                     }
@@ -1495,6 +1638,7 @@ fn search_segment<M: Model>(
                     }
                     let order = prefix_of(&stack, &absorbed, &entries);
                     if last {
+                        usage.steps = steps;
                         return SegmentOutcome::Found { root, order };
                     }
                     // One end per state is all the next segment needs.
@@ -1545,7 +1689,7 @@ fn search_segment<M: Model>(
                 zobrist ^= keys[undone];
                 let undone_required = calls[undone].1.is_some();
                 placed_set.clear(undone_required, ordinal[undone]);
-                if exhaustion {
+                if EXTRA && exhaustion {
                     recount(&mut producers, producer[undone]);
                     recount(&mut watchers, watcher[undone]);
                 }
@@ -1561,7 +1705,7 @@ fn search_segment<M: Model>(
                     placed_set.clear(true, ordinal[w]);
                     remaining += 1;
                     entries.unlift(c);
-                    if exhaustion {
+                    if EXTRA && exhaustion {
                         recount(&mut producers, producer[w]);
                         recount(&mut watchers, watcher[w]);
                     }
@@ -1576,6 +1720,7 @@ fn search_segment<M: Model>(
             }
         }
     }
+    usage.steps = steps;
     if ends.is_empty() {
         let dead = furthest.expect("a dead end was recorded before every start was exhausted");
         return SegmentOutcome::Stuck(dead);
