@@ -213,6 +213,22 @@ fn error_messages_for_bad_node_numbers_say_what_is_expected() {
 }
 
 #[test]
+fn bad_node_numbers_in_clocks_and_links_say_what_is_expected() {
+    rejected(
+        "clock-node-minus-one",
+        &format!("{BASE}\n[clocks]\nnodes = [ {{ node = -1 }} ]\n"),
+        11,
+        "node -1: expected a node number (0 to 63)",
+    );
+    rejected(
+        "link-node-leader",
+        &format!("{BASE}\n[network]\nlinks = [ {{ from = 0, to = \"leader\" }} ]\n"),
+        11,
+        "node \"leader\": expected a node number (0 to 63)",
+    );
+}
+
+#[test]
 fn bad_clock_offset_points_at_its_line() {
     let text = format!(
         "{BASE}\n[clocks]\nnodes = [\n  {{ node = 1, offset = \"-1ms\" }},\n  {{ node = 2, offset = \"-4000000s\" }},\n]\n"
