@@ -364,3 +364,26 @@ fn shrink_accepts_the_scenario_file_the_fuzzer_writes_beside_an_artifact() {
         output.stderr
     );
 }
+
+#[test]
+fn a_reused_fuzz_directory_keeps_no_artifact_of_an_earlier_campaign() {
+    let out = fresh_dir("reused-fuzz");
+    let failing = fuzz(
+        "tests/fixtures/fuzz/swarm-tight-liveness.toml",
+        "0..8",
+        &["--jobs", "1"],
+        &out,
+    );
+    assert_eq!(failing.code, 3, "{}", failing.stderr);
+    let shrunk_by_hand = out.join("failures").join("seed-0.shrunk.toml");
+    std::fs::write(&shrunk_by_hand, "# kept").unwrap();
+    assert!(failure_files(&out)
+        .iter()
+        .any(|(n, _)| n.ends_with(".json")));
+    // The same seeds of a scenario that passes them: no old artifact may stay beside its results.
+    let passing = fuzz("scenarios/swarm.toml", "0..8", &["--jobs", "1"], &out);
+    assert_eq!(passing.code, 0, "{}", passing.stderr);
+    let left: Vec<String> = failure_files(&out).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(left, vec!["seed-0.shrunk.toml".to_string()]);
+    assert_eq!(results(&out).len(), 8);
+}
