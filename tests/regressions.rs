@@ -387,3 +387,28 @@ fn a_reused_fuzz_directory_keeps_no_artifact_of_an_earlier_campaign() {
     assert_eq!(left, vec!["seed-0.shrunk.toml".to_string()]);
     assert_eq!(results(&out).len(), 8);
 }
+
+#[test]
+fn a_swarm_at_the_clock_limits_never_panics() {
+    // 1s / 1ms = 1,000 faults at most, each jump up to 500s: exactly the 500,000s allowed; and
+    // the widest drift.
+    let text = BASE.replace(
+        "duration = \"2s\"",
+        "duration = \"2s\"\nheal_at = \"1s\"\n\n[swarm]\nkinds = [\"clock\"]\ngap_min = \"1ms\"\n\
+         gap_max = \"2ms\"\nclock_jump_max = \"500s\"\ndrift_ppm_max = 500000",
+    );
+    let path = scenario_file("swarm-clock-limits", &text);
+    let out = path.with_extension("out");
+    let output = detsim(&["fuzz", arg(&path), "--seeds", "0..20", "--out", arg(&out)]);
+    assert_ne!(output.code, 2, "{}", output.stderr);
+    for line in results(&out) {
+        assert_ne!(line["verdict"], "panic", "{line}");
+    }
+    // One step past the limit is refused.
+    rejected(
+        "swarm-clock-past-limits",
+        &text.replace("\"500s\"", "\"500001ms\""),
+        15,
+        "swarm.clock_jump_max",
+    );
+}
