@@ -78,6 +78,10 @@ pub fn execute(args: &FuzzArgs) -> ExitStatus {
         eprintln!("error: cannot create {}: {error}", failures.display());
         return ExitStatus::InputError;
     }
+    if let Err(error) = clear_campaign_files(&out, &failures) {
+        eprintln!("error: {error}");
+        return ExitStatus::InputError;
+    }
     let pool = match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
         Ok(pool) => pool,
         Err(error) => {
@@ -115,6 +119,35 @@ pub fn execute(args: &FuzzArgs) -> ExitStatus {
             ExitStatus::InputError
         }
     }
+}
+
+/// Removes what an earlier campaign wrote into `out`: `results.jsonl` and the artifacts
+/// `failures/seed-N.json` with their `seed-N.toml`, so that no failure of another campaign sits
+/// beside this one's results. Other files (a `seed-N.shrunk.toml` someone made, notes) are left
+/// alone.
+fn clear_campaign_files(out: &Path, failures: &Path) -> Result<(), String> {
+    let remove = |path: &Path| match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(format!("cannot remove {}: {error}", path.display())),
+    };
+    remove(&out.join("results.jsonl"))?;
+    let entries = fs::read_dir(failures)
+        .map_err(|error| format!("cannot read {}: {error}", failures.display()))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|error| format!("cannot read {}: {error}", failures.display()))?
+            .path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let seed = name.strip_prefix("seed-").and_then(|rest| {
+            rest.strip_suffix(".json")
+                .or_else(|| rest.strip_suffix(".toml"))
+        });
+        if seed.is_some_and(|seed| !seed.is_empty() && seed.bytes().all(|b| b.is_ascii_digit())) {
+            remove(&path)?;
+        }
+    }
+    Ok(())
 }
 
 struct Campaign<'a> {

@@ -213,6 +213,22 @@ fn error_messages_for_bad_node_numbers_say_what_is_expected() {
 }
 
 #[test]
+fn bad_node_numbers_in_clocks_and_links_say_what_is_expected() {
+    rejected(
+        "clock-node-minus-one",
+        &format!("{BASE}\n[clocks]\nnodes = [ {{ node = -1 }} ]\n"),
+        11,
+        "node -1: expected a node number (0 to 63)",
+    );
+    rejected(
+        "link-node-leader",
+        &format!("{BASE}\n[network]\nlinks = [ {{ from = 0, to = \"leader\" }} ]\n"),
+        11,
+        "node \"leader\": expected a node number (0 to 63)",
+    );
+}
+
+#[test]
 fn bad_clock_offset_points_at_its_line() {
     let text = format!(
         "{BASE}\n[clocks]\nnodes = [\n  {{ node = 1, offset = \"-1ms\" }},\n  {{ node = 2, offset = \"-4000000s\" }},\n]\n"
@@ -346,5 +362,53 @@ fn shrink_accepts_the_scenario_file_the_fuzzer_writes_beside_an_artifact() {
         output.stderr.contains("failure artifact"),
         "{}",
         output.stderr
+    );
+}
+
+#[test]
+fn a_reused_fuzz_directory_keeps_no_artifact_of_an_earlier_campaign() {
+    let out = fresh_dir("reused-fuzz");
+    let failing = fuzz(
+        "tests/fixtures/fuzz/swarm-tight-liveness.toml",
+        "0..8",
+        &["--jobs", "1"],
+        &out,
+    );
+    assert_eq!(failing.code, 3, "{}", failing.stderr);
+    let shrunk_by_hand = out.join("failures").join("seed-0.shrunk.toml");
+    std::fs::write(&shrunk_by_hand, "# kept").unwrap();
+    assert!(failure_files(&out)
+        .iter()
+        .any(|(n, _)| n.ends_with(".json")));
+    // The same seeds of a scenario that passes them: no old artifact may stay beside its results.
+    let passing = fuzz("scenarios/swarm.toml", "0..8", &["--jobs", "1"], &out);
+    assert_eq!(passing.code, 0, "{}", passing.stderr);
+    let left: Vec<String> = failure_files(&out).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(left, vec!["seed-0.shrunk.toml".to_string()]);
+    assert_eq!(results(&out).len(), 8);
+}
+
+#[test]
+fn a_swarm_at_the_clock_limits_never_panics() {
+    // 1s / 1ms = 1,000 faults at most, each jump up to 500s: exactly the 500,000s allowed; and
+    // the widest drift.
+    let text = BASE.replace(
+        "duration = \"2s\"",
+        "duration = \"2s\"\nheal_at = \"1s\"\n\n[swarm]\nkinds = [\"clock\"]\ngap_min = \"1ms\"\n\
+         gap_max = \"2ms\"\nclock_jump_max = \"500s\"\ndrift_ppm_max = 500000",
+    );
+    let path = scenario_file("swarm-clock-limits", &text);
+    let out = path.with_extension("out");
+    let output = detsim(&["fuzz", arg(&path), "--seeds", "0..20", "--out", arg(&out)]);
+    assert_ne!(output.code, 2, "{}", output.stderr);
+    for line in results(&out) {
+        assert_ne!(line["verdict"], "panic", "{line}");
+    }
+    // One step past the limit is refused.
+    rejected(
+        "swarm-clock-past-limits",
+        &text.replace("\"500s\"", "\"500001ms\""),
+        15,
+        "swarm.clock_jump_max",
     );
 }

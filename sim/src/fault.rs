@@ -47,44 +47,67 @@ impl Serialize for NodeRef {
 
 impl<'de> Deserialize<'de> for NodeRef {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NodeRefVisitor)
+        deserializer.deserialize_any(NodeRefVisitor { names: true })
+    }
+}
+
+/// A node number (for `[clocks]` and `[[network.links]]`, where no name is allowed), saying what
+/// is expected for a wrong value as a fault's node does.
+pub(crate) fn node_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    match deserializer.deserialize_any(NodeRefVisitor { names: false })? {
+        NodeRef::Id(n) => Ok(n),
+        _ => unreachable!("names are refused when not allowed"),
     }
 }
 
 /// Reads a node reference, saying what is expected for every wrong kind of value (an untagged
-/// enum would only say that nothing matched).
-struct NodeRefVisitor;
+/// enum would only say that nothing matched). `names`: whether `"leader"` and `"random"` are
+/// allowed.
+struct NodeRefVisitor {
+    names: bool,
+}
 
-const NODE_EXPECTED: &str = "expected a node number (0 to 63), \"leader\" or \"random\"";
+impl NodeRefVisitor {
+    fn expected(&self) -> &'static str {
+        if self.names {
+            "expected a node number (0 to 63), \"leader\" or \"random\""
+        } else {
+            "expected a node number (0 to 63)"
+        }
+    }
+    fn refuse<E: serde::de::Error>(&self, value: impl fmt::Display) -> E {
+        E::custom(format!("node {value}: {}", self.expected()))
+    }
+}
 
 impl serde::de::Visitor<'_> for NodeRefVisitor {
     type Value = NodeRef;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(NODE_EXPECTED)
+        f.write_str(self.expected())
     }
     fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<NodeRef, E> {
         u32::try_from(n)
             .map(NodeRef::Id)
-            .map_err(|_| E::custom(format!("node {n}: {NODE_EXPECTED}")))
+            .map_err(|_| self.refuse(n))
     }
     fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<NodeRef, E> {
         match u64::try_from(n) {
             Ok(n) => self.visit_u64(n),
-            Err(_) => Err(E::custom(format!("node {n}: {NODE_EXPECTED}"))),
+            Err(_) => Err(self.refuse(n)),
         }
     }
     fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<NodeRef, E> {
-        Err(E::custom(format!("node {n}: {NODE_EXPECTED}")))
+        Err(self.refuse(n))
     }
     fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<NodeRef, E> {
-        Err(E::custom(format!("node {b}: {NODE_EXPECTED}")))
+        Err(self.refuse(b))
     }
     fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<NodeRef, E> {
         match name {
-            "leader" => Ok(NodeRef::Leader),
-            "random" => Ok(NodeRef::Random),
-            _ => Err(E::custom(format!("node {name:?}: {NODE_EXPECTED}"))),
+            "leader" if self.names => Ok(NodeRef::Leader),
+            "random" if self.names => Ok(NodeRef::Random),
+            _ => Err(self.refuse(format!("{name:?}"))),
         }
     }
 }

@@ -170,8 +170,10 @@ impl NetworkSection {
 #[serde(deny_unknown_fields)]
 pub struct LinkOverride {
     /// Sending node.
+    #[serde(deserialize_with = "node_number")]
     pub from: u32,
     /// Receiving node.
+    #[serde(deserialize_with = "node_number")]
     pub to: u32,
     /// Latency on this link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,6 +203,7 @@ pub struct ClocksSection {
 #[serde(deny_unknown_fields)]
 pub struct ClockSpec {
     /// Which node.
+    #[serde(deserialize_with = "node_number")]
     pub node: u32,
     /// Added to true time; may be negative (`"-40ms"`).
     #[serde(default)]
@@ -398,6 +401,7 @@ fn default_check_budget() -> u64 {
     10_000_000
 }
 
+use crate::fault::node_number;
 pub use crate::fault::{Fault, FaultAction, FaultEntry, FaultSpec, NodeRef, Partition, Shape};
 
 /// `[swarm]`: draw the fault schedule from the seed.

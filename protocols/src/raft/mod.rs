@@ -54,6 +54,19 @@
 //! missed entries rejects the next heartbeat and is brought up to date, in batches of at most
 //! `entries_per_message_max`.
 //!
+//! **Batching and pipelining (Ongaro's dissertation §10.2.2).** A leader that sent one
+//! `AppendEntries` per client command to every follower would send, under many clients, one
+//! message per command per follower and as many replies. Instead it keeps, per follower, a
+//! window of at most `append_entries_in_flight_max` `AppendEntries` in flight (default 2):
+//! a command is appended and persisted at once, and sent to every follower whose window has
+//! room; while a follower's window is full, commands accumulate in the log, and the next
+//! `AppendEntries` to it — when a reply frees a slot — carries all of them (up to
+//! `entries_per_message_max`). Under light load nothing waits; under heavy load messages per
+//! command fall as batches grow. Heartbeats go out whatever the window says (they assert the
+//! leader's authority and retransmit what was lost) and open the window again, so a lost message
+//! or reply holds its slot for at most one heartbeat interval. The one place where a client
+//! command becomes a log entry is `append_client_request`; it hands the entry to `replicate`.
+//!
 //! **Commit (§5.3, §5.4.2).** An entry is committed once the leader has stored it on a majority
 //! *and it is from the leader's current term*; entries before it are then committed too. An entry
 //! from an earlier term is never committed by counting replicas alone: Figure 8 shows such an
@@ -146,8 +159,8 @@
 //!
 //! In `protocols/tests/`, from the smallest step to the whole system:
 //!
-//! - `raft_conformance.rs` — one test per rule of the paper, named after the behaviour and
-//!   citing the section, driving one handler through a [`sim::protocol::Context`] and checking
+//! - `raft_conformance.rs` — one test per rule of the paper (and of the dissertation's §10.2.2
+//!   for batching and pipelining), named after the behaviour and citing the section, driving one handler through a [`sim::protocol::Context`] and checking
 //!   the effects it pushed, in order (persist before send, for example).
 //! - `raft_cluster.rs` — a small cluster on a network the test drives message by message
 //!   (`raft_support`): elections, partitions, crashes, a lagging follower, and Figure 8 step by
