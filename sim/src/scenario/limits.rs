@@ -27,10 +27,6 @@ pub const ENGINE_BUG: &str = "detsim bug:";
 /// moved forward stays far from overflowing.
 pub const MAX_TOTAL_JUMP: SimDuration = SimDuration(LOCAL_EPOCH / 2);
 
-/// The most (client, register) pairs: each client remembers the last value it saw of every
-/// register (for its compare-and-sets), 16 bytes each, so this bounds that memory to 64 MiB.
-pub const MAX_CLIENT_REGISTERS: u64 = 4_000_000;
-
 /// The swarm generator draws at most this many faults per seed (see `nemesis::expand`).
 const SWARM_MAX_FAULTS: u64 = 10_000;
 

@@ -130,8 +130,10 @@ pub struct Register {
     reply_independent: bool,
     /// The last value handed out; writes and compare-and-sets write unique values.
     value_last: i64,
-    /// Per client and register, the value the client last saw (reply-dependent draws only).
-    known: Vec<Vec<Option<i64>>>,
+    /// Per client, the value it last saw of each register it has seen (reply-dependent draws
+    /// only). A map, not a table of every register, so that memory follows what clients did,
+    /// not clients × keys (10,000 clients of a million registers would need 160 GB).
+    known: Vec<BTreeMap<Key, Option<i64>>>,
 }
 
 impl Workload for Register {
@@ -155,7 +157,7 @@ impl Workload for Register {
         let known = if setup.reply_independent {
             Vec::new()
         } else {
-            vec![vec![None; options.keys as usize]; setup.clients as usize]
+            vec![BTreeMap::new(); setup.clients as usize]
         };
         Register {
             options: options.clone(),
@@ -196,7 +198,11 @@ impl Workload for Register {
         } else {
             Operation::Cas {
                 key,
-                from: self.known[client as usize][key as usize].unwrap_or(0),
+                from: self.known[client as usize]
+                    .get(&key)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(0),
                 to: self.value_last,
             }
         }
@@ -212,11 +218,12 @@ impl Workload for Register {
             return;
         };
         let known = &mut self.known[client as usize];
-        match *operation {
-            Operation::Read { key } => known[key as usize] = *output,
-            Operation::Write { key, value } => known[key as usize] = Some(value),
-            Operation::Cas { key, to, .. } => known[key as usize] = Some(to),
-        }
+        let (key, seen) = match *operation {
+            Operation::Read { key } => (key, *output),
+            Operation::Write { key, value } => (key, Some(value)),
+            Operation::Cas { key, to, .. } => (key, Some(to)),
+        };
+        known.insert(key, seen);
     }
 
     fn write(operation: &Operation, output: Option<&Option<i64>>) -> Entry {
