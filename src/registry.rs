@@ -183,7 +183,15 @@ pub enum Unserved {
 
 /// The entry that runs `protocol` with `workload`.
 pub fn find(protocol: &str, workload: &str) -> Result<&'static dyn Registered, Unserved> {
-    let all = entries();
+    find_in(entries(), protocol, workload)
+}
+
+/// [`find`] among `all`.
+fn find_in(
+    all: &[&'static dyn Registered],
+    protocol: &str,
+    workload: &str,
+) -> Result<&'static dyn Registered, Unserved> {
     if let Some(entry) = all
         .iter()
         .copied()
@@ -197,9 +205,9 @@ pub fn find(protocol: &str, workload: &str) -> Result<&'static dyn Registered, U
         .map(|e| e.workload())
         .collect();
     if served.is_empty() {
-        let mut known: Vec<&'static str> = all.iter().map(|e| e.protocol()).collect();
-        known.dedup();
-        return Err(Unserved::UnknownProtocol { known });
+        return Err(Unserved::UnknownProtocol {
+            known: protocol_names(all),
+        });
     }
     Err(Unserved::UnservedWorkload {
         served,
@@ -207,12 +215,21 @@ pub fn find(protocol: &str, workload: &str) -> Result<&'static dyn Registered, U
     })
 }
 
+/// Each protocol's name once, in the order of its first entry.
+fn protocol_names(all: &[&'static dyn Registered]) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for entry in all {
+        if !names.contains(&entry.protocol()) {
+            names.push(entry.protocol());
+        }
+    }
+    names
+}
+
 /// Writes what `detsim list` shows: each protocol with the workloads it serves and its bugs.
 pub fn list(out: &mut dyn Write) {
     let all = entries();
-    let mut protocols: Vec<&'static str> = all.iter().map(|e| e.protocol()).collect();
-    protocols.dedup();
-    for protocol in protocols {
+    for protocol in protocol_names(all) {
         let entries: Vec<&&dyn Registered> =
             all.iter().filter(|e| e.protocol() == protocol).collect();
         let workloads: Vec<&str> = entries.iter().map(|e| e.workload()).collect();
@@ -256,5 +273,21 @@ mod tests {
             find("paxs", "register"),
             Err(Unserved::UnknownProtocol { .. })
         ));
+    }
+
+    #[test]
+    fn a_workload_another_protocol_serves_is_named_as_unserved() {
+        let some = [
+            entry::<Unreplicated<Registers>, NoInvariants>(),
+            entry::<Raft<Counters>, RaftInvariants>(),
+        ];
+        assert_eq!(
+            find_in(&some, "unreplicated", "counter").err(),
+            Some(Unserved::UnservedWorkload {
+                served: vec!["register"],
+                workload_exists: true
+            })
+        );
+        assert_eq!(protocol_names(&some), ["unreplicated", "raft"]);
     }
 }

@@ -1,6 +1,8 @@
 //! Malformed scenarios get an error naming file, line and field, and exit code 2; never a panic.
 
-use std::path::{Path, PathBuf};
+mod fuzz_support;
+
+use fuzz_support::*;
 use std::process::Command;
 
 const GOOD: &str = r#"[protocol]
@@ -13,41 +15,16 @@ nodes = 3
 duration = "2s"
 "#;
 
-fn run_text(name: &str, text: &str) -> (i32, String, PathBuf) {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-input");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_detsim"))
-        .arg("run")
-        .arg(&path)
-        .arg("--out")
-        .arg(dir.join(format!("{name}-out")))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (output.status.code().unwrap(), stderr, path)
-}
-
 fn assert_rejected(name: &str, text: &str, line: usize, needle: &str) {
-    let (code, stderr, path) = run_text(name, text);
-    assert_eq!(code, 2, "{name}: {stderr}");
-    let prefix = format!("error: {}:{line}:", path.display());
-    assert!(
-        stderr.starts_with(&prefix),
-        "{name}: expected {prefix:?}, got {stderr}"
-    );
-    assert!(
-        stderr.contains(needle),
-        "{name}: expected {needle:?} in {stderr}"
-    );
+    rejected(&format!("bad-input-{name}"), text, line, needle);
 }
 
 #[test]
 fn good_scenario_runs() {
-    let (code, stderr, _) = run_text("good", GOOD);
-    assert_eq!(code, 0, "{stderr}");
+    let path = scenario_file("bad-input-good", GOOD);
+    let out = path.with_extension("out");
+    let output = detsim(&["run", arg(&path), "--out", arg(&out), "--no-report"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
 }
 
 #[test]
@@ -180,7 +157,7 @@ fn unknown_workload_option() {
 }
 
 #[test]
-fn a_protocol_paired_with_a_workload_it_does_not_serve() {
+fn a_workload_kind_nobody_serves_is_named_with_what_the_protocol_serves() {
     // Kinds are case-sensitive; the error lists what the protocol serves.
     let text = format!("{GOOD}\n[workload]\nkind = \"Counter\"\n");
     assert_rejected(

@@ -18,33 +18,6 @@ nodes = 3
 duration = "2s"
 "#;
 
-/// Writes `text` as `name.toml` in a fresh directory and returns its path.
-fn scenario_file(name: &str, text: &str) -> PathBuf {
-    let dir = fresh_dir(&format!("regressions-{name}"));
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// `detsim run` on `text` must exit 2 with an error at `line` that contains `needle`.
-fn rejected(name: &str, text: &str, line: usize, needle: &str) {
-    let path = scenario_file(name, text);
-    let out = path.with_extension("out");
-    let output = detsim(&["run", arg(&path), "--out", arg(&out)]);
-    assert_eq!(output.code, 2, "{name}: {}{}", output.stdout, output.stderr);
-    let prefix = format!("error: {}:{line}:", path.display());
-    assert!(
-        output.stderr.starts_with(&prefix),
-        "{name}: expected {prefix:?}, got {}",
-        output.stderr
-    );
-    assert!(
-        output.stderr.contains(needle),
-        "{name}: expected {needle:?} in {}",
-        output.stderr
-    );
-}
-
 fn with_fault(fault: &str) -> String {
     format!("{BASE}\n[[faults]]\nat = \"1s\"\n{fault}\n")
 }

@@ -1,4 +1,4 @@
-//! Helpers shared by the fuzz, replay and shrink tests: run the binary, read what it wrote.
+//! Helpers shared by the end-to-end tests: run the binary, write scenarios, read what it wrote.
 
 #![allow(dead_code)] // Each test file uses its own subset.
 
@@ -106,4 +106,36 @@ pub fn first_failure(scenario: &str, seeds: &str, out: &Path) -> (PathBuf, serde
         .join(format!("seed-{}.json", failing["seed"]));
     let artifact = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     (path, artifact)
+}
+
+/// Writes `text` as `name.toml` in a fresh directory and returns its path.
+pub fn scenario_file(name: &str, text: &str) -> PathBuf {
+    let dir = fresh_dir(&format!("regressions-{name}"));
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `detsim run` on `text` must exit 2 with an error at `line` that contains `needle`.
+pub fn rejected(name: &str, text: &str, line: usize, needle: &str) {
+    let path = scenario_file(name, text);
+    let out = path.with_extension("out");
+    let output = detsim(&["run", arg(&path), "--out", arg(&out)]);
+    assert_eq!(output.code, 2, "{name}: {}{}", output.stdout, output.stderr);
+    assert!(
+        !output.stderr.contains("panicked"),
+        "{name}: {}",
+        output.stderr
+    );
+    let prefix = format!("error: {}:{line}:", path.display());
+    assert!(
+        output.stderr.starts_with(&prefix),
+        "{name}: expected {prefix:?}, got {}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains(needle),
+        "{name}: expected {needle:?} in {}",
+        output.stderr
+    );
 }
