@@ -39,6 +39,9 @@ pub struct ClientConfig<'a, O> {
     pub options: &'a O,
     /// How long to wait before retrying after a redirect (`[workload] redirect_backoff`).
     pub redirect_backoff: SimDuration,
+    /// How long to wait for an answer before sending the request again to another node
+    /// (`[workload] retry_after`).
+    pub retry_after: SimDuration,
 }
 
 /// What a client half asks the engine to do.

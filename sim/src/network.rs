@@ -215,6 +215,8 @@ pub struct Network {
     connectivity: DiMatrix<(), ()>,
     indices: Vec<NodeIndex<u16>>,
     rates: FaultRates,
+    /// The model links start from; client links take its loss, duplication and reordering.
+    default_link: LinkModel,
 }
 
 impl Network {
@@ -228,6 +230,7 @@ impl Network {
         let indices: Vec<_> = (0..node_count).map(|_| connectivity.add_node(())).collect();
         let mut network = Network {
             node_count,
+            default_link: model.clone(),
             links: vec![model; (node_count * node_count) as usize],
             connectivity,
             indices,
@@ -341,6 +344,26 @@ impl Network {
         let first = self.latency(link, rng);
         if rng.chance(link.duplicate) || rng.chance(self.rates.duplicate) {
             let second = self.latency(link, rng);
+            return Transmission::Duplicated(first, second);
+        }
+        Transmission::Delivered(first)
+    }
+
+    /// A message between a client and a node: the client link's `latency`, and the loss,
+    /// duplication and reordering of the network's default link plus any network fault's.
+    /// Connectivity (a client placed beside a node shares that node's side of a partition) is
+    /// the caller's to check.
+    pub fn transmit_client(&self, latency: &Latency, rng: &mut SimRng) -> Transmission {
+        let link = LinkModel {
+            latency: latency.clone(),
+            ..self.default_link.clone()
+        };
+        if rng.chance(link.loss) || rng.chance(self.rates.loss) {
+            return Transmission::Dropped;
+        }
+        let first = self.latency(&link, rng);
+        if rng.chance(link.duplicate) || rng.chance(self.rates.duplicate) {
+            let second = self.latency(&link, rng);
             return Transmission::Duplicated(first, second);
         }
         Transmission::Delivered(first)

@@ -258,6 +258,15 @@ pub struct WorkloadSection {
     /// it was answered), so the same workload replays against different protocols.
     #[serde(skip_serializing_if = "is_false")]
     pub reply_independent: bool,
+    /// How long a client waits for an answer before sending the same request (same id) to
+    /// another node; it keeps retrying until the operation's `timeout`. Default: a quarter of
+    /// `timeout`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<SimDuration>,
+    /// Where clients sit: `outside` the cluster (they reach every node; the default), or
+    /// `with-nodes` (client `c` beside node `c mod nodes`, on its side of every partition).
+    #[serde(skip_serializing_if = "Placement::is_outside")]
+    pub placement: Placement,
     /// The workload's own fields (`keys`, `mix`, ...), checked by the workload.
     #[serde(flatten)]
     pub options: toml::Table,
@@ -268,7 +277,7 @@ fn is_false(value: &bool) -> bool {
 }
 
 /// The generic fields of `[workload]`; every other field belongs to the workload kind.
-const WORKLOAD_GENERIC_FIELDS: [&str; 7] = [
+const WORKLOAD_GENERIC_FIELDS: [&str; 9] = [
     "kind",
     "clients",
     "rate",
@@ -276,7 +285,34 @@ const WORKLOAD_GENERIC_FIELDS: [&str; 7] = [
     "client_latency",
     "redirect_backoff",
     "reply_independent",
+    "retry_after",
+    "placement",
 ];
+
+/// Where client processes sit on the network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// Outside the cluster: a client reaches every node, whatever partition the nodes are in.
+    #[default]
+    Outside,
+    /// Client `c` beside node `c mod nodes`: it reaches a node only when that node does.
+    WithNodes,
+}
+
+impl Placement {
+    fn is_outside(&self) -> bool {
+        *self == Placement::Outside
+    }
+}
+
+impl WorkloadSection {
+    /// How long a client waits before retrying elsewhere.
+    pub fn retry_after(&self) -> SimDuration {
+        self.retry_after
+            .unwrap_or(SimDuration(self.timeout.0 / 4))
+    }
+}
 
 impl Default for WorkloadSection {
     fn default() -> Self {
@@ -288,6 +324,8 @@ impl Default for WorkloadSection {
             client_latency: Latency::constant(SimDuration::from_millis(1)),
             redirect_backoff: SimDuration::from_millis(10),
             reply_independent: false,
+            retry_after: None,
+            placement: Placement::Outside,
             options: toml::Table::new(),
         }
     }
@@ -317,6 +355,8 @@ impl<'de> Deserialize<'de> for WorkloadSection {
                         "client_latency" => section.client_latency = map.next_value()?,
                         "redirect_backoff" => section.redirect_backoff = map.next_value()?,
                         "reply_independent" => section.reply_independent = map.next_value()?,
+                        "retry_after" => section.retry_after = Some(map.next_value()?),
+                        "placement" => section.placement = map.next_value()?,
                         _ => {
                             let value: toml::Value = map.next_value()?;
                             section.options.insert(key, value);

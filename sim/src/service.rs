@@ -222,20 +222,28 @@ impl<M: StateMachine> Sessions<M> {
     }
 }
 
-/// Timers of [`FollowLeader`]: it has none.
+/// Timers of [`FollowLeader`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum NoTimer {}
+pub enum FollowTimer {
+    /// No answer came in time: send the request again, to the next node.
+    Retry,
+}
 
 /// The client half of a service with a leader: send the request to the node the client
 /// believes serves it; on a redirect, retry the *same* request (same id) at the hinted node —
-/// or the next node when there is no hint — after the redirect back-off; complete on any other
-/// answer, with the answering node. A request that finds its node down is `refused`; after a
-/// timeout the next operation goes to a node drawn at random.
+/// or the next node when there is no hint — after the redirect back-off; when the node is down,
+/// or no answer came within `retry_after`, send the same request to the next node; complete on
+/// any other answer, with the answering node. The engine gives up at the operation's deadline
+/// (`info`); after that the next operation goes to a node drawn at random.
+///
+/// Retrying a request whose first copy may have run is what makes a service's deduplication
+/// matter (Raft §8): a service that executes both copies applies one operation twice.
 #[derive(Clone, Debug)]
 pub struct FollowLeader<W: Workload> {
     target: NodeId,
     node_count: u32,
     redirect_backoff: SimDuration,
+    retry_after: SimDuration,
     current: Option<Request<OperationOf<W>>>,
 }
 
@@ -244,20 +252,30 @@ impl<W: Workload> FollowLeader<W> {
     pub fn target(&self) -> NodeId {
         self.target
     }
+
+    fn next_node(&self, after: NodeId) -> NodeId {
+        NodeId((after.0 + 1) % self.node_count)
+    }
 }
 
 impl<W, P> ClientHalf<P> for FollowLeader<W>
 where
     W: Workload,
-    P: Protocol<Workload = W, Request = Request<OperationOf<W>>, Response = Response<OutputOf<W>>>,
+    P: Protocol<
+        Workload = W,
+        Request = Request<OperationOf<W>>,
+        Response = Response<OutputOf<W>>,
+        Client = FollowLeader<W>,
+    >,
 {
-    type Timer = NoTimer;
+    type Timer = FollowTimer;
 
     fn start(config: &ClientConfig<'_, P::Options>, context: &mut ClientContext<'_, P>) -> Self {
         FollowLeader {
             target: context.random_node(),
             node_count: config.node_count,
             redirect_backoff: config.redirect_backoff,
+            retry_after: config.retry_after,
             current: None,
         }
     }
@@ -276,6 +294,9 @@ where
         };
         context.send(self.target, request.clone());
         self.current = Some(request);
+        if self.retry_after > SimDuration::ZERO {
+            context.set_timer(FollowTimer::Retry, self.retry_after);
+        }
     }
 
     fn on_response(
@@ -291,7 +312,7 @@ where
             Answer::Redirect(hint) => {
                 self.target = hint
                     .filter(|hint| hint.0 < self.node_count)
-                    .unwrap_or(NodeId((source.0 + 1) % self.node_count));
+                    .unwrap_or(self.next_node(source));
                 let retry = current.clone();
                 context.send_after(self.redirect_backoff, self.target, retry);
                 return;
@@ -302,11 +323,20 @@ where
             Answer::Indeterminate(reason) => Completion::Unknown(reason),
         };
         self.current = None;
+        context.cancel_timer(FollowTimer::Retry);
         context.complete(completion, Some(source));
     }
 
-    fn on_timer(&mut self, _context: &mut ClientContext<'_, P>, timer: NoTimer) {
-        match timer {}
+    fn on_timer(&mut self, context: &mut ClientContext<'_, P>, timer: FollowTimer) {
+        let FollowTimer::Retry = timer;
+        let Some(current) = self.current.clone() else {
+            return;
+        };
+        // No answer in time: the node may be slow, partitioned or down. Ask the next one; the
+        // same request id lets the service recognise a request it already executed.
+        self.target = self.next_node(self.target);
+        context.send(self.target, current);
+        context.set_timer(FollowTimer::Retry, self.retry_after);
     }
 
     fn on_unreachable(
@@ -315,14 +345,17 @@ where
         node: NodeId,
         request: Request<OperationOf<W>>,
     ) {
-        if self.current.as_ref().is_some_and(|c| c.id == request.id) {
-            self.current = None;
-            context.complete(Completion::Refused(Cow::Borrowed("node down")), Some(node));
+        if !self.current.as_ref().is_some_and(|c| c.id == request.id) || node != self.target {
+            return;
         }
+        // Connection refused: this node certainly did not run it. Move on to the next one.
+        self.target = self.next_node(node);
+        context.send_after(self.redirect_backoff, self.target, request);
     }
 
     fn on_timeout(&mut self, context: &mut ClientContext<'_, P>) {
         self.current = None;
+        context.cancel_timer(FollowTimer::Retry);
         // The node may be gone: try another one next time.
         self.target = context.random_node();
     }

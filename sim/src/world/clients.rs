@@ -15,7 +15,8 @@ use crate::invariants::{CompletionEvent, Invariants};
 use crate::network::Latency;
 use crate::protocol::{ClientId, NodeId, Protocol, RequestId, TimerDelay};
 use crate::rng::{SimRng, Stream};
-use crate::scenario::Scenario;
+use crate::network::Transmission;
+use crate::scenario::{Placement, Scenario};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{OperationOf, OutputOf, Workload};
 use std::borrow::Cow;
@@ -55,6 +56,9 @@ pub(super) struct Clients<P: Protocol> {
     think: Latency,
     timeout: SimDuration,
     redirect_backoff: SimDuration,
+    retry_after: SimDuration,
+    /// Per client, the node it sits beside (`placement = "with-nodes"`), or `None` outside.
+    homes: Vec<Option<NodeId>>,
     /// No operation is invoked from here on: the last ones still get their full timeout.
     workload_end: SimTime,
     next_request: u64,
@@ -93,6 +97,13 @@ impl<P: Protocol> Clients<P> {
             },
             timeout: section.timeout,
             redirect_backoff: section.redirect_backoff,
+            retry_after: section.retry_after(),
+            homes: (0..section.clients)
+                .map(|client| match section.placement {
+                    Placement::Outside => None,
+                    Placement::WithNodes => Some(NodeId(client % scenario.cluster.nodes)),
+                })
+                .collect(),
             workload_end,
             next_request: 0,
             effects: Vec::new(),
@@ -110,6 +121,11 @@ impl<P: Protocol> Clients<P> {
         self.latency.sample(rng)
     }
 
+    /// The client links' latency distribution.
+    pub(super) fn latency_model(&self) -> &Latency {
+        &self.latency
+    }
+
     pub(super) fn into_workload(self) -> P::Workload {
         self.workload
     }
@@ -124,6 +140,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 node_count: self.node_count,
                 options: &self.options,
                 redirect_backoff: self.clients.redirect_backoff,
+                retry_after: self.clients.retry_after,
             };
             let mut context = ClientContext::new(
                 ClientId(client),
@@ -198,15 +215,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 target,
                 request,
                 delay,
-            } => {
-                let latency = self.clients.latency(&mut self.network_rng);
-                let event = Event::RequestArrives {
-                    node: target,
-                    client: ClientId(client),
-                    request,
-                };
-                self.push(self.now + delay + latency, event);
-            }
+            } => self.send_request(client, target, request, delay),
             ClientEffect::SetTimer { timer, delay } => {
                 let delay = match delay {
                     TimerDelay::Fixed(delay) => delay,
@@ -230,6 +239,45 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             }
             ClientEffect::Complete { completion, node } => {
                 self.complete(client, completion, node);
+            }
+        }
+    }
+
+    /// A client's request crosses the network: the client link's latency, the network's loss,
+    /// duplication and reordering, and — for a client beside a node — that node's partitions.
+    fn send_request(&mut self, client: u32, target: NodeId, request: P::Request, delay: SimDuration) {
+        if !self.client_reaches(client, target) {
+            self.stats.messages_dropped += 1;
+            return;
+        }
+        let transmission = self
+            .network
+            .transmit_client(&self.clients.latency, &mut self.network_rng);
+        let departs = self.now + delay;
+        let arrival = |request| Event::RequestArrives {
+            node: target,
+            client: ClientId(client),
+            request,
+        };
+        match transmission {
+            Transmission::Dropped => self.stats.messages_dropped += 1,
+            Transmission::Delivered(latency) => self.push(departs + latency, arrival(request)),
+            Transmission::Duplicated(first, second) => {
+                self.stats.messages_duplicated += 1;
+                self.push(departs + first, arrival(request.clone()));
+                self.push(departs + second, arrival(request));
+            }
+        }
+    }
+
+    /// Whether client `client` and `node` can talk now (both ways: partitions here are
+    /// symmetric for clients).
+    pub(super) fn client_reaches(&self, client: u32, node: NodeId) -> bool {
+        match self.clients.homes[client as usize] {
+            None => true,
+            Some(home) => {
+                home == node
+                    || (self.network.connected(home, node) && self.network.connected(node, home))
             }
         }
     }

@@ -264,13 +264,29 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 }
             }
             Outgoing::Reply { client, response } => {
-                let latency = self.clients.latency(&mut self.network_rng);
-                let event = Event::ResponseArrives {
+                if !self.client_reaches(client.0, source) {
+                    self.stats.messages_dropped += 1;
+                    return;
+                }
+                let transmission = self
+                    .network
+                    .transmit_client(self.clients.latency_model(), &mut self.network_rng);
+                let arrival = |response| Event::ResponseArrives {
                     client: client.0,
                     source,
                     response,
                 };
-                self.push(self.now + latency, event);
+                match transmission {
+                    Transmission::Dropped => self.stats.messages_dropped += 1,
+                    Transmission::Delivered(latency) => {
+                        self.push(self.now + latency, arrival(response));
+                    }
+                    Transmission::Duplicated(first, second) => {
+                        self.stats.messages_duplicated += 1;
+                        self.push(self.now + first, arrival(response.clone()));
+                        self.push(self.now + second, arrival(response));
+                    }
+                }
             }
         }
     }
