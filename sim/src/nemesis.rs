@@ -8,7 +8,9 @@
 //! so that each seed explores a different corner of fault space instead of the same average mix.
 
 use crate::rng::{Ratio, SimRng, Stream};
-use crate::scenario::{Fault, FaultSpec, NodeRef, Partition, Scenario, SignedDuration, SwarmKind};
+use crate::scenario::{
+    Fault, FaultSpec, NodeRef, Partition, Scenario, SignedDuration, SwarmKind, Target,
+};
 use crate::time::SimDuration;
 
 /// The explicit fault schedule of `scenario` under `seed`, sorted by time (stable).
@@ -105,20 +107,20 @@ fn draw_fault(
             }
         }
         SwarmKind::Crash => Fault::Crash(draw_node(nodes, rng)),
-        SwarmKind::Pause => Fault::Pause(draw_node(nodes, rng)),
+        SwarmKind::Pause => Fault::Pause(Target::Node(draw_node(nodes, rng))),
         SwarmKind::Clock => {
             if rng.chance(Ratio::new(1, 2)) {
                 let magnitude = rng.between(1, swarm.clock_jump_max.0.max(1)) as i64;
                 let sign = if rng.chance(Ratio::new(1, 2)) { -1 } else { 1 };
                 Fault::ClockJump {
-                    node: draw_node(nodes, rng),
+                    target: Target::Node(draw_node(nodes, rng)),
                     by: SignedDuration(sign * magnitude),
                 }
             } else {
                 let max = swarm.drift_ppm_max.unsigned_abs();
                 let drift_ppm = rng.between(0, 2 * max) as i64 - max as i64;
                 Fault::ClockDrift {
-                    node: draw_node(nodes, rng),
+                    target: Target::Node(draw_node(nodes, rng)),
                     drift_ppm,
                 }
             }

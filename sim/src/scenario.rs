@@ -196,6 +196,23 @@ pub struct ClocksSection {
     /// Per-node initial offset and drift; unlisted nodes keep true time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<ClockSpec>,
+    /// Per-client initial offset and drift; unlisted clients keep true time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientClockSpec>,
+}
+
+/// `[[clocks.clients]]`: a client process's clocks, as [`ClockSpec`] is a node's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientClockSpec {
+    /// Which client, `0..clients`.
+    pub client: u32,
+    /// Added to true time by the wall clock; may be negative (`"-40ms"`).
+    #[serde(default)]
+    pub offset: SignedDuration,
+    /// Rate error of the oscillator in parts per million; positive runs fast.
+    #[serde(default)]
+    pub drift_ppm: i64,
 }
 
 /// `[[clocks.nodes]]`.
@@ -205,10 +222,11 @@ pub struct ClockSpec {
     /// Which node.
     #[serde(deserialize_with = "node_number")]
     pub node: u32,
-    /// Added to true time; may be negative (`"-40ms"`).
+    /// Added to true time by the wall clock (the monotonic clock has no offset); may be
+    /// negative (`"-40ms"`).
     #[serde(default)]
     pub offset: SignedDuration,
-    /// Rate error in parts per million; positive runs fast.
+    /// Rate error of the oscillator in parts per million, for both clocks; positive runs fast.
     #[serde(default)]
     pub drift_ppm: i64,
 }
@@ -309,8 +327,7 @@ impl Placement {
 impl WorkloadSection {
     /// How long a client waits before retrying elsewhere.
     pub fn retry_after(&self) -> SimDuration {
-        self.retry_after
-            .unwrap_or(SimDuration(self.timeout.0 / 4))
+        self.retry_after.unwrap_or(SimDuration(self.timeout.0 / 4))
     }
 }
 
@@ -442,7 +459,9 @@ fn default_check_budget() -> u64 {
 }
 
 use crate::fault::node_number;
-pub use crate::fault::{Fault, FaultAction, FaultEntry, FaultSpec, NodeRef, Partition, Shape};
+pub use crate::fault::{
+    Fault, FaultAction, FaultEntry, FaultSpec, NodeRef, Partition, Shape, Target,
+};
 
 /// `[swarm]`: draw the fault schedule from the seed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -859,7 +878,7 @@ impl Scenario {
             }
         }
         for (i, fault) in self.faults.iter().enumerate() {
-            validate_fault(fault, nodes, run.duration)
+            validate_fault(fault, nodes, self.workload.clients, run.duration)
                 .map_err(|m| Problem::entry("[[faults]]", i).with(format!("faults[{i}].{m}")))?;
         }
         limits::check_schedule(self)
@@ -868,7 +887,12 @@ impl Scenario {
 
 /// Checks a fault against the run: its time, its nodes and its values. (Which fields an action
 /// takes was checked when it was parsed.)
-fn validate_fault(fault: &FaultSpec, nodes: u32, duration: SimDuration) -> Result<(), String> {
+fn validate_fault(
+    fault: &FaultSpec,
+    nodes: u32,
+    clients: u32,
+    duration: SimDuration,
+) -> Result<(), String> {
     if fault.at > duration {
         return Err(format!(
             "at: {} is after the end of the run ({duration})",
@@ -879,6 +903,15 @@ fn validate_fault(fault: &FaultSpec, nodes: u32, duration: SimDuration) -> Resul
         if node >= nodes {
             return Err(format!(
                 "{field}: node {node} does not exist in a cluster of {nodes}"
+            ));
+        }
+    }
+    if let Some(Target::Client(client)) = fault.fault.target() {
+        if client >= clients {
+            return Err(format!(
+                "client: client {client} does not exist (the workload has {clients} clients, \
+                 0..{})",
+                clients.saturating_sub(1)
             ));
         }
     }

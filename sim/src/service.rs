@@ -370,7 +370,7 @@ pub type MachineOutput<M> = OutputOf<<M as StateMachine>::Workload>;
 mod tests {
     use super::*;
     use crate::client::ClientEffect;
-    use crate::protocol::{Context, NodeConfig, NodeView, Role};
+    use crate::protocol::{Context, NodeConfig, NodeView, Role, TimerDelay};
     use crate::rng::SimRng;
     use crate::time::SimTime;
     use crate::workload::counter::{self, Counters};
@@ -431,6 +431,7 @@ mod tests {
             node_count: 3,
             options: &(),
             redirect_backoff: SimDuration::from_millis(10),
+            retry_after: SimDuration::ZERO,
         };
         let mut effects = Vec::new();
         let mut half = {
@@ -499,6 +500,80 @@ mod tests {
     }
 
     #[test]
+    fn a_request_unanswered_in_time_or_refused_goes_again_with_its_id_to_the_next_node() {
+        let mut rng = SimRng::new(2);
+        let retry_after = SimDuration::from_millis(250);
+        let mut half = FollowLeader::<Register> {
+            target: NodeId(1),
+            node_count: 3,
+            redirect_backoff: SimDuration::from_millis(10),
+            retry_after,
+            current: None,
+        };
+        let id = RequestId(8);
+        let sent = step(&mut half, &mut rng, Some(id), |half, context| {
+            half.on_invoke(context, id, Operation::Write { key: 0, value: 1 })
+        });
+        assert!(matches!(
+            sent.as_slice(),
+            [
+                ClientEffect::Send { target: NodeId(1), request, .. },
+                ClientEffect::SetTimer { timer: FollowTimer::Retry, delay: TimerDelay::Fixed(d) },
+            ] if request.id == id && *d == retry_after
+        ));
+        // No answer within retry_after: the same request goes to n2, and the timer restarts.
+        let retried = step(&mut half, &mut rng, Some(id), |half, context| {
+            half.on_timer(context, FollowTimer::Retry)
+        });
+        assert!(matches!(
+            retried.as_slice(),
+            [
+                ClientEffect::Send { target: NodeId(2), request, delay },
+                ClientEffect::SetTimer { timer: FollowTimer::Retry, .. },
+            ] if request.id == id && *delay == SimDuration::ZERO
+        ));
+        // n2 is down: move on to n0 (wrapping), same id, after the back-off.
+        let request = Request {
+            id,
+            client: ClientId(4),
+            operation: Operation::Write { key: 0, value: 1 },
+        };
+        let moved = step(&mut half, &mut rng, Some(id), |half, context| {
+            half.on_unreachable(context, NodeId(2), request.clone())
+        });
+        assert!(matches!(
+            moved.as_slice(),
+            [ClientEffect::Send { target: NodeId(0), request, delay }]
+                if request.id == id && *delay == SimDuration::from_millis(10)
+        ));
+        // A refusal from a node the client already left is stale: nothing happens.
+        let stale = step(&mut half, &mut rng, Some(id), |half, context| {
+            half.on_unreachable(context, NodeId(1), request.clone())
+        });
+        assert!(stale.is_empty());
+        // The answer completes the operation and stops the retry timer.
+        let answer = Response {
+            request: id,
+            answer: Answer::Ok(None),
+        };
+        let done = step(&mut half, &mut rng, Some(id), |half, context| {
+            half.on_response(context, NodeId(0), answer)
+        });
+        assert!(matches!(
+            done.as_slice(),
+            [
+                ClientEffect::CancelTimer {
+                    timer: FollowTimer::Retry
+                },
+                ClientEffect::Complete {
+                    node: Some(NodeId(0)),
+                    ..
+                },
+            ]
+        ));
+    }
+
+    #[test]
     fn answers_map_onto_completion_classes() {
         let mut rng = SimRng::new(1);
         let cases = [
@@ -520,6 +595,7 @@ mod tests {
                 target: NodeId(1),
                 node_count: 3,
                 redirect_backoff: SimDuration::ZERO,
+                retry_after: SimDuration::ZERO,
                 current: None,
             };
             let id = RequestId(1);

@@ -6,16 +6,23 @@
 //! deadline the engine records `info` and gives the client a fresh Jepsen process number: its
 //! old operation may still take effect, so the same process must not appear to start another.
 //! What a client asks is the workload's business; how it talks to the cluster is the client
-//! half's. Requests and replies travel one client-link latency each way.
+//! half's. Requests and replies cross the network: the client link's latency, the network's
+//! loss, duplication and reordering, and — for a client placed beside a node — that node's
+//! partitions.
+//!
+//! Each client process has its own clocks ([`ProcessClocks`]): its half's timers run on its
+//! monotonic clock, and its half can read its wall clock. A paused client (a GC pause) holds
+//! every event meant for it — answers, timers, its next operation, its deadline — and takes
+//! them in arrival order when it resumes; its clocks run on meanwhile.
 
 use super::{Applied, Event, World};
 use crate::client::{ClientConfig, ClientContext, ClientEffect, ClientHalf, ClientTimer};
+use crate::clock::ProcessClocks;
 use crate::completion::{Completion, CompletionClass};
 use crate::invariants::{CompletionEvent, Invariants};
-use crate::network::Latency;
+use crate::network::{Latency, Transmission};
 use crate::protocol::{ClientId, NodeId, Protocol, RequestId, TimerDelay};
 use crate::rng::{SimRng, Stream};
-use crate::network::Transmission;
 use crate::scenario::{Placement, Scenario};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{OperationOf, OutputOf, Workload};
@@ -33,6 +40,8 @@ struct Pending<O> {
 struct ActiveTimer<T> {
     timer: T,
     generation: u64,
+    /// When it fires, on the client's monotonic clock.
+    deadline: SimTime,
 }
 
 /// One client process.
@@ -43,6 +52,11 @@ struct ClientState<P: Protocol> {
     pending: Option<Pending<OperationOf<P::Workload>>>,
     alarm_armed: bool,
     timers: Vec<ActiveTimer<ClientTimer<P>>>,
+    clock: ProcessClocks,
+    base_drift_ppm: i64,
+    paused: bool,
+    /// Events that came while the client was paused, in arrival order.
+    inbox: Vec<Event<P>>,
 }
 
 /// Every client process and the workload they run.
@@ -142,14 +156,18 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 redirect_backoff: self.clients.redirect_backoff,
                 retry_after: self.clients.retry_after,
             };
+            let spec = (self.scenario.clocks.clients.iter().rev()).find(|c| c.client == client);
+            let (offset, drift) = spec.map_or((0, 0), |c| (c.offset.0, c.drift_ppm));
+            let clock = ProcessClocks::new(offset, drift);
             let mut context = ClientContext::new(
                 ClientId(client),
                 self.node_count,
-                self.now,
+                clock.monotonic_at(self.now),
                 None,
                 &mut self.workload_rng,
                 &mut self.clients.effects,
-            );
+            )
+            .with_wall_clock(clock.wall_at(self.now));
             let half = P::Client::start(&config, &mut context);
             assert!(
                 self.clients.effects.is_empty(),
@@ -161,6 +179,10 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 pending: None,
                 alarm_armed: false,
                 timers: Vec::new(),
+                clock,
+                base_drift_ppm: drift,
+                paused: false,
+                inbox: Vec::new(),
             });
         }
     }
@@ -180,18 +202,21 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         handler: impl FnOnce(&mut P::Client, &mut ClientContext<'_, P>),
     ) -> bool {
         let index = client as usize;
-        let request = self.clients.states[index]
-            .pending
-            .as_ref()
-            .map(|p| p.request);
+        let state = &self.clients.states[index];
+        let request = state.pending.as_ref().map(|p| p.request);
+        let (monotonic, wall) = (
+            state.clock.monotonic_at(self.now),
+            state.clock.wall_at(self.now),
+        );
         let mut context = ClientContext::new(
             ClientId(client),
             self.node_count,
-            self.now,
+            monotonic,
             request,
             &mut self.workload_rng,
             &mut self.clients.effects,
-        );
+        )
+        .with_wall_clock(wall);
         handler(&mut self.clients.states[index].half, &mut context);
         let acted = !self.clients.effects.is_empty();
         if self.clients.effects.len() == 1 {
@@ -225,12 +250,21 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 };
                 let generation = self.next_generation;
                 self.next_generation += 1;
-                let timers = &mut self.clients.states[client as usize].timers;
-                match timers.iter_mut().find(|t| t.timer == timer) {
-                    Some(active) => active.generation = generation,
-                    None => timers.push(ActiveTimer { timer, generation }),
+                let state = &mut self.clients.states[client as usize];
+                let deadline = state.clock.deadline_after(self.now, delay);
+                let fire_at = state.clock.true_time_of(self.now, deadline);
+                match state.timers.iter_mut().find(|t| t.timer == timer) {
+                    Some(active) => {
+                        active.generation = generation;
+                        active.deadline = deadline;
+                    }
+                    None => state.timers.push(ActiveTimer {
+                        timer,
+                        generation,
+                        deadline,
+                    }),
                 }
-                self.push(self.now + delay, Event::ClientTimer { client, generation });
+                self.push(fire_at, Event::ClientTimer { client, generation });
             }
             ClientEffect::CancelTimer { timer } => {
                 self.clients.states[client as usize]
@@ -245,7 +279,13 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
 
     /// A client's request crosses the network: the client link's latency, the network's loss,
     /// duplication and reordering, and — for a client beside a node — that node's partitions.
-    fn send_request(&mut self, client: u32, target: NodeId, request: P::Request, delay: SimDuration) {
+    fn send_request(
+        &mut self,
+        client: u32,
+        target: NodeId,
+        request: P::Request,
+        delay: SimDuration,
+    ) {
         if !self.client_reaches(client, target) {
             self.stats.messages_dropped += 1;
             return;
@@ -488,6 +528,76 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         self.call_client(client, |half, context| half.on_timeout(context));
         self.schedule_next(client);
         Applied::Other
+    }
+
+    /// Whether `client` is paused now; if so, `event` (meant for it) waits in its inbox.
+    pub(super) fn hold_if_paused(&mut self, client: u32, event: Event<P>) -> Result<(), Event<P>> {
+        let state = &mut self.clients.states[client as usize];
+        if state.paused {
+            state.inbox.push(event);
+            Ok(())
+        } else {
+            Err(event)
+        }
+    }
+
+    /// Pauses a client process; returns whether it was running.
+    pub(super) fn pause_client(&mut self, client: u32) -> bool {
+        let state = &mut self.clients.states[client as usize];
+        !std::mem::replace(&mut state.paused, true)
+    }
+
+    /// Resumes a paused client: what waited is applied now, in arrival order. Returns whether
+    /// it was paused.
+    pub(super) fn resume_client(&mut self, client: u32) -> bool {
+        let state = &mut self.clients.states[client as usize];
+        if !std::mem::replace(&mut state.paused, false) {
+            return false;
+        }
+        let inbox = std::mem::take(&mut state.inbox);
+        self.trace_line(format_args!("resume c{client}"));
+        for event in inbox {
+            self.push(self.now, event);
+        }
+        true
+    }
+
+    /// Steps a client's wall clock (its timers run on the monotonic clock and do not move).
+    pub(super) fn jump_client_clock(&mut self, client: u32, by: i64) {
+        self.clients.states[client as usize]
+            .clock
+            .jump_wall(self.now, by);
+    }
+
+    /// Sets a client's drift (`None`: back to its configured drift) and reschedules its
+    /// timers on the new rate.
+    pub(super) fn set_client_drift(&mut self, client: u32, drift_ppm: Option<i64>) {
+        let state = &mut self.clients.states[client as usize];
+        let drift_ppm = drift_ppm.unwrap_or(state.base_drift_ppm);
+        if state.clock.drift_ppm() == drift_ppm {
+            return;
+        }
+        state.clock.set_drift(self.now, drift_ppm);
+        let mut firings = Vec::with_capacity(state.timers.len());
+        for active in &mut state.timers {
+            active.generation = self.next_generation;
+            self.next_generation += 1;
+            firings.push((
+                state.clock.true_time_of(self.now, active.deadline),
+                active.generation,
+            ));
+        }
+        for (fire_at, generation) in firings {
+            self.push(fire_at, Event::ClientTimer { client, generation });
+        }
+    }
+
+    /// Every client back to running, at its configured drift (healing).
+    pub(super) fn heal_clients(&mut self) {
+        for client in 0..self.clients.len() as u32 {
+            self.resume_client(client);
+            self.set_client_drift(client, None);
+        }
     }
 
     pub(super) fn apply_stop(&mut self) {

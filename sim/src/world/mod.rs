@@ -18,10 +18,11 @@
 //! | [`faults`]   | applying and undoing faults, fault windows, healing                        |
 //!
 //! Semantics a protocol author can rely on:
-//! - timers are deadlines on the node's local clock, rescheduled when the clock jumps or its
-//!   drift changes; a crashed node loses its timers;
-//! - a paused node's clock keeps running, but its timers, messages and client requests wait in
-//!   its inbox and are applied, in arrival order, when it resumes;
+//! - timers are deadlines on the node's monotonic clock, rescheduled when its drift changes; a
+//!   wall-clock jump moves only what [`crate::protocol::Context::wall_clock`] reads; a crashed
+//!   node loses its timers;
+//! - a paused node's clocks keep running, but its timers, messages and client requests wait in
+//!   its inbox and are applied, in arrival order, when it resumes (a paused client likewise);
 //! - messages and replies a handler pushes after a `persist` depart only once that persist is
 //!   durable (after the storage's fsync latency); a crash before then drops them;
 //! - a crash keeps the node's durable writes; writes not yet durable survive unless the scenario
@@ -276,6 +277,20 @@ enum Event<P: Protocol> {
     Stop,
 }
 
+impl<P: Protocol> Event<P> {
+    /// The client process an event is meant for (held while that client is paused).
+    fn client(&self) -> Option<u32> {
+        match self {
+            Event::Unreachable { client, .. }
+            | Event::ResponseArrives { client, .. }
+            | Event::ClientReady { client }
+            | Event::ClientTimeout { client }
+            | Event::ClientTimer { client, .. } => Some(*client),
+            _ => None,
+        }
+    }
+}
+
 /// What applying an event did, for the invariants and the event count.
 enum Applied {
     /// Nothing happened (a stale timer, a message to a crashed node...): not counted.
@@ -458,6 +473,13 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
     }
 
     fn apply(&mut self, event: Event<P>) -> Applied {
+        let event = match event.client() {
+            Some(client) => match self.hold_if_paused(client, event) {
+                Ok(()) => return Applied::Skipped,
+                Err(event) => event,
+            },
+            None => event,
+        };
         match event {
             Event::Deliver {
                 source,

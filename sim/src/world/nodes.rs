@@ -2,7 +2,7 @@
 //! with fsync latency, and persist-before-send.
 
 use super::{Applied, Event, Outgoing, World};
-use crate::clock::NodeClock;
+use crate::clock::ProcessClocks;
 use crate::invariants::Invariants;
 use crate::network::{Network, Transmission};
 use crate::protocol::{ClientId, Context, Effect, NodeConfig, NodeId, Protocol, TimerDelay};
@@ -19,7 +19,7 @@ struct ActiveTimer<T> {
 
 /// What the engine keeps for one node across crashes: its clock, disk and inbox.
 pub(super) struct NodeRuntime<P: Protocol> {
-    pub(super) clock: NodeClock,
+    pub(super) clock: ProcessClocks,
     pub(super) base_drift_ppm: i64,
     pub(super) incarnation: u32,
     pub(super) paused: bool,
@@ -37,7 +37,7 @@ impl<P: Protocol> NodeRuntime<P> {
         let spec = scenario.clocks.nodes.iter().rev().find(|c| c.node == node);
         let (offset, drift) = spec.map_or((0, 0), |c| (c.offset.0, c.drift_ppm));
         NodeRuntime {
-            clock: NodeClock::new(offset, drift),
+            clock: ProcessClocks::new(offset, drift),
             base_drift_ppm: drift,
             incarnation: 0,
             paused: false,
@@ -76,7 +76,10 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         let runtime = &mut self.runtime[index];
         runtime.incarnation += 1;
         runtime.paused = false;
-        let local = runtime.clock.local_at(self.now);
+        let (monotonic, wall) = (
+            runtime.clock.monotonic_at(self.now),
+            runtime.clock.wall_at(self.now),
+        );
         let durable = runtime.started_once.then_some(&runtime.disk);
         let config = NodeConfig {
             id: node,
@@ -84,7 +87,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             options: &self.options,
             bug: self.scenario.protocol.bug.as_deref(),
         };
-        self.context.reset(node, local);
+        self.context.reset(node, monotonic, wall);
         let state = P::start(&config, durable, &mut self.context);
         runtime.started_once = true;
         self.nodes[index] = Some(state);
@@ -132,8 +135,9 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             "detsim bug: a handler of paused {node} was called"
         );
         self.flush_disk(node, false);
-        let local = self.runtime[node.index()].clock.local_at(self.now);
-        self.context.reset(node, local);
+        let clock = &self.runtime[node.index()].clock;
+        let (monotonic, wall) = (clock.monotonic_at(self.now), clock.wall_at(self.now));
+        self.context.reset(node, monotonic, wall);
         let state = self.nodes[node.index()]
             .as_mut()
             .expect("detsim bug: handler called on a crashed node");
