@@ -39,9 +39,12 @@ pub struct ClientConfig<'a, O> {
     pub options: &'a O,
     /// How long to wait before retrying after a redirect (`[workload] redirect_backoff`).
     pub redirect_backoff: SimDuration,
-    /// How long to wait for an answer before sending the request again to another node
-    /// (`[workload] retry_after`).
+    /// How long to wait for an answer before sending the request again
+    /// (`[workload] retry_after`; zero: never).
     pub retry_after: SimDuration,
+    /// How long one node is asked before a retry goes to another (`[workload]
+    /// failover_after`).
+    pub failover_after: SimDuration,
 }
 
 /// What a client half asks the engine to do.

@@ -600,6 +600,7 @@ mod tests {
             "client: give node or client, not both"
         );
         let mut crash = entry(FaultAction::Crash);
+        crash.node = Some(NodeRef::Id(1));
         crash.client = Some(2);
         assert_eq!(
             FaultSpec::try_from(crash).unwrap_err(),

@@ -276,11 +276,15 @@ pub struct WorkloadSection {
     /// it was answered), so the same workload replays against different protocols.
     #[serde(skip_serializing_if = "is_false")]
     pub reply_independent: bool,
-    /// How long a client waits for an answer before sending the same request (same id) to
-    /// another node; it keeps retrying until the operation's `timeout`. Default: a quarter of
-    /// `timeout`.
+    /// How long a client waits for an answer before sending the same request (same id)
+    /// again; it keeps retrying until the operation's `timeout`. Default: a quarter of
+    /// `timeout`; `"0s"`: never retry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<SimDuration>,
+    /// How long a client keeps asking one node before its retries go to the next node.
+    /// Default: half of `timeout`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failover_after: Option<SimDuration>,
     /// Where clients sit: `outside` the cluster (they reach every node; the default), or
     /// `with-nodes` (client `c` beside node `c mod nodes`, on its side of every partition).
     #[serde(skip_serializing_if = "Placement::is_outside")]
@@ -295,7 +299,7 @@ fn is_false(value: &bool) -> bool {
 }
 
 /// The generic fields of `[workload]`; every other field belongs to the workload kind.
-const WORKLOAD_GENERIC_FIELDS: [&str; 9] = [
+const WORKLOAD_GENERIC_FIELDS: [&str; 10] = [
     "kind",
     "clients",
     "rate",
@@ -304,6 +308,7 @@ const WORKLOAD_GENERIC_FIELDS: [&str; 9] = [
     "redirect_backoff",
     "reply_independent",
     "retry_after",
+    "failover_after",
     "placement",
 ];
 
@@ -329,6 +334,11 @@ impl WorkloadSection {
     pub fn retry_after(&self) -> SimDuration {
         self.retry_after.unwrap_or(SimDuration(self.timeout.0 / 4))
     }
+
+    /// How long a client asks one node before failing over to the next.
+    pub fn failover_after(&self) -> SimDuration {
+        self.failover_after.unwrap_or(SimDuration(self.timeout.0 / 2))
+    }
 }
 
 impl Default for WorkloadSection {
@@ -342,6 +352,7 @@ impl Default for WorkloadSection {
             redirect_backoff: SimDuration::from_millis(10),
             reply_independent: false,
             retry_after: None,
+            failover_after: None,
             placement: Placement::Outside,
             options: toml::Table::new(),
         }
@@ -373,6 +384,7 @@ impl<'de> Deserialize<'de> for WorkloadSection {
                         "redirect_backoff" => section.redirect_backoff = map.next_value()?,
                         "reply_independent" => section.reply_independent = map.next_value()?,
                         "retry_after" => section.retry_after = Some(map.next_value()?),
+                        "failover_after" => section.failover_after = Some(map.next_value()?),
                         "placement" => section.placement = map.next_value()?,
                         _ => {
                             let value: toml::Value = map.next_value()?;

@@ -20,7 +20,7 @@
 use crate::client::{ClientConfig, ClientContext, ClientHalf};
 use crate::completion::Completion;
 use crate::protocol::{ClientId, NodeId, Protocol, RequestId};
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 use crate::workload::{OperationOf, OutputOf, Workload};
 use std::borrow::Cow;
 use std::collections::{btree_map, BTreeMap};
@@ -225,15 +225,17 @@ impl<M: StateMachine> Sessions<M> {
 /// Timers of [`FollowLeader`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FollowTimer {
-    /// No answer came in time: send the request again, to the next node.
+    /// No answer came in time: send the request again (to the next node once the current one
+    /// has had `failover_after`).
     Retry,
 }
 
 /// The client half of a service with a leader: send the request to the node the client
 /// believes serves it; on a redirect, retry the *same* request (same id) at the hinted node —
 /// or the next node when there is no hint — after the redirect back-off; when the node is down,
-/// or no answer came within `retry_after`, send the same request to the next node; complete on
-/// any other answer, with the answering node. The engine gives up at the operation's deadline
+/// send the same request to the next node; when no answer came within `retry_after` (on the
+/// client's monotonic clock), send it again — to the same node until that node has had
+/// `failover_after`, then to the next; complete on any other answer, with the answering node. The engine gives up at the operation's deadline
 /// (`info`); after that the next operation goes to a node drawn at random.
 ///
 /// Retrying a request whose first copy may have run is what makes a service's deduplication
@@ -244,6 +246,9 @@ pub struct FollowLeader<W: Workload> {
     node_count: u32,
     redirect_backoff: SimDuration,
     retry_after: SimDuration,
+    failover_after: SimDuration,
+    /// When (on the client's monotonic clock) the current request was first sent to `target`.
+    asked_since: SimTime,
     current: Option<Request<OperationOf<W>>>,
 }
 
@@ -276,6 +281,8 @@ where
             node_count: config.node_count,
             redirect_backoff: config.redirect_backoff,
             retry_after: config.retry_after,
+            failover_after: config.failover_after,
+            asked_since: context.now(),
             current: None,
         }
     }
@@ -294,6 +301,7 @@ where
         };
         context.send(self.target, request.clone());
         self.current = Some(request);
+        self.asked_since = context.now();
         if self.retry_after > SimDuration::ZERO {
             context.set_timer(FollowTimer::Retry, self.retry_after);
         }
@@ -313,6 +321,7 @@ where
                 self.target = hint
                     .filter(|hint| hint.0 < self.node_count)
                     .unwrap_or(self.next_node(source));
+                self.asked_since = context.now();
                 let retry = current.clone();
                 context.send_after(self.redirect_backoff, self.target, retry);
                 return;
@@ -323,7 +332,9 @@ where
             Answer::Indeterminate(reason) => Completion::Unknown(reason),
         };
         self.current = None;
-        context.cancel_timer(FollowTimer::Retry);
+        if self.retry_after > SimDuration::ZERO {
+            context.cancel_timer(FollowTimer::Retry);
+        }
         context.complete(completion, Some(source));
     }
 
@@ -332,9 +343,14 @@ where
         let Some(current) = self.current.clone() else {
             return;
         };
-        // No answer in time: the node may be slow, partitioned or down. Ask the next one; the
-        // same request id lets the service recognise a request it already executed.
-        self.target = self.next_node(self.target);
+        // No answer in time: the request or its answer may be lost, or the node slow,
+        // partitioned or down. Ask the same node again until it has had `failover_after`, then
+        // the next one; the same request id lets the service recognise a request it already
+        // executed.
+        if context.now().saturating_since(self.asked_since) >= self.failover_after {
+            self.target = self.next_node(self.target);
+            self.asked_since = context.now();
+        }
         context.send(self.target, current);
         context.set_timer(FollowTimer::Retry, self.retry_after);
     }
@@ -350,12 +366,15 @@ where
         }
         // Connection refused: this node certainly did not run it. Move on to the next one.
         self.target = self.next_node(node);
+        self.asked_since = context.now();
         context.send_after(self.redirect_backoff, self.target, request);
     }
 
     fn on_timeout(&mut self, context: &mut ClientContext<'_, P>) {
         self.current = None;
-        context.cancel_timer(FollowTimer::Retry);
+        if self.retry_after > SimDuration::ZERO {
+            context.cancel_timer(FollowTimer::Retry);
+        }
         // The node may be gone: try another one next time.
         self.target = context.random_node();
     }
@@ -372,7 +391,6 @@ mod tests {
     use crate::client::ClientEffect;
     use crate::protocol::{Context, NodeConfig, NodeView, Role, TimerDelay};
     use crate::rng::SimRng;
-    use crate::time::SimTime;
     use crate::workload::counter::{self, Counters};
     use crate::workload::register::{Operation, Register};
 
@@ -423,6 +441,21 @@ mod tests {
         effects
     }
 
+    /// Like [`step`], with the client's monotonic clock reading `ms` milliseconds.
+    fn step_at(
+        half: &mut FollowLeader<Register>,
+        rng: &mut SimRng,
+        request: Option<RequestId>,
+        ms: u64,
+        handler: impl FnOnce(&mut FollowLeader<Register>, &mut ClientContext<'_, Standard>),
+    ) -> Vec<ClientEffect<Standard>> {
+        let mut effects = Vec::new();
+        let now = SimTime::ZERO + SimDuration::from_millis(ms);
+        let mut context = ClientContext::new(ClientId(4), 3, now, request, rng, &mut effects);
+        handler(half, &mut context);
+        effects
+    }
+
     #[test]
     fn one_operation_follows_a_redirect_to_a_second_node() {
         let mut rng = SimRng::new(5);
@@ -432,6 +465,7 @@ mod tests {
             options: &(),
             redirect_backoff: SimDuration::from_millis(10),
             retry_after: SimDuration::ZERO,
+            failover_after: SimDuration::ZERO,
         };
         let mut effects = Vec::new();
         let mut half = {
@@ -508,6 +542,8 @@ mod tests {
             node_count: 3,
             redirect_backoff: SimDuration::from_millis(10),
             retry_after,
+            failover_after: SimDuration::from_millis(500),
+            asked_since: SimTime::ZERO,
             current: None,
         };
         let id = RequestId(8);
@@ -521,8 +557,20 @@ mod tests {
                 ClientEffect::SetTimer { timer: FollowTimer::Retry, delay: TimerDelay::Fixed(d) },
             ] if request.id == id && *d == retry_after
         ));
-        // No answer within retry_after: the same request goes to n2, and the timer restarts.
-        let retried = step(&mut half, &mut rng, Some(id), |half, context| {
+        // No answer within retry_after: the same request goes again to n1, which has not had
+        // failover_after yet; and the timer restarts.
+        let again = step_at(&mut half, &mut rng, Some(id), 250, |half, context| {
+            half.on_timer(context, FollowTimer::Retry)
+        });
+        assert!(matches!(
+            again.as_slice(),
+            [
+                ClientEffect::Send { target: NodeId(1), request, delay },
+                ClientEffect::SetTimer { timer: FollowTimer::Retry, .. },
+            ] if request.id == id && *delay == SimDuration::ZERO
+        ));
+        // At 500 ms n1 has had its failover_after: the retry goes to n2.
+        let retried = step_at(&mut half, &mut rng, Some(id), 500, |half, context| {
             half.on_timer(context, FollowTimer::Retry)
         });
         assert!(matches!(
@@ -596,6 +644,8 @@ mod tests {
                 node_count: 3,
                 redirect_backoff: SimDuration::ZERO,
                 retry_after: SimDuration::ZERO,
+                failover_after: SimDuration::ZERO,
+                asked_since: SimTime::ZERO,
                 current: None,
             };
             let id = RequestId(1);

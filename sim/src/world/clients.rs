@@ -71,6 +71,7 @@ pub(super) struct Clients<P: Protocol> {
     timeout: SimDuration,
     redirect_backoff: SimDuration,
     retry_after: SimDuration,
+    failover_after: SimDuration,
     /// Per client, the node it sits beside (`placement = "with-nodes"`), or `None` outside.
     homes: Vec<Option<NodeId>>,
     /// No operation is invoked from here on: the last ones still get their full timeout.
@@ -112,6 +113,7 @@ impl<P: Protocol> Clients<P> {
             timeout: section.timeout,
             redirect_backoff: section.redirect_backoff,
             retry_after: section.retry_after(),
+            failover_after: section.failover_after(),
             homes: (0..section.clients)
                 .map(|client| match section.placement {
                     Placement::Outside => None,
@@ -155,6 +157,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 options: &self.options,
                 redirect_backoff: self.clients.redirect_backoff,
                 retry_after: self.clients.retry_after,
+                failover_after: self.clients.failover_after,
             };
             let spec = (self.scenario.clocks.clients.iter().rev()).find(|c| c.client == client);
             let (offset, drift) = spec.map_or((0, 0), |c| (c.offset.0, c.drift_ppm));
