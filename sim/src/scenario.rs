@@ -337,7 +337,8 @@ impl WorkloadSection {
 
     /// How long a client asks one node before failing over to the next.
     pub fn failover_after(&self) -> SimDuration {
-        self.failover_after.unwrap_or(SimDuration(self.timeout.0 / 2))
+        self.failover_after
+            .unwrap_or(SimDuration(self.timeout.0 / 2))
     }
 }
 

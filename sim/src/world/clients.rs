@@ -436,6 +436,14 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             .expect("the client context allows a completion only with an operation pending");
         let class = completion.class();
         self.fold((self.now.0, 15u8, client, &completion));
+        if self.trace.enabled() {
+            let by = node.map_or(String::new(), |node| format!(" by {node}"));
+            self.trace_line(format_args!(
+                "complete c{client} {} {}{by}",
+                pending.request,
+                class.name()
+            ));
+        }
         let process = self.clients.states[index].process;
         let written = P::Workload::write(&pending.operation, completion.output());
         let reason = completion.reason().cloned();
