@@ -481,7 +481,8 @@ pub use crate::fault::{
 #[serde(deny_unknown_fields)]
 pub struct SwarmSection {
     /// Fault kinds the generator may enable (each seed enables a random non-empty subset):
-    /// `partition`, `crash`, `pause`, `clock`, `network`.
+    /// `partition`, `crash`, `pause`, `clock`, `network` (the default set), and
+    /// `client-pause`, `client-clock` (faults on client processes).
     #[serde(default = "default_swarm_kinds")]
     pub kinds: Vec<SwarmKind>,
     /// Shortest gap between faults.
@@ -546,6 +547,11 @@ pub enum SwarmKind {
     Clock,
     /// Loss, duplication and reordering bursts.
     Network,
+    /// Pauses of client processes (a lock holder's GC pause). Not in the default set: a swarm
+    /// scenario opts in.
+    ClientPause,
+    /// Wall-clock jumps and drift of client processes. Not in the default set.
+    ClientClock,
 }
 
 /// A duration that may be negative, written `"-40ms"`.

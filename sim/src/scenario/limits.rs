@@ -260,7 +260,8 @@ fn check_clock_jumps(scenario: &Scenario) -> Result<(), Problem> {
         )));
     }
     if let (Some(swarm), Some(heal)) = (&scenario.swarm, scenario.run.heal_at) {
-        if swarm.kinds.contains(&SwarmKind::Clock) {
+        if swarm.kinds.contains(&SwarmKind::Clock) || swarm.kinds.contains(&SwarmKind::ClientClock)
+        {
             // Faults start at least gap_min apart, from gap_min on, and all before heal_at.
             let count = (heal.0 / swarm.gap_min.0.max(1)).min(SWARM_MAX_FAULTS);
             let worst = u128::from(count) * u128::from(swarm.clock_jump_max.0);
