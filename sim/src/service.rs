@@ -361,7 +361,7 @@ where
         node: NodeId,
         request: Request<OperationOf<W>>,
     ) {
-        if !self.current.as_ref().is_some_and(|c| c.id == request.id) || node != self.target {
+        if self.current.as_ref().is_none_or(|c| c.id != request.id) || node != self.target {
             return;
         }
         // Connection refused: this node certainly did not run it. Move on to the next one.
