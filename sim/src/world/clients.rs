@@ -39,7 +39,6 @@ struct Pending<O> {
 /// A timer a client half set.
 struct ActiveTimer<T> {
     timer: T,
-    generation: u64,
     /// When it fires, on the client's monotonic clock.
     deadline: SimTime,
 }
@@ -51,7 +50,13 @@ struct ClientState<P: Protocol> {
     half: P::Client,
     pending: Option<Pending<OperationOf<P::Workload>>>,
     alarm_armed: bool,
+    /// The half's running timers. One queued alarm stands for all of them (client halves set
+    /// and cancel a retry timer per operation, and most are cancelled long before they are
+    /// due): a timer set later than the alarm costs no queue event, a cancelled one is simply
+    /// removed, and the alarm, when it rings, fires what is due and re-arms for the rest.
     timers: Vec<ActiveTimer<ClientTimer<P>>>,
+    /// The true time and generation of the queued alarm, if one is.
+    alarm: Option<(SimTime, u64)>,
     clock: ProcessClocks,
     base_drift_ppm: i64,
     paused: bool,
@@ -182,6 +187,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 pending: None,
                 alarm_armed: false,
                 timers: Vec::new(),
+                alarm: None,
                 clock,
                 base_drift_ppm: drift,
                 paused: false,
@@ -251,23 +257,16 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                         SimDuration(self.timer_rng.between(low.0, high.0))
                     }
                 };
-                let generation = self.next_generation;
-                self.next_generation += 1;
                 let state = &mut self.clients.states[client as usize];
                 let deadline = state.clock.deadline_after(self.now, delay);
-                let fire_at = state.clock.true_time_of(self.now, deadline);
                 match state.timers.iter_mut().find(|t| t.timer == timer) {
-                    Some(active) => {
-                        active.generation = generation;
-                        active.deadline = deadline;
-                    }
-                    None => state.timers.push(ActiveTimer {
-                        timer,
-                        generation,
-                        deadline,
-                    }),
+                    Some(active) => active.deadline = deadline,
+                    None => state.timers.push(ActiveTimer { timer, deadline }),
                 }
-                self.push(fire_at, Event::ClientTimer { client, generation });
+                let fire_at = state.clock.true_time_of(self.now, deadline);
+                if state.alarm.is_none_or(|(alarm, _)| fire_at < alarm) {
+                    self.arm_client_alarm(client, fire_at);
+                }
             }
             ClientEffect::CancelTimer { timer } => {
                 self.clients.states[client as usize]
@@ -408,12 +407,46 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         Applied::Other
     }
 
+    /// Queues the client's alarm at `fire_at`; an alarm queued before is forgotten.
+    fn arm_client_alarm(&mut self, client: u32, fire_at: SimTime) {
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        self.clients.states[client as usize].alarm = Some((fire_at, generation));
+        self.push(fire_at, Event::ClientTimer { client, generation });
+    }
+
+    /// Re-arms the client's alarm for its earliest running timer, if any.
+    fn rearm_client_alarm(&mut self, client: u32) {
+        let state = &self.clients.states[client as usize];
+        let earliest = state.timers.iter().map(|t| t.deadline).min();
+        match earliest {
+            Some(deadline) => {
+                let fire_at = state.clock.true_time_of(self.now, deadline);
+                self.arm_client_alarm(client, fire_at);
+            }
+            None => self.clients.states[client as usize].alarm = None,
+        }
+    }
+
+    /// The client's alarm rang: fire its earliest due timer (the first set, among equals) and
+    /// re-arm for the rest.
     pub(super) fn apply_client_timer(&mut self, client: u32, generation: u64) -> Applied {
-        let timers = &mut self.clients.states[client as usize].timers;
-        let Some(position) = timers.iter().position(|t| t.generation == generation) else {
-            return Applied::Skipped; // cancelled or replaced
+        let state = &mut self.clients.states[client as usize];
+        if state.alarm.is_none_or(|(_, current)| current != generation) {
+            return Applied::Skipped; // replaced by an earlier alarm, or re-armed after a drift
+        }
+        let reading = state.clock.monotonic_at(self.now);
+        let due = (state.timers.iter().enumerate())
+            .filter(|(_, t)| t.deadline <= reading)
+            .min_by_key(|(i, t)| (t.deadline, *i))
+            .map(|(i, _)| i);
+        let Some(position) = due else {
+            // What was due was cancelled: wait for what is left.
+            self.rearm_client_alarm(client);
+            return Applied::Skipped;
         };
-        let timer = timers.swap_remove(position).timer;
+        let timer = state.timers.remove(position).timer;
+        self.rearm_client_alarm(client);
         self.fold((self.now.0, 14u8, client, &timer));
         if self.trace.enabled() {
             self.trace_line(format_args!("client timer c{client} {timer:?}"));
@@ -589,17 +622,8 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             return;
         }
         state.clock.set_drift(self.now, drift_ppm);
-        let mut firings = Vec::with_capacity(state.timers.len());
-        for active in &mut state.timers {
-            active.generation = self.next_generation;
-            self.next_generation += 1;
-            firings.push((
-                state.clock.true_time_of(self.now, active.deadline),
-                active.generation,
-            ));
-        }
-        for (fire_at, generation) in firings {
-            self.push(fire_at, Event::ClientTimer { client, generation });
+        if state.alarm.is_some() {
+            self.rearm_client_alarm(client);
         }
     }
 
