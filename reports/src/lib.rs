@@ -35,6 +35,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod compare;
 pub mod data;
 pub mod format;
 pub mod index;

@@ -1,0 +1,142 @@
+//! `detsim compare`: every variant meets the same environment for a seed, and the report is
+//! written, reproducible, and refuses scenarios whose environments differ.
+
+mod fuzz_support;
+
+use fuzz_support::*;
+use sim::history::{OpType, Process};
+use sim::nemesis;
+use sim::scenario::Scenario;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const VARIANTS: [&str; 3] = [
+    "scenarios/compare/raft.toml",
+    "scenarios/compare/raft-pre-vote.toml",
+    "scenarios/compare/unreplicated.toml",
+];
+
+fn load(path: &str) -> Scenario {
+    Scenario::load(Path::new(path)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn every_variant_meets_the_same_fault_schedule_for_a_seed() {
+    let scenarios: Vec<Scenario> = VARIANTS.iter().map(|p| load(p)).collect();
+    for seed in 0..20 {
+        let schedules: Vec<String> = scenarios
+            .iter()
+            .map(|s| format!("{:?}", nemesis::expand(s, seed)))
+            .collect();
+        assert!(
+            schedules[0].len() > 10,
+            "seed {seed}: an empty schedule proves nothing"
+        );
+        assert!(
+            schedules.iter().all(|s| *s == schedules[0]),
+            "seed {seed}: schedules differ"
+        );
+    }
+}
+
+/// Each client's invocations `(f, value)`, in order (Jepsen processes renumbered after `info`
+/// map back to their client as `process % clients`).
+fn invocations(scenario: &Scenario, seed: u64) -> BTreeMap<u64, Vec<String>> {
+    let data = detsim::registry::find(&scenario.protocol.name, &scenario.workload.kind)
+        .unwrap()
+        .simulate(scenario, &nemesis::expand(scenario, seed), seed, None)
+        .unwrap();
+    let clients = u64::from(scenario.workload.clients);
+    let mut per_client: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for op in &data.history.to_history().ops {
+        if let (OpType::Invoke, Process::Client(process)) = (op.kind, &op.process) {
+            per_client
+                .entry(*process % clients)
+                .or_default()
+                .push(format!("{} {:?} {:?}", op.function, op.key, op.value));
+        }
+    }
+    per_client
+}
+
+#[test]
+fn every_variant_serves_the_same_client_operations_for_a_seed() {
+    let scenarios: Vec<Scenario> = VARIANTS.iter().map(|p| load(p)).collect();
+    for seed in [0, 7] {
+        let runs: Vec<_> = scenarios.iter().map(|s| invocations(s, seed)).collect();
+        for client in runs[0].keys() {
+            let sequences: Vec<&Vec<String>> = runs.iter().map(|r| &r[client]).collect();
+            // A slower protocol invokes fewer operations in the same time: the shorter
+            // sequence is a prefix of the longer.
+            let shortest = sequences.iter().map(|s| s.len()).min().unwrap();
+            assert!(
+                shortest > 20,
+                "seed {seed} client {client}: too few operations"
+            );
+            for sequence in &sequences[1..] {
+                assert_eq!(
+                    sequence[..shortest],
+                    sequences[0][..shortest],
+                    "seed {seed} client {client}: the variants were asked different things"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_comparison_is_written_and_reproducible() {
+    let dir = fresh_dir("compare-report");
+    let run = |out: &str| {
+        let out = dir.join(out);
+        let mut args = vec!["compare"];
+        args.extend(VARIANTS);
+        args.extend(["--seeds", "0..3", "--jobs", "2", "--out", arg(&out)]);
+        let output = detsim(&args);
+        assert_eq!(output.code, 0, "{}", output.stderr);
+        assert!(
+            output.stdout.contains("| availability (%) |"),
+            "{}",
+            output.stdout
+        );
+        out
+    };
+    let (a, b) = (run("a"), run("b"));
+    for name in [
+        "compare.json",
+        "compare.md",
+        "compare.html",
+        "compare-latency-cdf.svg",
+        "compare-availability.svg",
+        "compare-recovery.svg",
+        "compare-costs.svg",
+    ] {
+        let first = std::fs::read(a.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            first,
+            std::fs::read(b.join(name)).unwrap(),
+            "{name} differs"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("compare.json")).unwrap()).unwrap();
+    assert_eq!(json["variants"].as_array().unwrap().len(), 3);
+    assert_eq!(json["runs"][0].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn scenarios_with_different_environments_are_refused() {
+    let dir = fresh_dir("compare-refused");
+    let other = dir.join("five-clients.toml");
+    let text = std::fs::read_to_string(VARIANTS[1])
+        .unwrap()
+        .replace("clients = 6", "clients = 5");
+    std::fs::write(&other, text).unwrap();
+    let output = detsim(&["compare", VARIANTS[0], arg(&other), "--seeds", "0..2"]);
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(
+        output.stderr.contains("[workload] differs"),
+        "{}",
+        output.stderr
+    );
+}
