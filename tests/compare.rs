@@ -140,3 +140,42 @@ fn scenarios_with_different_environments_are_refused() {
         output.stderr
     );
 }
+
+#[test]
+fn runs_record_each_node_coming_to_lead() {
+    let scenario = load("scenarios/raft/leader-crash-restart.toml");
+    let data = detsim::registry::find("raft", "register")
+        .unwrap()
+        .simulate(
+            &scenario,
+            &nemesis::expand(&scenario, scenario.seed),
+            scenario.seed,
+            None,
+        )
+        .unwrap();
+    assert!(data.leaders.len() >= 2, "{:?}", data.leaders);
+    assert!(
+        data.leaders
+            .windows(2)
+            .all(|w| w[0].term < w[1].term && w[0].time <= w[1].time),
+        "Raft's leaders come in increasing terms: {:?}",
+        data.leaders
+    );
+    // The crash hits the leader; another node leads after it.
+    let crash = data
+        .faults
+        .iter()
+        .find(|w| w.label.starts_with("crash"))
+        .unwrap();
+    let before = data
+        .leaders
+        .iter()
+        .rev()
+        .find(|l| l.time <= crash.start)
+        .unwrap();
+    assert_eq!(crash.nodes, vec![before.node]);
+    assert!(data
+        .leaders
+        .iter()
+        .any(|l| l.time > crash.start && l.node != before.node));
+}

@@ -29,6 +29,7 @@
 //!     heal_time: None,
 //!     stuck_operation: None,
 //!     check_explanation: None,
+//!     leaders: Vec::new(),
 //! };
 //! let files = render_run(&run, &ReportOptions::default()).unwrap();
 //! assert!(files.iter().any(|file| file.name == "index.html"));

@@ -105,6 +105,7 @@ fn tiny_run() -> RunData {
         heal_time: Some(SimTime(700 * MILLI)),
         stuck_operation: None,
         check_explanation: None,
+        leaders: Vec::new(),
     }
 }
 

@@ -270,4 +270,19 @@ pub struct RunData {
     /// own file.
     #[serde(skip)]
     pub check_explanation: Option<String>,
+    /// Every time a node came to believe it leads (from its [`crate::protocol::NodeView`]), in
+    /// order: how long a cluster went without a leader after a fault.
+    #[serde(skip)]
+    pub leaders: Vec<LeaderChange>,
+}
+
+/// A node came to believe it leads, in `term`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaderChange {
+    /// When.
+    pub time: SimTime,
+    /// Which node.
+    pub node: NodeId,
+    /// In which term (or ballot round, or epoch: the protocol's view).
+    pub term: u64,
 }

@@ -68,6 +68,12 @@ pub struct FaultRecovery {
     pub to_unavailable: Option<u64>,
     /// From the fault to the first `ok` after that outage, ns.
     pub to_recovered: Option<u64>,
+    /// Whether the fault hit the node that led when it began (a crash, pause or isolation of
+    /// the leader).
+    pub hit_leader: bool,
+    /// For a fault that hit the leader: from the fault to another node leading, ns; `None`
+    /// when none did before the run ended.
+    pub to_new_leader: Option<u64>,
 }
 
 /// What one run contributes to a comparison.
@@ -168,7 +174,10 @@ impl RunMetrics {
                 let outage = unavailable
                     .iter()
                     .find(|(from, to)| *to > start && *from <= end.saturating_add(gap));
+                let (hit_leader, to_new_leader) = leader_recovery(data, window);
                 FaultRecovery {
+                    hit_leader,
+                    to_new_leader,
                     kind: crate::style::fault_name(window.kind).to_string(),
                     label: window.label.clone(),
                     start,
@@ -209,6 +218,35 @@ impl RunMetrics {
             histogram,
         }
     }
+}
+
+/// Whether `window` hit the node leading when it began, and how long until another node led.
+fn leader_recovery(data: &RunData, window: &sim::outcome::FaultWindow) -> (bool, Option<u64>) {
+    let [node] = window.nodes.as_slice() else {
+        return (false, None);
+    };
+    if !matches!(
+        window.kind,
+        sim::outcome::FaultKind::Crash
+            | sim::outcome::FaultKind::Pause
+            | sim::outcome::FaultKind::Partition
+    ) {
+        return (false, None);
+    }
+    let start = window.start;
+    let leader = data
+        .leaders
+        .iter()
+        .rev()
+        .find(|change| change.time <= start);
+    if leader.is_none_or(|change| change.node != *node) {
+        return (false, None);
+    }
+    let next = data
+        .leaders
+        .iter()
+        .find(|change| change.time >= start && change.node != *node);
+    (true, next.map(|change| (change.time - start).as_nanos()))
 }
 
 /// The verdict's kind and, for a safety violation, its property.
@@ -321,6 +359,10 @@ pub struct RecoveryByKind {
     pub outages: Vec<u64>,
     /// Time from fault to first `ok` after its outage, per variant.
     pub to_recovered: Vec<Option<Spread>>,
+    /// Faults of the kind that hit the leader, per variant.
+    pub leader_faults: Vec<u64>,
+    /// For those: time from fault to another node leading, per variant.
+    pub to_new_leader: Vec<Option<Spread>>,
 }
 
 /// The whole comparison.
@@ -380,6 +422,13 @@ fn metric_table() -> Vec<(&'static str, &'static str, Extract)> {
         ("outages", "", |m| Some(m.unavailable.len() as f64)),
         ("heal to first ok", "ms", |m| {
             m.heal_to_first_ok.map(|t| t as f64 / 1e6)
+        }),
+        ("new leader after a leader fault", "ms", |m| {
+            let mut times: Vec<f64> = (m.faults.iter())
+                .filter_map(|f| f.to_new_leader.map(|t| t as f64 / 1e6))
+                .collect();
+            times.sort_by(f64::total_cmp);
+            (!times.is_empty()).then(|| stats::quantile_sorted(&times, 0.5))
         }),
     ]
 }
@@ -483,6 +532,8 @@ fn recovery_of(variants: &[Variant], kind: String) -> RecoveryByKind {
     let mut faults = Vec::new();
     let mut outages = Vec::new();
     let mut to_recovered = Vec::new();
+    let mut leader_faults = Vec::new();
+    let mut to_new_leader = Vec::new();
     for variant in variants {
         let windows: Vec<&FaultRecovery> = variant
             .runs
@@ -501,12 +552,20 @@ fn recovery_of(variants: &[Variant], kind: String) -> RecoveryByKind {
             .filter_map(|f| f.to_recovered.map(|t| t as f64 / 1e6))
             .collect();
         to_recovered.push(Spread::of(&times));
+        leader_faults.push(windows.iter().filter(|f| f.hit_leader).count() as u64);
+        let elections: Vec<f64> = windows
+            .iter()
+            .filter_map(|f| f.to_new_leader.map(|t| t as f64 / 1e6))
+            .collect();
+        to_new_leader.push(Spread::of(&elections));
     }
     RecoveryByKind {
         kind,
         faults,
         outages,
         to_recovered,
+        leader_faults,
+        to_new_leader,
     }
 }
 
@@ -726,6 +785,31 @@ pub fn markdown(comparison: &Comparison) -> String {
                 .collect();
             let _ = writeln!(out, "| {} | {} |", kind.kind, cells.join(" | "));
         }
+        let leader_kinds: Vec<&RecoveryByKind> = (comparison.recovery.iter())
+            .filter(|k| k.leader_faults.iter().any(|n| *n > 0))
+            .collect();
+        if !leader_kinds.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## A new leader after a fault on the leader\n\nFaults that hit the node \
+                 leading when they began: time until another node led (from the nodes' own \
+                 views), ms.\n"
+            );
+            let _ = writeln!(out, "| fault | {} |", header.join(" | "));
+            let _ = writeln!(out, "|---|{}", "---|".repeat(comparison.variants.len()));
+            for kind in leader_kinds {
+                let cells: Vec<String> = (0..comparison.variants.len())
+                    .map(|i| {
+                        format!(
+                            "{}: {}",
+                            kind.leader_faults[i],
+                            cell(&kind.to_new_leader[i])
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(out, "| {} | {} |", kind.kind, cells.join(" | "));
+            }
+        }
     }
     if !comparison.resolutions.is_empty() {
         let _ = writeln!(
@@ -880,6 +964,24 @@ mod tests {
             operation(20, None, Outcome::Info),
         ];
         assert_eq!(unavailability(&stuck, 100, 1_000), vec![(20, 1_000)]);
+    }
+
+    #[test]
+    fn a_fault_on_the_leader_is_timed_to_the_next_leader() {
+        let run = crate::sample::sample_run();
+        let mut operations = crate::operations(&run.history.to_history()).unwrap();
+        crate::operations::mark_refused(&mut operations, &run.history);
+        let metrics = RunMetrics::of(&run, &operations, 50_000_000);
+        // The sample isolates n0 (leading since 50 ms) at 2 s; n1 leads from 2.3 s.
+        let isolate = &metrics.faults[0];
+        assert!(isolate.hit_leader);
+        assert_eq!(isolate.to_new_leader, Some(300_000_000));
+        // Crashing n1 at 6 s hits the leader too, and no one leads after it in the sample.
+        let crash = &metrics.faults[2];
+        assert!(crash.hit_leader);
+        assert_eq!(crash.to_new_leader, None);
+        // A pause of n2, a follower, is not a leader fault.
+        assert!(!metrics.faults[3].hit_leader);
     }
 
     #[test]

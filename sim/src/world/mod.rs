@@ -35,8 +35,8 @@ mod nodes;
 
 use crate::invariants::{Invariants, Violation};
 use crate::network::Network;
-use crate::outcome::{RunData, RunStats, Verdict};
-use crate::protocol::{ClientId, Context, Effect, NodeId, Protocol};
+use crate::outcome::{LeaderChange, RunData, RunStats, Verdict};
+use crate::protocol::{ClientId, Context, Effect, NodeId, Protocol, Role};
 use crate::recorder::RecordedHistory;
 use crate::rng::{SimRng, Stream};
 use crate::scenario::{FaultSpec, ProtocolSection, Scenario, WorkloadSection};
@@ -332,6 +332,10 @@ struct World<'s, 'w, P: Protocol, I: Invariants<P>> {
     fault_state: FaultState,
     /// A violation an invariant found in a client completion, reported after the event.
     completion_violation: Option<Violation>,
+    /// Per node, the term it leads in, as last seen.
+    leading: Vec<Option<u64>>,
+    /// Every change to a node leading.
+    leaders: Vec<LeaderChange>,
 }
 
 impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
@@ -384,6 +388,8 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             invariants,
             fault_state: FaultState::default(),
             completion_violation: None,
+            leading: vec![None; scenario.cluster.nodes as usize],
+            leaders: Vec::new(),
         };
         world.start_clients();
         world
@@ -407,7 +413,10 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             }
             let touched = match self.apply(event) {
                 Applied::Skipped => continue,
-                Applied::Node(node) => Some(node),
+                Applied::Node(node) => {
+                    self.note_leadership(node);
+                    Some(node)
+                }
                 Applied::Other => None,
             };
             self.stats.events += 1;
@@ -452,6 +461,28 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             self.push(SimTime::ZERO + heal, Event::Heal);
         }
         self.push(SimTime::ZERO + self.scenario.run.duration, Event::Stop);
+    }
+
+    /// Records `node` coming to believe it leads (in a term it did not lead before).
+    fn note_leadership(&mut self, node: NodeId) {
+        let leading = match &self.nodes[node.index()] {
+            Some(state) => {
+                let view = state.view();
+                (view.role == Role::Leader).then_some(view.term)
+            }
+            None => None,
+        };
+        let known = &mut self.leading[node.index()];
+        if leading != *known {
+            *known = leading;
+            if let Some(term) = leading {
+                self.leaders.push(LeaderChange {
+                    time: self.now,
+                    node,
+                    term,
+                });
+            }
+        }
     }
 
     fn push(&mut self, time: SimTime, event: Event<P>) {
@@ -580,6 +611,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             stuck_operation: None,
             history: self.history,
             check_explanation: None,
+            leaders: self.leaders,
         };
         Ok((data, self.clients.into_workload()))
     }
