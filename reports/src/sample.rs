@@ -47,6 +47,7 @@ fn window(
         nodes: vec![NodeId(node)],
         start: SimTime(start_millis * MILLI),
         end: Some(SimTime(end_millis * MILLI)),
+        activity: None,
     }
 }
 

@@ -174,6 +174,11 @@ pub struct FaultWindow {
     /// When it ended; `None` when it lasted to the end of the run. Instant faults (a clock jump)
     /// have `end == Some(start)`.
     pub end: Option<SimTime>,
+    /// What the protocol was doing when the fault hit ([`crate::protocol::Protocol::activity`]):
+    /// the node's activity for a fault on one node (`down` if it was), otherwise the leader's
+    /// (`no leader` without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
 }
 
 /// Counters of a run. Everything here is deterministic (no wall time).

@@ -367,6 +367,18 @@ pub trait Protocol: Sized + 'static {
         Ok(())
     }
 
+    /// What the node is doing, in the protocol's own words (`"electing"`, `"leading, entries
+    /// in flight"`), for the coverage table of fuzz campaigns: which faults hit which moments
+    /// of the protocol. A handful of values at most. Default: from the view's role.
+    fn activity(&self) -> &'static str {
+        match self.view().role {
+            Role::Leader => "leading",
+            Role::Follower => "following",
+            Role::Candidate => "electing",
+            Role::Other => "running",
+        }
+    }
+
     /// A short name for a message's kind (`"AppendEntries"`), for the per-kind message counts
     /// of summaries and comparison reports.
     fn message_kind(_message: &Self::Message) -> &'static str {

@@ -46,8 +46,25 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         }
     }
 
+    /// What the protocol is doing where a fault on `nodes` hits: that node's activity, or for
+    /// a fault on no single node, the leader's (the one in the highest term).
+    fn activity_at(&self, nodes: &[NodeId]) -> &'static str {
+        if let [node] = nodes {
+            return self.nodes[node.index()]
+                .as_ref()
+                .map_or("down", |state| state.activity());
+        }
+        self.nodes
+            .iter()
+            .flatten()
+            .filter(|state| state.view().role == Role::Leader)
+            .max_by_key(|state| state.view().term)
+            .map_or("no leader", |state| state.activity())
+    }
+
     fn open_window(&mut self, kind: FaultKind, label: String, nodes: Vec<NodeId>) -> usize {
         self.trace_line(format_args!("nemesis {label}"));
+        let activity = self.activity_at(&nodes).to_string();
         let state = &mut self.fault_state;
         state.windows.push(FaultWindow {
             kind,
@@ -55,6 +72,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             nodes,
             start: self.now,
             end: None,
+            activity: Some(activity),
         });
         let window = state.windows.len() - 1;
         state.open_windows.push(window);
