@@ -42,6 +42,14 @@ pub struct CompareArgs {
     /// `ok` (e.g. `100ms`).
     #[arg(long, default_value = "100ms", value_parser = SimDuration::parse)]
     pub gap: SimDuration,
+    /// Open-loop arrivals for every run (`[workload] arrivals = "open"`): the same offered
+    /// load whatever the protocol's latency.
+    #[arg(long)]
+    pub open_loop: bool,
+    /// A load sweep: also run every variant at each of these per-client rates (operations per
+    /// second per client), e.g. `--rates 5,10,20,40`, and report throughput against latency.
+    #[arg(long, value_delimiter = ',')]
+    pub rates: Vec<u32>,
 }
 
 /// The scenario's sections that make its environment: everything but `[protocol]` and the
@@ -94,6 +102,9 @@ pub fn execute(args: &CompareArgs) -> ExitStatus {
     for (path, scenario) in args.scenarios.iter().zip(&mut scenarios) {
         // The same client operations for every variant: draws must not depend on answers.
         scenario.workload.reply_independent = true;
+        if args.open_loop {
+            scenario.workload.arrivals = sim::scenario::Arrivals::Open;
+        }
         // Loading checked the pairing against the registry already.
         let entry = match registry::find(&scenario.protocol.name, &scenario.workload.kind) {
             Ok(entry) => entry,
@@ -158,7 +169,43 @@ pub fn execute(args: &CompareArgs) -> ExitStatus {
             runs,
         });
     }
-    let comparison = Comparison::of(&variants, args.seeds.to_string(), gap);
+    let mut comparison = Comparison::of(&variants, args.seeds.to_string(), gap);
+    if !args.rates.is_empty() {
+        for (index, scenario) in scenarios.iter().enumerate() {
+            let mut points = Vec::new();
+            for &rate in &args.rates {
+                let mut loaded = scenario.clone();
+                loaded.workload.rate = rate;
+                // Written out and read back, the loaded scenario passes every check a file does.
+                let loaded = match Scenario::parse(&loaded.to_toml(), &args.scenarios[index]) {
+                    Ok(loaded) => loaded,
+                    Err(error) => {
+                        eprintln!("error: --rates {rate}: {error}");
+                        return ExitStatus::InputError;
+                    }
+                };
+                let entry = entries[index];
+                let runs: Result<Vec<RunMetrics>, String> = pool.install(|| {
+                    seeds
+                        .par_iter()
+                        .map(|seed| metrics_of(entry, &loaded, *seed, gap))
+                        .collect()
+                });
+                match runs {
+                    Ok(runs) => {
+                        let offered = f64::from(rate) * f64::from(loaded.workload.clients);
+                        points.push(reports::compare::LoadPoint::of(rate, offered, &runs));
+                    }
+                    Err(error) => {
+                        eprintln!("error: {}: {error}", args.scenarios[index].display());
+                        return ExitStatus::InputError;
+                    }
+                }
+            }
+            reports::compare::mark_knee(&mut points);
+            comparison.load.push(points);
+        }
+    }
     let files = match reports::compare::render(&comparison) {
         Ok(files) => files,
         Err(error) => {

@@ -179,3 +179,90 @@ fn runs_record_each_node_coming_to_lead() {
         .iter()
         .any(|l| l.time > crash.start && l.node != before.node));
 }
+
+/// Invocation times of a run, in order, and how many arrivals waited for a free client.
+fn arrivals(scenario: &Scenario, seed: u64) -> (Vec<u64>, u64) {
+    let data = detsim::registry::find(&scenario.protocol.name, &scenario.workload.kind)
+        .unwrap()
+        .simulate(scenario, &nemesis::expand(scenario, seed), seed, None)
+        .unwrap();
+    let mut times: Vec<u64> = data
+        .history
+        .to_history()
+        .ops
+        .iter()
+        .filter(|op| op.kind == OpType::Invoke)
+        .map(|op| op.time)
+        .collect();
+    times.sort_unstable();
+    (times, data.stats.arrivals_waited)
+}
+
+#[test]
+fn open_loop_arrivals_do_not_depend_on_the_protocol() {
+    // Open loop with clients to spare: every arrival is invoked when it arrives, so a slow
+    // protocol (Raft, several round trips) and a fast one meet the same arrival times.
+    let mut scenarios: Vec<Scenario> = VARIANTS.iter().map(|p| load(p)).collect();
+    for scenario in &mut scenarios {
+        scenario.workload.arrivals = sim::scenario::Arrivals::Open;
+        scenario.workload.clients = 40;
+        scenario.workload.rate = 3;
+        scenario.swarm = None;
+        scenario.run.heal_at = None;
+        scenario.run.liveness_bound = None;
+    }
+    let runs: Vec<(Vec<u64>, u64)> = scenarios.iter().map(|s| arrivals(s, 5)).collect();
+    assert!(runs[0].0.len() > 500, "{} arrivals", runs[0].0.len());
+    for (times, waited) in &runs {
+        assert_eq!(*waited, 0);
+        assert_eq!(*times, runs[0].0, "arrival times differ between protocols");
+    }
+    // With too few clients for the offered load, arrivals wait for a free client and the
+    // wait is recorded rather than hidden.
+    let mut busy = scenarios[0].clone();
+    busy.workload.clients = 2;
+    busy.workload.rate = 400;
+    let (_, waited) = arrivals(&busy, 5);
+    assert!(waited > 100, "{waited} arrivals waited");
+}
+
+#[test]
+fn a_load_sweep_reports_each_rate_and_a_knee() {
+    let dir = fresh_dir("compare-sweep");
+    let mut files = Vec::new();
+    for name in ["load-raft", "load-unreplicated"] {
+        let text = std::fs::read_to_string(format!("scenarios/compare/{name}.toml"))
+            .unwrap()
+            .replace("clients = 400", "clients = 60")
+            .replace("duration = \"10s\"", "duration = \"3s\"");
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        files.push(path);
+    }
+    let out = dir.join("out");
+    let output = detsim(&[
+        "compare",
+        arg(&files[0]),
+        arg(&files[1]),
+        "--seeds",
+        "0..2",
+        "--rates",
+        "1,4",
+        "--out",
+        arg(&out),
+    ]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert!(output.stdout.contains("## Load sweep"), "{}", output.stdout);
+    assert!(output.stdout.contains("Knee of `load-raft`"), "{}", output.stdout);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("compare.json")).unwrap()).unwrap();
+    let raft = json["load"][0].as_array().unwrap();
+    assert_eq!(raft.len(), 2);
+    assert_eq!(raft[0]["offered"], 60.0);
+    assert_eq!(raft[1]["offered"], 240.0);
+    // Four times the load, about four times the throughput: far from the knee.
+    let throughput = |p: &serde_json::Value| p["throughput"]["median"].as_f64().unwrap();
+    let ratio = throughput(&raft[1]) / throughput(&raft[0]);
+    assert!((3.0..5.0).contains(&ratio), "{ratio}");
+    assert!(out.join("compare-load.svg").exists());
+}

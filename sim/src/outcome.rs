@@ -212,6 +212,16 @@ pub struct RunStats {
     /// Mean number of events waiting in the queue (events in flight), rounded down.
     #[serde(default)]
     pub queue_depth_mean: u64,
+    /// Open-loop arrivals that found every client busy and waited for one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub arrivals_waited: u64,
+    /// The longest such wait, ns.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub arrival_wait_max: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 impl RunStats {

@@ -289,6 +289,11 @@ pub struct WorkloadSection {
     /// `with-nodes` (client `c` beside node `c mod nodes`, on its side of every partition).
     #[serde(skip_serializing_if = "Placement::is_outside")]
     pub placement: Placement,
+    /// How operations arrive: `closed` (each client waits for its answer, then thinks — the
+    /// default) or `open` (arrivals at `clients × rate` per second whatever the answers, each
+    /// taken by an idle client; an arrival that finds all busy waits for the first free one).
+    #[serde(skip_serializing_if = "Arrivals::is_closed")]
+    pub arrivals: Arrivals,
     /// The workload's own fields (`keys`, `mix`, ...), checked by the workload.
     #[serde(flatten)]
     pub options: toml::Table,
@@ -299,7 +304,7 @@ fn is_false(value: &bool) -> bool {
 }
 
 /// The generic fields of `[workload]`; every other field belongs to the workload kind.
-const WORKLOAD_GENERIC_FIELDS: [&str; 10] = [
+const WORKLOAD_GENERIC_FIELDS: [&str; 11] = [
     "kind",
     "clients",
     "rate",
@@ -310,6 +315,7 @@ const WORKLOAD_GENERIC_FIELDS: [&str; 10] = [
     "retry_after",
     "failover_after",
     "placement",
+    "arrivals",
 ];
 
 /// Where client processes sit on the network.
@@ -321,6 +327,24 @@ pub enum Placement {
     Outside,
     /// Client `c` beside node `c mod nodes`: it reaches a node only when that node does.
     WithNodes,
+}
+
+/// How client operations arrive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arrivals {
+    /// Closed loop: a client invokes its next operation a think time after the last ended.
+    #[default]
+    Closed,
+    /// Open loop: a Poisson stream of arrivals whatever the answers, so a slow service meets
+    /// the same offered load as a fast one (no coordinated omission).
+    Open,
+}
+
+impl Arrivals {
+    fn is_closed(&self) -> bool {
+        *self == Arrivals::Closed
+    }
 }
 
 impl Placement {
@@ -355,6 +379,7 @@ impl Default for WorkloadSection {
             retry_after: None,
             failover_after: None,
             placement: Placement::Outside,
+            arrivals: Arrivals::Closed,
             options: toml::Table::new(),
         }
     }
@@ -387,6 +412,7 @@ impl<'de> Deserialize<'de> for WorkloadSection {
                         "retry_after" => section.retry_after = Some(map.next_value()?),
                         "failover_after" => section.failover_after = Some(map.next_value()?),
                         "placement" => section.placement = map.next_value()?,
+                        "arrivals" => section.arrivals = map.next_value()?,
                         _ => {
                             let value: toml::Value = map.next_value()?;
                             section.options.insert(key, value);

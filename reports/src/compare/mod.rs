@@ -107,6 +107,8 @@ pub struct RunMetrics {
     pub unavailable: Vec<(u64, u64)>,
     /// Per fault window.
     pub faults: Vec<FaultRecovery>,
+    /// Open-loop arrivals that waited for a free client (their wait is not in the latencies).
+    pub arrivals_waited: u64,
     /// Availability in each of [`SERIES_POINTS`] equal slices of the run (by completion time);
     /// `None` where nothing completed.
     #[serde(skip)]
@@ -211,6 +213,7 @@ impl RunMetrics {
             heal_to_first_ok,
             unavailable,
             faults,
+            arrivals_waited: data.stats.arrivals_waited,
             series: slices
                 .into_iter()
                 .map(|(answers, all)| (all > 0).then(|| answers as f64 / all as f64))
@@ -395,6 +398,77 @@ pub struct Comparison {
     pub latency_cdf: Vec<Vec<(f64, f64)>>,
     /// Per-seed metrics of every variant.
     pub runs: Vec<Vec<RunMetrics>>,
+    /// The load sweep, per variant: one point per offered rate (empty without a sweep).
+    pub load: Vec<Vec<LoadPoint>>,
+}
+
+/// One offered load of a sweep, for one variant: the achieved throughput and latency across
+/// seeds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LoadPoint {
+    /// Operations per second per client asked of the workload.
+    pub rate: u32,
+    /// Operations per second offered in all.
+    pub offered: f64,
+    /// `ok` per second achieved.
+    pub throughput: Option<Spread>,
+    /// Median latency of `ok` operations, ms.
+    pub p50: Option<Spread>,
+    /// 99th-percentile latency of `ok` operations, ms.
+    pub p99: Option<Spread>,
+    /// Availability, %.
+    pub availability: Option<Spread>,
+    /// Arrivals that waited for a free client, per operation invoked, % (open loop: a wait
+    /// the latencies do not include; over 100% when the backlog outgrows what was invoked).
+    pub waited: Option<Spread>,
+    /// Whether this load is past the knee ([`mark_knee`]).
+    pub saturated: bool,
+}
+
+impl LoadPoint {
+    /// The point for `runs` at `rate` per client, `offered` in all.
+    pub fn of(rate: u32, offered: f64, runs: &[RunMetrics]) -> LoadPoint {
+        let spread =
+            |extract: Extract| Spread::of(&runs.iter().filter_map(extract).collect::<Vec<_>>());
+        LoadPoint {
+            rate,
+            offered,
+            throughput: spread(|m| Some(m.throughput)),
+            p50: spread(|m| quantile(m, |q| q.p50)),
+            p99: spread(|m| quantile(m, |q| q.p99)),
+            availability: spread(|m| m.availability.map(|a| a * 100.0)),
+            waited: spread(|m| {
+                (m.invoked > 0).then(|| 100.0 * m.arrivals_waited as f64 / m.invoked as f64)
+            }),
+            saturated: false,
+        }
+    }
+}
+
+/// Marks the points past the knee (see [`LoadPoint::saturated`]), in order of rising load,
+/// and returns the knee: the highest offered load before the first saturated point.
+///
+/// Throughput is judged relative to the lightest load's yield (its `ok` per second over the
+/// load offered), which already accounts for decided `fail`s and the run's tail without new
+/// operations; latency relative to the lowest p99 seen at a lighter or equal load (the
+/// lightest loads' p99 can be dominated by the first election).
+pub fn mark_knee(points: &mut [LoadPoint]) -> Option<f64> {
+    points.sort_by_key(|p| p.rate);
+    let yield_of = |p: &LoadPoint| p.throughput.map_or(0.0, |s| s.median) / p.offered.max(1e-9);
+    let base_yield = points.first().map_or(0.0, yield_of);
+    let mut lowest_p99 = f64::INFINITY;
+    let mut knee = None;
+    let mut past = false;
+    for point in points.iter_mut() {
+        let p99 = point.p99.map_or(f64::INFINITY, |s| s.median);
+        lowest_p99 = lowest_p99.min(p99);
+        past = past || yield_of(point) < 0.9 * base_yield || p99 > 2.0 * lowest_p99;
+        point.saturated = past;
+        if !past {
+            knee = Some(point.offered);
+        }
+    }
+    knee
 }
 
 /// The metrics compared, with how each is read from a run.
@@ -475,6 +549,7 @@ impl Comparison {
             availability_series: variants.iter().map(series_of).collect(),
             latency_cdf: variants.iter().map(cdf_of).collect(),
             runs: variants.iter().map(|v| v.runs.clone()).collect(),
+            load: Vec::new(),
         }
     }
 }
@@ -811,6 +886,51 @@ pub fn markdown(comparison: &Comparison) -> String {
             }
         }
     }
+    if comparison.load.iter().any(|points| !points.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\n## Load sweep\n\nOffered load against achieved `ok` throughput and latency \
+             (medians across seeds). A load is past the knee (*) when its yield (`ok` per second \
+             over the load offered) falls under 90% of the lightest load's, or its p99 latency \
+             exceeds twice the lowest p99 of the lighter loads.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| variant | offered (op/s) | ok/s | p50 (ms) | p99 (ms) | availability (%) | waited / invoked (%) |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+        let median = |s: &Option<Spread>| s.map_or("–".to_string(), |s| number(s.median));
+        for (label, points) in comparison.variants.iter().zip(&comparison.load) {
+            for point in points {
+                let _ = writeln!(
+                    out,
+                    "| `{label}` | {}{} | {} | {} | {} | {} | {} |",
+                    number(point.offered),
+                    if point.saturated { " *" } else { "" },
+                    median(&point.throughput),
+                    median(&point.p50),
+                    median(&point.p99),
+                    median(&point.availability),
+                    median(&point.waited)
+                );
+            }
+        }
+        let _ = writeln!(out);
+        for (label, points) in comparison.variants.iter().zip(&comparison.load) {
+            let knee = points
+                .iter()
+                .rev()
+                .find(|p| !p.saturated)
+                .map(|p| p.offered);
+            let reached = points.iter().any(|p| p.saturated);
+            let text = match (knee, reached) {
+                (None, _) => "below the lightest load".to_string(),
+                (Some(k), true) => format!("{} op/s", number(k)),
+                (Some(k), false) => format!("not reached (at least {} op/s)", number(k)),
+            };
+            let _ = writeln!(out, "Knee of `{label}`: {text}.");
+        }
+    }
     if !comparison.resolutions.is_empty() {
         let _ = writeln!(
             out,
@@ -982,6 +1102,40 @@ mod tests {
         assert_eq!(crash.to_new_leader, None);
         // A pause of n2, a follower, is not a leader fault.
         assert!(!metrics.faults[3].hit_leader);
+    }
+
+    fn point(rate: u32, throughput: f64, p99: f64) -> LoadPoint {
+        let spread = |v| Spread::of(&[v]);
+        LoadPoint {
+            rate,
+            offered: f64::from(rate) * 10.0,
+            throughput: spread(throughput),
+            p50: spread(p99 / 3.0),
+            p99: spread(p99),
+            availability: spread(100.0),
+            waited: spread(0.0),
+            saturated: false,
+        }
+    }
+
+    #[test]
+    fn the_knee_is_the_last_load_before_yield_or_latency_gives_way() {
+        // Yield 0.7 (decided fails) at every load until 80/s per client; the slow first p99
+        // (an election) does not count against later loads.
+        let mut points = vec![
+            point(10, 70.0, 120.0),
+            point(20, 140.0, 15.0),
+            point(40, 280.0, 16.0),
+            point(80, 400.0, 17.0),
+            point(160, 410.0, 18.0),
+        ];
+        assert_eq!(mark_knee(&mut points), Some(400.0));
+        let saturated: Vec<bool> = points.iter().map(|p| p.saturated).collect();
+        assert_eq!(saturated, [false, false, false, true, true]);
+        // Latency alone: p99 more than twice the lowest seen.
+        let mut points = vec![point(10, 70.0, 10.0), point(20, 140.0, 25.0)];
+        assert_eq!(mark_knee(&mut points), Some(100.0));
+        assert!(points[1].saturated);
     }
 
     #[test]

@@ -111,7 +111,82 @@ pub fn render(comparison: &Comparison) -> Result<Vec<ReportFile>, ReportError> {
             rows: &costs,
         }),
     )?;
+    if comparison.load.iter().any(|points| points.len() > 1) {
+        add("compare-load.svg", to_svg(&LoadPlot { comparison }))?;
+    }
     Ok(files)
+}
+
+/// The load sweep: p50 and p99 latency (log scale) against achieved throughput, per variant.
+struct LoadPlot<'a> {
+    comparison: &'a Comparison,
+}
+
+impl Plot for LoadPlot<'_> {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, 460)
+    }
+
+    fn draw<DB>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB: DrawingBackend,
+        DB::ErrorType: 'static,
+    {
+        let points = || self.comparison.load.iter().flatten();
+        let largest = points()
+            .filter_map(|p| p.throughput.map(|s| s.median))
+            .fold(0.0, f64::max);
+        let x = axes::linear_axis(largest.max(1.0));
+        let y = axes::log_axis(points().flat_map(|p| {
+            [p.p50, p.p99]
+                .into_iter()
+                .flatten()
+                .map(|s| (s.median * 1e6) as u64)
+        }));
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                "Load sweep: latency against achieved throughput (solid p99, thin p50)",
+                (FONT, 17),
+            )
+            .margin(10)
+            .margin_right(LEGEND_WIDTH)
+            .x_label_area_size(42)
+            .y_label_area_size(70)
+            .build_cartesian_2d(
+                Ticked::new(0.0..x.top, x.ticks.clone()),
+                Ticked::new(y.start..y.end, y.ticks.clone()),
+            )?;
+        chart
+            .configure_mesh()
+            .x_desc("ok per second")
+            .y_desc("latency (log scale)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| axes::latency_label(*v))
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .draw()?;
+        for (i, points) in self.comparison.load.iter().enumerate().rev() {
+            let color = variant_color(i);
+            for (quantile, width) in [(1usize, 3u32), (0, 1)] {
+                let series: Vec<(f64, f64)> = points
+                    .iter()
+                    .filter_map(|p| {
+                        let latency = if quantile == 1 { p.p99 } else { p.p50 }?;
+                        let throughput = p.throughput?;
+                        Some((throughput.median, libm::log10(latency.median * 1e6)))
+                    })
+                    .collect();
+                chart.draw_series(LineSeries::new(series.clone(), color.stroke_width(width)))?;
+                chart.draw_series(
+                    series
+                        .into_iter()
+                        .map(|point| Circle::new(point, 3, color.filled())),
+                )?;
+            }
+        }
+        let area = chart.plotting_area().get_pixel_range();
+        draw_legend(root, &area, &legend(self.comparison, false))
+    }
 }
 
 /// Latency CDFs of every variant's `ok` operations, all seeds pooled, on a log axis.

@@ -64,6 +64,17 @@ struct ClientState<P: Protocol> {
     inbox: Vec<Event<P>>,
 }
 
+/// Open-loop arrivals: a Poisson stream at the whole workload's rate, on streams of its own so
+/// that arrival times — and, with reply-independent draws, the operations in arrival order —
+/// depend only on the seed.
+struct OpenLoop {
+    gap: Latency,
+    arrivals_rng: SimRng,
+    operations_rng: SimRng,
+    /// Arrival times of operations waiting for a free client, oldest first.
+    backlog: std::collections::VecDeque<SimTime>,
+}
+
 /// Every client process and the workload they run.
 pub(super) struct Clients<P: Protocol> {
     states: Vec<ClientState<P>>,
@@ -81,6 +92,8 @@ pub(super) struct Clients<P: Protocol> {
     homes: Vec<Option<NodeId>>,
     /// No operation is invoked from here on: the last ones still get their full timeout.
     workload_end: SimTime,
+    /// The open-loop arrival process, when `arrivals = "open"`.
+    open: Option<OpenLoop>,
     next_request: u64,
     effects: Vec<ClientEffect<P>>,
     /// Whether an operation invoked after healing was answered within the liveness bound.
@@ -104,7 +117,22 @@ impl<P: Protocol> Clients<P> {
         } else {
             Vec::new()
         };
+        let open = (section.arrivals == crate::scenario::Arrivals::Open).then(|| {
+            let total = u64::from(section.rate) * u64::from(section.clients);
+            let mean = SimDuration(1_000_000_000 / total.max(1));
+            OpenLoop {
+                gap: Latency::Exponential {
+                    min: SimDuration::ZERO,
+                    mean,
+                    max: SimDuration(mean.0.saturating_mul(10)),
+                },
+                arrivals_rng: SimRng::substream(seed, Stream::Workload, u32::MAX),
+                operations_rng: SimRng::substream(seed, Stream::Workload, u32::MAX - 1),
+                backlog: std::collections::VecDeque::new(),
+            }
+        });
         Clients {
+            open,
             states: Vec::with_capacity(section.clients as usize),
             workload,
             reply_independent: section.reply_independent,
@@ -197,6 +225,11 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
     }
 
     pub(super) fn schedule_first_operations(&mut self) {
+        if let Some(open) = &mut self.clients.open {
+            let gap = open.gap.sample(&mut open.arrivals_rng);
+            self.push(SimTime::ZERO + gap, Event::Arrival);
+            return;
+        }
         for client in 0..self.clients.len() as u32 {
             let gap = self.clients.think.sample(&mut self.workload_rng);
             self.push(SimTime::ZERO + gap, Event::ClientReady { client });
@@ -324,23 +357,71 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         }
     }
 
+    /// An open-loop arrival: the first idle client takes it, or it waits for one.
+    pub(super) fn apply_arrival(&mut self) -> Applied {
+        if self.now >= self.clients.workload_end {
+            return Applied::Skipped;
+        }
+        let open = self
+            .clients
+            .open
+            .as_mut()
+            .expect("arrivals only in open loop");
+        let gap = open.gap.sample(&mut open.arrivals_rng);
+        self.push(self.now + gap, Event::Arrival);
+        let idle = (self.clients.states.iter()).position(|s| s.pending.is_none() && !s.paused);
+        match idle {
+            Some(client) => self.invoke(client as u32),
+            None => {
+                let open = self.clients.open.as_mut().expect("open loop");
+                open.backlog.push_back(self.now);
+                self.stats.arrivals_waited += 1;
+                Applied::Other
+            }
+        }
+    }
+
     pub(super) fn apply_client_ready(&mut self, client: u32) -> Applied {
         if self.now >= self.clients.workload_end {
             return Applied::Skipped;
         }
+        if let Some(open) = &mut self.clients.open {
+            // A client freed in an open loop takes the oldest waiting arrival, if it is still
+            // free (another arrival may have taken it at the same instant).
+            let state = &self.clients.states[client as usize];
+            if state.pending.is_some() || state.paused {
+                return Applied::Skipped;
+            }
+            let Some(arrived) = open.backlog.pop_front() else {
+                return Applied::Skipped;
+            };
+            let waited = self.now.saturating_since(arrived).0;
+            self.stats.arrival_wait_max = self.stats.arrival_wait_max.max(waited);
+        }
+        self.invoke(client)
+    }
+
+    /// `client` invokes its next operation now.
+    fn invoke(&mut self, client: u32) -> Applied {
         let index = client as usize;
         assert!(
             self.clients.states[index].pending.is_none(),
             "detsim bug: c{client} invokes with an operation in progress"
         );
-        let operation = if self.clients.reply_independent {
-            let rng = &mut self.clients.operation_rngs[index];
-            self.clients.workload.next_operation(client, rng)
-        } else {
-            self.clients
-                .workload
-                .next_operation(client, &mut self.workload_rng)
-        };
+        let operation =
+            if let (Some(open), true) = (&mut self.clients.open, self.clients.reply_independent) {
+                // Open loop: operations in arrival order, whichever client takes them.
+                self.clients
+                    .workload
+                    .next_operation(client, &mut open.operations_rng)
+            } else if self.clients.reply_independent {
+                let rng = &mut self.clients.operation_rngs[index];
+                self.clients.workload.next_operation(client, rng)
+            } else {
+                self.clients
+                    .workload
+                    .next_operation(client, &mut self.workload_rng)
+            };
         let request = RequestId(self.clients.next_request);
         self.clients.next_request += 1;
         let process = self.clients.states[index].process;
@@ -548,6 +629,14 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
     }
 
     fn schedule_next(&mut self, client: u32) {
+        if let Some(open) = &self.clients.open {
+            // Open loop: no think time; the client is free for the next arrival, or takes
+            // the oldest one waiting.
+            if !open.backlog.is_empty() {
+                self.push(self.now, Event::ClientReady { client });
+            }
+            return;
+        }
         let gap = self.clients.think.sample(&mut self.workload_rng);
         self.push(self.now + gap, Event::ClientReady { client });
     }
@@ -602,6 +691,15 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         self.trace_line(format_args!("resume c{client}"));
         for event in inbox {
             self.push(self.now, event);
+        }
+        if self
+            .clients
+            .open
+            .as_ref()
+            .is_some_and(|o| !o.backlog.is_empty())
+        {
+            // Arrivals waited while this client was paused: it may take one now.
+            self.push(self.now, Event::ClientReady { client });
         }
         true
     }

@@ -247,6 +247,8 @@ enum Event<P: Protocol> {
         source: NodeId,
         response: P::Response,
     },
+    /// An open-loop arrival.
+    Arrival,
     ClientReady {
         client: u32,
     },
@@ -548,6 +550,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 response,
             } => self.apply_response(client, source, response),
             Event::ClientReady { client } => self.apply_client_ready(client),
+            Event::Arrival => self.apply_arrival(),
             Event::ClientTimeout { client } => self.apply_client_timeout(client),
             Event::ClientTimer { client, generation } => {
                 self.apply_client_timer(client, generation)
