@@ -253,7 +253,11 @@ fn a_load_sweep_reports_each_rate_and_a_knee() {
     ]);
     assert_eq!(output.code, 0, "{}", output.stderr);
     assert!(output.stdout.contains("## Load sweep"), "{}", output.stdout);
-    assert!(output.stdout.contains("Knee of `load-raft`"), "{}", output.stdout);
+    assert!(
+        output.stdout.contains("Knee of `load-raft`"),
+        "{}",
+        output.stdout
+    );
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("compare.json")).unwrap()).unwrap();
     let raft = json["load"][0].as_array().unwrap();

@@ -188,6 +188,9 @@ pub struct RunStats {
     pub events: u64,
     /// Messages protocols sent (before loss and duplication).
     pub messages_sent: u64,
+    /// Bytes of the messages sent ([`crate::protocol::Protocol::message_bytes`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bytes_sent: u64,
     /// Messages sent, by kind ([`crate::protocol::Protocol::message_kind`]).
     pub messages_by_kind: BTreeMap<String, u64>,
     /// Messages delivered to a node.

@@ -379,6 +379,13 @@ pub trait Protocol: Sized + 'static {
         }
     }
 
+    /// The bytes `message` would take on the wire, for the bytes-per-operation figure of
+    /// comparison reports. Default: its in-memory size without what it points to (a protocol
+    /// whose messages carry vectors should count them: Raft counts its entries).
+    fn message_bytes(_message: &Self::Message) -> u64 {
+        std::mem::size_of::<Self::Message>() as u64
+    }
+
     /// A short name for a message's kind (`"AppendEntries"`), for the per-kind message counts
     /// of summaries and comparison reports.
     fn message_kind(_message: &Self::Message) -> &'static str {

@@ -101,6 +101,8 @@ pub struct RunMetrics {
     pub messages_per_operation: Option<f64>,
     /// Durable writes per operation invoked.
     pub persists_per_operation: Option<f64>,
+    /// Message bytes sent per operation invoked.
+    pub bytes_per_operation: Option<f64>,
     /// From healing to the first `ok` of an operation invoked after it, ns.
     pub heal_to_first_ok: Option<u64>,
     /// Unavailability windows, `(start, end)` ns.
@@ -210,6 +212,7 @@ impl RunMetrics {
             latency,
             messages_per_operation: per_operation(data.stats.messages_sent),
             persists_per_operation: per_operation(data.stats.persists),
+            bytes_per_operation: per_operation(data.stats.bytes_sent),
             heal_to_first_ok,
             unavailable,
             faults,
@@ -489,6 +492,9 @@ fn metric_table() -> Vec<(&'static str, &'static str, Extract)> {
         ("messages per operation", "", |m| m.messages_per_operation),
         ("durable writes per operation", "", |m| {
             m.persists_per_operation
+        }),
+        ("message bytes per operation", "B", |m| {
+            m.bytes_per_operation
         }),
         ("unavailable time", "ms", |m| {
             Some(m.unavailable.iter().map(|(a, b)| b - a).sum::<u64>() as f64 / 1e6)

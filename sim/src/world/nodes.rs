@@ -152,6 +152,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             match effect {
                 Effect::Send { target, message } => {
                     self.stats.messages_sent += 1;
+                    self.stats.bytes_sent += P::message_bytes(&message);
                     self.count_kind(P::message_kind(&message));
                     self.send_or_hold(node, Outgoing::Message { target, message });
                 }

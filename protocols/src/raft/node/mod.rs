@@ -297,6 +297,10 @@ impl<M: StateMachine> Protocol for Raft<M> {
     fn message_kind(message: &Self::Message) -> &'static str {
         message.kind()
     }
+
+    fn message_bytes(message: &Self::Message) -> u64 {
+        message.encoded_size()
+    }
 }
 
 /// Read-only accessors, for invariant checkers and tests.
