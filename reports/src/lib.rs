@@ -20,6 +20,7 @@
 //!     expected: None,
 //!     seed: 1,
 //!     node_count: 3,
+//!     clients: 3,
 //!     reproduce: "detsim run scenarios/empty.toml --seed 1".to_string(),
 //!     verdict: Verdict::Pass,
 //!     stats: RunStats::default(),

@@ -157,6 +157,7 @@ pub fn sample_run() -> RunData {
         expected: None,
         seed: 42,
         node_count: 3,
+        clients: CLIENTS as u32,
         reproduce: "detsim run scenarios/sample-partition-crash.toml --seed 42".to_string(),
         verdict: Verdict::SafetyViolation {
             property: "linearizability".to_string(),

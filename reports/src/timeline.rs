@@ -13,7 +13,7 @@ use sim::outcome::{RunData, Verdict};
 use std::fmt::Write;
 
 /// Width of the lane labels, which stay in place while the lanes scroll sideways, pixels.
-const LABELS_WIDTH: u64 = 80;
+const LABELS_WIDTH: u64 = 150;
 /// Space left of time zero in the scrolling lanes, so the first tick label fits, pixels.
 const GUTTER: u64 = 16;
 /// Height of the time axis above the lanes, pixels.
@@ -63,11 +63,17 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
         "<svg class=\"labels\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{LABELS_WIDTH}\" \
          height=\"{svg_height}\" viewBox=\"0 0 {LABELS_WIDTH} {svg_height}\">"
     );
-    for (lane, client) in clients.iter().enumerate() {
+    for (lane, process) in clients.iter().enumerate() {
         let y = AXIS_HEIGHT + lane as u64 * LANE_HEIGHT;
+        // Lanes are Jepsen processes: a client that gave up on an operation (`info`) goes on
+        // as a new process, `clients` further on.
+        let label = match u64::from(data.clients) {
+            0 => format!("process {process}"),
+            count => format!("process {process} (client {})", process % count),
+        };
         let _ = writeln!(
             labels,
-            "<text class=\"lane\" x=\"{}\" y=\"{}\">client {client}</text>",
+            "<text class=\"lane\" x=\"{}\" y=\"{}\">{label}</text>",
             LABELS_WIDTH - 6,
             y + LANE_HEIGHT / 2 + 4
         );

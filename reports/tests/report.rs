@@ -76,6 +76,7 @@ fn tiny_run() -> RunData {
         expected: None,
         seed: 3,
         node_count: 3,
+        clients: 2,
         reproduce: "detsim run scenarios/tiny.toml --seed 3".to_string(),
         verdict: Verdict::Pass,
         stats: RunStats {

@@ -262,6 +262,9 @@ pub struct RunData {
     /// Nodes in the cluster.
     #[serde(rename = "nodes")]
     pub node_count: u32,
+    /// Client processes of the workload (Jepsen process `p` belongs to client `p % clients`).
+    #[serde(default)]
+    pub clients: u32,
     /// How it ended.
     pub verdict: Verdict,
     /// The verdict kind the scenario expects, if it says.

@@ -604,6 +604,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             bug: scenario.protocol.bug.clone(),
             seed: self.seed,
             node_count: self.node_count,
+            clients: scenario.workload.clients,
             verdict,
             expected: scenario.expect.clone(),
             stats: self.stats,
