@@ -91,7 +91,7 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
          <rect width=\"3\" height=\"6\" fill=\"#aa3377\"/></pattern></defs>\n",
     );
     write_axis(&mut svg, run_end, width, lanes_height);
-    write_faults(&mut svg, data, run_end, width, lanes_height);
+    let collapsed = write_faults(&mut svg, data, run_end, width, lanes_height);
     for operation in operations {
         let lane = clients.binary_search(&operation.process).unwrap_or(0) as u64;
         let y = AXIS_HEIGHT + lane * LANE_HEIGHT + (LANE_HEIGHT - BAR_HEIGHT) / 2;
@@ -129,7 +129,7 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
         }
     }
     svg.push_str("</svg>\n");
-    page(data, &labels, &svg, operations.len())
+    page(data, &labels, &svg, operations.len(), &collapsed)
 }
 
 /// One line describing an operation, for its tooltip.
@@ -192,9 +192,20 @@ fn write_axis(svg: &mut String, run_end: u64, width: u64, lanes_height: u64) {
     }
 }
 
-fn write_faults(svg: &mut String, data: &RunData, run_end: u64, width: u64, lanes_height: u64) {
+/// Draws the fault bands and their labels; returns the faults whose label did not fit above
+/// the lanes (numbered there instead), as `(number, text)` for the list under the lanes.
+fn write_faults(
+    svg: &mut String,
+    data: &RunData,
+    run_end: u64,
+    width: u64,
+    lanes_height: u64,
+) -> Vec<(usize, String)> {
     let x = |nanos: u64| x_tenths(nanos, run_end, width);
     let bottom = AXIS_HEIGHT + lanes_height;
+    // Where each of the three label rows is free again, in tenths of a pixel.
+    let mut rows_free = [0u64; 3];
+    let mut collapsed = Vec::new();
     for (position, fault) in data.faults.iter().enumerate() {
         let start = x(fault.start.as_nanos());
         let end = x(fault.end.map_or(run_end, |end| end.as_nanos()));
@@ -226,15 +237,49 @@ fn write_faults(svg: &mut String, data: &RunData, run_end: u64, width: u64, lane
                 tenths(start),
             );
         }
-        // Labels on three staggered rows above the lanes, so neighbours do not overprint.
-        let _ = writeln!(
-            svg,
-            "<text class=\"fault-label\" x=\"{}\" y=\"{}\" fill=\"{}\">{}</text>",
-            tenths(start + 20),
-            14 + (position % 3) as u64 * 12,
-            fault_label_css(fault.kind),
-            html(&fault.label),
-        );
+        // Labels on three rows above the lanes, each on the first row where it does not
+        // overprint a neighbour (about 6 px a character at 10 px); a label that fits nowhere
+        // becomes a number, listed under the lanes.
+        let label_start = start + 20;
+        let text_width = (fault.label.chars().count() as u64 * 6 + 8) * 10;
+        let number = position + 1;
+        match rows_free.iter().position(|free| *free <= label_start) {
+            Some(row) => {
+                rows_free[row] = label_start + text_width;
+                let _ = writeln!(
+                    svg,
+                    "<text class=\"fault-label\" x=\"{}\" y=\"{}\" fill=\"{}\">{}</text>",
+                    tenths(label_start),
+                    14 + row as u64 * 12,
+                    fault_label_css(fault.kind),
+                    html(&fault.label),
+                );
+            }
+            None => {
+                let short = format!("[{number}]");
+                // The number too, where it fits; a fault too crowded even for that is only in
+                // the list (and in its band's tooltip).
+                if let Some(row) = rows_free.iter().position(|free| *free <= label_start) {
+                    rows_free[row] = label_start + (short.len() as u64 * 6 + 6) * 10;
+                    let _ = writeln!(
+                        svg,
+                        "<text class=\"fault-label\" x=\"{}\" y=\"{}\" fill=\"{}\">{short}\
+                         <title>{title}</title></text>",
+                        tenths(label_start),
+                        14 + row as u64 * 12,
+                        fault_label_css(fault.kind),
+                    );
+                }
+                collapsed.push((
+                    number,
+                    format!(
+                        "{} at {}",
+                        fault.label,
+                        format::seconds(fault.start.as_nanos())
+                    ),
+                ));
+            }
+        }
     }
     let violation = match &data.verdict {
         Verdict::SafetyViolation { time, .. } => Some((time.as_nanos(), "violation", "#cc3311")),
@@ -254,6 +299,7 @@ fn write_faults(svg: &mut String, data: &RunData, run_end: u64, width: u64, lane
             bottom + 20,
         );
     }
+    collapsed
 }
 
 const SCRIPT: &str = r##"(function () {
@@ -273,7 +319,13 @@ const SCRIPT: &str = r##"(function () {
   document.body.setAttribute("data-script", "ready");
 })();"##;
 
-fn page(data: &RunData, labels: &str, svg: &str, operation_count: usize) -> String {
+fn page(
+    data: &RunData,
+    labels: &str,
+    svg: &str,
+    operation_count: usize,
+    collapsed: &[(usize, String)],
+) -> String {
     let title = html(&format!(
         "Timeline: {} ({}, seed {})",
         data.scenario, data.protocol, data.seed
@@ -303,6 +355,18 @@ fn page(data: &RunData, labels: &str, svg: &str, operation_count: usize) -> Stri
             fault_name(kind)
         );
     }
+    let fault_list = if collapsed.is_empty() {
+        String::new()
+    } else {
+        let items: String = collapsed
+            .iter()
+            .map(|(number, text)| format!("<li value=\"{number}\">{}</li>", html(text)))
+            .collect();
+        format!(
+            "<p class=\"legend\">Faults too close together to label above the lanes, by \
+             number:</p>\n<ol class=\"faults\">{items}</ol>\n"
+        )
+    };
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>{title}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n\
@@ -310,7 +374,7 @@ fn page(data: &RunData, labels: &str, svg: &str, operation_count: usize) -> Stri
          <a href=\"index.html\">Back to the report</a>.</p>\n\
          <p class=\"legend\">{legend}</p>\n\
          <p id=\"detail\">Hover over an operation to see it.</p>\n\
-         <div class=\"lanes\">\n{labels}<div class=\"scroll\">\n{svg}</div>\n</div>\n<script>\n{SCRIPT}\n</script>\n</body>\n</html>\n",
+         <div class=\"lanes\">\n{labels}<div class=\"scroll\">\n{svg}</div>\n</div>\n{fault_list}<script>\n{SCRIPT}\n</script>\n</body>\n</html>\n",
         verdict = html(data.verdict.kind()),
     )
 }

@@ -489,3 +489,35 @@ fn refused_operations_are_outages_and_decided_fails_are_answers() {
     assert_eq!((availability[0].invoked, availability[0].answered), (4, 2));
     assert_eq!(availability[0].availability, Some(0.5));
 }
+
+#[test]
+fn crowded_fault_labels_become_numbers_and_a_list() {
+    let mut run = sample_run();
+    // Thirty faults 20 ms apart: their labels cannot all fit in three rows above the lanes.
+    run.faults = (0..30)
+        .map(|i| FaultWindow {
+            kind: FaultKind::Partition,
+            label: format!("partition [n0 n1] [n2] number {i}"),
+            nodes: Vec::new(),
+            start: SimTime((1_000 + 20 * i) * 1_000_000),
+            end: Some(SimTime((1_010 + 20 * i) * 1_000_000)),
+            activity: None,
+        })
+        .collect();
+    let files = render_run(&run, &ReportOptions::default()).unwrap();
+    let timeline = text(&files, "timeline.html");
+    let labels = timeline.matches("class=\"fault-label\"").count();
+    let full = timeline
+        .split("class=\"fault-label\"")
+        .skip(1)
+        .filter(|label| label.split("</text>").next().unwrap().contains("number"))
+        .count();
+    assert!(full <= 3, "{full} full labels overprint each other");
+    assert!(
+        timeline.contains("<ol class=\"faults\">"),
+        "no list of crowded faults"
+    );
+    let listed = timeline.matches("<li value=").count();
+    assert_eq!(full + listed, 30, "every fault is labelled or listed");
+    assert!(labels >= full);
+}
