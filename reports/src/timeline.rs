@@ -55,7 +55,11 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
     let lanes_height = clients.len().max(1) as u64 * LANE_HEIGHT;
     // Room on the right for a mark label at the very end of the run.
     let svg_width = GUTTER + width + 60;
-    let svg_height = AXIS_HEIGHT + lanes_height + 30;
+    // Below the client lanes, a lane for who leads (when the run recorded leaders).
+    let leader_lane = !data.leaders.is_empty();
+    let leader_y = AXIS_HEIGHT + lanes_height + 28;
+    let svg_height =
+        AXIS_HEIGHT + lanes_height + 30 + if leader_lane { LANE_HEIGHT + 4 } else { 0 };
     let x = |nanos: u64| x_tenths(nanos, run_end, width);
     let mut labels = String::new();
     let _ = writeln!(
@@ -78,6 +82,14 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
             y + LANE_HEIGHT / 2 + 4
         );
     }
+    if leader_lane {
+        let _ = writeln!(
+            labels,
+            "<text class=\"lane\" x=\"{}\" y=\"{}\">leader (term)</text>",
+            LABELS_WIDTH - 6,
+            leader_y + LANE_HEIGHT / 2 + 4
+        );
+    }
     labels.push_str("</svg>\n");
     let mut svg = String::new();
     let _ = writeln!(
@@ -92,6 +104,9 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
     );
     write_axis(&mut svg, run_end, width, lanes_height);
     let collapsed = write_faults(&mut svg, data, run_end, width, lanes_height);
+    if leader_lane {
+        write_leaders(&mut svg, data, run_end, width, leader_y);
+    }
     for operation in operations {
         let lane = clients.binary_search(&operation.process).unwrap_or(0) as u64;
         let y = AXIS_HEIGHT + lane * LANE_HEIGHT + (LANE_HEIGHT - BAR_HEIGHT) / 2;
@@ -189,6 +204,49 @@ fn write_axis(svg: &mut String, run_end: u64, width: u64, lanes_height: u64) {
             crate::plot::axes::time_label(tick as f64 / 1e9, axis.step_millis),
         );
         tick += step_nanos;
+    }
+}
+
+/// Draws who led when: from each time a node came to lead to the next such time (a tenure may
+/// have ended earlier, unseen: a node stepping down is not recorded), coloured by node.
+fn write_leaders(svg: &mut String, data: &RunData, run_end: u64, width: u64, y: u64) {
+    const NODE_COLORS: [&str; 7] = [
+        "#4477aa", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#ee6677", "#bbbbbb",
+    ];
+    let x = |nanos: u64| x_tenths(nanos, run_end, width);
+    for (i, change) in data.leaders.iter().enumerate() {
+        let start = change.time.as_nanos();
+        let end = data
+            .leaders
+            .get(i + 1)
+            .map_or(run_end, |next| next.time.as_nanos());
+        let (left, right) = (x(start), x(end).max(x(start) + MIN_BAR_TENTHS));
+        let color = NODE_COLORS[change.node.index() % NODE_COLORS.len()];
+        let text = format!("{} t{}", change.node, change.term);
+        let title = html(&format!(
+            "{} leads term {} from {}",
+            change.node,
+            change.term,
+            format::seconds(start)
+        ));
+        let _ = writeln!(
+            svg,
+            "<rect class=\"leader\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{BAR_HEIGHT}\" \
+             fill=\"{color}\" opacity=\"0.6\"><title>{title}</title></rect>",
+            tenths(left),
+            y + (LANE_HEIGHT - BAR_HEIGHT) / 2,
+            tenths(right - left),
+        );
+        // The name where it fits (about 6 px a character).
+        if right - left >= (text.len() as u64 * 6 + 6) * 10 {
+            let _ = writeln!(
+                svg,
+                "<text class=\"leader-label\" x=\"{}\" y=\"{}\">{}</text>",
+                tenths(left + 30),
+                y + LANE_HEIGHT / 2 + 4,
+                html(&text)
+            );
+        }
     }
 }
 
@@ -399,6 +457,7 @@ svg text { font-family: 'DejaVu Sans', sans-serif; font-size: 11px; }
 .fault-label { font-weight: bold; }
 .mark { stroke-width: 2; stroke-dasharray: 6 4; }
 .mark-label { text-anchor: middle; font-weight: bold; }
+.leader-label { font-size: 10px; fill: #222; }
 .op.ok { fill: #4477aa; }
 .op.fail { fill: #ee6677; }
 .op.info { fill: #aa3377; }
