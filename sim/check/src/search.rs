@@ -866,6 +866,18 @@ pub(crate) fn search<M: Model>(
     let observers = Observers::new(model, ops);
     let plan = plan(model, ops, &observers);
     drop(observers);
+    let steps_before = usage.steps;
+    let mut meter = Meter {
+        limit: limits.memory,
+        peak: 0,
+    };
+    if let Some(order) = easy_search(model, ops, &plan, limits, usage, &mut meter) {
+        usage.peak_memory = usage.peak_memory.max(meter.peak);
+        return SearchOutcome::Linearizable(order);
+    }
+    // Not easy after all: the search below runs as if the easy pass had not, with the whole
+    // budget, so its verdict, evidence and step count are what they always were.
+    usage.steps = steps_before;
     let mut meter = Meter {
         limit: limits.memory,
         peak: 0,
@@ -875,6 +887,153 @@ pub(crate) fn search<M: Model>(
     );
     usage.peak_memory = usage.peak_memory.max(meter.peak);
     outcome
+}
+
+/// Segments longer than this end the easy pass (see [`easy_search`]).
+const EASY_SEGMENT_MAX: usize = 16;
+
+/// The easy pass: the partition's segments one by one, never merged, carrying the set of
+/// states reached from cut to cut. A history whose operations rarely overlap is a long run of
+/// segments of one to three operations, each stepped directly from every carried state, so
+/// checking it costs a few model steps per operation and memory for the carried states only.
+/// The pass gives up (`None`) at the first segment longer than [`EASY_SEGMENT_MAX`], at a
+/// segment no carried state gets through, or when an exhaustive segment search costs more
+/// than [`ENUMERATION_STEPS_PER_OP`] steps per operation: [`search_plan`] then searches the
+/// partition from the start, so evidence of a violation is exactly what it always was. A
+/// linearization it finds is a witness like any other.
+fn easy_search<M: Model>(
+    model: &M,
+    ops: &[SearchOp<M::Op>],
+    plan: &Plan,
+    limits: Limits,
+    usage: &mut Usage,
+    meter: &mut Meter,
+) -> Option<Vec<usize>> {
+    let mut paths = Paths::default();
+    let mut configs = vec![Carried {
+        state: model.init(),
+        path: NONE,
+    }];
+    let mut reached: Vec<Carried<M::State>> = Vec::new();
+    let state_bytes = std::mem::size_of::<M::State>() as u64 + STATE_OVERHEAD;
+    let count = plan.segments.len();
+    for (number, range) in plan.segments.iter().enumerate() {
+        let last = number + 1 == count;
+        let segment = &plan.kept[range.clone()];
+        if segment.len() > EASY_SEGMENT_MAX {
+            return None;
+        }
+        let required = segment.iter().all(|&i| ops[i].ret.is_some());
+        if segment.len() == 1 && required && configs.len() == 1 {
+            // The common case: one operation alone, from one state.
+            if usage.steps >= limits.budget {
+                return None;
+            }
+            usage.steps += 1;
+            let op = segment[0];
+            let config = &mut configs[0];
+            config.state = model.step(&config.state, &ops[op].op)?;
+            config.path = paths.extend(config.path, std::iter::once(op as u32));
+            if last {
+                return Some(paths.order(config.path));
+            }
+            continue;
+        }
+        let carried_bytes = paths.bytes() + configs.len() as u64 * (state_bytes + 16);
+        if !meter.within(carried_bytes) {
+            return None;
+        }
+        if segment.iter().all(|&i| ops[i].ret.is_none()) {
+            // Only indeterminate operations, all pointless to place after the cut.
+            if last {
+                return Some(paths.order(configs[0].path));
+            }
+            continue;
+        }
+        if segment.len() <= 3 && required {
+            // Every order from every carried state; one configuration per state reached.
+            let mut ends: Vec<(usize, M::State, Vec<u32>)> = Vec::new();
+            for (root, config) in configs.iter().enumerate() {
+                let found =
+                    match small_segment(model, ops, segment, &config.state, last, limits, usage) {
+                        Small::Exhausted => return None,
+                        Small::Ends(found) => found,
+                    };
+                for (state, order) in found {
+                    if !ends.iter().any(|(_, reached, _)| *reached == state) {
+                        ends.push((root, state, order));
+                    }
+                }
+                if last && !ends.is_empty() {
+                    break;
+                }
+            }
+            if ends.is_empty() {
+                return None;
+            }
+            if last {
+                let (root, _, order) = &ends[0];
+                let mut path = paths.order(configs[*root].path);
+                path.extend(order.iter().map(|&op| op as usize));
+                return Some(path);
+            }
+            let single = ends.len() == 1;
+            reached.clear();
+            for (root, state, order) in ends {
+                let parent = configs[root].path;
+                let order = order.into_iter();
+                let path = if single {
+                    paths.extend(parent, order)
+                } else {
+                    paths.add(parent, order)
+                };
+                reached.push(Carried { state, path });
+            }
+            std::mem::swap(&mut configs, &mut reached);
+            continue;
+        }
+        // A short segment with indeterminate operations or more than three: searched
+        // exhaustively from every carried state, within a cap on the steps it may take.
+        let cap = (segment.len() as u64 * ENUMERATION_STEPS_PER_OP).max(ENUMERATION_STEPS_MIN);
+        let segment_limits = Limits {
+            budget: limits.budget.min(usage.steps.saturating_add(cap)),
+            memory: limits.memory,
+        };
+        let extra = plan.exhaustion || segment.iter().any(|&i| plan.lazy[i]);
+        let search = if extra {
+            search_segment::<M, true>
+        } else {
+            search_segment::<M, false>
+        };
+        let outcome = search(
+            model,
+            ops,
+            segment,
+            plan,
+            &configs,
+            last,
+            segment_limits,
+            usage,
+            meter,
+            carried_bytes,
+            Evidence::Fast,
+            &|| false,
+        );
+        match outcome {
+            SegmentOutcome::Found { root, order } => {
+                let mut path = paths.order(configs[root].path);
+                path.extend(order.iter().map(|&l| segment[l as usize]));
+                return Some(path);
+            }
+            SegmentOutcome::Through { ends, states } => {
+                configs = carry(ends, states, segment, &configs, &mut paths);
+            }
+            SegmentOutcome::Stuck(_) | SegmentOutcome::Exhausted(_) | SegmentOutcome::Cancelled => {
+                return None
+            }
+        }
+    }
+    unreachable!("the last segment returns")
 }
 
 /// Steps an exhaustive search of a segment (not the last) may take, per operation, before the
@@ -1090,7 +1249,7 @@ enum Small<S> {
     Exhausted,
 }
 
-/// Every order of two or three required operations that respects real time, from `state`.
+/// Every order of one to three required operations that respects real time, from `state`.
 /// In the last segment, stops at the first that is legal.
 fn small_segment<M: Model>(
     model: &M,
@@ -1110,10 +1269,11 @@ fn small_segment<M: Model>(
         [2, 0, 1],
         [2, 1, 0],
     ];
-    let orders: &[[usize; 3]] = if segment.len() == 2 {
-        &ORDERS_2
-    } else {
-        &ORDERS_3
+    const ORDERS_1: [[usize; 3]; 1] = [[0, 1, 2]];
+    let orders: &[[usize; 3]] = match segment.len() {
+        1 => &ORDERS_1,
+        2 => &ORDERS_2,
+        _ => &ORDERS_3,
     };
     let mut ends: Vec<(M::State, Vec<u32>)> = Vec::new();
     'orders: for order in orders {

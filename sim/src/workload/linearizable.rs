@@ -5,23 +5,23 @@
 //! [`Judgement`] the run's verdict folds in.
 
 use super::{HistoryCheck, Judgement};
-use crate::check::operation::pair_ops;
 use crate::check::{self, CheckOptions, CheckResult, Model};
 use crate::recorder::RecordedHistory;
+use std::borrow::Cow;
 
 /// Prefix entries quoted in a verdict's detail; the full explanation goes with the run data.
 const PREFIX_QUOTED: usize = 6;
 
 /// Checks `history` against `model` within the step and memory budgets of `options`. The
-/// history is paired into operations straight from its compact form, one entry at a time.
+/// history is paired into operations straight from its compact form, one entry at a time, and
+/// each operation is prepared for the model as it completes (see [`check::check_entries`]).
 pub fn judge<M: Model>(
     history: &RecordedHistory,
     model: &M,
     options: &CheckOptions,
 ) -> Result<HistoryCheck, String> {
-    let entries = (0..history.len()).map(|index| history.op_for_check(index));
-    let paired = pair_ops(entries, history.len()).map_err(|error| error.to_string())?;
-    let result = check::check_operations(paired.operations, paired.annotations, model, options)
+    let entries = || (0..history.len()).map(|index| Cow::Owned(history.op_for_check(index)));
+    let result = check::check_entries(entries, history.len(), model, options)
         .map_err(|error| error.to_string())?;
     let explanation = check::explain(&result);
     let judgement = match result.verdict {
@@ -69,13 +69,13 @@ fn concise(result: &CheckResult) -> String {
         .key
         .as_ref()
         .map_or(String::new(), |key| format!(" on key {key}"));
-    let stuck = &result.operations[violation.operation];
+    let stuck = &result.named[&violation.operation];
     let count = violation.prefix.len();
     let quoted: Vec<String> = violation
         .prefix
         .iter()
         .skip(count.saturating_sub(PREFIX_QUOTED))
-        .map(|(operation, state)| format!("{} => {state}", result.operations[*operation]))
+        .map(|(operation, state)| format!("{} => {state}", result.named[operation]))
         .collect();
     format!(
         "not linearizable{key}: no order places [{stuck}]: it meets the state {} where it is \
