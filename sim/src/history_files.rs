@@ -105,14 +105,6 @@ fn push_u64(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(&digits[at..]);
 }
 
-/// Appends `value` in decimal, with its sign.
-fn push_i64(out: &mut Vec<u8>, value: i64) {
-    if value < 0 {
-        out.push(b'-');
-    }
-    push_u64(out, value.unsigned_abs());
-}
-
 /// Whether `function` can be written as it is: between quotes in JSON and as a keyword in EDN.
 pub(crate) fn is_plain_keyword(function: &str) -> bool {
     !function.is_empty()
@@ -125,23 +117,6 @@ pub(crate) fn is_plain_keyword(function: &str) -> bool {
 pub(crate) fn is_plain(text: &str) -> bool {
     text.bytes()
         .all(|byte| (0x20..0x7f).contains(&byte) && byte != b'"' && byte != b'\\')
-}
-
-/// Appends a compact entry's value (`nil`/`null`, an integer or a pair).
-fn push_value(out: &mut Vec<u8>, value: &Written, edn: bool) -> bool {
-    match value {
-        Written::Nil => out.extend_from_slice(if edn { b"nil" } else { b"null" }),
-        Written::Int(n) => push_i64(out, *n),
-        Written::Pair(a, b) => {
-            out.push(b'[');
-            push_i64(out, *a);
-            out.push(if edn { b' ' } else { b',' });
-            push_i64(out, *b);
-            out.push(b']');
-        }
-        Written::Other(_) => return false,
-    }
-    true
 }
 
 impl RecordedHistory {
@@ -166,38 +141,40 @@ impl RecordedHistory {
         let Some(entry) = self.compact_view(index) else {
             return false;
         };
-        if !entry.function_plain || !entry.error_plain {
+        if !entry.function_plain || !entry.error_plain || !Line::fits(&entry) {
             return false;
         }
-        out.extend_from_slice(b"{\"index\":");
-        push_u64(out, index as u64);
-        out.extend_from_slice(b",\"type\":\"");
-        out.extend_from_slice(op_type_name(entry.kind).as_bytes());
-        out.extend_from_slice(b"\",\"process\":");
-        push_u64(out, entry.process);
-        out.extend_from_slice(b",\"f\":\"");
-        out.extend_from_slice(entry.function.as_bytes());
-        out.push(b'"');
+        let mut line = Line::new();
+        line.text(b"{\"index\":");
+        line.u64(index as u64);
+        line.text(b",\"type\":\"");
+        line.text(op_type_name(entry.kind).as_bytes());
+        line.text(b"\",\"process\":");
+        line.u64(entry.process);
+        line.text(b",\"f\":\"");
+        line.text(entry.function.as_bytes());
+        line.byte(b'"');
         if let Some(key) = entry.key {
-            out.extend_from_slice(b",\"key\":");
-            push_i64(out, key);
+            line.text(b",\"key\":");
+            line.i64(key);
         }
-        out.extend_from_slice(b",\"value\":");
-        if !push_value(out, &entry.value, false) {
+        line.text(b",\"value\":");
+        if !line.value(&entry.value, false) {
             return false;
         }
-        out.extend_from_slice(b",\"time\":");
-        push_u64(out, entry.time);
+        line.text(b",\"time\":");
+        line.u64(entry.time);
         if let Some(error) = entry.error {
-            out.extend_from_slice(b",\"error\":\"");
-            out.extend_from_slice(error.as_bytes());
-            out.push(b'"');
+            line.text(b",\"error\":\"");
+            line.text(error.as_bytes());
+            line.byte(b'"');
         }
         if let Some(node) = entry.node {
-            out.extend_from_slice(b",\"node\":");
-            push_u64(out, u64::from(node));
+            line.text(b",\"node\":");
+            line.u64(u64::from(node));
         }
-        out.extend_from_slice(b"}\n");
+        line.text(b"}\n");
+        out.extend_from_slice(line.as_bytes());
         true
     }
 
@@ -221,37 +198,39 @@ impl RecordedHistory {
         let Some(entry) = self.compact_view(index) else {
             return false;
         };
-        if !entry.function_plain || !entry.error_plain {
+        if !entry.function_plain || !entry.error_plain || !Line::fits(&entry) {
             return false;
         }
-        out.extend_from_slice(b"{:index ");
-        push_u64(out, index as u64);
-        out.extend_from_slice(b", :time ");
-        push_u64(out, entry.time);
-        out.extend_from_slice(b", :type :");
-        out.extend_from_slice(op_type_name(entry.kind).as_bytes());
-        out.extend_from_slice(b", :process ");
-        push_u64(out, entry.process);
-        out.extend_from_slice(b", :f :");
-        out.extend_from_slice(entry.function.as_bytes());
+        let mut line = Line::new();
+        line.text(b"{:index ");
+        line.u64(index as u64);
+        line.text(b", :time ");
+        line.u64(entry.time);
+        line.text(b", :type :");
+        line.text(op_type_name(entry.kind).as_bytes());
+        line.text(b", :process ");
+        line.u64(entry.process);
+        line.text(b", :f :");
+        line.text(entry.function.as_bytes());
         if let Some(key) = entry.key {
-            out.extend_from_slice(b", :key ");
-            push_i64(out, key);
+            line.text(b", :key ");
+            line.i64(key);
         }
-        out.extend_from_slice(b", :value ");
-        if !push_value(out, &entry.value, true) {
+        line.text(b", :value ");
+        if !line.value(&entry.value, true) {
             return false;
         }
         if let Some(error) = entry.error {
-            out.extend_from_slice(b", :error \"");
-            out.extend_from_slice(error.as_bytes());
-            out.push(b'"');
+            line.text(b", :error \"");
+            line.text(error.as_bytes());
+            line.byte(b'"');
         }
         if let Some(node) = entry.node {
-            out.extend_from_slice(b", :node ");
-            push_u64(out, u64::from(node));
+            line.text(b", :node ");
+            line.u64(u64::from(node));
         }
-        out.extend_from_slice(b"}\n");
+        line.text(b"}\n");
+        out.extend_from_slice(line.as_bytes());
         true
     }
 
@@ -290,6 +269,101 @@ impl RecordedHistory {
             out.flush()?;
         }
         Ok(())
+    }
+}
+
+/// Bytes of one compact entry's line (see [`Line`]).
+const LINE_MAX: usize = 512;
+/// Room for everything in a line but its function and error texts: the keys, six numbers of
+/// at most 20 digits and a sign each, and the punctuation.
+const LINE_FIXED_MAX: usize = 300;
+
+/// One entry's line, assembled in a fixed buffer on the stack and appended to the output in
+/// one copy: each piece is a store, not a call that checks the output's capacity and copies.
+struct Line {
+    bytes: [u8; LINE_MAX],
+    len: usize,
+}
+
+impl Line {
+    fn new() -> Line {
+        Line {
+            bytes: [0; LINE_MAX],
+            len: 0,
+        }
+    }
+
+    /// Whether `entry`'s line fits: its texts are short enough.
+    fn fits(entry: &CompactView<'_>) -> bool {
+        entry.function.len() + entry.error.map_or(0, str::len) <= LINE_MAX - LINE_FIXED_MAX
+    }
+
+    #[inline(always)]
+    fn text(&mut self, text: &[u8]) {
+        let end = self.len + text.len();
+        self.bytes[self.len..end].copy_from_slice(text);
+        self.len = end;
+    }
+
+    #[inline(always)]
+    fn byte(&mut self, byte: u8) {
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+
+    /// `value` in decimal: its digits counted first, then written from the last, two at a
+    /// time.
+    #[inline]
+    fn u64(&mut self, value: u64) {
+        let digits = value.checked_ilog10().map_or(1, |log| log as usize + 1);
+        let end = self.len + digits;
+        let mut at = end;
+        let mut rest = value;
+        while rest >= 100 {
+            let pair = (rest % 100) as usize * 2;
+            rest /= 100;
+            at -= 2;
+            self.bytes[at] = DIGIT_PAIRS[pair];
+            self.bytes[at + 1] = DIGIT_PAIRS[pair + 1];
+        }
+        if rest >= 10 {
+            let pair = rest as usize * 2;
+            self.bytes[at - 2] = DIGIT_PAIRS[pair];
+            self.bytes[at - 1] = DIGIT_PAIRS[pair + 1];
+        } else {
+            self.bytes[at - 1] = b'0' + rest as u8;
+        }
+        self.len = end;
+    }
+
+    #[inline]
+    fn i64(&mut self, value: i64) {
+        if value < 0 {
+            self.byte(b'-');
+        }
+        self.u64(value.unsigned_abs());
+    }
+
+    /// A compact entry's value (`nil`/`null`, an integer or a pair); false for a general one.
+    #[inline]
+    fn value(&mut self, value: &Written, edn: bool) -> bool {
+        match value {
+            Written::Nil => self.text(if edn { b"nil" } else { b"null" }),
+            Written::Int(n) => self.i64(*n),
+            Written::Pair(a, b) => {
+                self.byte(b'[');
+                self.i64(*a);
+                self.byte(if edn { b' ' } else { b',' });
+                self.i64(*b);
+                self.byte(b']');
+            }
+            Written::Other(_) => return false,
+        }
+        true
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
@@ -364,10 +438,13 @@ mod tests {
             let mut out = Vec::new();
             push_u64(&mut out, value);
             assert_eq!(String::from_utf8(out).unwrap(), value.to_string());
+            let mut line = Line::new();
+            line.u64(value);
+            assert_eq!(line.as_bytes(), value.to_string().as_bytes());
             let signed = value as i64;
-            let mut out = Vec::new();
-            push_i64(&mut out, signed);
-            assert_eq!(String::from_utf8(out).unwrap(), signed.to_string());
+            let mut line = Line::new();
+            line.i64(signed);
+            assert_eq!(line.as_bytes(), signed.to_string().as_bytes());
         }
     }
 

@@ -259,16 +259,43 @@ struct Prepared<O> {
     operations: Option<Vec<Operation>>,
 }
 
-/// Partitions in key order, each holding its operations in order of invocation.
+/// Partitions as their first operations come, each holding its operations in order of
+/// invocation; found by a scan while they are few (a run's handful of keys), else by a map.
 struct Partitions<O> {
-    by_key: BTreeMap<Option<Value>, Partition<O>>,
+    parts: Vec<Partition<O>>,
+    by_key: BTreeMap<Option<Value>, usize>,
 }
+
+/// Partitions found by a scan of their keys rather than the map.
+const PARTITIONS_SCANNED: usize = 8;
 
 impl<O> Partitions<O> {
     fn new() -> Self {
         Partitions {
+            parts: Vec::new(),
             by_key: BTreeMap::new(),
         }
+    }
+
+    fn find(&mut self, key: Option<Value>) -> &mut Partition<O> {
+        let found = if self.parts.len() <= PARTITIONS_SCANNED {
+            self.parts.iter().position(|part| part.key == key)
+        } else {
+            self.by_key.get(&key).copied()
+        };
+        let at = match found {
+            Some(at) => at,
+            None => {
+                self.by_key.insert(key.clone(), self.parts.len());
+                self.parts.push(Partition {
+                    key,
+                    members: Vec::new(),
+                    ops: Vec::new(),
+                });
+                self.parts.len() - 1
+            }
+        };
+        &mut self.parts[at]
     }
 
     /// Prepares operation `number` and adds it to its partition (unless the model drops it).
@@ -291,15 +318,7 @@ impl<O> Partitions<O> {
         let Some(op) = prepared else {
             return Ok(());
         };
-        let key = model.partition_key(operation);
-        let partition = match self.by_key.get_mut(&key) {
-            Some(partition) => partition,
-            None => self.by_key.entry(key.clone()).or_insert_with(|| Partition {
-                key,
-                members: Vec::new(),
-                ops: Vec::new(),
-            }),
-        };
+        let partition = self.find(model.partition_key(operation));
         let ret = match operation.completion {
             Completion::Ok | Completion::Fail => operation.complete,
             Completion::Info | Completion::Open => None,
@@ -313,11 +332,13 @@ impl<O> Partitions<O> {
         Ok(())
     }
 
-    /// The partitions, each in order of invocation (operations added as they completed are
-    /// put back in that order).
+    /// The partitions in key order, each in order of invocation (operations added as they
+    /// completed are put back in that order).
     fn finish(self) -> Vec<Partition<O>> {
-        self.by_key
-            .into_values()
+        let mut parts = self.parts;
+        parts.sort_by(|a, b| a.key.cmp(&b.key));
+        parts
+            .into_iter()
             .map(|mut partition| {
                 if !partition.members.is_sorted() {
                     let mut order: Vec<usize> = (0..partition.members.len()).collect();
@@ -416,7 +437,7 @@ fn named_in<'h>(
     if wanted.is_empty() {
         return named;
     }
-    let mut pairer = Pairer::new(len);
+    let mut pairer = Pairer::wanting(len, wanted.clone());
     for (index, op) in entries.enumerate() {
         match pairer.feed(index, op) {
             Ok(Some((number, operation))) if wanted.contains(&number) => {

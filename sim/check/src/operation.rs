@@ -127,6 +127,8 @@ pub(crate) struct Pairer {
     pub(crate) spans: Vec<Span>,
     /// Positions of entries of non-client processes.
     pub(crate) annotations: Vec<usize>,
+    /// The operations wanted whole: the others are paired without their values.
+    wanted: Option<std::collections::BTreeSet<usize>>,
 }
 
 /// The history does not pair (see [`pair_ops`] for the error).
@@ -139,6 +141,16 @@ impl Pairer {
             other: BTreeMap::new(),
             spans: Vec::with_capacity(len / 2 + 1),
             annotations: Vec::new(),
+            wanted: None,
+        }
+    }
+
+    /// A pairer that builds only the operations numbered in `wanted` whole (the others come
+    /// out without key or values).
+    pub(crate) fn wanting(len: usize, wanted: std::collections::BTreeSet<usize>) -> Self {
+        Pairer {
+            wanted: Some(wanted),
+            ..Pairer::new(len)
         }
     }
 
@@ -172,7 +184,14 @@ impl Pairer {
                 complete: None,
                 completion: Completion::Open,
             });
+            let unwanted = self
+                .wanted
+                .as_ref()
+                .is_some_and(|wanted| !wanted.contains(&number));
             let (process, function, key, input) = match op {
+                std::borrow::Cow::Borrowed(op) if unwanted => {
+                    (op.process.clone(), shared(&op.function), None, Value::Nil)
+                }
                 std::borrow::Cow::Borrowed(op) => (
                     op.process.clone(),
                     shared(&op.function),
@@ -217,7 +236,12 @@ impl Pairer {
             return Err(Malformed);
         }
         let kind = op.kind;
+        let unwanted = self
+            .wanted
+            .as_ref()
+            .is_some_and(|wanted| !wanted.contains(&number));
         let (key, value) = match op {
+            std::borrow::Cow::Borrowed(_) if unwanted => (None, Value::Nil),
             std::borrow::Cow::Borrowed(op) => (
                 operation.key.is_none().then(|| op.key.clone()).flatten(),
                 op.value.clone(),

@@ -151,6 +151,13 @@ impl Hasher for FixedHasher {
 #[allow(clippy::disallowed_types)]
 pub(crate) type FixedMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FixedHasher>>;
 
+/// A state's hash under [`FixedHasher`], mixed so that its low bits index a table well.
+fn hash_of<S: std::hash::Hash>(state: &S) -> u64 {
+    let mut hasher = FixedHasher::default();
+    state.hash(&mut hasher);
+    mix(hasher.finish())
+}
+
 /// SplitMix64: fixed pseudo-random keys for Zobrist hashing.
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -238,7 +245,9 @@ pub(crate) struct Usage {
 struct States<'m, M: Model> {
     model: &'m M,
     states: Vec<M::State>,
-    ids: FixedMap<M::State, u32>,
+    /// Open addressing over `states`: each slot is 0 (free) or an id + 1. Each state is held
+    /// once, in `states`; the table holds only ids.
+    slots: Vec<u32>,
     /// `memo[op][state]`: next state id, `ILLEGAL`, or `UNKNOWN`, for `state < DENSE_STATES_MAX`.
     memo: Vec<Vec<u32>>,
     memo_bytes: u64,
@@ -249,32 +258,63 @@ impl<'m, M: Model> States<'m, M> {
         States {
             model,
             states: Vec::new(),
-            ids: FixedMap::default(),
+            slots: vec![0; 16],
             memo: vec![Vec::new(); op_count],
             memo_bytes: 0,
         }
     }
 
     fn bytes(&self) -> u64 {
+        // Two copies per state, as when the table held its own: the count the memory limit
+        // applies to stays what it was, and so do the verdicts near the limit.
         let per_state = 2 * std::mem::size_of::<M::State>() as u64 + STATE_OVERHEAD;
         self.states.len() as u64 * per_state + self.memo_bytes + self.memo.len() as u64 * 24
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
-        if let Some(&id) = self.ids.get(&state) {
-            return id;
+        let mask = self.slots.len() - 1;
+        let mut slot = hash_of(&state) as usize & mask;
+        loop {
+            let occupant = self.slots[slot];
+            if occupant == 0 {
+                break;
+            }
+            if self.states[occupant as usize - 1] == state {
+                return occupant - 1;
+            }
+            slot = (slot + 1) & mask;
         }
         let id = self.states.len() as u32;
         assert!(id < ILLEGAL, "more states than the search can number");
-        self.states.push(state.clone());
-        self.ids.insert(state, id);
+        self.states.push(state);
+        self.slots[slot] = id + 1;
+        if self.states.len() * 2 > self.slots.len() {
+            let capacity = self.slots.len() * 2;
+            let mask = capacity - 1;
+            let mut slots = vec![0u32; capacity];
+            for (id, state) in self.states.iter().enumerate() {
+                let mut slot = hash_of(state) as usize & mask;
+                while slots[slot] != 0 {
+                    slot = (slot + 1) & mask;
+                }
+                slots[slot] = id as u32 + 1;
+            }
+            self.slots = slots;
+        }
         id
     }
 
     /// The step of operation `ops[index[local]]` from `state`; the operation is looked up only
     /// when the memo does not know the answer.
     #[inline(always)]
-    fn step(&mut self, ops: &[SearchOp<M::Op>], index: &[usize], local: usize, state: u32) -> u32 {
+    fn step(
+        &mut self,
+        ops: &[SearchOp<M::Op>],
+        index: &[usize],
+        local: usize,
+        state: u32,
+        read_only: bool,
+    ) -> u32 {
         let dense = state < DENSE_STATES_MAX;
         if dense {
             if let Some(&known) = self.memo[local].get(state as usize) {
@@ -284,9 +324,19 @@ impl<'m, M: Model> States<'m, M> {
             }
         }
         let op = &ops[index[local]].op;
-        let next = match self.model.step(&self.states[state as usize], op) {
-            Some(next) => self.intern(next),
-            None => ILLEGAL,
+        let current = &self.states[state as usize];
+        let next = if read_only {
+            // The state after a read-only operation is the state itself: nothing to intern.
+            if self.model.allows(current, op) {
+                state
+            } else {
+                ILLEGAL
+            }
+        } else {
+            match self.model.step(current, op) {
+                Some(next) => self.intern(next),
+                None => ILLEGAL,
+            }
         };
         if dense {
             let row = &mut self.memo[local];
@@ -1615,7 +1665,7 @@ fn search_segment<M: Model, const EXTRA: bool>(
                 }
                 steps += 1;
                 let optional = optional_op[op];
-                let next = states.step(ops, local, op, state);
+                let next = states.step(ops, local, op, state, read_only[op]);
                 if next == ILLEGAL || (optional && next == state) {
                     assert!(!alone, "a blind write is legal in every state");
                     entry = entries.next[entry as usize];
