@@ -268,6 +268,8 @@ struct Partitions<O> {
 
 /// Partitions found by a scan of their keys rather than the map.
 const PARTITIONS_SCANNED: usize = 8;
+/// How far back among its partition's operations one that completed late is put at once.
+const INSERTED_BACK_MAX: usize = 64;
 
 impl<O> Partitions<O> {
     fn new() -> Self {
@@ -323,12 +325,29 @@ impl<O> Partitions<O> {
             Completion::Ok | Completion::Fail => operation.complete,
             Completion::Info | Completion::Open => None,
         };
-        partition.members.push(number);
-        partition.ops.push(SearchOp {
+        let op = SearchOp {
             op,
             call: operation.invoke,
             ret,
-        });
+        };
+        // Operations come as they complete: an operation overtaken by a few shorter ones goes
+        // back among them at once (a short move); one overtaken by many waits for the sort in
+        // `finish`.
+        let members = &mut partition.members;
+        let at = members.len()
+            - members
+                .iter()
+                .rev()
+                .take(INSERTED_BACK_MAX + 1)
+                .take_while(|&&member| member > number)
+                .count();
+        if members.len() - at <= INSERTED_BACK_MAX {
+            members.insert(at, number);
+            partition.ops.insert(at, op);
+        } else {
+            members.push(number);
+            partition.ops.push(op);
+        }
         Ok(())
     }
 
