@@ -228,6 +228,45 @@ where
     I: Iterator<Item = Cow<'h, Op>>,
 {
     let prepared = prepare(&entries, len, model)?;
+    Ok(check_prepared(prepared, model, options, |wanted, _| {
+        named_in(entries(), len, wanted)
+    }))
+}
+
+/// Checks operations the caller paired: `spans` and `annotations` as [`Operations`] would
+/// give them, and `completed` each operation once, whole, numbered by its place in `spans`, in
+/// any order (as they complete, so that the caller never holds them all). `name` gives the
+/// operations a violation names (by number, with the spans), in full, again. The result is [`check`]'s for the same
+/// history; a model error is the first in the order given (the caller may want to pair the
+/// plain way for the first in order of invocation).
+pub fn check_completed<M: Model>(
+    spans: Vec<Span>,
+    annotations: Vec<usize>,
+    completed: impl Iterator<Item = (usize, Operation)>,
+    model: &M,
+    options: &CheckOptions,
+    name: impl FnOnce(&BTreeSet<usize>, &[Span]) -> BTreeMap<usize, Operation>,
+) -> Result<CheckResult, HistoryError> {
+    let mut partitions = Partitions::new();
+    for (number, operation) in completed {
+        partitions.add(model, number, &operation)?;
+    }
+    let prepared = Prepared {
+        spans,
+        annotations,
+        partitions: partitions.finish(),
+        operations: None,
+    };
+    Ok(check_prepared(prepared, model, options, name))
+}
+
+/// Searches the partitions one after another, the smallest first, up to the first violation.
+fn check_prepared<M: Model>(
+    prepared: Prepared<M::Op>,
+    model: &M,
+    options: &CheckOptions,
+    name: impl FnOnce(&BTreeSet<usize>, &[Span]) -> BTreeMap<usize, Operation>,
+) -> CheckResult {
     let order = check_order(&prepared.partitions);
     let mut outcomes = Vec::with_capacity(order.len());
     for &i in &order {
@@ -235,12 +274,12 @@ where
         let violation = matches!(outcome.0, SearchOutcome::NotLinearizable(_));
         outcomes.push(outcome);
         if violation {
+            // The first violation found ends the check: refuting a partition can take far
+            // longer than finding the first one (Porcupine stops there too).
             break;
         }
     }
-    Ok(merge(prepared, &order, outcomes, |wanted| {
-        named_in(entries(), len, wanted)
-    }))
+    merge(prepared, &order, outcomes, name)
 }
 
 /// One partition: its key and its operations (indices into the operations).
@@ -487,19 +526,7 @@ pub fn check_operations<M: Model>(
         partitions: partitions(&operations, model)?,
         operations: Some(operations),
     };
-    let order = check_order(&prepared.partitions);
-    let mut outcomes = Vec::with_capacity(order.len());
-    for &i in &order {
-        let outcome = check_partition(model, &prepared.partitions[i], options, &|| false);
-        let violation = matches!(outcome.0, SearchOutcome::NotLinearizable(_));
-        outcomes.push(outcome);
-        if violation {
-            // The first violation found ends the check: refuting a partition can take far
-            // longer than finding the first one (Porcupine stops there too).
-            break;
-        }
-    }
-    Ok(merge(prepared, &order, outcomes, |_| {
+    Ok(check_prepared(prepared, model, options, |_, _| {
         unreachable!("the operations are given")
     }))
 }
@@ -564,7 +591,7 @@ where
             break;
         }
     }
-    Ok(merge(prepared, &order, outcomes, |wanted| {
+    Ok(merge(prepared, &order, outcomes, |wanted, _| {
         named_in(entries(), history.ops.len(), wanted)
     }))
 }
@@ -640,7 +667,7 @@ fn merge<O>(
     prepared: Prepared<O>,
     order: &[usize],
     outcomes: Vec<(SearchOutcome, Usage)>,
-    name: impl FnOnce(&BTreeSet<usize>) -> BTreeMap<usize, Operation>,
+    name: impl FnOnce(&BTreeSet<usize>, &[Span]) -> BTreeMap<usize, Operation>,
 ) -> CheckResult {
     let Prepared {
         spans,
@@ -707,7 +734,7 @@ fn merge<O>(
                 .enumerate()
                 .filter(|(i, _)| wanted.contains(i))
                 .collect(),
-            None => name(&wanted),
+            None => name(&wanted, &result.operations),
         };
     } else if !result.unknown.is_empty() {
         result.verdict = Verdict::Unknown;
