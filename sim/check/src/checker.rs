@@ -203,12 +203,13 @@ pub fn check<M: Model>(
     model: &M,
     options: &CheckOptions,
 ) -> Result<CheckResult, HistoryError> {
-    check_entries(
-        || history.ops.iter().map(Cow::Borrowed),
-        history.ops.len(),
-        model,
-        options,
-    )
+    // The history is in memory whole already: its operations are paired at once (which costs
+    // about what the history does), and those a violation names are at hand.
+    let Operations {
+        operations,
+        annotations,
+    } = pair_ops(history.ops.iter(), history.ops.len())?;
+    check_operations(operations, annotations, model, options)
 }
 
 /// Checks a history given as a stream of entries in order (`entries` starts it afresh: it is
@@ -548,8 +549,16 @@ where
     if threads <= 1 {
         return check(history, model, options);
     }
-    let entries = || history.ops.iter().map(Cow::Borrowed);
-    let prepared = prepare(&entries, history.ops.len(), model)?;
+    let Operations {
+        operations,
+        annotations,
+    } = pair_ops(history.ops.iter(), history.ops.len())?;
+    let prepared = Prepared {
+        spans: operations.iter().map(Operation::span).collect(),
+        annotations,
+        partitions: partitions(&operations, model)?,
+        operations: Some(operations),
+    };
     let partitions = &prepared.partitions;
     let order = check_order(partitions);
     let next = AtomicUsize::new(0);
@@ -591,8 +600,8 @@ where
             break;
         }
     }
-    Ok(merge(prepared, &order, outcomes, |wanted, _| {
-        named_in(entries(), history.ops.len(), wanted)
+    Ok(merge(prepared, &order, outcomes, |_, _| {
+        unreachable!("the operations are at hand")
     }))
 }
 

@@ -921,7 +921,15 @@ pub(crate) fn search<M: Model>(
         limit: limits.memory,
         peak: 0,
     };
-    if let Some(order) = easy_search(model, ops, &plan, limits, usage, &mut meter) {
+    // A history with a long segment is not easy: found before any work is spent on it.
+    let easy = plan
+        .segments
+        .iter()
+        .all(|segment| segment.len() <= EASY_SEGMENT_MAX);
+    if let Some(order) = easy
+        .then(|| easy_search(model, ops, &plan, limits, usage, &mut meter))
+        .flatten()
+    {
         usage.peak_memory = usage.peak_memory.max(meter.peak);
         return SearchOutcome::Linearizable(order);
     }
@@ -946,8 +954,8 @@ const EASY_SEGMENT_MAX: usize = 16;
 /// states reached from cut to cut. A history whose operations rarely overlap is a long run of
 /// segments of one to three operations, each stepped directly from every carried state, so
 /// checking it costs a few model steps per operation and memory for the carried states only.
-/// The pass gives up (`None`) at the first segment longer than [`EASY_SEGMENT_MAX`], at a
-/// segment no carried state gets through, or when an exhaustive segment search costs more
+/// It is tried only when no segment is longer than [`EASY_SEGMENT_MAX`]; it gives up (`None`)
+/// at a segment no carried state gets through, or when an exhaustive segment search costs more
 /// than [`ENUMERATION_STEPS_PER_OP`] steps per operation: [`search_plan`] then searches the
 /// partition from the start, so evidence of a violation is exactly what it always was. A
 /// linearization it finds is a witness like any other.
