@@ -921,11 +921,13 @@ pub(crate) fn search<M: Model>(
         limit: limits.memory,
         peak: 0,
     };
-    // A history with a long segment is not easy: found before any work is spent on it.
-    let easy = plan
-        .segments
-        .iter()
-        .all(|segment| segment.len() <= EASY_SEGMENT_MAX);
+    // A history with a long segment is not easy: found before any work is spent on it. A
+    // short one is searched at once: a pass that may be thrown away costs more than it saves.
+    let easy = ops.len() >= EASY_OPS_MIN
+        && plan
+            .segments
+            .iter()
+            .all(|segment| segment.len() <= EASY_SEGMENT_MAX);
     if let Some(order) = easy
         .then(|| easy_search(model, ops, &plan, limits, usage, &mut meter))
         .flatten()
@@ -947,6 +949,8 @@ pub(crate) fn search<M: Model>(
     outcome
 }
 
+/// Partitions with fewer operations than this are not tried by the easy pass.
+const EASY_OPS_MIN: usize = 1024;
 /// Segments longer than this end the easy pass (see [`easy_search`]).
 const EASY_SEGMENT_MAX: usize = 16;
 
@@ -954,7 +958,8 @@ const EASY_SEGMENT_MAX: usize = 16;
 /// states reached from cut to cut. A history whose operations rarely overlap is a long run of
 /// segments of one to three operations, each stepped directly from every carried state, so
 /// checking it costs a few model steps per operation and memory for the carried states only.
-/// It is tried only when no segment is longer than [`EASY_SEGMENT_MAX`]; it gives up (`None`)
+/// It is tried only on partitions of at least [`EASY_OPS_MIN`] operations where no segment is
+/// longer than [`EASY_SEGMENT_MAX`]; it gives up (`None`)
 /// at a segment no carried state gets through, or when an exhaustive segment search costs more
 /// than [`ENUMERATION_STEPS_PER_OP`] steps per operation: [`search_plan`] then searches the
 /// partition from the start, so evidence of a violation is exactly what it always was. A
@@ -2077,4 +2082,138 @@ fn twin_groups<O: PartialEq + std::fmt::Debug>(ops: &[SearchOp<O>]) -> Vec<u32> 
         }
     }
     group
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::Value;
+    use crate::model::{CasRegister, RegisterOp};
+
+    /// A random register history of `clients` clients taking turns, mostly without overlap:
+    /// operations as the search takes them, some indeterminate (no return).
+    fn history(seed: u64, count: usize, clients: u64) -> Vec<SearchOp<RegisterOp>> {
+        let mut state = seed;
+        let mut draw = |bound: u64| {
+            state = mix(state);
+            state % bound
+        };
+        let mut ops = Vec::new();
+        let mut position = 0usize;
+        let mut busy_until = vec![0usize; clients as usize];
+        for _ in 0..count {
+            let client = draw(clients) as usize;
+            let call = position.max(busy_until[client]) + draw(3) as usize;
+            let length = 1 + draw(4) as usize;
+            let value = Value::Int(draw(3) as i64);
+            let op = match draw(4) {
+                0 if draw(2) == 0 => RegisterOp::Read(None),
+                0 => RegisterOp::Read(Some(value)),
+                1 | 2 => RegisterOp::Write(value),
+                _ => RegisterOp::Cas(Value::Int(draw(3) as i64), value),
+            };
+            let ret = (draw(16) != 0).then_some(call + length);
+            // After an indeterminate operation a new process takes the client's place.
+            busy_until[client] = call + length + 1;
+            position = call + 1;
+            ops.push(SearchOp { op, call, ret });
+        }
+        // Calls and returns at distinct positions, as in a history.
+        let mut positions: Vec<(usize, usize, bool)> = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            positions.push((op.call * 2, i, true));
+            if let Some(ret) = op.ret {
+                positions.push((ret * 2 + 1, i, false));
+            }
+        }
+        positions.sort_unstable();
+        for (rank, &(_, i, is_call)) in positions.iter().enumerate() {
+            if is_call {
+                ops[i].call = rank;
+            } else {
+                ops[i].ret = Some(rank);
+            }
+        }
+        ops.sort_by_key(|op| op.call);
+        ops
+    }
+
+    /// Whether `order` places every required operation, respects real time and is legal.
+    fn legal(model: &CasRegister, ops: &[SearchOp<RegisterOp>], order: &[usize]) -> bool {
+        let mut placed = vec![false; ops.len()];
+        let mut state = model.init();
+        for (i, &a) in order.iter().enumerate() {
+            if placed[a]
+                || order[i + 1..]
+                    .iter()
+                    .any(|&b| ops[b].ret.is_some_and(|r| r < ops[a].call))
+            {
+                return false;
+            }
+            placed[a] = true;
+            match model.step(&state, &ops[a].op) {
+                Some(next) => state = next,
+                None => return false,
+            }
+        }
+        ops.iter()
+            .zip(&placed)
+            .all(|(op, &placed)| placed || op.ret.is_none())
+    }
+
+    #[test]
+    fn the_easy_pass_agrees_with_the_full_search() {
+        let model = CasRegister::strict(Value::Nil);
+        let limits = Limits {
+            budget: 1_000_000,
+            memory: 1 << 30,
+        };
+        let (mut easy_found, mut refuted) = (0, 0);
+        for seed in 0..3_000 {
+            let ops = history(seed, 2 + seed as usize % 24, 1 + seed % 4);
+            let observers = Observers::new(&model, &ops);
+            let plan = plan(&model, &ops, &observers);
+            let mut meter = Meter {
+                limit: limits.memory,
+                peak: 0,
+            };
+            let easy = easy_search(
+                &model,
+                &ops,
+                &plan,
+                limits,
+                &mut Usage::default(),
+                &mut meter,
+            );
+            let mut meter = Meter {
+                limit: limits.memory,
+                peak: 0,
+            };
+            let full = search_plan(
+                &model,
+                &ops,
+                &plan,
+                limits,
+                &mut Usage::default(),
+                &mut meter,
+                Evidence::Exact,
+                &|| false,
+            );
+            match (&easy, &full) {
+                (Some(order), SearchOutcome::Linearizable(_)) => {
+                    assert!(legal(&model, &ops, order), "seed {seed}: {order:?}");
+                    easy_found += 1;
+                }
+                (Some(_), _) => {
+                    panic!("seed {seed}: the easy pass found an order, the search none")
+                }
+                (None, SearchOutcome::NotLinearizable(_)) => refuted += 1,
+                (None, _) => {}
+            }
+        }
+        assert!(
+            easy_found > 300 && refuted > 300,
+            "{easy_found} and {refuted}"
+        );
+    }
 }
