@@ -380,7 +380,7 @@ fn json_line(path: &Path, outcome: &FileOutcome) -> serde_json::Value {
                 Verdict::Unknown => "unknown",
             };
             let violation = result.violation.as_ref().map(|violation| {
-                let stuck = &result.operations[violation.operation];
+                let stuck = &result.named[&violation.operation];
                 let position = read
                     .positions
                     .get(stuck.invoke)
@@ -394,7 +394,7 @@ fn json_line(path: &Path, outcome: &FileOutcome) -> serde_json::Value {
                     "column": position.column,
                     "state": violation.state,
                     "prefix": violation.prefix.iter().map(|(operation, state)| serde_json::json!({
-                        "operation": result.operations[*operation].to_string(),
+                        "operation": result.named[operation].to_string(),
                         "entry": result.operations[*operation].invoke,
                         "state": state,
                     })).collect::<Vec<_>>(),

@@ -11,6 +11,7 @@
 //! [`CompletionClass`] (which tells a refused `fail` from a decided one) and the node that
 //! served it.
 
+use crate::check::operation::{Completion, Operation, Span};
 use crate::completion::CompletionClass;
 use crate::history::{History, Op, OpType, Process, Value};
 use crate::protocol::NodeId;
@@ -60,6 +61,24 @@ struct Entry {
     has_key: bool,
     class: Option<CompletionClass>,
 }
+
+/// A recorded history paired for the checker (see [`RecordedHistory::pair_for_check`]).
+#[derive(Clone, Debug, Default)]
+pub struct CheckPairing {
+    /// Every client operation's span, in order of invocation.
+    pub spans: Vec<Span>,
+    /// Positions of entries of non-client processes.
+    pub annotations: Vec<usize>,
+    /// Per operation, in order of completion (then the never completed, in order of
+    /// invocation): its number, and the positions of its invocation and completion (or
+    /// `u32::MAX`).
+    pub links: Vec<(u32, u32, u32)>,
+}
+
+/// Client numbers below this have their open operation in a vector slot rather than a map.
+const SMALL_PROCESSES: usize = 4096;
+/// No open operation.
+const NO_OPERATION: u32 = u32::MAX;
 
 /// A run's history in compact form.
 #[derive(Clone, Debug, Default)]
@@ -286,6 +305,133 @@ impl RecordedHistory {
             value,
             time: entry.time,
             error: None,
+        }
+    }
+
+    /// The history paired for the checker straight from the compact entries, without building
+    /// an [`Op`] per entry: `None` when it holds a general client entry, does not pair, or is
+    /// too long for 32-bit positions (the checker's own pairing then reads it, and says what
+    /// is wrong). See [`CheckPairing`].
+    pub fn pair_for_check(&self) -> Option<CheckPairing> {
+        if u32::try_from(self.entries.len()).is_err() {
+            return None;
+        }
+        let mut pairing = CheckPairing {
+            spans: Vec::with_capacity(self.entries.len() / 2 + 1),
+            annotations: Vec::new(),
+            links: Vec::with_capacity(self.entries.len() / 2 + 1),
+        };
+        // Open operation (number) per process.
+        let mut small: Vec<u32> = Vec::new();
+        let mut other: BTreeMap<u64, u32> = BTreeMap::new();
+        for (index, entry) in self.entries.iter().enumerate() {
+            if entry.function == GENERAL {
+                if self.general[entry.first as usize].process.is_client() {
+                    return None;
+                }
+                pairing.annotations.push(index);
+                continue;
+            }
+            let slot = match usize::try_from(entry.process) {
+                Ok(process) if process < SMALL_PROCESSES => {
+                    if small.len() <= process {
+                        small.resize(process + 1, NO_OPERATION);
+                    }
+                    Some(&mut small[process])
+                }
+                _ => None,
+            };
+            if entry.kind == OpType::Invoke {
+                let number = pairing.spans.len() as u32;
+                let previous = match slot {
+                    Some(slot) => std::mem::replace(slot, number),
+                    None => other.insert(entry.process, number).unwrap_or(NO_OPERATION),
+                };
+                if previous != NO_OPERATION {
+                    return None;
+                }
+                pairing.spans.push(Span {
+                    invoke: index,
+                    complete: None,
+                    completion: Completion::Open,
+                });
+                continue;
+            }
+            let number = match slot {
+                Some(slot) => std::mem::replace(slot, NO_OPERATION),
+                None => other.remove(&entry.process).unwrap_or(NO_OPERATION),
+            };
+            if number == NO_OPERATION {
+                return None;
+            }
+            let span = &mut pairing.spans[number as usize];
+            if self.entries[span.invoke].function != entry.function {
+                return None;
+            }
+            span.complete = Some(index);
+            span.completion = self.completion_for_check(index);
+            pairing
+                .links
+                .push((number, span.invoke as u32, index as u32));
+        }
+        // The operations never completed, in order of invocation.
+        let mut open: Vec<u32> = small
+            .into_iter()
+            .filter(|&number| number != NO_OPERATION)
+            .chain(other.into_values())
+            .collect();
+        open.sort_unstable();
+        pairing.links.extend(open.into_iter().map(|number| {
+            (
+                number,
+                pairing.spans[number as usize].invoke as u32,
+                NO_OPERATION,
+            )
+        }));
+        Some(pairing)
+    }
+
+    /// Operation `number` of a pairing, whole, as the checker's own pairing builds it.
+    pub fn operation_for_check(&self, span: &Span) -> Operation {
+        let invoke = &self.entries[span.invoke];
+        let complete = span.complete.map(|index| &self.entries[index]);
+        let key = if invoke.has_key {
+            Some(Value::Int(invoke.key))
+        } else {
+            complete.and_then(|entry| entry.has_key.then_some(Value::Int(entry.key)))
+        };
+        let output = match (span.completion, complete) {
+            (Completion::Ok | Completion::Fail, Some(entry)) => Some(self.value_for_check(entry)),
+            _ => None,
+        };
+        Operation {
+            invoke: span.invoke,
+            complete: span.complete,
+            completion: span.completion,
+            process: Process::Client(invoke.process),
+            function: Cow::Borrowed(self.functions[invoke.function as usize]),
+            key,
+            input: self.value_for_check(invoke),
+            output,
+        }
+    }
+
+    /// How the completion at `index` ends its operation.
+    pub fn completion_for_check(&self, index: usize) -> Completion {
+        match self.entries[index].kind {
+            OpType::Ok => Completion::Ok,
+            OpType::Fail => Completion::Fail,
+            _ => Completion::Info,
+        }
+    }
+
+    /// A compact entry's value, as [`RecordedHistory::op_for_check`] gives it.
+    fn value_for_check(&self, entry: &Entry) -> Value {
+        match entry.shape {
+            Shape::Nil => Value::Nil,
+            Shape::Int => Value::Int(entry.first),
+            Shape::Pair => Value::List(vec![Value::Int(entry.first), Value::Int(entry.second)]),
+            Shape::Other => self.values[entry.first as usize].clone(),
         }
     }
 

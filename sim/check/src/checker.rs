@@ -9,12 +9,14 @@
 //! checked in, or on how many threads run them.
 
 use crate::error::HistoryError;
-use crate::history::{History, Value};
+use crate::history::{History, Op, Value};
 use crate::model::Model;
-use crate::operation::{pair, Completion, Operation, Operations};
+use crate::operation::{pair_ops, Completion, Operation, Operations, Pairer, Span};
 pub use crate::search::Exhausted;
 use crate::search::{prunes_evidence, search, Evidence, Limits, SearchOp, SearchOutcome, Usage};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -134,9 +136,13 @@ pub struct Violation {
 pub struct CheckResult {
     /// The verdict.
     pub verdict: Verdict,
-    /// The history's client operations; evidence refers to them by index. Each carries the
-    /// position of its invocation (and completion) in `History::ops`.
-    pub operations: Vec<Operation>,
+    /// The history's client operations, in order of invocation: where each is in
+    /// `History::ops` and how it ended. Witnesses and evidence refer to them by index.
+    pub operations: Vec<Span>,
+    /// The operations the evidence names (the stuck one and the prefix), in full, by index
+    /// into `operations`: only these are kept whole, so a long history's check holds a few
+    /// words per operation, not its values.
+    pub named: BTreeMap<usize, Operation>,
     /// Positions in `History::ops` of entries by non-client processes (fault annotations).
     pub annotations: Vec<usize>,
     /// How many operations the search considered (failed ones the model drops are not).
@@ -165,6 +171,11 @@ impl CheckResult {
             .as_ref()
             .map(|violation| self.operations[violation.operation].invoke)
     }
+
+    /// Operation `index` in full, if the evidence names it (see [`CheckResult::named`]).
+    pub fn operation(&self, index: usize) -> Option<&Operation> {
+        self.named.get(&index)
+    }
 }
 
 /// Checks a history against `model`, partitioned by the model's keys.
@@ -192,11 +203,84 @@ pub fn check<M: Model>(
     model: &M,
     options: &CheckOptions,
 ) -> Result<CheckResult, HistoryError> {
+    // The history is in memory whole already: its operations are paired at once (which costs
+    // about what the history does), and those a violation names are at hand.
     let Operations {
         operations,
         annotations,
-    } = pair(history)?;
+    } = pair_ops(history.ops.iter(), history.ops.len())?;
     check_operations(operations, annotations, model, options)
+}
+
+/// Checks a history given as a stream of entries in order (`entries` starts it afresh: it is
+/// read once, and once more only to show the operations a violation names; `len` is how many
+/// entries there are, for reserving room). Each operation is prepared by the model as soon as
+/// it completes, so only the open ones are ever held whole: a caller that keeps its history in
+/// another form (the simulator's compact recorder) is checked without building a [`History`]
+/// or a list of [`Operation`]s. The result is [`check`]'s.
+pub fn check_entries<'h, M, I>(
+    entries: impl Fn() -> I,
+    len: usize,
+    model: &M,
+    options: &CheckOptions,
+) -> Result<CheckResult, HistoryError>
+where
+    M: Model,
+    I: Iterator<Item = Cow<'h, Op>>,
+{
+    let prepared = prepare(&entries, len, model)?;
+    Ok(check_prepared(prepared, model, options, |wanted, _| {
+        named_in(entries(), len, wanted)
+    }))
+}
+
+/// Checks operations the caller paired: `spans` and `annotations` as [`Operations`] would
+/// give them, and `completed` each operation once, whole, numbered by its place in `spans`, in
+/// any order (as they complete, so that the caller never holds them all). `name` gives the
+/// operations a violation names (by number, with the spans), in full, again. The result is [`check`]'s for the same
+/// history; a model error is the first in the order given (the caller may want to pair the
+/// plain way for the first in order of invocation).
+pub fn check_completed<M: Model>(
+    spans: Vec<Span>,
+    annotations: Vec<usize>,
+    completed: impl Iterator<Item = (usize, Operation)>,
+    model: &M,
+    options: &CheckOptions,
+    name: impl FnOnce(&BTreeSet<usize>, &[Span]) -> BTreeMap<usize, Operation>,
+) -> Result<CheckResult, HistoryError> {
+    let mut partitions = Partitions::new();
+    for (number, operation) in completed {
+        partitions.add(model, number, &operation)?;
+    }
+    let prepared = Prepared {
+        spans,
+        annotations,
+        partitions: partitions.finish(),
+        operations: None,
+    };
+    Ok(check_prepared(prepared, model, options, name))
+}
+
+/// Searches the partitions one after another, the smallest first, up to the first violation.
+fn check_prepared<M: Model>(
+    prepared: Prepared<M::Op>,
+    model: &M,
+    options: &CheckOptions,
+    name: impl FnOnce(&BTreeSet<usize>, &[Span]) -> BTreeMap<usize, Operation>,
+) -> CheckResult {
+    let order = check_order(&prepared.partitions);
+    let mut outcomes = Vec::with_capacity(order.len());
+    for &i in &order {
+        let outcome = check_partition(model, &prepared.partitions[i], options, &|| false);
+        let violation = matches!(outcome.0, SearchOutcome::NotLinearizable(_));
+        outcomes.push(outcome);
+        if violation {
+            // The first violation found ends the check: refuting a partition can take far
+            // longer than finding the first one (Porcupine stops there too).
+            break;
+        }
+    }
+    merge(prepared, &order, outcomes, name)
 }
 
 /// One partition: its key and its operations (indices into the operations).
@@ -206,12 +290,63 @@ struct Partition<O> {
     ops: Vec<SearchOp<O>>,
 }
 
-fn partitions<M: Model>(
-    operations: &[Operation],
-    model: &M,
-) -> Result<Vec<Partition<M::Op>>, HistoryError> {
-    let mut by_key: BTreeMap<Option<Value>, Partition<M::Op>> = BTreeMap::new();
-    for (index, operation) in operations.iter().enumerate() {
+/// A history's operations, prepared by the model and partitioned.
+struct Prepared<O> {
+    spans: Vec<Span>,
+    annotations: Vec<usize>,
+    partitions: Vec<Partition<O>>,
+    /// The whole operations, when the caller gave them (see [`check_operations`]).
+    operations: Option<Vec<Operation>>,
+}
+
+/// Partitions as their first operations come, each holding its operations in order of
+/// invocation; found by a scan while they are few (a run's handful of keys), else by a map.
+struct Partitions<O> {
+    parts: Vec<Partition<O>>,
+    by_key: BTreeMap<Option<Value>, usize>,
+}
+
+/// Partitions found by a scan of their keys rather than the map.
+const PARTITIONS_SCANNED: usize = 8;
+/// How far back among its partition's operations one that completed late is put at once.
+const INSERTED_BACK_MAX: usize = 64;
+
+impl<O> Partitions<O> {
+    fn new() -> Self {
+        Partitions {
+            parts: Vec::new(),
+            by_key: BTreeMap::new(),
+        }
+    }
+
+    fn find(&mut self, key: Option<Value>) -> &mut Partition<O> {
+        let found = if self.parts.len() <= PARTITIONS_SCANNED {
+            self.parts.iter().position(|part| part.key == key)
+        } else {
+            self.by_key.get(&key).copied()
+        };
+        let at = match found {
+            Some(at) => at,
+            None => {
+                self.by_key.insert(key.clone(), self.parts.len());
+                self.parts.push(Partition {
+                    key,
+                    members: Vec::new(),
+                    ops: Vec::new(),
+                });
+                self.parts.len() - 1
+            }
+        };
+        &mut self.parts[at]
+    }
+
+    /// Prepares operation `number` and adds it to its partition (unless the model drops it).
+    fn add<M: Model<Op = O>>(
+        &mut self,
+        model: &M,
+        number: usize,
+        operation: &Operation,
+    ) -> Result<(), HistoryError> {
         let prepared = if operation.completion == Completion::Fail {
             model.prepare_failed(operation)
         } else {
@@ -223,26 +358,160 @@ fn partitions<M: Model>(
             message,
         })?;
         let Some(op) = prepared else {
-            continue;
+            return Ok(());
         };
-        let key = model.partition_key(operation);
-        let partition = by_key.entry(key.clone()).or_insert_with(|| Partition {
-            key,
-            members: Vec::new(),
-            ops: Vec::new(),
-        });
+        let partition = self.find(model.partition_key(operation));
         let ret = match operation.completion {
             Completion::Ok | Completion::Fail => operation.complete,
             Completion::Info | Completion::Open => None,
         };
-        partition.members.push(index);
-        partition.ops.push(SearchOp {
+        let op = SearchOp {
             op,
             call: operation.invoke,
             ret,
+        };
+        // Operations come as they complete: an operation overtaken by a few shorter ones goes
+        // back among them at once (a short move); one overtaken by many waits for the sort in
+        // `finish`.
+        let members = &mut partition.members;
+        let at = members.len()
+            - members
+                .iter()
+                .rev()
+                .take(INSERTED_BACK_MAX + 1)
+                .take_while(|&&member| member > number)
+                .count();
+        if members.len() - at <= INSERTED_BACK_MAX {
+            members.insert(at, number);
+            partition.ops.insert(at, op);
+        } else {
+            members.push(number);
+            partition.ops.push(op);
+        }
+        Ok(())
+    }
+
+    /// The partitions in key order, each in order of invocation (operations added as they
+    /// completed are put back in that order).
+    fn finish(self) -> Vec<Partition<O>> {
+        let mut parts = self.parts;
+        parts.sort_by(|a, b| a.key.cmp(&b.key));
+        parts
+            .into_iter()
+            .map(|mut partition| {
+                if !partition.members.is_sorted() {
+                    let mut order: Vec<usize> = (0..partition.members.len()).collect();
+                    order.sort_unstable_by_key(|&i| partition.members[i]);
+                    let mut ops: Vec<Option<SearchOp<O>>> =
+                        partition.ops.drain(..).map(Some).collect();
+                    partition.ops = order
+                        .iter()
+                        .map(|&i| ops[i].take().expect("each once"))
+                        .collect();
+                    partition.members = order.iter().map(|&i| partition.members[i]).collect();
+                }
+                partition
+            })
+            .collect()
+    }
+}
+
+fn partitions<M: Model>(
+    operations: &[Operation],
+    model: &M,
+) -> Result<Vec<Partition<M::Op>>, HistoryError> {
+    let mut partitions = Partitions::new();
+    for (index, operation) in operations.iter().enumerate() {
+        partitions.add(model, index, operation)?;
+    }
+    Ok(partitions.finish())
+}
+
+/// Pairs and prepares a stream of entries, holding only the open operations whole. A history
+/// that does not pair, or that the model rejects, is read again the plain way, for the error
+/// that way gives (the first in order of invocation, pairing errors before the model's).
+fn prepare<'h, M, I>(
+    entries: &impl Fn() -> I,
+    len: usize,
+    model: &M,
+) -> Result<Prepared<M::Op>, HistoryError>
+where
+    M: Model,
+    I: Iterator<Item = Cow<'h, Op>>,
+{
+    let mut pairer = Pairer::new(len);
+    let mut streamed = Partitions::new();
+    let mut clean = true;
+    for (index, op) in entries().enumerate() {
+        match pairer.feed(index, op) {
+            Ok(None) => {}
+            Ok(Some((number, operation))) => {
+                if streamed.add(model, number, &operation).is_err() {
+                    clean = false;
+                    break;
+                }
+            }
+            Err(_) => {
+                clean = false;
+                break;
+            }
+        }
+    }
+    if clean {
+        for (number, operation) in pairer.open() {
+            if streamed.add(model, number, &operation).is_err() {
+                clean = false;
+                break;
+            }
+        }
+    }
+    if clean {
+        return Ok(Prepared {
+            spans: pairer.spans,
+            annotations: pairer.annotations,
+            partitions: streamed.finish(),
+            operations: None,
         });
     }
-    Ok(by_key.into_values().collect())
+    let Operations {
+        operations,
+        annotations,
+    } = pair_ops(entries(), len)?;
+    let partitions = partitions(&operations, model)?;
+    Ok(Prepared {
+        spans: operations.iter().map(Operation::span).collect(),
+        annotations,
+        partitions,
+        operations: Some(operations),
+    })
+}
+
+/// The operations numbered in `wanted`, in full, paired again from the entries.
+fn named_in<'h>(
+    entries: impl Iterator<Item = Cow<'h, Op>>,
+    len: usize,
+    wanted: &BTreeSet<usize>,
+) -> BTreeMap<usize, Operation> {
+    let mut named = BTreeMap::new();
+    if wanted.is_empty() {
+        return named;
+    }
+    let mut pairer = Pairer::wanting(len, wanted.clone());
+    for (index, op) in entries.enumerate() {
+        match pairer.feed(index, op) {
+            Ok(Some((number, operation))) if wanted.contains(&number) => {
+                named.insert(number, operation);
+            }
+            Ok(_) => {}
+            Err(_) => unreachable!("the history paired the first time"),
+        }
+    }
+    for (number, operation) in pairer.open() {
+        if wanted.contains(&number) {
+            named.insert(number, operation);
+        }
+    }
+    named
 }
 
 /// Checks operations already paired (see [`crate::operation::pair`]).
@@ -252,26 +521,15 @@ pub fn check_operations<M: Model>(
     model: &M,
     options: &CheckOptions,
 ) -> Result<CheckResult, HistoryError> {
-    let partitions = partitions(&operations, model)?;
-    let order = check_order(&partitions);
-    let mut outcomes = Vec::with_capacity(order.len());
-    for &i in &order {
-        let outcome = check_partition(model, &partitions[i], options, &|| false);
-        let violation = matches!(outcome.0, SearchOutcome::NotLinearizable(_));
-        outcomes.push(outcome);
-        if violation {
-            // The first violation found ends the check: refuting a partition can take far
-            // longer than finding the first one (Porcupine stops there too).
-            break;
-        }
-    }
-    Ok(merge(
-        operations,
+    let prepared = Prepared {
+        spans: operations.iter().map(Operation::span).collect(),
         annotations,
-        &partitions,
-        &order,
-        outcomes,
-    ))
+        partitions: partitions(&operations, model)?,
+        operations: Some(operations),
+    };
+    Ok(check_prepared(prepared, model, options, |_, _| {
+        unreachable!("the operations are given")
+    }))
 }
 
 /// Like [`check`], with independent partitions checked on `threads` threads. The result is
@@ -288,15 +546,21 @@ where
     M: Model + Sync,
     M::Op: Send + Sync,
 {
+    if threads <= 1 {
+        return check(history, model, options);
+    }
     let Operations {
         operations,
         annotations,
-    } = pair(history)?;
-    let partitions = partitions(&operations, model)?;
-    let order = check_order(&partitions);
-    if threads <= 1 || order.len() <= 1 {
-        return check_operations(operations, annotations, model, options);
-    }
+    } = pair_ops(history.ops.iter(), history.ops.len())?;
+    let prepared = Prepared {
+        spans: operations.iter().map(Operation::span).collect(),
+        annotations,
+        partitions: partitions(&operations, model)?,
+        operations: Some(operations),
+    };
+    let partitions = &prepared.partitions;
+    let order = check_order(partitions);
     let next = AtomicUsize::new(0);
     let first_violation = AtomicUsize::new(usize::MAX);
     let slots: Vec<Mutex<Option<(SearchOutcome, Usage)>>> =
@@ -336,13 +600,9 @@ where
             break;
         }
     }
-    Ok(merge(
-        operations,
-        annotations,
-        &partitions,
-        &order,
-        outcomes,
-    ))
+    Ok(merge(prepared, &order, outcomes, |_, _| {
+        unreachable!("the operations are at hand")
+    }))
 }
 
 /// Smallest first, then key order (`sort_by_key` is stable over the key-ordered partitions).
@@ -410,19 +670,26 @@ fn check_partition<M: Model>(
 }
 
 /// The result from the outcomes of the partitions, in checking order, up to the first
-/// violation.
+/// violation. `name` gives the operations a violation names, in full, when the caller did not
+/// give them all.
 fn merge<O>(
-    operations: Vec<Operation>,
-    annotations: Vec<usize>,
-    partitions: &[Partition<O>],
+    prepared: Prepared<O>,
     order: &[usize],
     outcomes: Vec<(SearchOutcome, Usage)>,
+    name: impl FnOnce(&BTreeSet<usize>, &[Span]) -> BTreeMap<usize, Operation>,
 ) -> CheckResult {
+    let Prepared {
+        spans,
+        annotations,
+        partitions,
+        operations,
+    } = prepared;
     let mut result = CheckResult {
         verdict: Verdict::Linearizable,
         checked_count: partitions.iter().map(|p| p.ops.len()).sum(),
         partition_count: partitions.len(),
-        operations,
+        operations: spans,
+        named: BTreeMap::new(),
         annotations,
         steps: 0,
         witness: Vec::new(),
@@ -465,8 +732,19 @@ fn merge<O>(
             }
         }
     }
-    if result.violation.is_some() {
+    if let Some(violation) = &result.violation {
         result.verdict = Verdict::NotLinearizable;
+        let wanted: BTreeSet<usize> = std::iter::once(violation.operation)
+            .chain(violation.prefix.iter().map(|(operation, _)| *operation))
+            .collect();
+        result.named = match operations {
+            Some(operations) => operations
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| wanted.contains(i))
+                .collect(),
+            None => name(&wanted, &result.operations),
+        };
     } else if !result.unknown.is_empty() {
         result.verdict = Verdict::Unknown;
     } else {
@@ -485,7 +763,7 @@ pub fn explain(result: &CheckResult) -> String {
     };
     match (&result.verdict, &result.violation) {
         (Verdict::NotLinearizable, Some(violation)) => {
-            let stuck = &result.operations[violation.operation];
+            let stuck = &result.named[&violation.operation];
             let _ = writeln!(
                 out,
                 "not linearizable{}: this operation cannot be placed:",
@@ -509,7 +787,7 @@ pub fn explain(result: &CheckResult) -> String {
                     out,
                     "  {:>3}. {}  => {state}",
                     position + 1,
-                    result.operations[*operation]
+                    result.named[operation]
                 );
             }
         }

@@ -104,8 +104,8 @@ mod search;
 pub mod stress;
 
 pub use checker::{
-    check, check_operations, check_parallel, explain, parse_memory, CheckOptions, CheckResult,
-    Exhausted, Verdict, Violation, Witness, DEFAULT_MEMORY_LIMIT,
+    check, check_completed, check_entries, check_operations, check_parallel, explain, parse_memory,
+    CheckOptions, CheckResult, Exhausted, Verdict, Violation, Witness, DEFAULT_MEMORY_LIMIT,
 };
 pub use error::{FileError, HistoryError, Position, ReadError};
 pub use model::{

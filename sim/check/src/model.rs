@@ -45,6 +45,13 @@ pub trait Model {
         false
     }
 
+    /// Whether `op`, which [`Model::is_read_only`] says is read-only, is legal in `state`: the
+    /// search asks this instead of [`Model::step`] for such operations, since the state after
+    /// them is `state` itself. The default steps; a model may answer without building a state.
+    fn allows(&self, state: &Self::State, op: &Self::Op) -> bool {
+        self.step(state, op).is_some()
+    }
+
     /// Optional pruning, with [`Model::resets`]: whether `op` can become legal in some state
     /// reachable from `state` by operations that do not reset. Answering `true` is always
     /// sound (the default); `false` must be certain.
@@ -155,6 +162,15 @@ fn register_step(state: &Value, op: &RegisterOp) -> Option<Value> {
     }
 }
 
+fn register_allows(state: &Value, op: &RegisterOp) -> bool {
+    match op {
+        RegisterOp::Read(None) => true,
+        RegisterOp::Read(Some(value)) => value == state,
+        RegisterOp::CasFailed(from) => from != state,
+        _ => register_step(state, op).is_some(),
+    }
+}
+
 fn register_leaves(op: &RegisterOp) -> Option<Value> {
     match op {
         RegisterOp::Write(value) | RegisterOp::Cas(_, value) => Some(value.clone()),
@@ -248,6 +264,10 @@ impl Model for CasRegister {
         matches!(op, RegisterOp::Read(_) | RegisterOp::CasFailed(_))
     }
 
+    fn allows(&self, state: &Value, op: &RegisterOp) -> bool {
+        register_allows(state, op)
+    }
+
     fn leaves(&self, op: &RegisterOp) -> Option<Value> {
         register_leaves(op)
     }
@@ -294,6 +314,10 @@ impl Model for Register {
 
     fn is_read_only(&self, op: &RegisterOp) -> bool {
         matches!(op, RegisterOp::Read(_) | RegisterOp::CasFailed(_))
+    }
+
+    fn allows(&self, state: &Value, op: &RegisterOp) -> bool {
+        register_allows(state, op)
     }
 
     fn leaves(&self, op: &RegisterOp) -> Option<Value> {
@@ -362,6 +386,10 @@ impl Model for EtcdRegister {
 
     fn is_read_only(&self, op: &RegisterOp) -> bool {
         matches!(op, RegisterOp::Read(_) | RegisterOp::CasFailed(_))
+    }
+
+    fn allows(&self, state: &Value, op: &RegisterOp) -> bool {
+        register_allows(state, op)
     }
 
     fn leaves(&self, op: &RegisterOp) -> Option<Value> {
@@ -558,8 +586,21 @@ impl Expected {
             hash = add_mod(multiply_mod(hash, BASE), u64::from(byte) + 1);
             prefix_hashes.push(hash);
         }
+        // The whole text's hash is the last prefix hash: not computed twice.
+        let text = if text.is_empty() {
+            Text::empty()
+        } else {
+            Text {
+                hash,
+                length: text.len(),
+                last: Some(Arc::new(Segment {
+                    before: None,
+                    text: Arc::from(text),
+                })),
+            }
+        };
         Expected {
-            text: Text::new(text),
+            text,
             prefix_hashes: prefix_hashes.into(),
         }
     }
@@ -656,6 +697,14 @@ impl Model for KeyValue {
 
     fn is_read_only(&self, op: &KeyValueOp) -> bool {
         matches!(op, KeyValueOp::Get(_))
+    }
+
+    fn allows(&self, state: &Text, op: &KeyValueOp) -> bool {
+        match op {
+            KeyValueOp::Get(None) => true,
+            KeyValueOp::Get(Some(value)) => value.text == *state,
+            _ => self.step(state, op).is_some(),
+        }
     }
 
     fn describe_state(&self, state: &Text) -> String {

@@ -89,6 +89,198 @@ impl fmt::Display for Operation {
     }
 }
 
+/// Where an operation is in its history and how it ended: all the checker keeps of each
+/// operation once the model has prepared it (a fifth of an [`Operation`]'s size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Position of the invocation in the history.
+    pub invoke: usize,
+    /// Position of the completion, if any.
+    pub complete: Option<usize>,
+    /// How it ended.
+    pub completion: Completion,
+}
+
+impl Operation {
+    /// Its place in the history and how it ended.
+    pub fn span(&self) -> Span {
+        Span {
+            invoke: self.invoke,
+            complete: self.complete,
+            completion: self.completion,
+        }
+    }
+}
+
+/// Client numbers below this have their open operation in a vector slot rather than a map.
+const SMALL_PROCESSES: u64 = 4096;
+
+/// Pairs a history one entry at a time, holding only the operations still open: each
+/// operation comes out whole at its completion (or at the end, if it never completes), so a
+/// caller that turns it into something smaller at once never holds the history's operations.
+/// Any malformed pairing is reported only as such: [`pair_ops`] says exactly what and where.
+pub(crate) struct Pairer {
+    /// Open operation (number, operation) of each small client number.
+    small: Vec<Option<(usize, Operation)>>,
+    other: BTreeMap<Process, (usize, Operation)>,
+    /// Every operation's span, in order of invocation.
+    pub(crate) spans: Vec<Span>,
+    /// Positions of entries of non-client processes.
+    pub(crate) annotations: Vec<usize>,
+    /// The operations wanted whole: the others are paired without their values.
+    wanted: Option<std::collections::BTreeSet<usize>>,
+}
+
+/// The history does not pair (see [`pair_ops`] for the error).
+pub(crate) struct Malformed;
+
+impl Pairer {
+    pub(crate) fn new(len: usize) -> Self {
+        Pairer {
+            small: Vec::new(),
+            other: BTreeMap::new(),
+            spans: Vec::with_capacity(len / 2 + 1),
+            annotations: Vec::new(),
+            wanted: None,
+        }
+    }
+
+    /// A pairer that builds only the operations numbered in `wanted` whole (the others come
+    /// out without key or values).
+    pub(crate) fn wanting(len: usize, wanted: std::collections::BTreeSet<usize>) -> Self {
+        Pairer {
+            wanted: Some(wanted),
+            ..Pairer::new(len)
+        }
+    }
+
+    fn slot(&mut self, process: &Process) -> Option<&mut Option<(usize, Operation)>> {
+        match *process {
+            Process::Client(n) if n < SMALL_PROCESSES => {
+                let n = n as usize;
+                if self.small.len() <= n {
+                    self.small.resize_with(n + 1, || None);
+                }
+                Some(&mut self.small[n])
+            }
+            _ => None,
+        }
+    }
+
+    /// Takes entry `index`; returns the operation it completes, with its number.
+    pub(crate) fn feed(
+        &mut self,
+        index: usize,
+        op: std::borrow::Cow<'_, Op>,
+    ) -> Result<Option<(usize, Operation)>, Malformed> {
+        if !op.process.is_client() {
+            self.annotations.push(index);
+            return Ok(None);
+        }
+        if op.kind == OpType::Invoke {
+            let number = self.spans.len();
+            self.spans.push(Span {
+                invoke: index,
+                complete: None,
+                completion: Completion::Open,
+            });
+            let unwanted = self
+                .wanted
+                .as_ref()
+                .is_some_and(|wanted| !wanted.contains(&number));
+            let (process, function, key, input) = match op {
+                std::borrow::Cow::Borrowed(op) if unwanted => {
+                    (op.process.clone(), shared(&op.function), None, Value::Nil)
+                }
+                std::borrow::Cow::Borrowed(op) => (
+                    op.process.clone(),
+                    shared(&op.function),
+                    op.key.clone(),
+                    op.value.clone(),
+                ),
+                std::borrow::Cow::Owned(op) => {
+                    let function = match op.function {
+                        std::borrow::Cow::Borrowed(_) => op.function,
+                        std::borrow::Cow::Owned(_) => shared(&op.function),
+                    };
+                    (op.process, function, op.key, op.value)
+                }
+            };
+            let operation = Operation {
+                invoke: index,
+                complete: None,
+                completion: Completion::Open,
+                process,
+                function,
+                key,
+                input,
+                output: None,
+            };
+            let open = match self.slot(&operation.process) {
+                Some(slot) => slot.replace((number, operation)).is_some(),
+                None => self
+                    .other
+                    .insert(operation.process.clone(), (number, operation))
+                    .is_some(),
+            };
+            return if open { Err(Malformed) } else { Ok(None) };
+        }
+        let taken = match self.slot(&op.process) {
+            Some(slot) => slot.take(),
+            None => self.other.remove(&op.process),
+        };
+        let Some((number, mut operation)) = taken else {
+            return Err(Malformed);
+        };
+        if operation.function != op.function {
+            return Err(Malformed);
+        }
+        let kind = op.kind;
+        let unwanted = self
+            .wanted
+            .as_ref()
+            .is_some_and(|wanted| !wanted.contains(&number));
+        let (key, value) = match op {
+            std::borrow::Cow::Borrowed(_) if unwanted => (None, Value::Nil),
+            std::borrow::Cow::Borrowed(op) => (
+                operation.key.is_none().then(|| op.key.clone()).flatten(),
+                op.value.clone(),
+            ),
+            std::borrow::Cow::Owned(op) => (op.key, op.value),
+        };
+        operation.complete = Some(index);
+        if operation.key.is_none() {
+            operation.key = key;
+        }
+        match kind {
+            OpType::Ok => {
+                operation.completion = Completion::Ok;
+                operation.output = Some(value);
+            }
+            OpType::Fail => {
+                operation.completion = Completion::Fail;
+                operation.output = Some(value);
+            }
+            // Jepsen: an `info` completion may have happened at any time after the invocation.
+            _ => operation.completion = Completion::Info,
+        }
+        self.spans[number] = operation.span();
+        Ok(Some((number, operation)))
+    }
+
+    /// The operations never completed, in order of invocation.
+    pub(crate) fn open(&mut self) -> Vec<(usize, Operation)> {
+        let mut open: Vec<(usize, Operation)> = self
+            .small
+            .iter_mut()
+            .filter_map(Option::take)
+            .chain(std::mem::take(&mut self.other).into_values())
+            .collect();
+        open.sort_by_key(|(number, _)| *number);
+        open
+    }
+}
+
 /// The function's name, without a copy for the common ones (a history has a few names, each
 /// repeated by every operation).
 // The `Cow` itself, not `&str`: a borrowed name that is not common is shared, not copied.

@@ -151,6 +151,13 @@ impl Hasher for FixedHasher {
 #[allow(clippy::disallowed_types)]
 pub(crate) type FixedMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FixedHasher>>;
 
+/// A state's hash under [`FixedHasher`], mixed so that its low bits index a table well.
+fn hash_of<S: std::hash::Hash>(state: &S) -> u64 {
+    let mut hasher = FixedHasher::default();
+    state.hash(&mut hasher);
+    mix(hasher.finish())
+}
+
 /// SplitMix64: fixed pseudo-random keys for Zobrist hashing.
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -238,7 +245,9 @@ pub(crate) struct Usage {
 struct States<'m, M: Model> {
     model: &'m M,
     states: Vec<M::State>,
-    ids: FixedMap<M::State, u32>,
+    /// Open addressing over `states`: each slot is 0 (free) or an id + 1. Each state is held
+    /// once, in `states`; the table holds only ids.
+    slots: Vec<u32>,
     /// `memo[op][state]`: next state id, `ILLEGAL`, or `UNKNOWN`, for `state < DENSE_STATES_MAX`.
     memo: Vec<Vec<u32>>,
     memo_bytes: u64,
@@ -249,32 +258,63 @@ impl<'m, M: Model> States<'m, M> {
         States {
             model,
             states: Vec::new(),
-            ids: FixedMap::default(),
+            slots: vec![0; 16],
             memo: vec![Vec::new(); op_count],
             memo_bytes: 0,
         }
     }
 
     fn bytes(&self) -> u64 {
+        // Two copies per state, as when the table held its own: the count the memory limit
+        // applies to stays what it was, and so do the verdicts near the limit.
         let per_state = 2 * std::mem::size_of::<M::State>() as u64 + STATE_OVERHEAD;
         self.states.len() as u64 * per_state + self.memo_bytes + self.memo.len() as u64 * 24
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
-        if let Some(&id) = self.ids.get(&state) {
-            return id;
+        let mask = self.slots.len() - 1;
+        let mut slot = hash_of(&state) as usize & mask;
+        loop {
+            let occupant = self.slots[slot];
+            if occupant == 0 {
+                break;
+            }
+            if self.states[occupant as usize - 1] == state {
+                return occupant - 1;
+            }
+            slot = (slot + 1) & mask;
         }
         let id = self.states.len() as u32;
         assert!(id < ILLEGAL, "more states than the search can number");
-        self.states.push(state.clone());
-        self.ids.insert(state, id);
+        self.states.push(state);
+        self.slots[slot] = id + 1;
+        if self.states.len() * 2 > self.slots.len() {
+            let capacity = self.slots.len() * 2;
+            let mask = capacity - 1;
+            let mut slots = vec![0u32; capacity];
+            for (id, state) in self.states.iter().enumerate() {
+                let mut slot = hash_of(state) as usize & mask;
+                while slots[slot] != 0 {
+                    slot = (slot + 1) & mask;
+                }
+                slots[slot] = id as u32 + 1;
+            }
+            self.slots = slots;
+        }
         id
     }
 
     /// The step of operation `ops[index[local]]` from `state`; the operation is looked up only
     /// when the memo does not know the answer.
     #[inline(always)]
-    fn step(&mut self, ops: &[SearchOp<M::Op>], index: &[usize], local: usize, state: u32) -> u32 {
+    fn step(
+        &mut self,
+        ops: &[SearchOp<M::Op>],
+        index: &[usize],
+        local: usize,
+        state: u32,
+        read_only: bool,
+    ) -> u32 {
         let dense = state < DENSE_STATES_MAX;
         if dense {
             if let Some(&known) = self.memo[local].get(state as usize) {
@@ -284,9 +324,19 @@ impl<'m, M: Model> States<'m, M> {
             }
         }
         let op = &ops[index[local]].op;
-        let next = match self.model.step(&self.states[state as usize], op) {
-            Some(next) => self.intern(next),
-            None => ILLEGAL,
+        let current = &self.states[state as usize];
+        let next = if read_only {
+            // The state after a read-only operation is the state itself: nothing to intern.
+            if self.model.allows(current, op) {
+                state
+            } else {
+                ILLEGAL
+            }
+        } else {
+            match self.model.step(current, op) {
+                Some(next) => self.intern(next),
+                None => ILLEGAL,
+            }
         };
         if dense {
             let row = &mut self.memo[local];
@@ -866,6 +916,28 @@ pub(crate) fn search<M: Model>(
     let observers = Observers::new(model, ops);
     let plan = plan(model, ops, &observers);
     drop(observers);
+    let steps_before = usage.steps;
+    let mut meter = Meter {
+        limit: limits.memory,
+        peak: 0,
+    };
+    // A history with a long segment is not easy: found before any work is spent on it. A
+    // short one is searched at once: a pass that may be thrown away costs more than it saves.
+    let easy = ops.len() >= EASY_OPS_MIN
+        && plan
+            .segments
+            .iter()
+            .all(|segment| segment.len() <= EASY_SEGMENT_MAX);
+    if let Some(order) = easy
+        .then(|| easy_search(model, ops, &plan, limits, usage, &mut meter))
+        .flatten()
+    {
+        usage.peak_memory = usage.peak_memory.max(meter.peak);
+        return SearchOutcome::Linearizable(order);
+    }
+    // Not easy after all: the search below runs as if the easy pass had not, with the whole
+    // budget, so its verdict, evidence and step count are what they always were.
+    usage.steps = steps_before;
     let mut meter = Meter {
         limit: limits.memory,
         peak: 0,
@@ -875,6 +947,156 @@ pub(crate) fn search<M: Model>(
     );
     usage.peak_memory = usage.peak_memory.max(meter.peak);
     outcome
+}
+
+/// Partitions with fewer operations than this are not tried by the easy pass.
+const EASY_OPS_MIN: usize = 1024;
+/// Segments longer than this end the easy pass (see [`easy_search`]).
+const EASY_SEGMENT_MAX: usize = 16;
+
+/// The easy pass: the partition's segments one by one, never merged, carrying the set of
+/// states reached from cut to cut. A history whose operations rarely overlap is a long run of
+/// segments of one to three operations, each stepped directly from every carried state, so
+/// checking it costs a few model steps per operation and memory for the carried states only.
+/// It is tried only on partitions of at least [`EASY_OPS_MIN`] operations where no segment is
+/// longer than [`EASY_SEGMENT_MAX`]; it gives up (`None`)
+/// at a segment no carried state gets through, or when an exhaustive segment search costs more
+/// than [`ENUMERATION_STEPS_PER_OP`] steps per operation: [`search_plan`] then searches the
+/// partition from the start, so evidence of a violation is exactly what it always was. A
+/// linearization it finds is a witness like any other.
+fn easy_search<M: Model>(
+    model: &M,
+    ops: &[SearchOp<M::Op>],
+    plan: &Plan,
+    limits: Limits,
+    usage: &mut Usage,
+    meter: &mut Meter,
+) -> Option<Vec<usize>> {
+    let mut paths = Paths::default();
+    let mut configs = vec![Carried {
+        state: model.init(),
+        path: NONE,
+    }];
+    let mut reached: Vec<Carried<M::State>> = Vec::new();
+    let state_bytes = std::mem::size_of::<M::State>() as u64 + STATE_OVERHEAD;
+    let count = plan.segments.len();
+    for (number, range) in plan.segments.iter().enumerate() {
+        let last = number + 1 == count;
+        let segment = &plan.kept[range.clone()];
+        if segment.len() > EASY_SEGMENT_MAX {
+            return None;
+        }
+        let required = segment.iter().all(|&i| ops[i].ret.is_some());
+        if segment.len() == 1 && required && configs.len() == 1 {
+            // The common case: one operation alone, from one state.
+            if usage.steps >= limits.budget {
+                return None;
+            }
+            usage.steps += 1;
+            let op = segment[0];
+            let config = &mut configs[0];
+            config.state = model.step(&config.state, &ops[op].op)?;
+            config.path = paths.extend(config.path, std::iter::once(op as u32));
+            if last {
+                return Some(paths.order(config.path));
+            }
+            continue;
+        }
+        let carried_bytes = paths.bytes() + configs.len() as u64 * (state_bytes + 16);
+        if !meter.within(carried_bytes) {
+            return None;
+        }
+        if segment.iter().all(|&i| ops[i].ret.is_none()) {
+            // Only indeterminate operations, all pointless to place after the cut.
+            if last {
+                return Some(paths.order(configs[0].path));
+            }
+            continue;
+        }
+        if segment.len() <= 3 && required {
+            // Every order from every carried state; one configuration per state reached.
+            let mut ends: Vec<(usize, M::State, Vec<u32>)> = Vec::new();
+            for (root, config) in configs.iter().enumerate() {
+                let found =
+                    match small_segment(model, ops, segment, &config.state, last, limits, usage) {
+                        Small::Exhausted => return None,
+                        Small::Ends(found) => found,
+                    };
+                for (state, order) in found {
+                    if !ends.iter().any(|(_, reached, _)| *reached == state) {
+                        ends.push((root, state, order));
+                    }
+                }
+                if last && !ends.is_empty() {
+                    break;
+                }
+            }
+            if ends.is_empty() {
+                return None;
+            }
+            if last {
+                let (root, _, order) = &ends[0];
+                let mut path = paths.order(configs[*root].path);
+                path.extend(order.iter().map(|&op| op as usize));
+                return Some(path);
+            }
+            let single = ends.len() == 1;
+            reached.clear();
+            for (root, state, order) in ends {
+                let parent = configs[root].path;
+                let order = order.into_iter();
+                let path = if single {
+                    paths.extend(parent, order)
+                } else {
+                    paths.add(parent, order)
+                };
+                reached.push(Carried { state, path });
+            }
+            std::mem::swap(&mut configs, &mut reached);
+            continue;
+        }
+        // A short segment with indeterminate operations or more than three: searched
+        // exhaustively from every carried state, within a cap on the steps it may take.
+        let cap = (segment.len() as u64 * ENUMERATION_STEPS_PER_OP).max(ENUMERATION_STEPS_MIN);
+        let segment_limits = Limits {
+            budget: limits.budget.min(usage.steps.saturating_add(cap)),
+            memory: limits.memory,
+        };
+        let extra = plan.exhaustion || segment.iter().any(|&i| plan.lazy[i]);
+        let search = if extra {
+            search_segment::<M, true>
+        } else {
+            search_segment::<M, false>
+        };
+        let outcome = search(
+            model,
+            ops,
+            segment,
+            plan,
+            &configs,
+            last,
+            segment_limits,
+            usage,
+            meter,
+            carried_bytes,
+            Evidence::Fast,
+            &|| false,
+        );
+        match outcome {
+            SegmentOutcome::Found { root, order } => {
+                let mut path = paths.order(configs[root].path);
+                path.extend(order.iter().map(|&l| segment[l as usize]));
+                return Some(path);
+            }
+            SegmentOutcome::Through { ends, states } => {
+                configs = carry(ends, states, segment, &configs, &mut paths);
+            }
+            SegmentOutcome::Stuck(_) | SegmentOutcome::Exhausted(_) | SegmentOutcome::Cancelled => {
+                return None
+            }
+        }
+    }
+    unreachable!("the last segment returns")
 }
 
 /// Steps an exhaustive search of a segment (not the last) may take, per operation, before the
@@ -1090,7 +1312,7 @@ enum Small<S> {
     Exhausted,
 }
 
-/// Every order of two or three required operations that respects real time, from `state`.
+/// Every order of one to three required operations that respects real time, from `state`.
 /// In the last segment, stops at the first that is legal.
 fn small_segment<M: Model>(
     model: &M,
@@ -1110,10 +1332,11 @@ fn small_segment<M: Model>(
         [2, 0, 1],
         [2, 1, 0],
     ];
-    let orders: &[[usize; 3]] = if segment.len() == 2 {
-        &ORDERS_2
-    } else {
-        &ORDERS_3
+    const ORDERS_1: [[usize; 3]; 1] = [[0, 1, 2]];
+    let orders: &[[usize; 3]] = match segment.len() {
+        1 => &ORDERS_1,
+        2 => &ORDERS_2,
+        _ => &ORDERS_3,
     };
     let mut ends: Vec<(M::State, Vec<u32>)> = Vec::new();
     'orders: for order in orders {
@@ -1455,7 +1678,7 @@ fn search_segment<M: Model, const EXTRA: bool>(
                 }
                 steps += 1;
                 let optional = optional_op[op];
-                let next = states.step(ops, local, op, state);
+                let next = states.step(ops, local, op, state, read_only[op]);
                 if next == ILLEGAL || (optional && next == state) {
                     assert!(!alone, "a blind write is legal in every state");
                     entry = entries.next[entry as usize];
@@ -1859,4 +2082,138 @@ fn twin_groups<O: PartialEq + std::fmt::Debug>(ops: &[SearchOp<O>]) -> Vec<u32> 
         }
     }
     group
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::Value;
+    use crate::model::{CasRegister, RegisterOp};
+
+    /// A random register history of `clients` clients taking turns, mostly without overlap:
+    /// operations as the search takes them, some indeterminate (no return).
+    fn history(seed: u64, count: usize, clients: u64) -> Vec<SearchOp<RegisterOp>> {
+        let mut state = seed;
+        let mut draw = |bound: u64| {
+            state = mix(state);
+            state % bound
+        };
+        let mut ops = Vec::new();
+        let mut position = 0usize;
+        let mut busy_until = vec![0usize; clients as usize];
+        for _ in 0..count {
+            let client = draw(clients) as usize;
+            let call = position.max(busy_until[client]) + draw(3) as usize;
+            let length = 1 + draw(4) as usize;
+            let value = Value::Int(draw(3) as i64);
+            let op = match draw(4) {
+                0 if draw(2) == 0 => RegisterOp::Read(None),
+                0 => RegisterOp::Read(Some(value)),
+                1 | 2 => RegisterOp::Write(value),
+                _ => RegisterOp::Cas(Value::Int(draw(3) as i64), value),
+            };
+            let ret = (draw(16) != 0).then_some(call + length);
+            // After an indeterminate operation a new process takes the client's place.
+            busy_until[client] = call + length + 1;
+            position = call + 1;
+            ops.push(SearchOp { op, call, ret });
+        }
+        // Calls and returns at distinct positions, as in a history.
+        let mut positions: Vec<(usize, usize, bool)> = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            positions.push((op.call * 2, i, true));
+            if let Some(ret) = op.ret {
+                positions.push((ret * 2 + 1, i, false));
+            }
+        }
+        positions.sort_unstable();
+        for (rank, &(_, i, is_call)) in positions.iter().enumerate() {
+            if is_call {
+                ops[i].call = rank;
+            } else {
+                ops[i].ret = Some(rank);
+            }
+        }
+        ops.sort_by_key(|op| op.call);
+        ops
+    }
+
+    /// Whether `order` places every required operation, respects real time and is legal.
+    fn legal(model: &CasRegister, ops: &[SearchOp<RegisterOp>], order: &[usize]) -> bool {
+        let mut placed = vec![false; ops.len()];
+        let mut state = model.init();
+        for (i, &a) in order.iter().enumerate() {
+            if placed[a]
+                || order[i + 1..]
+                    .iter()
+                    .any(|&b| ops[b].ret.is_some_and(|r| r < ops[a].call))
+            {
+                return false;
+            }
+            placed[a] = true;
+            match model.step(&state, &ops[a].op) {
+                Some(next) => state = next,
+                None => return false,
+            }
+        }
+        ops.iter()
+            .zip(&placed)
+            .all(|(op, &placed)| placed || op.ret.is_none())
+    }
+
+    #[test]
+    fn the_easy_pass_agrees_with_the_full_search() {
+        let model = CasRegister::strict(Value::Nil);
+        let limits = Limits {
+            budget: 1_000_000,
+            memory: 1 << 30,
+        };
+        let (mut easy_found, mut refuted) = (0, 0);
+        for seed in 0..3_000 {
+            let ops = history(seed, 2 + seed as usize % 24, 1 + seed % 4);
+            let observers = Observers::new(&model, &ops);
+            let plan = plan(&model, &ops, &observers);
+            let mut meter = Meter {
+                limit: limits.memory,
+                peak: 0,
+            };
+            let easy = easy_search(
+                &model,
+                &ops,
+                &plan,
+                limits,
+                &mut Usage::default(),
+                &mut meter,
+            );
+            let mut meter = Meter {
+                limit: limits.memory,
+                peak: 0,
+            };
+            let full = search_plan(
+                &model,
+                &ops,
+                &plan,
+                limits,
+                &mut Usage::default(),
+                &mut meter,
+                Evidence::Exact,
+                &|| false,
+            );
+            match (&easy, &full) {
+                (Some(order), SearchOutcome::Linearizable(_)) => {
+                    assert!(legal(&model, &ops, order), "seed {seed}: {order:?}");
+                    easy_found += 1;
+                }
+                (Some(_), _) => {
+                    panic!("seed {seed}: the easy pass found an order, the search none")
+                }
+                (None, SearchOutcome::NotLinearizable(_)) => refuted += 1,
+                (None, _) => {}
+            }
+        }
+        assert!(
+            easy_found > 300 && refuted > 300,
+            "{easy_found} and {refuted}"
+        );
+    }
 }

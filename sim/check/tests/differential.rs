@@ -276,12 +276,20 @@ fn legal_order<M: Model>(model: &M, operations: &[Operation], order: &[usize]) -
     true
 }
 
-fn assert_evidence<M: Model>(model: &M, result: &CheckResult) {
+fn assert_evidence<M: Model>(model: &M, history: &History, result: &CheckResult) {
+    // The checker keeps each operation's span, and the named ones whole: both as pairing
+    // the whole history gives them.
+    let operations = check::operation::pair(history).unwrap().operations;
+    let spans: Vec<_> = operations.iter().map(Operation::span).collect();
+    assert_eq!(result.operations, spans);
+    for (index, operation) in &result.named {
+        assert_eq!(operation, &operations[*index]);
+    }
     match result.verdict {
         Verdict::Linearizable => {
             let mut placed = vec![false; result.operations.len()];
             for witness in &result.witness {
-                assert!(legal_order(model, &result.operations, &witness.order));
+                assert!(legal_order(model, &operations, &witness.order));
                 for &index in &witness.order {
                     placed[index] = true;
                 }
@@ -298,8 +306,10 @@ fn assert_evidence<M: Model>(model: &M, result: &CheckResult) {
         Verdict::NotLinearizable => {
             let violation = result.violation.as_ref().unwrap();
             let prefix: Vec<usize> = violation.prefix.iter().map(|(index, _)| *index).collect();
-            assert!(legal_order(model, &result.operations, &prefix));
+            assert!(legal_order(model, &operations, &prefix));
             assert!(!prefix.contains(&violation.operation));
+            assert!(result.named.contains_key(&violation.operation));
+            assert!(prefix.iter().all(|index| result.named.contains_key(index)));
         }
         Verdict::Unknown => panic!("no budget limit was set"),
     }
@@ -374,7 +384,7 @@ fn agree_sized<M>(
             expected,
             write_edn(&history)
         );
-        assert_evidence(model, &result);
+        assert_evidence(model, &history, &result);
         if let Some(violation) = &result.violation {
             // Within the violating partition, the stuck operation's completion is the first no
             // order gets past.

@@ -43,7 +43,7 @@ fn a_violation_is_found_at_the_planted_read_with_exact_positions() {
     let result = check(&history, &register(), &CheckOptions::default()).unwrap();
     assert_eq!(result.verdict, Verdict::NotLinearizable);
     let violation = result.violation.as_ref().unwrap();
-    let stuck = &result.operations[violation.operation];
+    let stuck = &result.named[&violation.operation];
     // The planted read is late in the history, and the evidence names it by its own entries.
     assert_eq!(stuck.function, "read");
     assert!(stuck.invoke > history.ops.len() * 8 / 10, "{stuck}");
