@@ -70,6 +70,17 @@ pub fn check_against_registry(
     entry.validate(scenario).map_err(|error| match error {
         RunError::UnknownBug { .. } => invalid(protocol_line("bug"), error.to_string()),
         RunError::Workload(field) => invalid(workload_line(&field.field), field.to_string()),
+        RunError::Options(ref message) => {
+            // A protocol's message that begins with an option's name points at its line.
+            let line = message
+                .split_once(':')
+                .filter(|(name, _)| scenario.protocol.options.contains_key(name.trim()))
+                .map_or_else(
+                    || protocol_line("options"),
+                    |(name, _)| key_line(text, "protocol.options", name.trim()),
+                );
+            invalid(line, error.to_string())
+        }
         other => invalid(protocol_line("options"), other.to_string()),
     })
 }

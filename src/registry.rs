@@ -8,6 +8,7 @@
 //! with a workload it does not serve is an error naming the line.
 
 use protocols::raft::{Raft, RaftInvariants};
+use protocols::two_phase_commit::{TwoPhaseCommit, TwoPhaseInvariants};
 use protocols::unreplicated::Unreplicated;
 use sim::invariants::{Invariants, NoInvariants};
 use sim::outcome::RunData;
@@ -121,6 +122,7 @@ pub static BUILT_IN: &[&dyn Registered] = &[
     &Entry::<Unreplicated<Counters>, NoInvariants>(PhantomData),
     &Entry::<Raft<Registers>, RaftInvariants>(PhantomData),
     &Entry::<Raft<Counters>, RaftInvariants>(PhantomData),
+    &Entry::<TwoPhaseCommit, TwoPhaseInvariants>(PhantomData),
 ];
 
 /// The pairings a program registered with [`install`], beside the built-in ones.
@@ -263,7 +265,7 @@ mod tests {
             );
         }
         assert_eq!(
-            find("raft", "bank").err(),
+            find("raft", "lock").err(),
             Some(Unserved::UnservedWorkload {
                 served: vec!["register", "counter"],
                 workload_exists: false

@@ -6,4 +6,5 @@
 
 pub mod placement;
 pub mod raft;
+pub mod two_phase_commit;
 pub mod unreplicated;
