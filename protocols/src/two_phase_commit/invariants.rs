@@ -7,9 +7,11 @@
 //! - **atomicity**: no transaction is committed at one participant and aborted at another;
 //! - **commit-without-decision**: no participant commits a transaction whose coordinator has
 //!   not decided commit;
-//! - **conservation**: a ghost bank applies each transaction at once, at its commit decision.
-//!   Every balance a participant holds, plus the changes of the transactions it holds prepared
-//!   that are decided commit (still travelling to it), equals the ghost's. A transaction only
+//! - **conservation**: a ghost bank applies each transaction at once, when the first
+//!   participant commits it (a coordinator's decision that never became durable never reached
+//!   anyone, and a restarted coordinator rightly presumes it aborted). Every balance a
+//!   participant holds, plus the changes of the transactions it holds prepared that are
+//!   committed elsewhere (their decision still travelling to it), equals the ghost's. A transaction only
 //!   partly applied while its decision travels is therefore no violation; money created,
 //!   destroyed or lost with a forgotten prepare record is.
 
@@ -40,8 +42,10 @@ pub struct BlockingReport {
 /// The checker of two-phase commit's invariants.
 #[derive(Debug, Default)]
 pub struct TwoPhaseInvariants {
-    /// Commit decisions seen, with the transaction's changes.
+    /// Commit decisions seen (made, durable or not), with the transaction's changes.
     decided: BTreeMap<TxnId, Vec<(Key, i64)>>,
+    /// Transactions some participant committed: the ghost bank has applied them.
+    applied: BTreeSet<TxnId>,
     /// Where each transaction was committed and aborted.
     outcomes: BTreeMap<TxnId, (BTreeSet<NodeId>, BTreeSet<NodeId>)>,
     /// The ghost bank: balances that differ from the opening balance.
@@ -66,12 +70,7 @@ impl TwoPhaseInvariants {
         let id = node.id();
         for entry in node.journal() {
             if let Journal::DecidedCommit { txn, changes } = entry {
-                if !self.decided.contains_key(txn) {
-                    for (account, change) in changes {
-                        *self.ghost.entry(*account).or_insert(OPENING_BALANCE) += change;
-                    }
-                    self.decided.insert(*txn, changes.clone());
-                }
+                self.decided.entry(*txn).or_insert_with(|| changes.clone());
             }
         }
         for entry in node.journal() {
@@ -91,6 +90,12 @@ impl TwoPhaseInvariants {
                             "commit-without-decision",
                             format!("{id} committed {txn}, which its coordinator never decided to commit"),
                         ));
+                    }
+                    if self.applied.insert(*txn) {
+                        // The first commit anywhere: the ghost applies the whole transaction.
+                        for (account, change) in &self.decided[txn] {
+                            *self.ghost.entry(*account).or_insert(OPENING_BALANCE) += change;
+                        }
                     }
                     let (committed, aborted) = self.outcomes.entry(*txn).or_default();
                     committed.insert(id);
@@ -142,7 +147,7 @@ impl TwoPhaseInvariants {
     fn conservation(&self, node: &TwoPhaseCommit) -> Result<(), Violation> {
         let mut pending: BTreeMap<Key, i64> = BTreeMap::new();
         for (txn, local) in node.prepared() {
-            if self.decided.contains_key(&txn) {
+            if self.applied.contains(&txn) {
                 for (account, change) in &local.share.changes {
                     *pending.entry(*account).or_insert(0) += change;
                 }
