@@ -73,7 +73,7 @@ impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
     fn validate(&self, scenario: &Scenario) -> Result<(), RunError> {
         world::protocol_options::<P>(&scenario.protocol)?;
         world::workload_options::<P::Workload>(&scenario.workload)?;
-        Ok(())
+        world::check_moments::<P>(&scenario.faults)
     }
     fn run_phased(
         &self,

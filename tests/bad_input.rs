@@ -252,3 +252,16 @@ fn a_ring_with_zero_virtual_nodes() {
         "protocol.options: virtual_nodes: 0 is outside 1..=10000",
     );
 }
+
+#[test]
+fn a_fault_triggered_by_a_moment_the_protocol_does_not_mark() {
+    let text = format!(
+        "{BANK}\n[[faults]]\nat = \"1s\"\naction = \"heal\"\n\n[[faults]]\non = \"decision-sent\"\naction = \"crash\"\nnode = 0\n"
+    );
+    assert_rejected(
+        "unknown-moment",
+        &text,
+        22,
+        "faults.on: \"decision-sent\" is not a moment of two-phase-commit",
+    );
+}
