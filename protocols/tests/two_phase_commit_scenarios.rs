@@ -235,12 +235,12 @@ fn a_coordinator_crash_blocks_and_cooperative_termination_unblocks_undecided_vot
     );
 }
 
-/// The same crash while commit decisions are being logged (slow disks): every participant voted
-/// yes and none heard the decision, so cooperative termination cannot help — they stay in
-/// doubt until the coordinator is back.
+/// The coordinator crashes on the protocol moment `decision-logged`, before the decision leaves:
+/// every participant voted yes and none heard the decision, so cooperative termination cannot
+/// help — they stay in doubt until the coordinator is back.
 #[test]
 fn cooperative_termination_cannot_unblock_when_every_participant_voted_yes() {
-    let [plain, cooperative] = blocking("coordinator-crash-slow-disk.toml");
+    let [plain, cooperative] = blocking("coordinator-crash-on-decision.toml");
     assert!(plain.in_doubt_max_nanos > 1_000_000_000, "{plain:?}");
     assert!(
         cooperative.in_doubt_max_nanos > 1_000_000_000,

@@ -61,6 +61,7 @@ impl TwoPhaseCommit {
             );
         }
         context.set_timer(Timer::Votes(request.txn), self.options.vote_timeout);
+        context.moment("prepare-sent");
     }
 
     /// Each participant's share of an operation, and whether it is a read.
@@ -159,6 +160,7 @@ impl TwoPhaseCommit {
             context.persist(Update::Decided { txn, logged });
             self.send_decision(context, txn, None);
         }
+        context.moment("decision-logged");
         self.answer_client(context, txn);
         context.set_timer(Timer::Resend(txn), self.options.resend_after);
     }

@@ -124,6 +124,21 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+/// The moments a node marks, for faults triggered by them (`[[faults]] on = "…"`):
+///
+/// - `prepare-sent`: a coordinator has sent `Prepare` to every participant;
+/// - `voted-yes`: a participant has written its prepare record and pushed its yes vote (the vote
+///   leaves once the record is durable);
+/// - `decision-logged`: a coordinator has written its commit decision and pushed `Decide` (which
+///   leaves once the record is durable): a crash here leaves every participant in doubt;
+/// - `decision-received`: a participant has applied a commit decision.
+pub const MOMENTS: [&str; 4] = [
+    "prepare-sent",
+    "voted-yes",
+    "decision-logged",
+    "decision-received",
+];
+
 /// A transaction, named by its client: the same id on every retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TxnId {
@@ -597,6 +612,7 @@ impl Protocol for TwoPhaseCommit {
 
     const NAME: &'static str = "two-phase-commit";
     const BUGS: &'static [&'static str] = &Bug::NAMES;
+    const MOMENTS: &'static [&'static str] = &MOMENTS;
 
     fn start(
         config: &NodeConfig<'_, Options>,

@@ -129,6 +129,7 @@ impl TwoPhaseCommit {
             Vote::Yes(balances),
         );
         context.set_timer(Timer::Inquire(prepare.txn), self.options.inquire_after);
+        context.moment("voted-yes");
     }
 
     fn vote(
@@ -231,6 +232,9 @@ impl TwoPhaseCommit {
                 self.finish(context, txn, decision);
                 if decision == Decision::Commit && incarnation.is_some() {
                     context.send(source, Message::Ack { txn });
+                }
+                if decision == Decision::Commit {
+                    context.moment("decision-received");
                 }
             }
             Some((LocalState::Committed, _))
