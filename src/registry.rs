@@ -30,6 +30,8 @@ pub trait Registered: Sync {
     fn workload(&self) -> &'static str;
     /// The protocol's planted bugs.
     fn bugs(&self) -> &'static [&'static str];
+    /// The moments the protocol marks, for faults triggered by them.
+    fn moments(&self) -> &'static [&'static str];
     /// The protocol's options with their defaults, as `[protocol.options]` lines.
     fn default_options(&self) -> String;
     /// Checks the scenario's `[protocol]` and `[workload]` sections without running anything.
@@ -66,6 +68,9 @@ impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
     }
     fn bugs(&self) -> &'static [&'static str] {
         P::BUGS
+    }
+    fn moments(&self) -> &'static [&'static str] {
+        P::MOMENTS
     }
     fn default_options(&self) -> String {
         toml::to_string(&P::Options::default()).unwrap_or_default()
@@ -239,6 +244,10 @@ pub fn list(out: &mut dyn Write) {
         let bugs = entries[0].bugs();
         if !bugs.is_empty() {
             let _ = write!(out, " (planted bugs: {})", bugs.join(", "));
+        }
+        let moments = entries[0].moments();
+        if !moments.is_empty() {
+            let _ = write!(out, " (moments: {})", moments.join(", "));
         }
         let _ = writeln!(out);
         let options = entries[0].default_options();
