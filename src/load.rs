@@ -70,6 +70,45 @@ pub fn check_against_registry(
     entry.validate(scenario).map_err(|error| match error {
         RunError::UnknownBug { .. } => invalid(protocol_line("bug"), error.to_string()),
         RunError::Workload(field) => invalid(workload_line(&field.field), field.to_string()),
+        RunError::UnknownMoment { index, .. } => {
+            invalid(fault_line(text, index, "on"), error.to_string())
+        }
+        RunError::Options(ref message) => {
+            // A protocol's message that begins with an option's name points at its line.
+            let line = message
+                .split_once(':')
+                .filter(|(name, _)| scenario.protocol.options.contains_key(name.trim()))
+                .map_or_else(
+                    || protocol_line("options"),
+                    |(name, _)| key_line(text, "protocol.options", name.trim()),
+                );
+            invalid(line, error.to_string())
+        }
         other => invalid(protocol_line("options"), other.to_string()),
     })
+}
+
+/// The line of `key` in the `index`-th `[[faults]]` entry of `text` (or of the entry's header).
+fn fault_line(text: &str, index: usize, key: &str) -> usize {
+    let mut seen = 0;
+    let mut inside = false;
+    let mut header = 1;
+    for (number, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            inside = trimmed == "[[faults]]" && seen == index;
+            if trimmed == "[[faults]]" {
+                seen += 1;
+            }
+            if inside {
+                header = number + 1;
+            }
+            continue;
+        }
+        let named = trimmed.split_once('=').map(|(name, _)| name.trim());
+        if inside && named == Some(key) {
+            return number + 1;
+        }
+    }
+    header
 }

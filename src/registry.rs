@@ -8,6 +8,7 @@
 //! with a workload it does not serve is an error naming the line.
 
 use protocols::raft::{Raft, RaftInvariants};
+use protocols::two_phase_commit::{TwoPhaseCommit, TwoPhaseInvariants};
 use protocols::unreplicated::Unreplicated;
 use sim::invariants::{Invariants, NoInvariants};
 use sim::outcome::RunData;
@@ -29,6 +30,8 @@ pub trait Registered: Sync {
     fn workload(&self) -> &'static str;
     /// The protocol's planted bugs.
     fn bugs(&self) -> &'static [&'static str];
+    /// The moments the protocol marks, for faults triggered by them.
+    fn moments(&self) -> &'static [&'static str];
     /// The protocol's options with their defaults, as `[protocol.options]` lines.
     fn default_options(&self) -> String;
     /// Checks the scenario's `[protocol]` and `[workload]` sections without running anything.
@@ -66,13 +69,16 @@ impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
     fn bugs(&self) -> &'static [&'static str] {
         P::BUGS
     }
+    fn moments(&self) -> &'static [&'static str] {
+        P::MOMENTS
+    }
     fn default_options(&self) -> String {
         toml::to_string(&P::Options::default()).unwrap_or_default()
     }
     fn validate(&self, scenario: &Scenario) -> Result<(), RunError> {
         world::protocol_options::<P>(&scenario.protocol)?;
         world::workload_options::<P::Workload>(&scenario.workload)?;
-        Ok(())
+        world::check_moments::<P>(&scenario.faults)
     }
     fn run_phased(
         &self,
@@ -121,6 +127,7 @@ pub static BUILT_IN: &[&dyn Registered] = &[
     &Entry::<Unreplicated<Counters>, NoInvariants>(PhantomData),
     &Entry::<Raft<Registers>, RaftInvariants>(PhantomData),
     &Entry::<Raft<Counters>, RaftInvariants>(PhantomData),
+    &Entry::<TwoPhaseCommit, TwoPhaseInvariants>(PhantomData),
 ];
 
 /// The pairings a program registered with [`install`], beside the built-in ones.
@@ -238,6 +245,10 @@ pub fn list(out: &mut dyn Write) {
         if !bugs.is_empty() {
             let _ = write!(out, " (planted bugs: {})", bugs.join(", "));
         }
+        let moments = entries[0].moments();
+        if !moments.is_empty() {
+            let _ = write!(out, " (moments: {})", moments.join(", "));
+        }
         let _ = writeln!(out);
         let options = entries[0].default_options();
         if !options.trim().is_empty() {
@@ -263,7 +274,7 @@ mod tests {
             );
         }
         assert_eq!(
-            find("raft", "bank").err(),
+            find("raft", "lock").err(),
             Some(Unserved::UnservedWorkload {
                 served: vec!["register", "counter"],
                 workload_exists: false

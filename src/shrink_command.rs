@@ -593,7 +593,13 @@ pub fn describe_fault(spec: &FaultSpec) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_else(|| format!("{:?}", spec.fault.action()));
-    let mut text = format!("{action} at {}", readable(fault.at));
+    let mut text = match &spec.trigger {
+        Some(trigger) => format!(
+            "{action} on moment {} #{}",
+            trigger.moment, trigger.occurrence
+        ),
+        None => format!("{action} at {}", readable(spec.at)),
+    };
     match fault.node {
         Some(NodeRef::Id(n)) => text.push_str(&format!(" on node {n}")),
         Some(NodeRef::Leader) => text.push_str(" on the leader"),

@@ -177,12 +177,12 @@ fn protocol_options_that_cannot_work() {
 
 #[test]
 fn unknown_workload_kind() {
-    let text = format!("{GOOD}\n[workload]\nclients = 2\nkind = \"bank\"\n");
+    let text = format!("{GOOD}\n[workload]\nclients = 2\nkind = \"lock\"\n");
     assert_rejected(
         "unknown-workload",
         &text,
         12,
-        "workload.kind: unknown workload \"bank\"",
+        "workload.kind: unknown workload \"lock\"",
     );
 }
 
@@ -218,5 +218,68 @@ fn a_workload_kind_nobody_serves_is_named_with_what_the_protocol_serves() {
         &text,
         11,
         "(protocol \"unreplicated\" serves: register, counter)",
+    );
+}
+
+const BANK: &str = r#"[protocol]
+name = "two-phase-commit"
+
+[protocol.options]
+virtual_nodes = 100
+
+[cluster]
+nodes = 3
+
+[workload]
+kind = "bank"
+accounts = 4
+
+[run]
+duration = "2s"
+"#;
+
+#[test]
+fn a_bank_scenario_runs() {
+    let path = scenario_file("bad-input-bank-good", BANK);
+    let out = path.with_extension("out");
+    let output = detsim(&["run", arg(&path), "--out", arg(&out), "--no-report"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+}
+
+#[test]
+fn a_transfer_between_accounts_that_do_not_exist() {
+    let text = BANK.replace(
+        "accounts = 4",
+        "accounts = 4\ntransfers = [[[0, 1, 5]], [[2, 7, 1]]]",
+    );
+    assert_rejected(
+        "bank-missing-account",
+        &text,
+        13,
+        "workload.transfers: transfer 1 leg 0: account 7 does not exist",
+    );
+}
+
+#[test]
+fn a_ring_with_zero_virtual_nodes() {
+    let text = BANK.replace("virtual_nodes = 100", "virtual_nodes = 0");
+    assert_rejected(
+        "ring-zero-virtual-nodes",
+        &text,
+        5,
+        "protocol.options: virtual_nodes: 0 is outside 1..=10000",
+    );
+}
+
+#[test]
+fn a_fault_triggered_by_a_moment_the_protocol_does_not_mark() {
+    let text = format!(
+        "{BANK}\n[[faults]]\nat = \"1s\"\naction = \"heal\"\n\n[[faults]]\non = \"decision-sent\"\naction = \"crash\"\nnode = 0\n"
+    );
+    assert_rejected(
+        "unknown-moment",
+        &text,
+        22,
+        "faults.on: \"decision-sent\" is not a moment of two-phase-commit",
     );
 }

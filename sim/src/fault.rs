@@ -308,8 +308,11 @@ impl Fault {
 /// One scheduled fault: when, what, and for how long.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FaultSpec {
-    /// When it applies (true time from the start).
+    /// When it applies (true time from the start); for a fault with a `trigger`, from when the
+    /// trigger is armed.
     pub at: SimDuration,
+    /// Apply it at a protocol moment instead of at `at`.
+    pub trigger: Option<Trigger>,
     /// What it does.
     pub fault: Fault,
     /// How long it lasts; the fault is undone after this long (heal, restart, resume, jump
@@ -317,11 +320,23 @@ pub struct FaultSpec {
     pub duration: Option<SimDuration>,
 }
 
+/// A fault applied when a protocol marks a moment (`on = "…"`), not at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trigger {
+    /// The moment, one of the protocol's `MOMENTS`.
+    pub moment: String,
+    /// Only moments marked by this node count (`on_node`); `None`: any node's.
+    pub node: Option<u32>,
+    /// The fault applies at this occurrence of the moment, counted from `at` (1: the first).
+    pub occurrence: u32,
+}
+
 impl FaultSpec {
     /// `fault` at `at`, lasting until undone.
     pub fn new(at: SimDuration, fault: Fault) -> FaultSpec {
         FaultSpec {
             at,
+            trigger: None,
             fault,
             duration: None,
         }
@@ -339,8 +354,18 @@ impl FaultSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultEntry {
-    /// When it applies.
-    pub at: SimDuration,
+    /// When it applies (with `on`: from when the trigger is armed; default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<SimDuration>,
+    /// The protocol moment that triggers it, instead of `at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
+    /// With `on`: only this node's moments count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_node: Option<u32>,
+    /// With `on`: the occurrence of the moment that triggers it (default 1, the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrence: Option<u32>,
     /// What it does.
     pub action: Option<FaultAction>,
     /// How long it lasts.
@@ -433,6 +458,27 @@ impl TryFrom<FaultEntry> for FaultSpec {
         if entry.duration == Some(SimDuration::ZERO) {
             return Err("for: must be positive".to_string());
         }
+        if entry.on.is_none() {
+            if entry.at.is_none() {
+                return Err("at: required (or `on`, a protocol moment)".to_string());
+            }
+            if entry.on_node.is_some() || entry.occurrence.is_some() {
+                let name = if entry.on_node.is_some() {
+                    "on_node"
+                } else {
+                    "occurrence"
+                };
+                return Err(format!("{name}: only with `on`"));
+            }
+        }
+        if entry.occurrence == Some(0) {
+            return Err("occurrence: counts from 1".to_string());
+        }
+        let trigger = entry.on.clone().map(|moment| Trigger {
+            moment,
+            node: entry.on_node,
+            occurrence: entry.occurrence.unwrap_or(1),
+        });
         // Presence was checked above: every `expect` below names a required field.
         let node = || entry.node.expect("required");
         let target = || match entry.client {
@@ -471,7 +517,8 @@ impl TryFrom<FaultEntry> for FaultSpec {
             },
         };
         Ok(FaultSpec {
-            at: entry.at,
+            at: entry.at.unwrap_or(SimDuration::ZERO),
+            trigger,
             fault,
             duration: entry.duration,
         })
@@ -481,7 +528,10 @@ impl TryFrom<FaultEntry> for FaultSpec {
 impl From<&FaultSpec> for FaultEntry {
     fn from(spec: &FaultSpec) -> FaultEntry {
         let mut entry = FaultEntry {
-            at: spec.at,
+            at: Some(spec.at),
+            on: spec.trigger.as_ref().map(|t| t.moment.clone()),
+            on_node: spec.trigger.as_ref().and_then(|t| t.node),
+            occurrence: spec.trigger.as_ref().map(|t| t.occurrence),
             action: Some(spec.fault.action()),
             duration: spec.duration,
             ..FaultEntry::default()
@@ -558,10 +608,35 @@ mod tests {
 
     fn entry(action: FaultAction) -> FaultEntry {
         FaultEntry {
-            at: SimDuration::from_millis(5),
+            at: Some(SimDuration::from_millis(5)),
             action: Some(action),
             ..FaultEntry::default()
         }
+    }
+
+    #[test]
+    fn a_fault_may_wait_for_a_protocol_moment_instead_of_a_time() {
+        let mut crash = FaultEntry {
+            action: Some(FaultAction::Crash),
+            node: Some(NodeRef::Id(0)),
+            ..FaultEntry::default()
+        };
+        assert_eq!(
+            FaultSpec::try_from(crash.clone()).unwrap_err(),
+            "at: required (or `on`, a protocol moment)"
+        );
+        crash.on = Some("decision-logged".to_string());
+        crash.on_node = Some(0);
+        let spec = FaultSpec::try_from(crash.clone()).unwrap();
+        assert_eq!(spec.at, SimDuration::ZERO);
+        let trigger = spec.trigger.clone().unwrap();
+        assert_eq!((trigger.node, trigger.occurrence), (Some(0), 1));
+        assert_eq!(FaultSpec::try_from(FaultEntry::from(&spec)), Ok(spec));
+        crash.occurrence = Some(0);
+        assert_eq!(
+            FaultSpec::try_from(crash).unwrap_err(),
+            "occurrence: counts from 1"
+        );
     }
 
     #[test]

@@ -116,6 +116,12 @@ pub enum Effect<P: Protocol> {
         /// The update, applied with [`Protocol::apply_update`].
         update: P::Update,
     },
+    /// A named protocol moment happened (see [`Protocol::MOMENTS`]): a scenario's fault may be
+    /// triggered by it (`[[faults]] on = "…"`). It changes nothing else.
+    Moment {
+        /// One of the protocol's [`Protocol::MOMENTS`].
+        name: &'static str,
+    },
     /// Answer a client: the response travels back to the client process.
     Reply {
         /// The client.
@@ -237,6 +243,18 @@ impl<P: Protocol> Context<P> {
     pub fn persist(&mut self, update: P::Update) {
         self.effects.push(Effect::Persist { update });
     }
+    /// Marks a named moment of the protocol (one of [`Protocol::MOMENTS`]), such as a
+    /// coordinator's decision record just written: a scenario can trigger a fault on it, applied
+    /// right after this handler, before anything else happens — in particular before a persist
+    /// pushed here is durable, so before messages held behind it leave.
+    pub fn moment(&mut self, name: &'static str) {
+        assert!(
+            P::MOMENTS.contains(&name),
+            "{name:?} is not one of the moments {} declares",
+            P::NAME
+        );
+        self.effects.push(Effect::Moment { name });
+    }
     /// Sends `response` to client `client`.
     pub fn reply(&mut self, client: ClientId, response: P::Response) {
         self.effects.push(Effect::Reply { client, response });
@@ -332,6 +350,9 @@ pub trait Protocol: Sized + 'static {
     const NAME: &'static str;
     /// The planted bugs this protocol can enable, by name.
     const BUGS: &'static [&'static str] = &[];
+    /// The moments the protocol marks with [`Context::moment`], by name: what a scenario's
+    /// `[[faults]] on = "…"` may name.
+    const MOMENTS: &'static [&'static str] = &[];
 
     /// Starts a node: at the beginning of the run with `durable = None`, or on restart after a
     /// crash with what was durable on its disk.

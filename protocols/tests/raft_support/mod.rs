@@ -147,6 +147,7 @@ impl Cluster {
                 Effect::Reply { response, .. } => {
                     self.replies.push((response.request, response.answer))
                 }
+                Effect::Moment { .. } => {}
             }
         }
         self.check(Some(id));

@@ -32,6 +32,7 @@
 //! the hot path. Conversion to the untyped Jepsen form happens once, at the edge: when an entry
 //! is recorded, in a compact form that is expanded only for the checker and the files.
 
+pub mod bank;
 pub mod counter;
 pub mod linearizable;
 pub mod register;

@@ -445,3 +445,26 @@ fn describe_groups(groups: &[Vec<NodeId>]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
+    /// `node` marked the moment `name`: a fault waiting for it (armed, from this node if it
+    /// says so, at this occurrence) applies at this same instant, after the events already due
+    /// now — so before a write pushed by the handler is durable (fsync takes time) and before
+    /// the messages held behind that write leave.
+    pub(super) fn on_moment(&mut self, node: NodeId, name: &'static str) {
+        for index in 0..self.faults.len() {
+            let Some(trigger) = &self.faults[index].trigger else {
+                continue;
+            };
+            let armed = self.now >= SimTime::ZERO + self.faults[index].at;
+            if trigger.moment != name || !armed || trigger.node.is_some_and(|n| n != node.0) {
+                continue;
+            }
+            self.moments_seen[index] += 1;
+            if self.moments_seen[index] == trigger.occurrence {
+                self.trace_line(format_args!("moment {node} {name}: triggers fault {index}"));
+                self.push(self.now, Event::Fault { index });
+            }
+        }
+    }
+}

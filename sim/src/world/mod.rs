@@ -72,6 +72,18 @@ pub enum RunError {
     /// The scenario's `[workload]` fields do not fit the workload.
     #[error("{0}")]
     Workload(FieldError),
+    /// A fault waits for a moment the protocol does not mark.
+    #[error("faults.on: {moment:?} is not a moment of {protocol} (it marks: {known})")]
+    UnknownMoment {
+        /// Which `[[faults]]` entry (from 0).
+        index: usize,
+        /// The moment named.
+        moment: String,
+        /// The protocol.
+        protocol: &'static str,
+        /// The moments it marks.
+        known: String,
+    },
     /// Writing the trace failed.
     #[error("writing the trace: {0}")]
     Trace(#[from] std::io::Error),
@@ -152,6 +164,28 @@ pub fn protocol_options<P: Protocol>(section: &ProtocolSection) -> Result<P::Opt
     };
     P::check_options(&options).map_err(RunError::Options)?;
     Ok(options)
+}
+
+/// Checks that every fault triggered by a moment names one `P` marks.
+pub fn check_moments<P: Protocol>(faults: &[FaultSpec]) -> Result<(), RunError> {
+    for (index, fault) in faults.iter().enumerate() {
+        let Some(trigger) = &fault.trigger else {
+            continue;
+        };
+        if !P::MOMENTS.contains(&trigger.moment.as_str()) {
+            return Err(RunError::UnknownMoment {
+                index,
+                moment: trigger.moment.clone(),
+                protocol: P::NAME,
+                known: if P::MOMENTS.is_empty() {
+                    "none".to_string()
+                } else {
+                    P::MOMENTS.join(", ")
+                },
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The workload's own options from a scenario's `[workload]` section, checked.
@@ -308,6 +342,8 @@ type EventQueue<P> = crate::queue::EventQueue<Event<P>>;
 struct World<'s, 'w, P: Protocol, I: Invariants<P>> {
     scenario: &'s Scenario,
     faults: &'s [FaultSpec],
+    /// Per fault with a trigger: how many of its moments have happened since it was armed.
+    moments_seen: Vec<u32>,
     seed: u64,
     options: P::Options,
     node_count: u32,
@@ -363,6 +399,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
         let mut world = World {
             scenario,
             faults,
+            moments_seen: vec![0; faults.len()],
             seed,
             options,
             node_count,
@@ -456,8 +493,10 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
         }
         self.schedule_first_operations();
         for index in 0..self.faults.len() {
-            let at = SimTime::ZERO + self.faults[index].at;
-            self.push(at, Event::Fault { index });
+            if self.faults[index].trigger.is_none() {
+                let at = SimTime::ZERO + self.faults[index].at;
+                self.push(at, Event::Fault { index });
+            }
         }
         if let Some(heal) = self.scenario.heal_time() {
             self.push(SimTime::ZERO + heal, Event::Heal);

@@ -170,6 +170,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                         .retain(|t| t.timer != timer);
                 }
                 Effect::Persist { update } => self.persist(node, update),
+                Effect::Moment { name } => self.on_moment(node, name),
             }
         }
         self.effects = effects;
