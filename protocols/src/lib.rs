@@ -4,5 +4,6 @@
 //! Start reading at [`raft`]: it is the example every other protocol follows.
 #![deny(missing_docs)]
 
+pub mod paxos;
 pub mod raft;
 pub mod unreplicated;

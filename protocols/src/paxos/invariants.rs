@@ -1,0 +1,270 @@
+//! Multi-Paxos's safety properties, checked after every simulator event and named in the
+//! verdict:
+//!
+//! - **agreement** — no two different values are chosen for one slot, a value being chosen when
+//!   a majority of acceptors accepted it in one ballot ("Paxos Made Simple" §2.1: "only a single
+//!   value is chosen"). An acceptance counts once its proposer has received the acceptor's
+//!   `Accepted` (or is the proposer's own): the acceptor wrote it to disk before replying, so a
+//!   crash that loses unsynced writes cannot take it back.
+//! - **validity** — only a proposed value is chosen (PMS §2.1), per slot and ballot: an acceptor
+//!   accepts in ballot `b` at slot `s` only the value `b`'s leader proposed at `s` (a client's
+//!   request or a no-op), and a leader proposes one value per slot in its ballot.
+//! - **promise-monotonicity** — an acceptor's promise never decreases, across restarts too
+//!   (PMS §2.3): once a proposer has received its promise (or acceptance) for a ballot, the
+//!   acceptor never holds a lower promise again.
+//! - **state-machine-safety** — no two nodes apply different values at one slot (PMMC §2,
+//!   replicas agree on the sequence of performed commands).
+//!
+//! The checker reads what each node did in the event through [`Paxos::observations`], so each
+//! check costs what the event changed. Values are remembered by [`ValueId`], never copied.
+//!
+//! One caveat, as for Raft's lone server: in a cluster of one, a leader that crashes before its
+//! promise is durable may use the same ballot again after restart, which `validity` would flag;
+//! with two or more nodes a leader only proposes after a remote promise, which its own durable
+//! promise preceded.
+
+use super::ballot::{Ballot, Slot, ValueId};
+use super::node::{Observation, Paxos};
+use sim::invariants::{Invariants, Violation};
+use sim::protocol::NodeId;
+use sim::service::StateMachine;
+use sim::time::SimTime;
+use std::collections::btree_map::Entry as MapEntry;
+use std::collections::BTreeMap;
+
+/// A chosen value and the ballot that chose it first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Chosen {
+    value: ValueId,
+    ballot: Ballot,
+}
+
+/// A value applied at a slot by the first node to apply it there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct AppliedValue {
+    value: ValueId,
+    node: NodeId,
+}
+
+/// The checker of Multi-Paxos's four safety invariants.
+#[derive(Clone, Debug, Default)]
+pub struct PaxosInvariants {
+    /// The value each ballot's leader proposed at each slot.
+    proposals: BTreeMap<(Ballot, Slot), ValueId>,
+    /// Who acknowledged accepting each (slot, ballot) not yet chosen, a bit per node.
+    tally: BTreeMap<(Slot, Ballot), u64>,
+    /// `chosen[s - 1]`: the value chosen at slot `s`, once a majority accepted one.
+    chosen: Vec<Option<Chosen>>,
+    /// The highest ballot each acceptor is known (by a proposer) to have promised.
+    given: Vec<Ballot>,
+    /// Each node's promise when last seen, while it stays up.
+    last_promised: Vec<Option<Ballot>>,
+    /// `applied[s - 1]`: the value first applied at slot `s`.
+    applied: Vec<AppliedValue>,
+}
+
+impl PaxosInvariants {
+    /// A checker that has seen nothing yet.
+    pub fn new() -> PaxosInvariants {
+        PaxosInvariants::default()
+    }
+
+    fn proposed(&mut self, ballot: Ballot, slot: Slot, value: ValueId) -> Result<(), Violation> {
+        match self.proposals.entry((ballot, slot)) {
+            MapEntry::Vacant(vacant) => {
+                vacant.insert(value);
+                Ok(())
+            }
+            MapEntry::Occupied(occupied) if *occupied.get() == value => Ok(()),
+            MapEntry::Occupied(occupied) => Err(Violation::new(
+                "validity",
+                format!(
+                    "{ballot}'s leader proposed {value} at {slot}, after proposing {} there",
+                    occupied.get()
+                ),
+            )),
+        }
+    }
+
+    fn accepted(
+        &self,
+        node: NodeId,
+        ballot: Ballot,
+        slot: Slot,
+        value: ValueId,
+    ) -> Result<(), Violation> {
+        match self.proposals.get(&(ballot, slot)) {
+            Some(proposed) if *proposed == value => Ok(()),
+            Some(proposed) => Err(Violation::new(
+                "validity",
+                format!(
+                    "{node} accepted {value} at {slot} in {ballot}, whose leader proposed \
+                     {proposed} there"
+                ),
+            )),
+            None => Err(Violation::new(
+                "validity",
+                format!(
+                    "{node} accepted {value} at {slot} in {ballot}, whose leader proposed \
+                     nothing there"
+                ),
+            )),
+        }
+    }
+
+    fn acknowledged(
+        &mut self,
+        quorum: u32,
+        acceptor: NodeId,
+        ballot: Ballot,
+        first: Slot,
+        last: Slot,
+    ) -> Result<(), Violation> {
+        let given = &mut self.given[acceptor.index()];
+        *given = (*given).max(ballot);
+        let mut slot = first;
+        while slot <= last {
+            let position = slot.position();
+            if self.chosen.len() <= position {
+                self.chosen.resize(position + 1, None);
+            }
+            if self.chosen[position].is_some_and(|chosen| chosen.ballot == ballot) {
+                slot = slot.next();
+                continue;
+            }
+            let acks = self.tally.entry((slot, ballot)).or_default();
+            *acks |= 1u64 << acceptor.index();
+            if acks.count_ones() >= quorum {
+                self.tally.remove(&(slot, ballot));
+                if let Some(value) = self.proposals.get(&(ballot, slot)).copied() {
+                    match self.chosen[position] {
+                        None => self.chosen[position] = Some(Chosen { value, ballot }),
+                        Some(chosen) if chosen.value == value => {}
+                        Some(chosen) => {
+                            return Err(Violation::new(
+                                "agreement",
+                                format!(
+                                    "{value} chosen at {slot} in {ballot}, but {} was chosen \
+                                     there in {}",
+                                    chosen.value, chosen.ballot
+                                ),
+                            ))
+                        }
+                    }
+                }
+            }
+            slot = slot.next();
+        }
+        Ok(())
+    }
+
+    fn applied(&mut self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
+        let position = slot.position();
+        match self.applied.get(position) {
+            Some(first) if first.value != value => Err(Violation::new(
+                "state-machine-safety",
+                format!(
+                    "{node} applied {value} at {slot}; {} applied {} there",
+                    first.node, first.value
+                ),
+            )),
+            Some(_) => Ok(()),
+            None => {
+                assert_eq!(position, self.applied.len(), "slots are applied in order");
+                self.applied.push(AppliedValue { value, node });
+                Ok(())
+            }
+        }
+    }
+
+    fn check_promise<M: StateMachine>(&mut self, paxos: &Paxos<M>) -> Result<(), Violation> {
+        let index = paxos.id().index();
+        let promised = paxos.promised();
+        if promised < self.given[index] {
+            return Err(Violation::new(
+                "promise-monotonicity",
+                format!(
+                    "{} holds the promise {promised}, below {} which it promised before",
+                    paxos.id(),
+                    self.given[index]
+                ),
+            ));
+        }
+        if let Some(last) = self.last_promised[index] {
+            if promised < last {
+                return Err(Violation::new(
+                    "promise-monotonicity",
+                    format!(
+                        "{}'s promise went back from {last} to {promised}",
+                        paxos.id()
+                    ),
+                ));
+            }
+        }
+        self.last_promised[index] = Some(promised);
+        Ok(())
+    }
+}
+
+impl<M: StateMachine> Invariants<Paxos<M>> for PaxosInvariants {
+    fn after_event(
+        &mut self,
+        _time: SimTime,
+        touched: Option<NodeId>,
+        nodes: &[Option<Paxos<M>>],
+    ) -> Result<(), Violation> {
+        if self.given.len() < nodes.len() {
+            self.given.resize(nodes.len(), Ballot::ZERO);
+            self.last_promised.resize(nodes.len(), None);
+        }
+        let Some(touched) = touched else {
+            return Ok(());
+        };
+        let Some(paxos) = &nodes[touched.index()] else {
+            // Crashed: what it promised is judged again when it restarts.
+            self.last_promised[touched.index()] = None;
+            return Ok(());
+        };
+        let quorum = (nodes.len() / 2 + 1) as u32;
+        let mut informed = 0u64;
+        for observation in paxos.observations() {
+            match *observation {
+                Observation::Proposed {
+                    ballot,
+                    slot,
+                    value,
+                } => self.proposed(ballot, slot, value)?,
+                Observation::Accepted {
+                    ballot,
+                    slot,
+                    value,
+                } => self.accepted(touched, ballot, slot, value)?,
+                Observation::Acknowledged {
+                    acceptor,
+                    ballot,
+                    first,
+                    last,
+                } => {
+                    informed |= 1u64 << acceptor.index();
+                    self.acknowledged(quorum, acceptor, ballot, first, last)?
+                }
+                Observation::PromiseReceived { acceptor, ballot } => {
+                    informed |= 1u64 << acceptor.index();
+                    let given = &mut self.given[acceptor.index()];
+                    *given = (*given).max(ballot);
+                }
+                Observation::Applied { slot, value } => self.applied(touched, slot, value)?,
+            }
+        }
+        self.check_promise(paxos)?;
+        // A promise received now may come from an acceptor that has since restarted.
+        for (index, node) in nodes.iter().enumerate() {
+            if index != touched.index() && informed & (1u64 << index) != 0 {
+                if let Some(acceptor) = node {
+                    self.check_promise(acceptor)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
