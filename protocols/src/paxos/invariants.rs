@@ -158,6 +158,19 @@ impl PaxosInvariants {
         Ok(())
     }
 
+    fn decided(&self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
+        match self.chosen.get(slot.position()).copied().flatten() {
+            Some(chosen) if chosen.value != value => Err(Violation::new(
+                "agreement",
+                format!(
+                    "{node} learned {value} chosen at {slot}, but {} was chosen there in {}",
+                    chosen.value, chosen.ballot
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn applied(&mut self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
         let position = slot.position();
         match self.applied.get(position) {
@@ -253,6 +266,7 @@ impl<M: StateMachine> Invariants<Paxos<M>> for PaxosInvariants {
                     let given = &mut self.given[acceptor.index()];
                     *given = (*given).max(ballot);
                 }
+                Observation::Decided { slot, value } => self.decided(touched, slot, value)?,
                 Observation::Applied { slot, value } => self.applied(touched, slot, value)?,
             }
         }

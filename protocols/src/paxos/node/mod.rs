@@ -85,6 +85,13 @@ pub enum Observation {
         /// The ballot promised.
         ballot: Ballot,
     },
+    /// This node learned that `value` is chosen at `slot` (as a learner, PMS §2.3).
+    Decided {
+        /// The slot.
+        slot: Slot,
+        /// The value.
+        value: ValueId,
+    },
     /// This node applied `value` at `slot` to its state machine.
     Applied {
         /// The slot.
@@ -411,6 +418,17 @@ impl<M: StateMachine> Paxos<M> {
             value: value.id(),
         });
         self.accepted[position] = Some(AcceptedValue { ballot, value });
+    }
+
+    /// Marks `slot`, the one after the decided prefix, decided: the value this node's acceptor
+    /// holds there is the chosen one.
+    fn mark_decided(&mut self, slot: Slot) {
+        assert_eq!(slot, self.decided.next(), "slots are decided in order");
+        let value = self
+            .accepted(slot)
+            .map_or(ValueId::NoOp, |accepted| accepted.value.id());
+        self.decided = slot;
+        self.observations.push(Observation::Decided { slot, value });
     }
 
     /// Raises the promise to `ballot` in memory (the caller persists); the slots accepted in

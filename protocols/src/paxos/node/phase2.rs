@@ -188,7 +188,9 @@ impl<M: StateMachine> Paxos<M> {
         let ballot = message.ballot;
         if ballot < self.promised {
             match self.bug {
-                Some(Bug::AcceptWithoutPromiseCheck) if !message.values.is_empty() => {
+                Some(Bug::AcceptWithoutPromiseCheck)
+                    if !message.values.is_empty() && matches!(self.role, RoleState::Follower) =>
+                {
                     // Bug (P1a): the proposal is accepted although a higher ballot was promised.
                     let last = self.accept_values(context, ballot, message.first, message.values);
                     let prefix = self.prefix();
@@ -291,14 +293,14 @@ impl<M: StateMachine> Paxos<M> {
         if self.bug == Some(Bug::LearnWithoutQuorum) {
             // Bug (PMS §2.3): whatever was accepted is taken as chosen, without a majority.
             while self.accepted(self.decided.next()).is_some() {
-                self.decided = self.decided.next();
+                self.mark_decided(self.decided.next());
             }
             return;
         }
         while self.decided < leader_decided {
             let slot = self.decided.next();
             match self.accepted(slot) {
-                Some(accepted) if accepted.ballot == ballot => self.decided = slot,
+                Some(accepted) if accepted.ballot == ballot => self.mark_decided(slot),
                 _ => break,
             }
         }
@@ -376,12 +378,12 @@ impl<M: StateMachine> Paxos<M> {
     pub(super) fn maybe_decide(&mut self, context: &mut Context<Self>) {
         let quorum = self.quorum() as u32;
         let end = self.last_accepted_slot();
-        let RoleState::Leader(leader) = &mut self.role else {
-            return;
-        };
         let mut advanced = false;
         while self.decided < end {
             let slot = self.decided.next();
+            let RoleState::Leader(leader) = &mut self.role else {
+                return;
+            };
             let chosen_here = leader
                 .acks
                 .get(&slot)
@@ -390,7 +392,7 @@ impl<M: StateMachine> Paxos<M> {
                 break;
             }
             leader.acks.remove(&slot);
-            self.decided = slot;
+            self.mark_decided(slot);
             advanced = true;
         }
         if advanced {
