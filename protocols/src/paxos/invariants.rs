@@ -29,8 +29,6 @@ use sim::invariants::{Invariants, Violation};
 use sim::protocol::NodeId;
 use sim::service::StateMachine;
 use sim::time::SimTime;
-use std::collections::btree_map::Entry as MapEntry;
-use std::collections::BTreeMap;
 
 /// A chosen value and the ballot that chose it first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,21 +44,59 @@ struct AppliedValue {
     node: NodeId,
 }
 
+/// What one ballot did at one slot: the value its leader proposed there, and who acknowledged
+/// accepting it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BallotAtSlot {
+    ballot: Ballot,
+    proposed: Option<ValueId>,
+    /// A bit per acceptor.
+    acks: u64,
+}
+
+/// Everything the checker remembers about one slot. Almost every slot sees one or two ballots,
+/// so they are kept in a short vector scanned linearly, in a vector indexed by slot: no tree
+/// walk after every event.
+#[derive(Clone, Debug, Default)]
+struct SlotRecord {
+    ballots: Vec<BallotAtSlot>,
+    chosen: Option<Chosen>,
+    applied: Option<AppliedValue>,
+}
+
+impl SlotRecord {
+    fn ballot(&mut self, ballot: Ballot) -> &mut BallotAtSlot {
+        let position = match self.ballots.iter().position(|b| b.ballot == ballot) {
+            Some(position) => position,
+            None => {
+                self.ballots.push(BallotAtSlot {
+                    ballot,
+                    proposed: None,
+                    acks: 0,
+                });
+                self.ballots.len() - 1
+            }
+        };
+        &mut self.ballots[position]
+    }
+
+    fn proposed(&self, ballot: Ballot) -> Option<ValueId> {
+        self.ballots
+            .iter()
+            .find(|b| b.ballot == ballot)
+            .and_then(|b| b.proposed)
+    }
+}
+
 /// The checker of Multi-Paxos's four safety invariants.
 #[derive(Clone, Debug, Default)]
 pub struct PaxosInvariants {
-    /// The value each ballot's leader proposed at each slot.
-    proposals: BTreeMap<(Ballot, Slot), ValueId>,
-    /// Who acknowledged accepting each (slot, ballot) not yet chosen, a bit per node.
-    tally: BTreeMap<(Slot, Ballot), u64>,
-    /// `chosen[s - 1]`: the value chosen at slot `s`, once a majority accepted one.
-    chosen: Vec<Option<Chosen>>,
+    /// `slots[s - 1]`: what the checker knows of slot `s`.
+    slots: Vec<SlotRecord>,
     /// The highest ballot each acceptor is known (by a proposer) to have promised.
     given: Vec<Ballot>,
     /// Each node's promise when last seen, while it stays up.
     last_promised: Vec<Option<Ballot>>,
-    /// `applied[s - 1]`: the value first applied at slot `s`.
-    applied: Vec<AppliedValue>,
 }
 
 impl PaxosInvariants {
@@ -69,32 +105,38 @@ impl PaxosInvariants {
         PaxosInvariants::default()
     }
 
+    fn slot(&mut self, slot: Slot) -> &mut SlotRecord {
+        let position = slot.position();
+        if self.slots.len() <= position {
+            self.slots.resize_with(position + 1, SlotRecord::default);
+        }
+        &mut self.slots[position]
+    }
+
     fn proposed(&mut self, ballot: Ballot, slot: Slot, value: ValueId) -> Result<(), Violation> {
-        match self.proposals.entry((ballot, slot)) {
-            MapEntry::Vacant(vacant) => {
-                vacant.insert(value);
+        let at = self.slot(slot).ballot(ballot);
+        match at.proposed {
+            None => {
+                at.proposed = Some(value);
                 Ok(())
             }
-            MapEntry::Occupied(occupied) if *occupied.get() == value => Ok(()),
-            MapEntry::Occupied(occupied) => Err(Violation::new(
+            Some(proposed) if proposed == value => Ok(()),
+            Some(proposed) => Err(Violation::new(
                 "validity",
-                format!(
-                    "{ballot}'s leader proposed {value} at {slot}, after proposing {} there",
-                    occupied.get()
-                ),
+                format!("{ballot}'s leader proposed {value} at {slot}, after proposing {proposed} there"),
             )),
         }
     }
 
     fn accepted(
-        &self,
+        &mut self,
         node: NodeId,
         ballot: Ballot,
         slot: Slot,
         value: ValueId,
     ) -> Result<(), Violation> {
-        match self.proposals.get(&(ballot, slot)) {
-            Some(proposed) if *proposed == value => Ok(()),
+        match self.slot(slot).proposed(ballot) {
+            Some(proposed) if proposed == value => Ok(()),
             Some(proposed) => Err(Violation::new(
                 "validity",
                 format!(
@@ -124,21 +166,17 @@ impl PaxosInvariants {
         *given = (*given).max(ballot);
         let mut slot = first;
         while slot <= last {
-            let position = slot.position();
-            if self.chosen.len() <= position {
-                self.chosen.resize(position + 1, None);
-            }
-            if self.chosen[position].is_some_and(|chosen| chosen.ballot == ballot) {
+            let record = self.slot(slot);
+            if record.chosen.is_some_and(|chosen| chosen.ballot == ballot) {
                 slot = slot.next();
                 continue;
             }
-            let acks = self.tally.entry((slot, ballot)).or_default();
-            *acks |= 1u64 << acceptor.index();
-            if acks.count_ones() >= quorum {
-                self.tally.remove(&(slot, ballot));
-                if let Some(value) = self.proposals.get(&(ballot, slot)).copied() {
-                    match self.chosen[position] {
-                        None => self.chosen[position] = Some(Chosen { value, ballot }),
+            let at = record.ballot(ballot);
+            at.acks |= 1u64 << acceptor.index();
+            if at.acks.count_ones() >= quorum {
+                if let Some(value) = at.proposed {
+                    match record.chosen {
+                        None => record.chosen = Some(Chosen { value, ballot }),
                         Some(chosen) if chosen.value == value => {}
                         Some(chosen) => {
                             return Err(Violation::new(
@@ -158,8 +196,8 @@ impl PaxosInvariants {
         Ok(())
     }
 
-    fn decided(&self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
-        match self.chosen.get(slot.position()).copied().flatten() {
+    fn decided(&mut self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
+        match self.slot(slot).chosen {
             Some(chosen) if chosen.value != value => Err(Violation::new(
                 "agreement",
                 format!(
@@ -172,8 +210,8 @@ impl PaxosInvariants {
     }
 
     fn applied(&mut self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
-        let position = slot.position();
-        match self.applied.get(position) {
+        let record = self.slot(slot);
+        match record.applied {
             Some(first) if first.value != value => Err(Violation::new(
                 "state-machine-safety",
                 format!(
@@ -183,8 +221,7 @@ impl PaxosInvariants {
             )),
             Some(_) => Ok(()),
             None => {
-                assert_eq!(position, self.applied.len(), "slots are applied in order");
-                self.applied.push(AppliedValue { value, node });
+                record.applied = Some(AppliedValue { value, node });
                 Ok(())
             }
         }
