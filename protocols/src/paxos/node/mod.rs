@@ -22,7 +22,7 @@ use sim::service::{
 };
 use sim::time::{SimDuration, SimTime};
 use sim::workload::register::Registers;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 mod phase1;
 mod phase2;
@@ -129,8 +129,8 @@ struct LeaderState {
     /// For each acceptor, `Accept`s sent since its last reply or the last heartbeat: the
     /// pipelining window.
     in_flight: Vec<usize>,
-    /// For each slot proposed in this ballot and not yet decided, who accepted it (a bit per node).
-    acks: BTreeMap<Slot, u64>,
+    /// For each slot proposed in this ballot and not yet decided, who accepted it.
+    acks: Acks,
     /// For check-quorum: who answered since the last check.
     heard_from: Vec<bool>,
     /// For each acceptor, the highest prefix it reported in this ballot.
@@ -142,6 +142,55 @@ struct LeaderState {
     /// Slots from here on were proposed in this ballot (and observed so); earlier slots, decided
     /// before this leadership, are proposed again when first resent to a lagging acceptor.
     proposed_from: Slot,
+}
+
+/// Who accepted each undecided slot of a leader's ballot, a bit per node: slots from `first` on,
+/// in a ring buffer, because they are proposed at the end and decided at the front.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Acks {
+    first: Slot,
+    bits: VecDeque<u64>,
+}
+
+impl Acks {
+    fn new(first: Slot) -> Acks {
+        Acks {
+            first,
+            bits: VecDeque::new(),
+        }
+    }
+
+    /// Records `bits` for `slot`, past the last slot recorded.
+    fn push(&mut self, slot: Slot, bits: u64) {
+        let offset = (slot.0 - self.first.0) as usize;
+        if self.bits.len() <= offset {
+            self.bits.resize(offset + 1, 0);
+        }
+        self.bits[offset] |= bits;
+    }
+
+    /// Adds `bit` to every recorded slot in `first..=last`.
+    fn add(&mut self, first: Slot, last: Slot, bit: u64) {
+        let start = first.0.saturating_sub(self.first.0) as usize;
+        let end = (last.0 + 1).saturating_sub(self.first.0) as usize;
+        for bits in self.bits.iter_mut().take(end).skip(start) {
+            *bits |= bit;
+        }
+    }
+
+    /// How many accepted `slot`, if it is recorded.
+    fn count(&self, slot: Slot) -> Option<u32> {
+        let offset = usize::try_from(slot.0.checked_sub(self.first.0)?).ok()?;
+        self.bits.get(offset).map(|bits| bits.count_ones())
+    }
+
+    /// Forgets `slot`, just decided, which must be the first.
+    fn decide_first(&mut self, slot: Slot) {
+        if slot == self.first {
+            self.bits.pop_front();
+            self.first = slot.next();
+        }
+    }
 }
 
 /// What a node is doing, with the state only that role has.

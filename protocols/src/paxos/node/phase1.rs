@@ -3,7 +3,7 @@
 //! which values may already have been chosen ("Paxos Made Simple" §2.2 and §3; PMMC §3, the
 //! scout).
 
-use super::{CandidateState, LeaderState, Observation, Paxos, RoleState, Timer};
+use super::{Acks, CandidateState, LeaderState, Observation, Paxos, RoleState, Timer};
 use crate::paxos::ballot::{AcceptedValue, Ballot, Slot, Value};
 use crate::paxos::bugs::Bug;
 use crate::paxos::durable::Update;
@@ -194,7 +194,7 @@ impl<M: StateMachine> Paxos<M> {
             .map_or(first.previous(), |(slot, _)| *slot)
             .max(first.previous());
         let mut values = Vec::with_capacity((end.0 + 1 - first.0) as usize);
-        let mut acks = BTreeMap::new();
+        let mut acks = Acks::new(first);
         let mut slot = first;
         while slot <= end {
             let value = merged
@@ -207,7 +207,7 @@ impl<M: StateMachine> Paxos<M> {
             });
             self.store_accepted(slot, ballot, value.clone());
             values.push(value);
-            acks.insert(slot, 1u64 << self.id.index());
+            acks.push(slot, 1u64 << self.id.index());
             slot = slot.next();
         }
         if !values.is_empty() {

@@ -91,7 +91,7 @@ impl<M: StateMachine> Paxos<M> {
         });
         let own_bit = 1u64 << self.id.index();
         let leader = self.leader_state();
-        leader.acks.insert(slot, own_bit);
+        leader.acks.push(slot, own_bit);
         leader.pending.insert(slot, pending);
         self.replicate(context);
         // A cluster of one decides at once.
@@ -339,17 +339,6 @@ impl<M: StateMachine> Paxos<M> {
         leader.heard_from[peer] = true;
         leader.in_flight[peer] = leader.in_flight[peer].saturating_sub(1);
         leader.learned = leader.learned.max(message.decided);
-        if message.last >= message.first {
-            self.observations.push(Observation::Acknowledged {
-                acceptor: source,
-                ballot: message.ballot,
-                first: message.first,
-                last: message.last,
-            });
-            for (_, acks) in leader.acks.range_mut(message.first..=message.last) {
-                *acks |= 1u64 << peer;
-            }
-        }
         // The prefix acknowledges cumulatively, as Raft's matchIndex: every slot above the
         // acceptor's decided ones up to it is accepted in this ballot, so a lost `Accepted`
         // costs nothing once a later one arrives.
@@ -361,10 +350,19 @@ impl<M: StateMachine> Paxos<M> {
                 first: from,
                 last: message.prefix,
             });
-            for (_, acks) in leader.acks.range_mut(from..=message.prefix) {
-                *acks |= 1u64 << peer;
-            }
+            leader.acks.add(from, message.prefix, 1u64 << peer);
             leader.matched[peer] = message.prefix;
+        }
+        // Slots accepted past a gap are not in the prefix: count them one by one.
+        let first = message.first.max(message.prefix.next());
+        if message.last >= first {
+            self.observations.push(Observation::Acknowledged {
+                acceptor: source,
+                ballot: message.ballot,
+                first,
+                last: message.last,
+            });
+            leader.acks.add(first, message.last, 1u64 << peer);
         }
         if message.prefix.next() < message.first {
             leader.next[peer] = leader.next[peer].min(message.prefix.next());
@@ -384,14 +382,11 @@ impl<M: StateMachine> Paxos<M> {
             let RoleState::Leader(leader) = &mut self.role else {
                 return;
             };
-            let chosen_here = leader
-                .acks
-                .get(&slot)
-                .is_some_and(|acks| acks.count_ones() >= quorum);
+            let chosen_here = leader.acks.count(slot).is_some_and(|count| count >= quorum);
             if !chosen_here && slot > leader.learned {
                 break;
             }
-            leader.acks.remove(&slot);
+            leader.acks.decide_first(slot);
             self.mark_decided(slot);
             advanced = true;
         }
