@@ -54,35 +54,42 @@ struct BallotAtSlot {
     acks: u64,
 }
 
-/// Everything the checker remembers about one slot. Almost every slot sees one or two ballots,
-/// so they are kept in a short vector scanned linearly, in a vector indexed by slot: no tree
-/// walk after every event.
+/// Everything the checker remembers about one slot. Almost every slot sees one ballot, so the
+/// first is kept inline (no allocation per slot) and the rare others in a short vector scanned
+/// linearly; slots are in a vector indexed by slot: no tree walk after every event.
 #[derive(Clone, Debug, Default)]
 struct SlotRecord {
-    ballots: Vec<BallotAtSlot>,
+    first: Option<BallotAtSlot>,
+    others: Vec<BallotAtSlot>,
     chosen: Option<Chosen>,
     applied: Option<AppliedValue>,
 }
 
 impl SlotRecord {
     fn ballot(&mut self, ballot: Ballot) -> &mut BallotAtSlot {
-        let position = match self.ballots.iter().position(|b| b.ballot == ballot) {
+        let fresh = BallotAtSlot {
+            ballot,
+            proposed: None,
+            acks: 0,
+        };
+        let first = self.first.get_or_insert(fresh);
+        if first.ballot == ballot {
+            return first;
+        }
+        let position = match self.others.iter().position(|b| b.ballot == ballot) {
             Some(position) => position,
             None => {
-                self.ballots.push(BallotAtSlot {
-                    ballot,
-                    proposed: None,
-                    acks: 0,
-                });
-                self.ballots.len() - 1
+                self.others.push(fresh);
+                self.others.len() - 1
             }
         };
-        &mut self.ballots[position]
+        &mut self.others[position]
     }
 
     fn proposed(&self, ballot: Ballot) -> Option<ValueId> {
-        self.ballots
+        self.first
             .iter()
+            .chain(&self.others)
             .find(|b| b.ballot == ballot)
             .and_then(|b| b.proposed)
     }
@@ -230,6 +237,9 @@ impl PaxosInvariants {
     fn check_promise<M: StateMachine>(&mut self, paxos: &Paxos<M>) -> Result<(), Violation> {
         let index = paxos.id().index();
         let promised = paxos.promised();
+        if self.last_promised[index] == Some(promised) && self.given[index] <= promised {
+            return Ok(()); // nothing changed since the last check
+        }
         if promised < self.given[index] {
             return Err(Violation::new(
                 "promise-monotonicity",
