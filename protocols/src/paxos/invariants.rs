@@ -29,6 +29,7 @@ use sim::invariants::{Invariants, Violation};
 use sim::protocol::NodeId;
 use sim::service::StateMachine;
 use sim::time::SimTime;
+use std::collections::BTreeMap;
 
 /// A chosen value and the ballot that chose it first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,52 +55,30 @@ struct BallotAtSlot {
     acks: u64,
 }
 
-/// Everything the checker remembers about one slot. Almost every slot sees one ballot, so the
-/// first is kept inline (no allocation per slot) and the rare others in a short vector scanned
-/// linearly; slots are in a vector indexed by slot: no tree walk after every event.
-#[derive(Clone, Debug, Default)]
-struct SlotRecord {
-    first: Option<BallotAtSlot>,
-    others: Vec<BallotAtSlot>,
-    chosen: Option<Chosen>,
-    applied: Option<AppliedValue>,
-}
-
-impl SlotRecord {
-    fn ballot(&mut self, ballot: Ballot) -> &mut BallotAtSlot {
-        let fresh = BallotAtSlot {
-            ballot,
-            proposed: None,
-            acks: 0,
-        };
-        let first = self.first.get_or_insert(fresh);
-        if first.ballot == ballot {
-            return first;
-        }
-        let position = match self.others.iter().position(|b| b.ballot == ballot) {
-            Some(position) => position,
-            None => {
-                self.others.push(fresh);
-                self.others.len() - 1
-            }
-        };
-        &mut self.others[position]
-    }
-
-    fn proposed(&self, ballot: Ballot) -> Option<ValueId> {
-        self.first
-            .iter()
-            .chain(&self.others)
-            .find(|b| b.ballot == ballot)
-            .and_then(|b| b.proposed)
-    }
+impl BallotAtSlot {
+    /// No ballot yet (the bottom ballot is never proposed in).
+    const NONE: BallotAtSlot = BallotAtSlot {
+        ballot: Ballot::ZERO,
+        proposed: None,
+        acks: 0,
+    };
 }
 
 /// The checker of Multi-Paxos's four safety invariants.
+///
+/// Almost every slot only ever sees one ballot, so the first ballot seen at each slot is kept in
+/// a vector indexed by slot (one lookup, no tree walk, as this runs after every event) and the
+/// rare others in a map; chosen and applied values are vectors indexed by slot too.
 #[derive(Clone, Debug, Default)]
 pub struct PaxosInvariants {
-    /// `slots[s - 1]`: what the checker knows of slot `s`.
-    slots: Vec<SlotRecord>,
+    /// `first_ballots[s - 1]`: the first ballot seen at slot `s`.
+    first_ballots: Vec<BallotAtSlot>,
+    /// Every later ballot seen at a slot.
+    other_ballots: BTreeMap<(Slot, Ballot), BallotAtSlot>,
+    /// `chosen[s - 1]`: the value chosen at slot `s`, once a majority accepted one.
+    chosen: Vec<Option<Chosen>>,
+    /// `applied[s - 1]`: the value first applied at slot `s`.
+    applied: Vec<AppliedValue>,
     /// The highest ballot each acceptor is known (by a proposer) to have promised.
     given: Vec<Ballot>,
     /// Each node's promise when last seen, while it stays up.
@@ -112,16 +91,44 @@ impl PaxosInvariants {
         PaxosInvariants::default()
     }
 
-    fn slot(&mut self, slot: Slot) -> &mut SlotRecord {
+    /// What `ballot` did at `slot`, recorded on first sight.
+    fn ballot_at(&mut self, slot: Slot, ballot: Ballot) -> &mut BallotAtSlot {
         let position = slot.position();
-        if self.slots.len() <= position {
-            self.slots.resize_with(position + 1, SlotRecord::default);
+        if self.first_ballots.len() <= position {
+            self.first_ballots.resize(position + 1, BallotAtSlot::NONE);
         }
-        &mut self.slots[position]
+        let first = self.first_ballots[position].ballot;
+        if first == Ballot::ZERO || first == ballot {
+            let at = &mut self.first_ballots[position];
+            at.ballot = ballot;
+            return at;
+        }
+        self.other_ballots
+            .entry((slot, ballot))
+            .or_insert(BallotAtSlot {
+                ballot,
+                ..BallotAtSlot::NONE
+            })
+    }
+
+    /// The value `ballot`'s leader proposed at `slot`, if it did.
+    fn proposal(&self, slot: Slot, ballot: Ballot) -> Option<ValueId> {
+        match self.first_ballots.get(slot.position()) {
+            Some(first) if first.ballot == ballot => first.proposed,
+            _ => self.other_ballots.get(&(slot, ballot))?.proposed,
+        }
+    }
+
+    fn chosen_at(&mut self, slot: Slot) -> &mut Option<Chosen> {
+        let position = slot.position();
+        if self.chosen.len() <= position {
+            self.chosen.resize(position + 1, None);
+        }
+        &mut self.chosen[position]
     }
 
     fn proposed(&mut self, ballot: Ballot, slot: Slot, value: ValueId) -> Result<(), Violation> {
-        let at = self.slot(slot).ballot(ballot);
+        let at = self.ballot_at(slot, ballot);
         match at.proposed {
             None => {
                 at.proposed = Some(value);
@@ -130,19 +137,21 @@ impl PaxosInvariants {
             Some(proposed) if proposed == value => Ok(()),
             Some(proposed) => Err(Violation::new(
                 "validity",
-                format!("{ballot}'s leader proposed {value} at {slot}, after proposing {proposed} there"),
+                format!(
+                    "{ballot}'s leader proposed {value} at {slot}, after proposing {proposed} there"
+                ),
             )),
         }
     }
 
     fn accepted(
-        &mut self,
+        &self,
         node: NodeId,
         ballot: Ballot,
         slot: Slot,
         value: ValueId,
     ) -> Result<(), Violation> {
-        match self.slot(slot).proposed(ballot) {
+        match self.proposal(slot, ballot) {
             Some(proposed) if proposed == value => Ok(()),
             Some(proposed) => Err(Violation::new(
                 "validity",
@@ -173,25 +182,28 @@ impl PaxosInvariants {
         *given = (*given).max(ballot);
         let mut slot = first;
         while slot <= last {
-            let record = self.slot(slot);
-            if record.chosen.is_some_and(|chosen| chosen.ballot == ballot) {
+            if self
+                .chosen_at(slot)
+                .is_some_and(|chosen| chosen.ballot == ballot)
+            {
                 slot = slot.next();
                 continue;
             }
-            let at = record.ballot(ballot);
+            let at = self.ballot_at(slot, ballot);
             at.acks |= 1u64 << acceptor.index();
             if at.acks.count_ones() >= quorum {
                 if let Some(value) = at.proposed {
-                    match record.chosen {
-                        None => record.chosen = Some(Chosen { value, ballot }),
-                        Some(chosen) if chosen.value == value => {}
-                        Some(chosen) => {
+                    let chosen = self.chosen_at(slot);
+                    match *chosen {
+                        None => *chosen = Some(Chosen { value, ballot }),
+                        Some(earlier) if earlier.value == value => {}
+                        Some(earlier) => {
                             return Err(Violation::new(
                                 "agreement",
                                 format!(
                                     "{value} chosen at {slot} in {ballot}, but {} was chosen \
                                      there in {}",
-                                    chosen.value, chosen.ballot
+                                    earlier.value, earlier.ballot
                                 ),
                             ))
                         }
@@ -203,8 +215,8 @@ impl PaxosInvariants {
         Ok(())
     }
 
-    fn decided(&mut self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
-        match self.slot(slot).chosen {
+    fn decided(&self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
+        match self.chosen.get(slot.position()).copied().flatten() {
             Some(chosen) if chosen.value != value => Err(Violation::new(
                 "agreement",
                 format!(
@@ -217,8 +229,8 @@ impl PaxosInvariants {
     }
 
     fn applied(&mut self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
-        let record = self.slot(slot);
-        match record.applied {
+        let position = slot.position();
+        match self.applied.get(position) {
             Some(first) if first.value != value => Err(Violation::new(
                 "state-machine-safety",
                 format!(
@@ -228,7 +240,8 @@ impl PaxosInvariants {
             )),
             Some(_) => Ok(()),
             None => {
-                record.applied = Some(AppliedValue { value, node });
+                assert_eq!(position, self.applied.len(), "slots are applied in order");
+                self.applied.push(AppliedValue { value, node });
                 Ok(())
             }
         }
