@@ -170,6 +170,18 @@ impl PaxosInvariants {
         }
     }
 
+    /// A proposer learned that `acceptor` promised `ballot`; returns the acceptor's bit when
+    /// that raised what it is known to have promised (and its promise must be checked again).
+    fn give(&mut self, acceptor: NodeId, ballot: Ballot) -> u64 {
+        let given = &mut self.given[acceptor.index()];
+        if ballot > *given {
+            *given = ballot;
+            1u64 << acceptor.index()
+        } else {
+            0
+        }
+    }
+
     fn acknowledged(
         &mut self,
         quorum: u32,
@@ -178,8 +190,6 @@ impl PaxosInvariants {
         first: Slot,
         last: Slot,
     ) -> Result<(), Violation> {
-        let given = &mut self.given[acceptor.index()];
-        *given = (*given).max(ballot);
         let mut slot = first;
         while slot <= last {
             if self
@@ -247,6 +257,7 @@ impl PaxosInvariants {
         }
     }
 
+    #[inline]
     fn check_promise<M: StateMachine>(&mut self, paxos: &Paxos<M>) -> Result<(), Violation> {
         let index = paxos.id().index();
         let promised = paxos.promised();
@@ -318,13 +329,11 @@ impl<M: StateMachine> Invariants<Paxos<M>> for PaxosInvariants {
                     first,
                     last,
                 } => {
-                    informed |= 1u64 << acceptor.index();
+                    informed |= self.give(acceptor, ballot);
                     self.acknowledged(quorum, acceptor, ballot, first, last)?
                 }
                 Observation::PromiseReceived { acceptor, ballot } => {
-                    informed |= 1u64 << acceptor.index();
-                    let given = &mut self.given[acceptor.index()];
-                    *given = (*given).max(ballot);
+                    informed |= self.give(acceptor, ballot);
                 }
                 Observation::Decided { slot, value } => self.decided(touched, slot, value)?,
                 Observation::Applied { slot, value } => self.applied(touched, slot, value)?,
@@ -332,10 +341,12 @@ impl<M: StateMachine> Invariants<Paxos<M>> for PaxosInvariants {
         }
         self.check_promise(paxos)?;
         // A promise received now may come from an acceptor that has since restarted.
-        for (index, node) in nodes.iter().enumerate() {
-            if index != touched.index() && informed & (1u64 << index) != 0 {
-                if let Some(acceptor) = node {
-                    self.check_promise(acceptor)?;
+        if informed != 0 {
+            for (index, node) in nodes.iter().enumerate() {
+                if index != touched.index() && informed & (1u64 << index) != 0 {
+                    if let Some(acceptor) = node {
+                        self.check_promise(acceptor)?;
+                    }
                 }
             }
         }
