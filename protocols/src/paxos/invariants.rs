@@ -5,7 +5,10 @@
 //!   a majority of acceptors accepted it in one ballot ("Paxos Made Simple" §2.1: "only a single
 //!   value is chosen"). An acceptance counts once its proposer has received the acceptor's
 //!   `Accepted` (or is the proposer's own): the acceptor wrote it to disk before replying, so a
-//!   crash that loses unsynced writes cannot take it back.
+//!   crash that loses unsynced writes cannot take it back. A node that learns (decides and
+//!   applies) a slot after a value was chosen there must learn that value (PMS §2.1: a process
+//!   never learns that a value has been chosen unless it has been); a value learned before any
+//!   majority is visible is left to state-machine safety.
 //! - **validity** — only a proposed value is chosen (PMS §2.1), per slot and ballot: an acceptor
 //!   accepts in ballot `b` at slot `s` only the value `b`'s leader proposed at `s` (a client's
 //!   request or a no-op), and a leader proposes one value per slot in its ballot.
@@ -225,7 +228,7 @@ impl PaxosInvariants {
         Ok(())
     }
 
-    fn decided(&self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
+    fn learned(&self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
         match self.chosen.get(slot.position()).copied().flatten() {
             Some(chosen) if chosen.value != value => Err(Violation::new(
                 "agreement",
@@ -335,8 +338,10 @@ impl<M: StateMachine> Invariants<Paxos<M>> for PaxosInvariants {
                 Observation::PromiseReceived { acceptor, ballot } => {
                     informed |= self.give(acceptor, ballot);
                 }
-                Observation::Decided { slot, value } => self.decided(touched, slot, value)?,
-                Observation::Applied { slot, value } => self.applied(touched, slot, value)?,
+                Observation::Applied { slot, value } => {
+                    self.learned(touched, slot, value)?;
+                    self.applied(touched, slot, value)?
+                }
             }
         }
         self.check_promise(paxos)?;

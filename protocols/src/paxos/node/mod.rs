@@ -85,14 +85,8 @@ pub enum Observation {
         /// The ballot promised.
         ballot: Ballot,
     },
-    /// This node learned that `value` is chosen at `slot` (as a learner, PMS §2.3).
-    Decided {
-        /// The slot.
-        slot: Slot,
-        /// The value.
-        value: ValueId,
-    },
-    /// This node applied `value` at `slot` to its state machine.
+    /// This node learned that `value` is chosen at `slot` (as a learner, PMS §2.3) and applied it
+    /// to its state machine: a node applies each slot in the handler that decides it.
     Applied {
         /// The slot.
         slot: Slot,
@@ -470,14 +464,10 @@ impl<M: StateMachine> Paxos<M> {
     }
 
     /// Marks `slot`, the one after the decided prefix, decided: the value this node's acceptor
-    /// holds there is the chosen one.
+    /// holds there is the chosen one. The caller applies it in the same handler.
     fn mark_decided(&mut self, slot: Slot) {
         assert_eq!(slot, self.decided.next(), "slots are decided in order");
-        let value = self
-            .accepted(slot)
-            .map_or(ValueId::NoOp, |accepted| accepted.value.id());
         self.decided = slot;
-        self.observations.push(Observation::Decided { slot, value });
     }
 
     /// Raises the promise to `ballot` in memory (the caller persists); the slots accepted in

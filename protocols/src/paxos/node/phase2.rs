@@ -266,13 +266,7 @@ impl<M: StateMachine> Paxos<M> {
                 .is_some_and(|held| held.ballot == ballot && held.value == *value)
         });
         if unchanged && ballot <= self.promised {
-            for (offset, value) in values.iter().enumerate() {
-                self.observations.push(Observation::Accepted {
-                    ballot,
-                    slot: Slot(first.0 + offset as u64),
-                    value: value.id(),
-                });
-            }
+            // A retransmission: these acceptances were observed when first made.
             return last;
         }
         for (offset, value) in values.iter().enumerate() {
