@@ -156,6 +156,10 @@ pub struct ResultLine {
     /// The verdict in words, for failures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The cells of the coverage table this run reached, `kind: activity` (which kind of
+    /// fault hit the protocol doing what), sorted, each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<String>,
 }
 
 impl ResultLine {
@@ -176,6 +180,7 @@ impl ResultLine {
             messages: stats.messages_sent,
             scenario: data.scenario.clone(),
             detail: (!data.verdict.is_pass()).then(|| data.verdict.to_string()),
+            coverage: coverage_cells(data),
         }
     }
 
@@ -189,6 +194,118 @@ impl ResultLine {
         let mut line = serde_json::to_string(self).expect("a result line serializes");
         line.push('\n');
         line
+    }
+}
+
+/// The coverage cells a run reached: `kind: activity` for each fault window, sorted, each once.
+pub fn coverage_cells(data: &RunData) -> Vec<String> {
+    let mut cells: Vec<String> = data
+        .faults
+        .iter()
+        .filter_map(|window| {
+            let activity = window.activity.as_ref()?;
+            Some(format!(
+                "{}: {activity}",
+                reports::style::fault_name(window.kind)
+            ))
+        })
+        .collect();
+    cells.sort();
+    cells.dedup();
+    cells
+}
+
+/// A campaign's statistics beyond the tally: verdicts, faults per seed, and the coverage
+/// table (the share of seeds in which each kind of fault hit the protocol in each activity).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CampaignSummary {
+    /// Seeds run.
+    pub seeds: u64,
+    /// Seeds by verdict kind.
+    pub verdicts: BTreeMap<String, u64>,
+    /// Seeds by the number of faults in their schedule.
+    pub faults_per_seed: BTreeMap<u64, u64>,
+    /// Seeds that reached each coverage cell, by fault kind then activity.
+    pub coverage: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+impl CampaignSummary {
+    /// Counts one result line (in any order).
+    pub fn add(&mut self, line: &ResultLine) {
+        self.seeds += 1;
+        *self.verdicts.entry(line.verdict.clone()).or_default() += 1;
+        *self.faults_per_seed.entry(line.faults).or_default() += 1;
+        for cell in &line.coverage {
+            let (kind, activity) = cell.split_once(": ").unwrap_or((cell.as_str(), ""));
+            *self
+                .coverage
+                .entry(kind.to_string())
+                .or_default()
+                .entry(activity.to_string())
+                .or_default() += 1;
+        }
+    }
+
+    /// The quantile `q` (0 to 1) of faults per seed, by nearest rank.
+    fn faults_quantile(&self, q: f64) -> u64 {
+        let rank = ((q * self.seeds as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (faults, count) in &self.faults_per_seed {
+            seen += count;
+            if seen >= rank {
+                return *faults;
+            }
+        }
+        0
+    }
+
+    /// The summary as Markdown: verdicts, faults per seed, and the coverage table with the
+    /// share of seeds per cell.
+    pub fn markdown(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let _ = writeln!(out, "# Fuzz campaign: {} seeds\n", self.seeds);
+        let verdicts: Vec<String> = self
+            .verdicts
+            .iter()
+            .map(|(kind, count)| format!("{kind}: {count}"))
+            .collect();
+        let _ = writeln!(out, "Verdicts: {}.\n", verdicts.join(", "));
+        let _ = writeln!(
+            out,
+            "Faults per seed: min {}, median {}, 90th percentile {}, max {}.\n",
+            self.faults_quantile(0.0),
+            self.faults_quantile(0.5),
+            self.faults_quantile(0.9),
+            self.faults_quantile(1.0)
+        );
+        if self.coverage.is_empty() {
+            return out;
+        }
+        let mut activities: Vec<&String> =
+            self.coverage.values().flat_map(|row| row.keys()).collect();
+        activities.sort();
+        activities.dedup();
+        let _ = writeln!(
+            out,
+            "Coverage: the share of seeds in which a fault of each kind hit the protocol while it \
+             was doing each thing (a node fault: that node's activity; a network-wide fault: the \
+             leader's).\n"
+        );
+        let header: Vec<&str> = activities.iter().map(|a| a.as_str()).collect();
+        let _ = writeln!(out, "| fault | {} |", header.join(" | "));
+        let _ = writeln!(out, "|---|{}", "---|".repeat(activities.len()));
+        for (kind, row) in &self.coverage {
+            let cells: Vec<String> = activities
+                .iter()
+                .map(|activity| {
+                    let count = row.get(*activity).copied().unwrap_or(0);
+                    format!("{:.1}%", 100.0 * count as f64 / self.seeds.max(1) as f64)
+                })
+                .collect();
+            let _ = writeln!(out, "| {kind} | {} |", cells.join(" | "));
+        }
+        out
     }
 }
 
@@ -272,6 +389,53 @@ pub fn verdict_exit_status(kind: &str) -> crate::ExitStatus {
 mod tests {
     use super::*;
 
+    fn line(seed: u64, verdict: &str, faults: u64, coverage: &[&str]) -> ResultLine {
+        ResultLine {
+            seed,
+            verdict: verdict.to_string(),
+            fingerprint: String::new(),
+            events: 0,
+            ops: 0,
+            ok: 0,
+            fail: 0,
+            refused: 0,
+            info: 0,
+            faults,
+            messages: 0,
+            scenario: "s".to_string(),
+            detail: None,
+            coverage: coverage.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_campaign_summary_counts_seeds_per_coverage_cell() {
+        let mut summary = CampaignSummary::default();
+        summary.add(&line(
+            0,
+            "pass",
+            3,
+            &["crash: electing", "crash: leading, idle"],
+        ));
+        summary.add(&line(1, "safety-violation", 9, &["crash: electing"]));
+        summary.add(&line(2, "pass", 5, &[]));
+        assert_eq!(summary.seeds, 3);
+        assert_eq!(summary.coverage["crash"]["electing"], 2);
+        assert_eq!(summary.coverage["crash"]["leading, idle"], 1);
+        assert_eq!(summary.faults_quantile(0.5), 5);
+        assert_eq!(summary.faults_quantile(1.0), 9);
+        let markdown = summary.markdown();
+        assert!(
+            markdown.contains("| fault | electing | leading, idle |"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("| crash | 66.7% | 33.3% |"), "{markdown}");
+        assert!(
+            markdown.contains("pass: 2, safety-violation: 1"),
+            "{markdown}"
+        );
+    }
+
     #[test]
     fn seed_ranges_parse_exclusive_and_inclusive() {
         assert_eq!(
@@ -339,21 +503,7 @@ mod tests {
 
     #[test]
     fn exit_code_is_the_lowest_failing_seeds() {
-        let line = |seed, verdict: &str| ResultLine {
-            seed,
-            verdict: verdict.to_string(),
-            fingerprint: String::new(),
-            events: 0,
-            ops: 0,
-            ok: 0,
-            fail: 0,
-            refused: 0,
-            info: 0,
-            faults: 0,
-            messages: 0,
-            scenario: String::new(),
-            detail: None,
-        };
+        let line = |seed, verdict: &str| line(seed, verdict, 0, &[]);
         let mut tally = Tally::default();
         tally.add(&line(9, "panic"));
         tally.add(&line(1, "pass"));

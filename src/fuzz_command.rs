@@ -7,7 +7,7 @@
 //! run already are discarded, so the output does not depend on scheduling either.
 
 use crate::artifact::{self, Artifact};
-use crate::campaign::{ResultLine, SeedRange, Shard, Tally};
+use crate::campaign::{CampaignSummary, ResultLine, SeedRange, Shard, Tally};
 use crate::load::load_scenario;
 use crate::run_command::run_traced;
 use crate::ExitStatus;
@@ -111,6 +111,10 @@ pub fn execute(args: &FuzzArgs) -> ExitStatus {
     let wall = progress.finish();
     match outcome {
         Ok(report) => {
+            if let Err(error) = write_campaign_summary(&report.summary, &out) {
+                eprintln!("error: {error}");
+                return ExitStatus::InputError;
+            }
             print_summary(&report, wall, &results_path, args.stop_on_first);
             report.tally.exit_status()
         }
@@ -119,6 +123,16 @@ pub fn execute(args: &FuzzArgs) -> ExitStatus {
             ExitStatus::InputError
         }
     }
+}
+
+/// Writes `summary.json` and `summary.md`: verdicts, faults per seed, the coverage table.
+pub fn write_campaign_summary(summary: &CampaignSummary, out: &Path) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(summary).expect("a summary serializes") + "\n";
+    for (name, text) in [("summary.json", json), ("summary.md", summary.markdown())] {
+        let path = out.join(name);
+        fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Removes what an earlier campaign wrote into `out`: `results.jsonl` and the artifacts
@@ -132,6 +146,8 @@ fn clear_campaign_files(out: &Path, failures: &Path) -> Result<(), String> {
         Err(error) => Err(format!("cannot remove {}: {error}", path.display())),
     };
     remove(&out.join("results.jsonl"))?;
+    remove(&out.join("summary.json"))?;
+    remove(&out.join("summary.md"))?;
     let entries = fs::read_dir(failures)
         .map_err(|error| format!("cannot read {}: {error}", failures.display()))?;
     for entry in entries {
@@ -161,6 +177,7 @@ struct Campaign<'a> {
 /// What a finished campaign reports.
 struct Report {
     tally: Tally,
+    summary: CampaignSummary,
     /// The first artifact written, for the summary's replay line.
     first_artifact: Option<PathBuf>,
     /// Failing seeds whose expanded scenario did not reproduce the run (an engine bug).
@@ -182,6 +199,7 @@ impl Campaign<'_> {
         let mut results = BufWriter::new(file);
         let mut report = Report {
             tally: Tally::default(),
+            summary: CampaignSummary::default(),
             first_artifact: None,
             mismatches: 0,
         };
@@ -221,6 +239,7 @@ impl Campaign<'_> {
                     .write_all(run.line.to_json_line().as_bytes())
                     .map_err(|e| format!("writing {}: {e}", results_path.display()))?;
                 report.tally.add(&run.line);
+                report.summary.add(&run.line);
                 if let Some(data) = run.failure {
                     if report.tally.failed_count() <= self.max_artifacts {
                         failed_runs.push(data);
@@ -316,6 +335,9 @@ fn print_summary(report: &Report, wall: Duration, results_path: &Path, stop_on_f
         tally.seeds as f64 / seconds
     );
     println!("results: {}", results_path.display());
+    if let Some(dir) = results_path.parent() {
+        println!("summary: {}", dir.join("summary.md").display());
+    }
     if let Some((seed, kind)) = &tally.first_failure {
         if stop_on_first {
             println!("stopped at the first failure");

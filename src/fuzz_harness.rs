@@ -181,15 +181,25 @@ fn fault() -> BoxedStrategy<String> {
                     "cut" => {
                         let _ = writeln!(text, "from = {node}\nto = {other}");
                     }
-                    "crash" | "restart" | "pause" | "resume" => {
+                    "crash" | "restart" => {
                         let _ = writeln!(text, "node = {node}");
                     }
-                    "clock-jump" => {
-                        let _ = writeln!(text, "node = {node}\nby = \"{by}\"");
-                    }
-                    "clock-drift" => {
-                        let drift = if shape < 3 { drift % 600_000 } else { drift };
-                        let _ = writeln!(text, "node = {node}\ndrift_ppm = {drift}");
+                    // Pauses and clock faults aim at a client process now and then (client 3
+                    // exists only with enough clients: a rejection the loader must word).
+                    "pause" | "resume" | "clock-jump" | "clock-drift" => {
+                        let target = if shape >= 3 {
+                            format!("client = {}", (shape - 3) * 3)
+                        } else {
+                            format!("node = {node}")
+                        };
+                        let _ = writeln!(text, "{target}");
+                        if action == "clock-jump" {
+                            let _ = writeln!(text, "by = \"{by}\"");
+                        }
+                        if action == "clock-drift" {
+                            let drift = if shape < 2 { drift % 600_000 } else { drift };
+                            let _ = writeln!(text, "drift_ppm = {drift}");
+                        }
                     }
                     "network" => {
                         let _ = writeln!(text, "loss = \"{rate}\"\nreorder = \"{rate}\"");
@@ -281,14 +291,22 @@ fn scenario_text() -> BoxedStrategy<String> {
     let clocks =
         prop::collection::vec((node(), signed_duration(), extreme_i64()), 0..3).prop_map(|nodes| {
             let entries: Vec<String> = nodes
-                .into_iter()
+                .iter()
                 .enumerate()
                 .map(|(i, (node, offset, drift))| {
-                    let drift = if i == 0 { drift % 600_000 } else { drift };
+                    let drift = if i == 0 { drift % 600_000 } else { *drift };
                     format!("  {{ node = {node}, offset = \"{offset}\", drift_ppm = {drift} }},\n")
                 })
                 .collect();
-            format!("\n[clocks]\nnodes = [\n{}]\n", entries.concat())
+            // The last entry, when there are two or more, also sets a client's clocks.
+            let clients = match nodes.last().filter(|_| nodes.len() > 1) {
+                Some((_, offset, drift)) => format!(
+                    "clients = [ {{ client = 0, offset = \"{offset}\", drift_ppm = {} }} ]\n",
+                    drift % 600_000
+                ),
+                None => String::new(),
+            };
+            format!("\n[clocks]\nnodes = [\n{}]\n{clients}", entries.concat())
         });
     let storage = (latency(), any::<bool>()).prop_map(|(fsync, lose)| {
         format!("\n[storage]\nfsync = {fsync}\nlose_unsynced = {lose}\n")

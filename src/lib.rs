@@ -27,6 +27,7 @@ mod artifact;
 mod bench_command;
 mod campaign;
 mod check_command;
+mod compare_command;
 mod fuzz_command;
 #[cfg(test)]
 mod fuzz_harness;
@@ -57,6 +58,9 @@ enum Command {
     List,
     /// Run a scenario over many seeds in parallel; save every failure as an artifact.
     Fuzz(fuzz_command::FuzzArgs),
+    /// Run protocols side by side on identical environments over many seeds; write a
+    /// comparison report (compare.html, compare.md, compare.json).
+    Compare(compare_command::CompareArgs),
     /// Rerun a failure artifact and confirm its fingerprint and verdict.
     Replay(replay_command::ReplayArgs),
     /// Minimise a failure artifact to a small scenario that still fails the same way.
@@ -104,6 +108,7 @@ pub fn main_with(extra: Vec<&'static dyn registry::Registered>) -> ExitCode {
         Command::Check(args) => check_command::execute(&args),
         Command::Bench(args) => bench_command::execute(&args) as u8,
         Command::Fuzz(args) => fuzz_command::execute(&args) as u8,
+        Command::Compare(args) => compare_command::execute(&args) as u8,
         Command::Replay(args) => replay_command::execute(&args) as u8,
         Command::Shrink(args) => shrink_command::execute(&args) as u8,
         Command::Merge(args) => merge_command::execute(&args) as u8,

@@ -94,6 +94,41 @@ fn fault_on_a_node_that_does_not_exist() {
 }
 
 #[test]
+fn fault_on_a_client_that_does_not_exist() {
+    // GOOD has the default 3 clients: 0, 1 and 2.
+    let text = format!("{GOOD}\n[[faults]]\nat = \"1s\"\naction = \"pause\"\nclient = 3\n");
+    assert_rejected(
+        "bad-client",
+        &text,
+        10,
+        "faults[0].client: client 3 does not exist",
+    );
+    let both = format!(
+        "{GOOD}\n[[faults]]\nat = \"1s\"\naction = \"clock-jump\"\nclient = 0\nnode = 0\nby = \"1s\"\n"
+    );
+    assert_rejected(
+        "client-and-node",
+        &both,
+        10,
+        "give node or client, not both",
+    );
+    let crash =
+        format!("{GOOD}\n[[faults]]\nat = \"1s\"\naction = \"crash\"\nnode = 0\nclient = 0\n");
+    assert_rejected(
+        "crash-client",
+        &crash,
+        10,
+        "client: not used by action Crash",
+    );
+}
+
+#[test]
+fn clock_of_a_client_that_does_not_exist() {
+    let text = format!("{GOOD}\n[clocks]\nclients = [\n  {{ client = 0 }},\n  {{ client = 9, drift_ppm = 5 }},\n]\n");
+    assert_rejected("bad-client-clock", &text, 13, "clocks.clients[1].client");
+}
+
+#[test]
 fn not_toml_at_all() {
     assert_rejected("not-toml", "[protocol\nname = 1", 1, "");
 }

@@ -76,6 +76,27 @@ fn passing_campaign_exits_zero_and_prints_a_summary() {
         .collect();
     assert_eq!(fingerprints.len(), 6);
     assert!(failure_files(&out).is_empty());
+    // The campaign's summary: verdicts, faults per seed and the coverage table, whose cells
+    // are the ones the result lines name.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["seeds"], 6);
+    assert_eq!(summary["verdicts"]["pass"], 6);
+    let cells: std::collections::BTreeSet<String> = lines
+        .iter()
+        .flat_map(|l| l["coverage"].as_array().cloned().unwrap_or_default())
+        .map(|cell| cell.as_str().unwrap().to_string())
+        .collect();
+    assert!(!cells.is_empty());
+    for cell in &cells {
+        let (kind, activity) = cell.split_once(": ").unwrap();
+        assert!(
+            summary["coverage"][kind][activity].as_u64() > Some(0),
+            "{cell}"
+        );
+    }
+    let markdown = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(markdown.contains("| fault |"), "{markdown}");
 }
 
 #[test]

@@ -261,3 +261,46 @@ fn a_browser_renders_the_report_without_errors() {
         console.join("\n")
     );
 }
+
+#[test]
+fn a_browser_renders_the_comparison_without_errors() {
+    use reports::compare::{render, Comparison, RunMetrics, Variant};
+    use reports::operations::mark_refused;
+    let Some(chromium) = find_chromium() else {
+        if std::env::var("DETSIM_SKIP_BROWSER").as_deref() == Ok("1") {
+            eprintln!("skipped: no Chromium found and DETSIM_SKIP_BROWSER=1");
+            return;
+        }
+        panic!("no Chromium found on PATH; set DETSIM_SKIP_BROWSER=1 to skip this test");
+    };
+    let scratch = Scratch::new("compare");
+    let run = sample_run();
+    let mut operations = reports::operations(&run.history.to_history()).unwrap();
+    mark_refused(&mut operations, &run.history);
+    let metrics = RunMetrics::of(&run, &operations, 50_000_000);
+    let variants: Vec<Variant> = ["first", "second"]
+        .iter()
+        .map(|label| Variant {
+            label: label.to_string(),
+            protocol: run.protocol.clone(),
+            file: format!("{label}.toml"),
+            protocol_section: "name = \"raft\"\n".to_string(),
+            runs: vec![metrics.clone(), metrics.clone()],
+        })
+        .collect();
+    let comparison = Comparison::of(&variants, "0..2".to_string(), 50_000_000);
+    for file in render(&comparison).expect("render the comparison") {
+        std::fs::write(scratch.0.join(&file.name), &file.contents).unwrap();
+    }
+    let blue = screenshot(
+        &chromium,
+        &scratch.0,
+        &scratch.0.join("compare.html"),
+        (1100, 3000),
+        5,
+    );
+    assert!(
+        blue > 300,
+        "compare.html: only {blue} pixels of the first variant's colour: the plots did not load"
+    );
+}

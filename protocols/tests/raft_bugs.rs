@@ -18,7 +18,8 @@ fn every_planted_bug_is_selectable_by_name() {
             "vote-without-log-check",
             "commit-previous-term",
             "vote-not-persisted",
-            "stale-local-read"
+            "stale-local-read",
+            "no-dedup"
         ]
     );
     for name in <Raft>::BUGS {
@@ -137,6 +138,32 @@ fn stale_local_read_returns_an_overwritten_value() {
             ),
         }
         // The invariants see nothing wrong: only the client history can show this bug.
+        cluster.assert_safe();
+    }
+}
+
+/// Raft §8 with `no-dedup`: a client's retry of a write that already committed (its answer was
+/// lost) is appended and executed again. The correct protocol answers the retry from its
+/// session table and appends nothing; the buggy one applies a second entry, which — with
+/// another client's write in between — a linearizability check rejects.
+#[test]
+fn no_dedup_executes_a_retried_request_twice() {
+    for bug in [None, Some("no-dedup")] {
+        let mut cluster = Cluster::with_bug(3, bug);
+        cluster.elect(0);
+        let first = cluster.request(0, write(1));
+        cluster.deliver_all();
+        assert_eq!(cluster.replies_to(first), vec![Answer::Ok(None)]);
+        assert_eq!(cluster.node(0).last_applied(), LogIndex(1));
+        // The answer was lost on the way; the client retries the same request.
+        cluster.resend(0, first, write(1));
+        cluster.deliver_all();
+        let (applied, answers) = match bug {
+            None => (LogIndex(1), 2),
+            Some(_) => (LogIndex(2), 2),
+        };
+        assert_eq!(cluster.node(0).last_applied(), applied, "bug {bug:?}");
+        assert_eq!(cluster.replies_to(first).len(), answers);
         cluster.assert_safe();
     }
 }

@@ -132,11 +132,12 @@ fn correct_raft_passes_1000_swarm_seeds() {
 /// Each planted bug, the first swarm seed (of `scenarios/raft/swarm.toml`) whose run catches
 /// it, and the property that catches it. `planted_bugs_first_failing_swarm_seeds` proves each is
 /// the first; `planted_bugs_are_caught_at_their_recorded_seeds` replays them in the default suite.
-const FIRST_FAILURES: [(&str, u64, &str); 4] = [
+const FIRST_FAILURES: [(&str, u64, &str); 5] = [
     ("vote-without-log-check", 0, "leader-completeness"),
     ("commit-previous-term", 27, "leader-completeness"),
-    ("vote-not-persisted", 160, "election-safety"),
+    ("vote-not-persisted", 44, "election-safety"),
     ("stale-local-read", 0, "linearizability"),
+    ("no-dedup", 1, "linearizability"),
 ];
 
 /// Every planted bug is caught at its recorded seed, by the recorded property.

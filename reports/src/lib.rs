@@ -29,12 +29,14 @@
 //!     heal_time: None,
 //!     stuck_operation: None,
 //!     check_explanation: None,
+//!     leaders: Vec::new(),
 //! };
 //! let files = render_run(&run, &ReportOptions::default()).unwrap();
 //! assert!(files.iter().any(|file| file.name == "index.html"));
 //! ```
 #![deny(missing_docs)]
 
+pub mod compare;
 pub mod data;
 pub mod format;
 pub mod index;

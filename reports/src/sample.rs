@@ -7,7 +7,7 @@
 //! generator, so the run is the same on every machine.
 
 use sim::history::{History, Op, OpType, Process, Value};
-use sim::outcome::{FaultKind, FaultWindow, RunData, RunStats, Verdict};
+use sim::outcome::{FaultKind, FaultWindow, LeaderChange, RunData, RunStats, Verdict};
 use sim::protocol::NodeId;
 use sim::time::{SimTime, NANOS_PER_MILLI};
 
@@ -47,6 +47,7 @@ fn window(
         nodes: vec![NodeId(node)],
         start: SimTime(start_millis * MILLI),
         end: Some(SimTime(end_millis * MILLI)),
+        activity: None,
     }
 }
 
@@ -181,6 +182,18 @@ pub fn sample_run() -> RunData {
         heal_time: Some(SimTime(8_000 * MILLI)),
         stuck_operation: stuck,
         check_explanation: None,
+        leaders: vec![
+            LeaderChange {
+                time: SimTime(50 * MILLI),
+                node: NodeId(0),
+                term: 1,
+            },
+            LeaderChange {
+                time: SimTime(2_300 * MILLI),
+                node: NodeId(1),
+                term: 2,
+            },
+        ],
     }
 }
 

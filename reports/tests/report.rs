@@ -92,6 +92,7 @@ fn tiny_run() -> RunData {
                 nodes: vec![NodeId(1)],
                 start: SimTime(400 * MILLI),
                 end: Some(SimTime(700 * MILLI)),
+                activity: None,
             },
             FaultWindow {
                 kind: FaultKind::Clock,
@@ -99,12 +100,14 @@ fn tiny_run() -> RunData {
                 nodes: vec![NodeId(2)],
                 start: SimTime(800 * MILLI),
                 end: Some(SimTime(800 * MILLI)),
+                activity: None,
             },
         ],
         history: History { ops }.into(),
         heal_time: Some(SimTime(700 * MILLI)),
         stuck_operation: None,
         check_explanation: None,
+        leaders: Vec::new(),
     }
 }
 

@@ -39,6 +39,12 @@ pub struct ClientConfig<'a, O> {
     pub options: &'a O,
     /// How long to wait before retrying after a redirect (`[workload] redirect_backoff`).
     pub redirect_backoff: SimDuration,
+    /// How long to wait for an answer before sending the request again
+    /// (`[workload] retry_after`; zero: never).
+    pub retry_after: SimDuration,
+    /// How long one node is asked before a retry goes to another (`[workload]
+    /// failover_after`).
+    pub failover_after: SimDuration,
 }
 
 /// What a client half asks the engine to do.
@@ -82,6 +88,7 @@ pub struct ClientContext<'a, P: Protocol> {
     id: ClientId,
     node_count: u32,
     now: SimTime,
+    wall: SimTime,
     request: Option<RequestId>,
     completed: bool,
     rng: &'a mut SimRng,
@@ -89,7 +96,8 @@ pub struct ClientContext<'a, P: Protocol> {
 }
 
 impl<'a, P: Protocol> ClientContext<'a, P> {
-    /// A context for client `id` at true time `now`; `request` is the current operation's
+    /// A context for client `id` whose monotonic clock reads `now` (and wall clock too, unless
+    /// [`ClientContext::with_wall_clock`] sets it apart); `request` is the current operation's
     /// request id, if one is in progress. `effects` is an empty buffer the context fills (the
     /// caller reads it once the context is dropped).
     pub fn new(
@@ -105,11 +113,18 @@ impl<'a, P: Protocol> ClientContext<'a, P> {
             id,
             node_count,
             now,
+            wall: now,
             request,
             completed: false,
             rng,
             effects,
         }
+    }
+
+    /// The same context with the wall clock reading `wall`.
+    pub fn with_wall_clock(mut self, wall: SimTime) -> ClientContext<'a, P> {
+        self.wall = wall;
+        self
     }
 
     /// This client.
@@ -120,9 +135,15 @@ impl<'a, P: Protocol> ClientContext<'a, P> {
     pub fn node_count(&self) -> u32 {
         self.node_count
     }
-    /// The time now (clients keep true time).
+    /// The client's monotonic clock: for timeouts and elapsed time (it drifts, never jumps;
+    /// only differences of readings mean anything). Its timers run on it.
     pub fn now(&self) -> SimTime {
         self.now
+    }
+    /// The client's wall clock: offset, drift and jumps (see [`crate::clock`]). A lease or
+    /// lock validity computed on it is what clock faults break.
+    pub fn wall_clock(&self) -> SimTime {
+        self.wall
     }
     /// The request id of the operation in progress, if any.
     pub fn request(&self) -> Option<RequestId> {

@@ -1,11 +1,22 @@
-//! Per-node local clocks.
+//! Local clocks of nodes and client processes.
 //!
-//! A node's clock is piecewise linear in true time: `local = base_local + (true - base_true) ×
-//! (1 + drift)`, with drift in parts per million. An offset is part of `base_local`; a jump (bump)
-//! starts a new segment with `base_local` moved; changing the drift starts a new segment at the
-//! current reading. Protocols only ever see local time, and the timers they set are deadlines in
-//! local time, converted here to the true time at which the local clock reaches them — so a slow
-//! node's lease really does expire late in true time.
+//! Each process (node or client) has two clocks driven by one oscillator, as a real machine has
+//! `CLOCK_MONOTONIC` and `CLOCK_REALTIME` ([`ProcessClocks`]):
+//!
+//! - the **monotonic** clock measures elapsed time: it drifts with the oscillator, but has no
+//!   meaningful offset and never jumps. Timers are deadlines on it, converted here to the true
+//!   time at which it reaches them — so a slow node's timeout really does fire late in true
+//!   time, and with drift `d` a timer of delay `t` fires after `t / (1 + d)` of true time;
+//! - the **wall** clock is what the process believes the date is: it starts at an offset from
+//!   true time, drifts with the same oscillator, and jumps when the scenario says so (an NTP
+//!   step, an operator setting the clock). A protocol reads it only when it chooses to
+//!   ([`crate::protocol::Context::wall_clock`]); code that trusts it across a jump is what
+//!   clock faults break.
+//!
+//! Each clock ([`NodeClock`]) is piecewise linear in true time: `local = base_local + (true -
+//! base_true) × (1 + drift)`, with drift in parts per million. An offset is part of
+//! `base_local`; a jump starts a new segment with `base_local` moved; changing the drift starts a
+//! new segment at the current reading.
 //!
 //! Local readings are offset by [`LOCAL_EPOCH`] so that a clock set back from the start of the
 //! simulation still reads a positive number, as real wall clocks do.
@@ -20,7 +31,7 @@ const PPM: i128 = 1_000_000;
 /// Largest drift accepted, in ppm (±50%): beyond that a clock is not a clock.
 pub const DRIFT_PPM_LIMIT: i64 = 500_000;
 
-/// One node's clock.
+/// One clock: a piecewise-linear function of true time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeClock {
     base_true: u64,
@@ -119,9 +130,97 @@ impl NodeClock {
     }
 }
 
+/// A process's two clocks: monotonic (for timers and elapsed time) and wall (offset, drift,
+/// jumps), driven by one oscillator, so both share the drift.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessClocks {
+    monotonic: NodeClock,
+    wall: NodeClock,
+}
+
+impl ProcessClocks {
+    /// Clocks whose wall clock reads `offset` nanoseconds from true time (may be negative), both
+    /// drifting by `drift_ppm`. The monotonic clock starts at [`LOCAL_EPOCH`] whatever the
+    /// offset: only its differences mean anything.
+    pub fn new(offset: i64, drift_ppm: i64) -> ProcessClocks {
+        ProcessClocks {
+            monotonic: NodeClock::new(0, drift_ppm),
+            wall: NodeClock::new(offset, drift_ppm),
+        }
+    }
+
+    /// The monotonic reading at true time `now`.
+    pub fn monotonic_at(&self, now: SimTime) -> SimTime {
+        self.monotonic.local_at(now)
+    }
+
+    /// The wall-clock reading at true time `now`.
+    pub fn wall_at(&self, now: SimTime) -> SimTime {
+        self.wall.local_at(now)
+    }
+
+    /// The oscillator's current drift in ppm.
+    pub fn drift_ppm(&self) -> i64 {
+        self.monotonic.drift_ppm()
+    }
+
+    /// Steps the wall clock by `delta` nanoseconds at true time `now`; the monotonic clock, and
+    /// so every timer, is untouched.
+    pub fn jump_wall(&mut self, now: SimTime, delta: i64) {
+        self.wall.jump(now, delta);
+    }
+
+    /// Changes the oscillator's drift from `now` on: both clocks keep their readings and run at
+    /// the new rate. Running timers must be rescheduled ([`ProcessClocks::true_time_of`]).
+    pub fn set_drift(&mut self, now: SimTime, drift_ppm: i64) {
+        self.monotonic.set_drift(now, drift_ppm);
+        self.wall.set_drift(now, drift_ppm);
+    }
+
+    /// The monotonic deadline `delay` after `now` (saturating: a protocol's "never").
+    pub fn deadline_after(&self, now: SimTime, delay: SimDuration) -> SimTime {
+        self.monotonic.deadline_after(now, delay)
+    }
+
+    /// The earliest true time (not before `now`) at which the monotonic clock reaches
+    /// `deadline`.
+    pub fn true_time_of(&self, now: SimTime, deadline: SimTime) -> SimTime {
+        self.monotonic.true_time_of(now, deadline)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wall_jump_leaves_the_monotonic_clock_and_its_deadlines_alone() {
+        let mut clocks = ProcessClocks::new(3 * MS as i64, 0);
+        let deadline = clocks.deadline_after(SimTime(0), SimDuration::from_millis(100));
+        assert_eq!(clocks.monotonic_at(SimTime(0)).0, LOCAL_EPOCH);
+        assert_eq!(clocks.wall_at(SimTime(0)).0, LOCAL_EPOCH + 3 * MS);
+        clocks.jump_wall(SimTime(10 * MS), -(500 * MS as i64));
+        assert_eq!(
+            clocks.wall_at(SimTime(10 * MS)).0,
+            LOCAL_EPOCH + 13 * MS - 500 * MS
+        );
+        assert_eq!(
+            clocks.monotonic_at(SimTime(10 * MS)).0,
+            LOCAL_EPOCH + 10 * MS
+        );
+        assert_eq!(clocks.true_time_of(SimTime(10 * MS), deadline).0, 100 * MS);
+    }
+
+    #[test]
+    fn drift_moves_both_clocks_at_one_rate() {
+        let mut clocks = ProcessClocks::new(0, 0);
+        clocks.set_drift(SimTime(0), 250_000);
+        // A 100 ms timer fires after 100 / 1.25 = 80 ms of true time.
+        let deadline = clocks.deadline_after(SimTime(0), SimDuration::from_millis(100));
+        assert_eq!(clocks.true_time_of(SimTime(0), deadline).0, 80 * MS);
+        assert_eq!(clocks.wall_at(SimTime(80 * MS)).0, LOCAL_EPOCH + 100 * MS);
+        assert_eq!(clocks.drift_ppm(), 250_000);
+    }
 
     const MS: u64 = 1_000_000;
 

@@ -138,6 +138,25 @@ pub enum FaultAction {
     Network,
 }
 
+/// The process a pause or clock fault targets: a node, or a client process (a lock holder's
+/// GC pause, a lease computed on a client's clock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A node (`node = …`).
+    Node(NodeRef),
+    /// Client process `c` (`client = c`), `0..clients`.
+    Client(u32),
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Node(node) => write!(f, "node {node}"),
+            Target::Client(client) => write!(f, "client {client}"),
+        }
+    }
+}
+
 /// Partition shape names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -187,21 +206,21 @@ pub enum Fault {
     Crash(NodeRef),
     /// Restart a crashed node from its disk.
     Restart(NodeRef),
-    /// Pause a node: its timers and inbox wait, its clock runs on.
-    Pause(NodeRef),
-    /// Resume a paused node.
-    Resume(NodeRef),
-    /// Move a node's clock.
+    /// Pause a node or client: its timers and inbox wait, its clocks run on.
+    Pause(Target),
+    /// Resume a paused node or client.
+    Resume(Target),
+    /// Step a node's or client's wall clock (its monotonic clock and timers are untouched).
     ClockJump {
-        /// The node.
-        node: NodeRef,
+        /// The node or client.
+        target: Target,
         /// By how much (negative: back).
         by: SignedDuration,
     },
-    /// Set a node's clock drift.
+    /// Set the drift of a node's or client's oscillator (both its clocks).
     ClockDrift {
-        /// The node.
-        node: NodeRef,
+        /// The node or client.
+        target: Target,
         /// The new drift, parts per million.
         drift_ppm: i64,
     },
@@ -250,10 +269,16 @@ impl Fault {
             Fault::Partition(Partition::Isolate(node))
             | Fault::Crash(node)
             | Fault::Restart(node)
-            | Fault::Pause(node)
-            | Fault::Resume(node)
-            | Fault::ClockJump { node, .. }
-            | Fault::ClockDrift { node, .. } => add("node", node),
+            | Fault::Pause(Target::Node(node))
+            | Fault::Resume(Target::Node(node))
+            | Fault::ClockJump {
+                target: Target::Node(node),
+                ..
+            }
+            | Fault::ClockDrift {
+                target: Target::Node(node),
+                ..
+            } => add("node", node),
             Fault::Cut { from, to } => {
                 add("from", from);
                 add("to", to);
@@ -266,6 +291,17 @@ impl Fault {
             _ => {}
         }
         named
+    }
+
+    /// The process a pause or clock fault targets, if it is one.
+    pub fn target(&self) -> Option<Target> {
+        match self {
+            Fault::Pause(target)
+            | Fault::Resume(target)
+            | Fault::ClockJump { target, .. }
+            | Fault::ClockDrift { target, .. } => Some(*target),
+            _ => None,
+        }
     }
 }
 
@@ -313,6 +349,9 @@ pub struct FaultEntry {
     /// The node, for crash/restart/pause/resume/clock faults and `isolate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<NodeRef>,
+    /// The client process, for pause/resume/clock faults aimed at a client instead of a node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<u32>,
     /// The partition shape.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shape: Option<Shape>,
@@ -348,9 +387,17 @@ impl TryFrom<FaultEntry> for FaultSpec {
     fn try_from(entry: FaultEntry) -> Result<FaultSpec, String> {
         use FaultAction::*;
         let action = entry.action.ok_or("action: missing")?;
-        let present: [(&str, bool); 11] = [
+        // Pause, resume and clock faults take a node or a client: with `client`, it stands where
+        // `node` would.
+        let takes_client = matches!(action, Pause | Resume | ClockJump | ClockDrift);
+        if takes_client && entry.node.is_some() && entry.client.is_some() {
+            return Err("client: give node or client, not both".to_string());
+        }
+        let on_client = takes_client && entry.client.is_some();
+        let present: [(&str, bool); 12] = [
             ("for", entry.duration.is_some()),
-            ("node", entry.node.is_some()),
+            ("node", entry.node.is_some() || on_client),
+            ("client", entry.client.is_some() && !on_client),
             ("shape", entry.shape.is_some()),
             ("groups", entry.groups.is_some()),
             ("from", entry.from.is_some()),
@@ -388,6 +435,10 @@ impl TryFrom<FaultEntry> for FaultSpec {
         }
         // Presence was checked above: every `expect` below names a required field.
         let node = || entry.node.expect("required");
+        let target = || match entry.client {
+            Some(client) => Target::Client(client),
+            None => Target::Node(node()),
+        };
         let fault = match action {
             Partition => Fault::Partition(match entry.shape.expect("required") {
                 Shape::Isolate => self::Partition::Isolate(node()),
@@ -403,14 +454,14 @@ impl TryFrom<FaultEntry> for FaultSpec {
             Heal => Fault::Heal,
             Crash => Fault::Crash(node()),
             Restart => Fault::Restart(node()),
-            Pause => Fault::Pause(node()),
-            Resume => Fault::Resume(node()),
+            Pause => Fault::Pause(target()),
+            Resume => Fault::Resume(target()),
             ClockJump => Fault::ClockJump {
-                node: node(),
+                target: target(),
                 by: entry.by.expect("required"),
             },
             ClockDrift => Fault::ClockDrift {
-                node: node(),
+                target: target(),
                 drift_ppm: entry.drift_ppm.expect("required"),
             },
             Network => Fault::Network {
@@ -456,16 +507,14 @@ impl From<&FaultSpec> for FaultEntry {
                 entry.to = Some(*to);
             }
             Fault::Heal => {}
-            Fault::Crash(node)
-            | Fault::Restart(node)
-            | Fault::Pause(node)
-            | Fault::Resume(node) => entry.node = Some(*node),
-            Fault::ClockJump { node, by } => {
-                entry.node = Some(*node);
+            Fault::Crash(node) | Fault::Restart(node) => entry.node = Some(*node),
+            Fault::Pause(target) | Fault::Resume(target) => entry.set_target(*target),
+            Fault::ClockJump { target, by } => {
+                entry.set_target(*target);
                 entry.by = Some(*by);
             }
-            Fault::ClockDrift { node, drift_ppm } => {
-                entry.node = Some(*node);
+            Fault::ClockDrift { target, drift_ppm } => {
+                entry.set_target(*target);
                 entry.drift_ppm = Some(*drift_ppm);
             }
             Fault::Network {
@@ -479,6 +528,15 @@ impl From<&FaultSpec> for FaultEntry {
             }
         }
         entry
+    }
+}
+
+impl FaultEntry {
+    fn set_target(&mut self, target: Target) {
+        match target {
+            Target::Node(node) => self.node = Some(node),
+            Target::Client(client) => self.client = Some(client),
+        }
     }
 }
 
@@ -530,6 +588,24 @@ mod tests {
             FaultSpec::try_from(restart).unwrap_err(),
             "for: not used by action Restart"
         );
+        let mut pause = entry(FaultAction::Pause);
+        pause.client = Some(2);
+        assert_eq!(
+            FaultSpec::try_from(pause.clone()).unwrap().fault,
+            Fault::Pause(Target::Client(2))
+        );
+        pause.node = Some(NodeRef::Id(0));
+        assert_eq!(
+            FaultSpec::try_from(pause).unwrap_err(),
+            "client: give node or client, not both"
+        );
+        let mut crash = entry(FaultAction::Crash);
+        crash.node = Some(NodeRef::Id(1));
+        crash.client = Some(2);
+        assert_eq!(
+            FaultSpec::try_from(crash).unwrap_err(),
+            "client: not used by action Crash"
+        );
     }
 
     #[test]
@@ -550,8 +626,17 @@ mod tests {
             FaultSpec::new(
                 SimDuration::from_millis(3),
                 Fault::ClockJump {
-                    node: NodeRef::Random,
+                    target: Target::Node(NodeRef::Random),
                     by: SignedDuration(-40),
+                },
+            ),
+            FaultSpec::new(SimDuration::from_millis(3), Fault::Pause(Target::Client(7)))
+                .lasting(SimDuration::from_secs(2)),
+            FaultSpec::new(
+                SimDuration::from_millis(3),
+                Fault::ClockDrift {
+                    target: Target::Client(0),
+                    drift_ppm: -20_000,
                 },
             ),
             FaultSpec::new(

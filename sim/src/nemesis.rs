@@ -8,7 +8,9 @@
 //! so that each seed explores a different corner of fault space instead of the same average mix.
 
 use crate::rng::{Ratio, SimRng, Stream};
-use crate::scenario::{Fault, FaultSpec, NodeRef, Partition, Scenario, SignedDuration, SwarmKind};
+use crate::scenario::{
+    Fault, FaultSpec, NodeRef, Partition, Scenario, SignedDuration, SwarmKind, Target,
+};
 use crate::time::SimDuration;
 
 /// The explicit fault schedule of `scenario` under `seed`, sorted by time (stable).
@@ -56,7 +58,8 @@ fn swarm_schedule(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
         let length = SimDuration(rng.between(swarm.length_min.0, swarm.length_max.0));
         let length = SimDuration(length.0.min(end.0 - at.0)).max(SimDuration(1));
         let kind = kinds[rng.index(kinds.len())];
-        faults.push(draw_fault(kind, at, length, nodes, swarm, &mut rng));
+        let processes = (nodes, scenario.workload.clients);
+        faults.push(draw_fault(kind, at, length, processes, swarm, &mut rng));
         at = at + SimDuration(rng.between(swarm.gap_min.0, gap_mean.max(swarm.gap_min.0)));
     }
     faults
@@ -75,7 +78,7 @@ fn draw_fault(
     kind: SwarmKind,
     at: SimDuration,
     length: SimDuration,
-    nodes: u32,
+    (nodes, clients): (u32, u32),
     swarm: &crate::scenario::SwarmSection,
     rng: &mut SimRng,
 ) -> FaultSpec {
@@ -105,24 +108,14 @@ fn draw_fault(
             }
         }
         SwarmKind::Crash => Fault::Crash(draw_node(nodes, rng)),
-        SwarmKind::Pause => Fault::Pause(draw_node(nodes, rng)),
-        SwarmKind::Clock => {
-            if rng.chance(Ratio::new(1, 2)) {
-                let magnitude = rng.between(1, swarm.clock_jump_max.0.max(1)) as i64;
-                let sign = if rng.chance(Ratio::new(1, 2)) { -1 } else { 1 };
-                Fault::ClockJump {
-                    node: draw_node(nodes, rng),
-                    by: SignedDuration(sign * magnitude),
-                }
-            } else {
-                let max = swarm.drift_ppm_max.unsigned_abs();
-                let drift_ppm = rng.between(0, 2 * max) as i64 - max as i64;
-                Fault::ClockDrift {
-                    node: draw_node(nodes, rng),
-                    drift_ppm,
-                }
-            }
+        SwarmKind::Pause => Fault::Pause(Target::Node(draw_node(nodes, rng))),
+        SwarmKind::Clock => draw_clock_fault(swarm, rng, |rng| Target::Node(draw_node(nodes, rng))),
+        SwarmKind::ClientPause => {
+            Fault::Pause(Target::Client(rng.below(u64::from(clients)) as u32))
         }
+        SwarmKind::ClientClock => draw_clock_fault(swarm, rng, |rng| {
+            Target::Client(rng.below(u64::from(clients)) as u32)
+        }),
         SwarmKind::Network => {
             let loss = [Ratio::new(1, 100), Ratio::new(1, 20), Ratio::new(1, 5)];
             let duplicate = [Ratio::ZERO, Ratio::new(1, 50), Ratio::new(1, 10)];
@@ -135,6 +128,29 @@ fn draw_fault(
         }
     };
     FaultSpec::new(at, fault).lasting(length)
+}
+
+/// A wall-clock jump or a drift change (even odds) on the target `draw` picks.
+fn draw_clock_fault(
+    swarm: &crate::scenario::SwarmSection,
+    rng: &mut SimRng,
+    draw: impl FnOnce(&mut SimRng) -> Target,
+) -> Fault {
+    if rng.chance(Ratio::new(1, 2)) {
+        let magnitude = rng.between(1, swarm.clock_jump_max.0.max(1)) as i64;
+        let sign = if rng.chance(Ratio::new(1, 2)) { -1 } else { 1 };
+        Fault::ClockJump {
+            target: draw(rng),
+            by: SignedDuration(sign * magnitude),
+        }
+    } else {
+        let max = swarm.drift_ppm_max.unsigned_abs();
+        let drift_ppm = rng.between(0, 2 * max) as i64 - max as i64;
+        Fault::ClockDrift {
+            target: draw(rng),
+            drift_ppm,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -180,6 +196,29 @@ heal_at = "8s"
             // The written-out scenario is a valid scripted scenario.
             Scenario::parse(&expanded.to_toml(), Path::new("expanded.toml")).unwrap();
         }
+    }
+
+    #[test]
+    fn client_kinds_aim_at_existing_clients_and_write_out_as_valid_scenarios() {
+        let mut scenario = swarm_scenario();
+        let swarm = scenario.swarm.as_mut().unwrap();
+        swarm.kinds = vec![SwarmKind::ClientPause, SwarmKind::ClientClock];
+        scenario.workload.clients = 4;
+        let mut clients = std::collections::BTreeSet::new();
+        for seed in 0..20 {
+            let expanded = expanded_scenario(&scenario, seed);
+            for fault in &expanded.faults {
+                match fault.fault.target() {
+                    Some(Target::Client(client)) => {
+                        assert!(client < 4);
+                        clients.insert(client);
+                    }
+                    other => panic!("a client kind drew {other:?}"),
+                }
+            }
+            Scenario::parse(&expanded.to_toml(), Path::new("expanded.toml")).unwrap();
+        }
+        assert_eq!(clients.len(), 4, "every client is hit by some seed");
     }
 
     #[test]

@@ -215,6 +215,8 @@ pub struct Network {
     connectivity: DiMatrix<(), ()>,
     indices: Vec<NodeIndex<u16>>,
     rates: FaultRates,
+    /// The model links start from; client links take its loss, duplication and reordering.
+    default_link: LinkModel,
 }
 
 impl Network {
@@ -228,6 +230,7 @@ impl Network {
         let indices: Vec<_> = (0..node_count).map(|_| connectivity.add_node(())).collect();
         let mut network = Network {
             node_count,
+            default_link: model.clone(),
             links: vec![model; (node_count * node_count) as usize],
             connectivity,
             indices,
@@ -335,19 +338,32 @@ impl Network {
             return Transmission::Dropped;
         }
         let link = &self.links[self.slot(source, target)];
+        self.carry(&link.latency, link, rng)
+    }
+
+    /// A message between a client and a node: the client link's `latency`, and the loss,
+    /// duplication and reordering of the network's default link plus any network fault's.
+    /// Connectivity (a client placed beside a node shares that node's side of a partition) is
+    /// the caller's to check.
+    pub fn transmit_client(&self, latency: &Latency, rng: &mut SimRng) -> Transmission {
+        self.carry(latency, &self.default_link, rng)
+    }
+
+    /// One message over `link` (its loss, duplication and reordering) with `latency`.
+    fn carry(&self, latency: &Latency, link: &LinkModel, rng: &mut SimRng) -> Transmission {
         if rng.chance(link.loss) || rng.chance(self.rates.loss) {
             return Transmission::Dropped;
         }
-        let first = self.latency(link, rng);
+        let first = self.latency(latency, link, rng);
         if rng.chance(link.duplicate) || rng.chance(self.rates.duplicate) {
-            let second = self.latency(link, rng);
+            let second = self.latency(latency, link, rng);
             return Transmission::Duplicated(first, second);
         }
         Transmission::Delivered(first)
     }
 
-    fn latency(&self, link: &LinkModel, rng: &mut SimRng) -> SimDuration {
-        let base = link.latency.sample(rng);
+    fn latency(&self, latency: &Latency, link: &LinkModel, rng: &mut SimRng) -> SimDuration {
+        let base = latency.sample(rng);
         if rng.chance(link.reorder) || rng.chance(self.rates.reorder) {
             base + SimDuration(rng.between(0, link.reorder_delay.0))
         } else {

@@ -174,6 +174,11 @@ pub struct FaultWindow {
     /// When it ended; `None` when it lasted to the end of the run. Instant faults (a clock jump)
     /// have `end == Some(start)`.
     pub end: Option<SimTime>,
+    /// What the protocol was doing when the fault hit ([`crate::protocol::Protocol::activity`]):
+    /// the node's activity for a fault on one node (`down` if it was), otherwise the leader's
+    /// (`no leader` without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
 }
 
 /// Counters of a run. Everything here is deterministic (no wall time).
@@ -183,6 +188,9 @@ pub struct RunStats {
     pub events: u64,
     /// Messages protocols sent (before loss and duplication).
     pub messages_sent: u64,
+    /// Bytes of the messages sent ([`crate::protocol::Protocol::message_bytes`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bytes_sent: u64,
     /// Messages sent, by kind ([`crate::protocol::Protocol::message_kind`]).
     pub messages_by_kind: BTreeMap<String, u64>,
     /// Messages delivered to a node.
@@ -207,6 +215,16 @@ pub struct RunStats {
     /// Mean number of events waiting in the queue (events in flight), rounded down.
     #[serde(default)]
     pub queue_depth_mean: u64,
+    /// Open-loop arrivals that found every client busy and waited for one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub arrivals_waited: u64,
+    /// The longest such wait, ns.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub arrival_wait_max: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 impl RunStats {
@@ -270,4 +288,19 @@ pub struct RunData {
     /// own file.
     #[serde(skip)]
     pub check_explanation: Option<String>,
+    /// Every time a node came to believe it leads (from its [`crate::protocol::NodeView`]), in
+    /// order: how long a cluster went without a leader after a fault.
+    #[serde(skip)]
+    pub leaders: Vec<LeaderChange>,
+}
+
+/// A node came to believe it leads, in `term`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaderChange {
+    /// When.
+    pub time: SimTime,
+    /// Which node.
+    pub node: NodeId,
+    /// In which term (or ballot round, or epoch: the protocol's view).
+    pub term: u64,
 }

@@ -3,12 +3,13 @@
 //! A protocol is a pure state machine. It never reads a clock, draws a random number, sleeps,
 //! spawns or does IO: the simulator calls one of its handlers and the handler mutates `self` and
 //! pushes [`Effect`]s into a [`Context`]. Everything a handler may know about the world comes in
-//! through its arguments and the context: its own id, the cluster size, and the reading of its
-//! node's **local** clock (which may be offset, drifting or jumping relative to true time).
+//! through its arguments and the context: its own id, the cluster size, and its node's two local
+//! clocks: the **monotonic** clock ([`Context::now`]: drifts, never jumps; timers run on it) and
+//! the **wall** clock ([`Context::wall_clock`]: offset, drift and jumps), see [`crate::clock`].
 //!
 //! Inputs: [`Protocol::start`] (with the durable state that survived a crash, if any),
 //! [`Protocol::on_message`], [`Protocol::on_timer`], [`Protocol::on_client_request`].
-//! Effects: send a message, set a timer (a fixed local-time delay or a *range* the simulator draws
+//! Effects: send a message, set a timer (a fixed delay on the monotonic clock or a *range* the simulator draws
 //! from — how randomized election timeouts stay deterministic), cancel a timer, persist a durable
 //! update, reply to a client.
 //!
@@ -78,7 +79,7 @@ impl fmt::Display for RequestId {
 /// A key of the key-value workloads (a register, a counter, an account).
 pub type Key = u64;
 
-/// How long until a timer fires, in the node's local time.
+/// How long until a timer fires, on the node's monotonic clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TimerDelay {
     /// Exactly this long.
@@ -101,7 +102,7 @@ pub enum Effect<P: Protocol> {
     SetTimer {
         /// Which timer.
         timer: P::Timer,
-        /// When it fires, in local time from now.
+        /// When it fires, on the monotonic clock, from now.
         delay: TimerDelay,
     },
     /// Stop a timer if it is running.
@@ -128,27 +129,42 @@ pub enum Effect<P: Protocol> {
 pub struct Context<P: Protocol> {
     id: NodeId,
     node_count: u32,
-    local_time: SimTime,
+    monotonic: SimTime,
+    wall: SimTime,
     effects: Vec<Effect<P>>,
 }
 
 impl<P: Protocol> Context<P> {
-    /// A context for node `id` of `node_count`, whose local clock reads `local_time`.
+    /// A context for node `id` of `node_count`, whose monotonic and wall clocks both read
+    /// `local_time` (tests that need them apart use [`Context::with_clocks`]).
     pub fn new(id: NodeId, node_count: u32, local_time: SimTime) -> Context<P> {
+        Context::with_clocks(id, node_count, local_time, local_time)
+    }
+
+    /// A context for node `id` of `node_count` whose monotonic clock reads `monotonic` and wall
+    /// clock `wall`.
+    pub fn with_clocks(
+        id: NodeId,
+        node_count: u32,
+        monotonic: SimTime,
+        wall: SimTime,
+    ) -> Context<P> {
         assert!(id.0 < node_count, "{id} outside a cluster of {node_count}");
         Context {
             id,
             node_count,
-            local_time,
+            monotonic,
+            wall,
             effects: Vec::new(),
         }
     }
 
     /// Reuses this context (and its effect buffer's allocation) for another handler call.
-    pub fn reset(&mut self, id: NodeId, local_time: SimTime) {
+    pub fn reset(&mut self, id: NodeId, monotonic: SimTime, wall: SimTime) {
         assert!(self.effects.is_empty(), "effects left unapplied");
         self.id = id;
-        self.local_time = local_time;
+        self.monotonic = monotonic;
+        self.wall = wall;
     }
 
     /// This node.
@@ -169,9 +185,17 @@ impl<P: Protocol> Context<P> {
     pub fn quorum(&self) -> u32 {
         self.node_count / 2 + 1
     }
-    /// The node's local clock reading (never true time).
+    /// The node's monotonic clock (never true time): for timeouts and elapsed time. It drifts
+    /// with the node's oscillator but never jumps; only differences of readings mean anything.
     pub fn now(&self) -> SimTime {
-        self.local_time
+        self.monotonic
+    }
+
+    /// The node's wall clock (never true time): what it believes the date is. It has an offset,
+    /// drifts and jumps when the scenario steps it; comparing readings across processes, or
+    /// across a jump, is exactly the mistake clock faults expose.
+    pub fn wall_clock(&self) -> SimTime {
+        self.wall
     }
 
     /// Sends `message` to `target`.
@@ -190,14 +214,14 @@ impl<P: Protocol> Context<P> {
             }
         }
     }
-    /// Starts `timer` to fire after exactly `delay` of local time.
+    /// Starts `timer` to fire after exactly `delay` of monotonic time.
     pub fn set_timer(&mut self, timer: P::Timer, delay: SimDuration) {
         self.effects.push(Effect::SetTimer {
             timer,
             delay: TimerDelay::Fixed(delay),
         });
     }
-    /// Starts `timer` to fire after a local-time delay drawn uniformly from `low..=high`.
+    /// Starts `timer` to fire after a monotonic delay drawn uniformly from `low..=high`.
     pub fn set_timer_range(&mut self, timer: P::Timer, low: SimDuration, high: SimDuration) {
         assert!(low <= high, "timer range {low}..{high} is empty");
         self.effects.push(Effect::SetTimer {
@@ -341,6 +365,25 @@ pub trait Protocol: Sized + 'static {
     /// bad scenario, reported with its file and line before anything runs.
     fn check_options(_options: &Self::Options) -> Result<(), String> {
         Ok(())
+    }
+
+    /// What the node is doing, in the protocol's own words (`"electing"`, `"leading, entries
+    /// in flight"`), for the coverage table of fuzz campaigns: which faults hit which moments
+    /// of the protocol. A handful of values at most. Default: from the view's role.
+    fn activity(&self) -> &'static str {
+        match self.view().role {
+            Role::Leader => "leading",
+            Role::Follower => "following",
+            Role::Candidate => "electing",
+            Role::Other => "running",
+        }
+    }
+
+    /// The bytes `message` would take on the wire, for the bytes-per-operation figure of
+    /// comparison reports. Default: its in-memory size without what it points to (a protocol
+    /// whose messages carry vectors should count them: Raft counts its entries).
+    fn message_bytes(_message: &Self::Message) -> u64 {
+        std::mem::size_of::<Self::Message>() as u64
     }
 
     /// A short name for a message's kind (`"AppendEntries"`), for the per-kind message counts

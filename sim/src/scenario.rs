@@ -196,6 +196,23 @@ pub struct ClocksSection {
     /// Per-node initial offset and drift; unlisted nodes keep true time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<ClockSpec>,
+    /// Per-client initial offset and drift; unlisted clients keep true time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientClockSpec>,
+}
+
+/// `[[clocks.clients]]`: a client process's clocks, as [`ClockSpec`] is a node's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientClockSpec {
+    /// Which client, `0..clients`.
+    pub client: u32,
+    /// Added to true time by the wall clock; may be negative (`"-40ms"`).
+    #[serde(default)]
+    pub offset: SignedDuration,
+    /// Rate error of the oscillator in parts per million; positive runs fast.
+    #[serde(default)]
+    pub drift_ppm: i64,
 }
 
 /// `[[clocks.nodes]]`.
@@ -205,10 +222,11 @@ pub struct ClockSpec {
     /// Which node.
     #[serde(deserialize_with = "node_number")]
     pub node: u32,
-    /// Added to true time; may be negative (`"-40ms"`).
+    /// Added to true time by the wall clock (the monotonic clock has no offset); may be
+    /// negative (`"-40ms"`).
     #[serde(default)]
     pub offset: SignedDuration,
-    /// Rate error in parts per million; positive runs fast.
+    /// Rate error of the oscillator in parts per million, for both clocks; positive runs fast.
     #[serde(default)]
     pub drift_ppm: i64,
 }
@@ -258,6 +276,24 @@ pub struct WorkloadSection {
     /// it was answered), so the same workload replays against different protocols.
     #[serde(skip_serializing_if = "is_false")]
     pub reply_independent: bool,
+    /// How long a client waits for an answer before sending the same request (same id)
+    /// again; it keeps retrying until the operation's `timeout`. Default: a quarter of
+    /// `timeout`; `"0s"`: never retry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<SimDuration>,
+    /// How long a client keeps asking one node before its retries go to the next node.
+    /// Default: half of `timeout`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failover_after: Option<SimDuration>,
+    /// Where clients sit: `outside` the cluster (they reach every node; the default), or
+    /// `with-nodes` (client `c` beside node `c mod nodes`, on its side of every partition).
+    #[serde(skip_serializing_if = "Placement::is_outside")]
+    pub placement: Placement,
+    /// How operations arrive: `closed` (each client waits for its answer, then thinks — the
+    /// default) or `open` (arrivals at `clients × rate` per second whatever the answers, each
+    /// taken by an idle client; an arrival that finds all busy waits for the first free one).
+    #[serde(skip_serializing_if = "Arrivals::is_closed")]
+    pub arrivals: Arrivals,
     /// The workload's own fields (`keys`, `mix`, ...), checked by the workload.
     #[serde(flatten)]
     pub options: toml::Table,
@@ -268,7 +304,7 @@ fn is_false(value: &bool) -> bool {
 }
 
 /// The generic fields of `[workload]`; every other field belongs to the workload kind.
-const WORKLOAD_GENERIC_FIELDS: [&str; 7] = [
+const WORKLOAD_GENERIC_FIELDS: [&str; 11] = [
     "kind",
     "clients",
     "rate",
@@ -276,7 +312,59 @@ const WORKLOAD_GENERIC_FIELDS: [&str; 7] = [
     "client_latency",
     "redirect_backoff",
     "reply_independent",
+    "retry_after",
+    "failover_after",
+    "placement",
+    "arrivals",
 ];
+
+/// Where client processes sit on the network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// Outside the cluster: a client reaches every node, whatever partition the nodes are in.
+    #[default]
+    Outside,
+    /// Client `c` beside node `c mod nodes`: it reaches a node only when that node does.
+    WithNodes,
+}
+
+/// How client operations arrive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arrivals {
+    /// Closed loop: a client invokes its next operation a think time after the last ended.
+    #[default]
+    Closed,
+    /// Open loop: a Poisson stream of arrivals whatever the answers, so a slow service meets
+    /// the same offered load as a fast one (no coordinated omission).
+    Open,
+}
+
+impl Arrivals {
+    fn is_closed(&self) -> bool {
+        *self == Arrivals::Closed
+    }
+}
+
+impl Placement {
+    fn is_outside(&self) -> bool {
+        *self == Placement::Outside
+    }
+}
+
+impl WorkloadSection {
+    /// How long a client waits before retrying elsewhere.
+    pub fn retry_after(&self) -> SimDuration {
+        self.retry_after.unwrap_or(SimDuration(self.timeout.0 / 4))
+    }
+
+    /// How long a client asks one node before failing over to the next.
+    pub fn failover_after(&self) -> SimDuration {
+        self.failover_after
+            .unwrap_or(SimDuration(self.timeout.0 / 2))
+    }
+}
 
 impl Default for WorkloadSection {
     fn default() -> Self {
@@ -288,6 +376,10 @@ impl Default for WorkloadSection {
             client_latency: Latency::constant(SimDuration::from_millis(1)),
             redirect_backoff: SimDuration::from_millis(10),
             reply_independent: false,
+            retry_after: None,
+            failover_after: None,
+            placement: Placement::Outside,
+            arrivals: Arrivals::Closed,
             options: toml::Table::new(),
         }
     }
@@ -317,6 +409,10 @@ impl<'de> Deserialize<'de> for WorkloadSection {
                         "client_latency" => section.client_latency = map.next_value()?,
                         "redirect_backoff" => section.redirect_backoff = map.next_value()?,
                         "reply_independent" => section.reply_independent = map.next_value()?,
+                        "retry_after" => section.retry_after = Some(map.next_value()?),
+                        "failover_after" => section.failover_after = Some(map.next_value()?),
+                        "placement" => section.placement = map.next_value()?,
+                        "arrivals" => section.arrivals = map.next_value()?,
                         _ => {
                             let value: toml::Value = map.next_value()?;
                             section.options.insert(key, value);
@@ -402,14 +498,17 @@ fn default_check_budget() -> u64 {
 }
 
 use crate::fault::node_number;
-pub use crate::fault::{Fault, FaultAction, FaultEntry, FaultSpec, NodeRef, Partition, Shape};
+pub use crate::fault::{
+    Fault, FaultAction, FaultEntry, FaultSpec, NodeRef, Partition, Shape, Target,
+};
 
 /// `[swarm]`: draw the fault schedule from the seed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SwarmSection {
     /// Fault kinds the generator may enable (each seed enables a random non-empty subset):
-    /// `partition`, `crash`, `pause`, `clock`, `network`.
+    /// `partition`, `crash`, `pause`, `clock`, `network` (the default set), and
+    /// `client-pause`, `client-clock` (faults on client processes).
     #[serde(default = "default_swarm_kinds")]
     pub kinds: Vec<SwarmKind>,
     /// Shortest gap between faults.
@@ -474,6 +573,11 @@ pub enum SwarmKind {
     Clock,
     /// Loss, duplication and reordering bursts.
     Network,
+    /// Pauses of client processes (a lock holder's GC pause). Not in the default set: a swarm
+    /// scenario opts in.
+    ClientPause,
+    /// Wall-clock jumps and drift of client processes. Not in the default set.
+    ClientClock,
 }
 
 /// A duration that may be negative, written `"-40ms"`.
@@ -819,7 +923,7 @@ impl Scenario {
             }
         }
         for (i, fault) in self.faults.iter().enumerate() {
-            validate_fault(fault, nodes, run.duration)
+            validate_fault(fault, nodes, self.workload.clients, run.duration)
                 .map_err(|m| Problem::entry("[[faults]]", i).with(format!("faults[{i}].{m}")))?;
         }
         limits::check_schedule(self)
@@ -828,7 +932,12 @@ impl Scenario {
 
 /// Checks a fault against the run: its time, its nodes and its values. (Which fields an action
 /// takes was checked when it was parsed.)
-fn validate_fault(fault: &FaultSpec, nodes: u32, duration: SimDuration) -> Result<(), String> {
+fn validate_fault(
+    fault: &FaultSpec,
+    nodes: u32,
+    clients: u32,
+    duration: SimDuration,
+) -> Result<(), String> {
     if fault.at > duration {
         return Err(format!(
             "at: {} is after the end of the run ({duration})",
@@ -839,6 +948,15 @@ fn validate_fault(fault: &FaultSpec, nodes: u32, duration: SimDuration) -> Resul
         if node >= nodes {
             return Err(format!(
                 "{field}: node {node} does not exist in a cluster of {nodes}"
+            ));
+        }
+    }
+    if let Some(Target::Client(client)) = fault.fault.target() {
+        if client >= clients {
+            return Err(format!(
+                "client: client {client} does not exist (the workload has {clients} clients, \
+                 0..{})",
+                clients.saturating_sub(1)
             ));
         }
     }

@@ -20,7 +20,7 @@
 use crate::client::{ClientConfig, ClientContext, ClientHalf};
 use crate::completion::Completion;
 use crate::protocol::{ClientId, NodeId, Protocol, RequestId};
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 use crate::workload::{OperationOf, OutputOf, Workload};
 use std::borrow::Cow;
 use std::collections::{btree_map, BTreeMap};
@@ -222,20 +222,33 @@ impl<M: StateMachine> Sessions<M> {
     }
 }
 
-/// Timers of [`FollowLeader`]: it has none.
+/// Timers of [`FollowLeader`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum NoTimer {}
+pub enum FollowTimer {
+    /// No answer came in time: send the request again (to the next node once the current one
+    /// has had `failover_after`).
+    Retry,
+}
 
 /// The client half of a service with a leader: send the request to the node the client
 /// believes serves it; on a redirect, retry the *same* request (same id) at the hinted node —
-/// or the next node when there is no hint — after the redirect back-off; complete on any other
-/// answer, with the answering node. A request that finds its node down is `refused`; after a
-/// timeout the next operation goes to a node drawn at random.
+/// or the next node when there is no hint — after the redirect back-off; when the node is down,
+/// send the same request to the next node; when no answer came within `retry_after` (on the
+/// client's monotonic clock), send it again — to the same node until that node has had
+/// `failover_after`, then to the next; complete on any other answer, with the answering node. The engine gives up at the operation's deadline
+/// (`info`); after that the next operation goes to a node drawn at random.
+///
+/// Retrying a request whose first copy may have run is what makes a service's deduplication
+/// matter (Raft §8): a service that executes both copies applies one operation twice.
 #[derive(Clone, Debug)]
 pub struct FollowLeader<W: Workload> {
     target: NodeId,
     node_count: u32,
     redirect_backoff: SimDuration,
+    retry_after: SimDuration,
+    failover_after: SimDuration,
+    /// When (on the client's monotonic clock) the current request was first sent to `target`.
+    asked_since: SimTime,
     current: Option<Request<OperationOf<W>>>,
 }
 
@@ -244,20 +257,32 @@ impl<W: Workload> FollowLeader<W> {
     pub fn target(&self) -> NodeId {
         self.target
     }
+
+    fn next_node(&self, after: NodeId) -> NodeId {
+        NodeId((after.0 + 1) % self.node_count)
+    }
 }
 
 impl<W, P> ClientHalf<P> for FollowLeader<W>
 where
     W: Workload,
-    P: Protocol<Workload = W, Request = Request<OperationOf<W>>, Response = Response<OutputOf<W>>>,
+    P: Protocol<
+        Workload = W,
+        Request = Request<OperationOf<W>>,
+        Response = Response<OutputOf<W>>,
+        Client = FollowLeader<W>,
+    >,
 {
-    type Timer = NoTimer;
+    type Timer = FollowTimer;
 
     fn start(config: &ClientConfig<'_, P::Options>, context: &mut ClientContext<'_, P>) -> Self {
         FollowLeader {
             target: context.random_node(),
             node_count: config.node_count,
             redirect_backoff: config.redirect_backoff,
+            retry_after: config.retry_after,
+            failover_after: config.failover_after,
+            asked_since: context.now(),
             current: None,
         }
     }
@@ -276,6 +301,10 @@ where
         };
         context.send(self.target, request.clone());
         self.current = Some(request);
+        self.asked_since = context.now();
+        if self.retry_after > SimDuration::ZERO {
+            context.set_timer(FollowTimer::Retry, self.retry_after);
+        }
     }
 
     fn on_response(
@@ -291,7 +320,8 @@ where
             Answer::Redirect(hint) => {
                 self.target = hint
                     .filter(|hint| hint.0 < self.node_count)
-                    .unwrap_or(NodeId((source.0 + 1) % self.node_count));
+                    .unwrap_or(self.next_node(source));
+                self.asked_since = context.now();
                 let retry = current.clone();
                 context.send_after(self.redirect_backoff, self.target, retry);
                 return;
@@ -302,11 +332,27 @@ where
             Answer::Indeterminate(reason) => Completion::Unknown(reason),
         };
         self.current = None;
+        if self.retry_after > SimDuration::ZERO {
+            context.cancel_timer(FollowTimer::Retry);
+        }
         context.complete(completion, Some(source));
     }
 
-    fn on_timer(&mut self, _context: &mut ClientContext<'_, P>, timer: NoTimer) {
-        match timer {}
+    fn on_timer(&mut self, context: &mut ClientContext<'_, P>, timer: FollowTimer) {
+        let FollowTimer::Retry = timer;
+        let Some(current) = self.current.clone() else {
+            return;
+        };
+        // No answer in time: the request or its answer may be lost, or the node slow,
+        // partitioned or down. Ask the same node again until it has had `failover_after`, then
+        // the next one; the same request id lets the service recognise a request it already
+        // executed.
+        if context.now().saturating_since(self.asked_since) >= self.failover_after {
+            self.target = self.next_node(self.target);
+            self.asked_since = context.now();
+        }
+        context.send(self.target, current);
+        context.set_timer(FollowTimer::Retry, self.retry_after);
     }
 
     fn on_unreachable(
@@ -315,14 +361,20 @@ where
         node: NodeId,
         request: Request<OperationOf<W>>,
     ) {
-        if self.current.as_ref().is_some_and(|c| c.id == request.id) {
-            self.current = None;
-            context.complete(Completion::Refused(Cow::Borrowed("node down")), Some(node));
+        if self.current.as_ref().is_none_or(|c| c.id != request.id) || node != self.target {
+            return;
         }
+        // Connection refused: this node certainly did not run it. Move on to the next one.
+        self.target = self.next_node(node);
+        self.asked_since = context.now();
+        context.send_after(self.redirect_backoff, self.target, request);
     }
 
     fn on_timeout(&mut self, context: &mut ClientContext<'_, P>) {
         self.current = None;
+        if self.retry_after > SimDuration::ZERO {
+            context.cancel_timer(FollowTimer::Retry);
+        }
         // The node may be gone: try another one next time.
         self.target = context.random_node();
     }
@@ -337,9 +389,8 @@ pub type MachineOutput<M> = OutputOf<<M as StateMachine>::Workload>;
 mod tests {
     use super::*;
     use crate::client::ClientEffect;
-    use crate::protocol::{Context, NodeConfig, NodeView, Role};
+    use crate::protocol::{Context, NodeConfig, NodeView, Role, TimerDelay};
     use crate::rng::SimRng;
-    use crate::time::SimTime;
     use crate::workload::counter::{self, Counters};
     use crate::workload::register::{Operation, Register};
 
@@ -390,6 +441,21 @@ mod tests {
         effects
     }
 
+    /// Like [`step`], with the client's monotonic clock reading `ms` milliseconds.
+    fn step_at(
+        half: &mut FollowLeader<Register>,
+        rng: &mut SimRng,
+        request: Option<RequestId>,
+        ms: u64,
+        handler: impl FnOnce(&mut FollowLeader<Register>, &mut ClientContext<'_, Standard>),
+    ) -> Vec<ClientEffect<Standard>> {
+        let mut effects = Vec::new();
+        let now = SimTime::ZERO + SimDuration::from_millis(ms);
+        let mut context = ClientContext::new(ClientId(4), 3, now, request, rng, &mut effects);
+        handler(half, &mut context);
+        effects
+    }
+
     #[test]
     fn one_operation_follows_a_redirect_to_a_second_node() {
         let mut rng = SimRng::new(5);
@@ -398,6 +464,8 @@ mod tests {
             node_count: 3,
             options: &(),
             redirect_backoff: SimDuration::from_millis(10),
+            retry_after: SimDuration::ZERO,
+            failover_after: SimDuration::ZERO,
         };
         let mut effects = Vec::new();
         let mut half = {
@@ -466,6 +534,94 @@ mod tests {
     }
 
     #[test]
+    fn a_request_unanswered_in_time_or_refused_goes_again_with_its_id_to_the_next_node() {
+        let mut rng = SimRng::new(2);
+        let retry_after = SimDuration::from_millis(250);
+        let mut half = FollowLeader::<Register> {
+            target: NodeId(1),
+            node_count: 3,
+            redirect_backoff: SimDuration::from_millis(10),
+            retry_after,
+            failover_after: SimDuration::from_millis(500),
+            asked_since: SimTime::ZERO,
+            current: None,
+        };
+        let id = RequestId(8);
+        let sent = step(&mut half, &mut rng, Some(id), |half, context| {
+            half.on_invoke(context, id, Operation::Write { key: 0, value: 1 })
+        });
+        assert!(matches!(
+            sent.as_slice(),
+            [
+                ClientEffect::Send { target: NodeId(1), request, .. },
+                ClientEffect::SetTimer { timer: FollowTimer::Retry, delay: TimerDelay::Fixed(d) },
+            ] if request.id == id && *d == retry_after
+        ));
+        // No answer within retry_after: the same request goes again to n1, which has not had
+        // failover_after yet; and the timer restarts.
+        let again = step_at(&mut half, &mut rng, Some(id), 250, |half, context| {
+            half.on_timer(context, FollowTimer::Retry)
+        });
+        assert!(matches!(
+            again.as_slice(),
+            [
+                ClientEffect::Send { target: NodeId(1), request, delay },
+                ClientEffect::SetTimer { timer: FollowTimer::Retry, .. },
+            ] if request.id == id && *delay == SimDuration::ZERO
+        ));
+        // At 500 ms n1 has had its failover_after: the retry goes to n2.
+        let retried = step_at(&mut half, &mut rng, Some(id), 500, |half, context| {
+            half.on_timer(context, FollowTimer::Retry)
+        });
+        assert!(matches!(
+            retried.as_slice(),
+            [
+                ClientEffect::Send { target: NodeId(2), request, delay },
+                ClientEffect::SetTimer { timer: FollowTimer::Retry, .. },
+            ] if request.id == id && *delay == SimDuration::ZERO
+        ));
+        // n2 is down: move on to n0 (wrapping), same id, after the back-off.
+        let request = Request {
+            id,
+            client: ClientId(4),
+            operation: Operation::Write { key: 0, value: 1 },
+        };
+        let moved = step(&mut half, &mut rng, Some(id), |half, context| {
+            half.on_unreachable(context, NodeId(2), request.clone())
+        });
+        assert!(matches!(
+            moved.as_slice(),
+            [ClientEffect::Send { target: NodeId(0), request, delay }]
+                if request.id == id && *delay == SimDuration::from_millis(10)
+        ));
+        // A refusal from a node the client already left is stale: nothing happens.
+        let stale = step(&mut half, &mut rng, Some(id), |half, context| {
+            half.on_unreachable(context, NodeId(1), request.clone())
+        });
+        assert!(stale.is_empty());
+        // The answer completes the operation and stops the retry timer.
+        let answer = Response {
+            request: id,
+            answer: Answer::Ok(None),
+        };
+        let done = step(&mut half, &mut rng, Some(id), |half, context| {
+            half.on_response(context, NodeId(0), answer)
+        });
+        assert!(matches!(
+            done.as_slice(),
+            [
+                ClientEffect::CancelTimer {
+                    timer: FollowTimer::Retry
+                },
+                ClientEffect::Complete {
+                    node: Some(NodeId(0)),
+                    ..
+                },
+            ]
+        ));
+    }
+
+    #[test]
     fn answers_map_onto_completion_classes() {
         let mut rng = SimRng::new(1);
         let cases = [
@@ -487,6 +643,9 @@ mod tests {
                 target: NodeId(1),
                 node_count: 3,
                 redirect_backoff: SimDuration::ZERO,
+                retry_after: SimDuration::ZERO,
+                failover_after: SimDuration::ZERO,
+                asked_since: SimTime::ZERO,
                 current: None,
             };
             let id = RequestId(1);

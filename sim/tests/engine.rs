@@ -22,6 +22,11 @@ struct Probe {
     ticks: u64,
     sent: u64,
     restored: Option<u64>,
+    /// The wall clock read at each ping.
+    walls: Vec<SimTime>,
+    /// The monotonic clock read at each ping.
+    monotonic: Vec<SimTime>,
+    ignore_requests: bool,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
@@ -30,6 +35,7 @@ struct ProbeOptions {
     every_ms: Option<u64>,
     persist_first: Option<bool>,
     tick_ms: Option<u64>,
+    ignore_requests: Option<bool>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
@@ -73,6 +79,9 @@ impl Protocol for Probe {
             ticks: 0,
             sent: 0,
             restored: durable.copied().flatten(),
+            walls: Vec::new(),
+            monotonic: Vec::new(),
+            ignore_requests: config.options.ignore_requests.unwrap_or(false),
         }
     }
     fn on_message(&mut self, _: &mut Context<Self>, _: NodeId, message: u64) {
@@ -82,6 +91,8 @@ impl Protocol for Probe {
         match timer {
             ProbeTimer::Ping => {
                 self.sent += 1;
+                self.walls.push(context.wall_clock());
+                self.monotonic.push(context.now());
                 context.send(NodeId(1), self.sent);
                 context.set_timer(ProbeTimer::Ping, self.every);
             }
@@ -97,6 +108,9 @@ impl Protocol for Probe {
         client: ClientId,
         request: Request<Operation>,
     ) {
+        if self.ignore_requests {
+            return;
+        }
         let response = Response {
             request: request.id,
             answer: Answer::Ok(None),
@@ -306,25 +320,93 @@ fn timers_run_in_local_time_on_a_drifting_clock() {
     assert_eq!(pings, [ms(80), ms(160), ms(240)]);
 }
 
+/// Node 0's pings: the true time of each, with the wall and monotonic readings it took.
+fn pings(seen: &[Seen]) -> Vec<(SimTime, SimTime, SimTime)> {
+    let mut pings = Vec::new();
+    for s in seen.iter().filter(|s| s.node == Some(NodeId(0))) {
+        if let Some(state) = s.state.as_ref().filter(|p| p.sent as usize > pings.len()) {
+            let i = pings.len();
+            pings.push((s.time, state.walls[i], state.monotonic[i]));
+        }
+    }
+    pings
+}
+
 #[test]
-fn clock_jump_moves_running_timers() {
-    // Node 0's 100 ms timer, set at 0, is due at local 100 ms. A jump of +60 ms at 10 ms makes
-    // the local clock reach it at true 40 ms.
-    let scenario = scenario(
+fn a_wall_clock_jump_leaves_timers_alone_and_the_protocol_sees_it() {
+    // Node 0 pings every 100 ms on its monotonic clock. A +60 ms wall-clock step at 10 ms (an
+    // NTP step) must not move a single timer: the schedule is the same as without it, and only
+    // what the protocol reads from its wall clock moves.
+    let base = scenario("[protocol.options]\nevery_ms = 100");
+    let jumped = scenario(
         "[protocol.options]\nevery_ms = 100\n[[faults]]\nat = \"10ms\"\naction = \"clock-jump\"\nnode = 0\nby = \"60ms\"",
     );
-    let (data, seen) = run(&scenario);
-    let first = seen
-        .iter()
-        .find(|s| s.node == Some(NodeId(0)) && s.state.as_ref().is_some_and(|p| p.sent == 1))
-        .unwrap();
-    assert_eq!(first.time, ms(40));
+    let (_, seen_base) = run(&base);
+    let (data, seen_jumped) = run(&jumped);
+    let (before, after) = (pings(&seen_base), pings(&seen_jumped));
+    let times = |p: &[(SimTime, SimTime, SimTime)]| p.iter().map(|x| x.0).collect::<Vec<_>>();
+    assert_eq!(times(&before)[..3], [ms(100), ms(200), ms(300)]);
+    assert_eq!(
+        times(&before),
+        times(&after),
+        "a wall-clock jump moved a timer"
+    );
+    for ((_, wall_before, mono_before), (_, wall_after, mono_after)) in before.iter().zip(&after) {
+        assert_eq!(mono_before, mono_after, "the monotonic clock jumped");
+        assert_eq!(
+            wall_after.0 - wall_before.0,
+            60_000_000,
+            "the protocol did not see the wall-clock jump"
+        );
+    }
     assert_eq!(data.faults.len(), 1);
     assert_eq!(
         data.faults[0].end,
         Some(ms(10)),
         "an instant jump is a zero-length window"
     );
+}
+
+#[test]
+fn a_client_timer_runs_on_the_clients_drifting_monotonic_clock() {
+    // The node never answers, so the client half retries every `retry_after` = 100 ms of its
+    // own monotonic time. Client 0's oscillator runs 25% fast: 100 / 1.25 = 80 ms of true time
+    // between retries; client 1 keeps true time.
+    let scenario = scenario(
+        "[protocol.options]\nignore_requests = true\n[[clocks.clients]]\nclient = 0\ndrift_ppm = 250000\noffset = \"-5s\"",
+    );
+    let mut scenario = scenario;
+    scenario.workload.clients = 2;
+    scenario.workload.retry_after = Some(SimDuration::from_millis(100));
+    scenario.workload.timeout = SimDuration::from_millis(400);
+    let faults = sim::nemesis::expand(&scenario, 1);
+    let mut trace = Vec::new();
+    sim::world::run::<Probe, _>(&scenario, &faults, 1, Recorder::default(), Some(&mut trace))
+        .unwrap();
+    let trace = String::from_utf8(trace).unwrap();
+    let gaps = |client: &str| -> Vec<u64> {
+        let mut last_invoke = None;
+        let mut gaps = Vec::new();
+        for line in trace.lines() {
+            let (seconds, nanos) = line.split(' ').next().unwrap().split_once('.').unwrap();
+            let time = SimTime(
+                seconds.parse::<u64>().unwrap() * 1_000_000_000 + nanos.parse::<u64>().unwrap(),
+            );
+            if line.contains(&format!("invoke {client} ")) {
+                last_invoke = Some(time);
+            } else if line.contains(&format!("client timer {client} Retry")) {
+                gaps.push(time.0 - last_invoke.unwrap().0);
+                last_invoke = Some(time);
+            }
+        }
+        gaps
+    };
+    let fast = gaps("c0");
+    assert!(fast.len() >= 3, "{trace}");
+    assert!(fast.iter().all(|gap| *gap == 80_000_000), "{fast:?}");
+    let steady = gaps("c1");
+    assert!(steady.len() >= 3, "{trace}");
+    assert!(steady.iter().all(|gap| *gap == 100_000_000), "{steady:?}");
 }
 
 #[test]
@@ -492,4 +574,87 @@ fn one_way_cut_can_name_the_leader() {
     let (data, _) = run(&scenario);
     assert_eq!(data.faults[0].label, "cut n0->n1");
     assert_eq!(data.faults[0].end, Some(ms(100)));
+}
+
+#[test]
+fn a_paused_client_does_nothing_until_resumed_then_takes_what_waited() {
+    // Client 0 is paused from 100 ms to 300 ms (a GC pause): no invocation, answer or timer of
+    // its own is handled in between; what arrived meanwhile is handled at 300 ms.
+    let mut scenario =
+        scenario("[[faults]]\nat = \"100ms\"\naction = \"pause\"\nclient = 0\nfor = \"200ms\"");
+    scenario.workload.clients = 2;
+    scenario.workload.rate = 200;
+    let faults = sim::nemesis::expand(&scenario, 1);
+    let mut trace = Vec::new();
+    let data =
+        sim::world::run::<Probe, _>(&scenario, &faults, 1, Recorder::default(), Some(&mut trace))
+            .unwrap();
+    let trace = String::from_utf8(trace).unwrap();
+    let of_client = |client: &str, from: &str, to: &str| -> usize {
+        trace
+            .lines()
+            .filter(|line| {
+                let time = line.split(' ').next().unwrap();
+                time > from
+                    && time < to
+                    && (line.contains(&format!("invoke {client} "))
+                        || line.contains(&format!("->{client} ")))
+            })
+            .count()
+    };
+    assert_eq!(of_client("c0", "0.100000000", "0.300000000"), 0, "{trace}");
+    assert!(of_client("c1", "0.100000000", "0.300000000") > 0, "{trace}");
+    assert!(of_client("c0", "0.300000000", "0.310000000") > 0, "{trace}");
+    assert!(trace.contains("0.300000000 resume c0"), "{trace}");
+    assert_eq!(data.faults.len(), 1);
+    assert_eq!(data.faults[0].label, "pause c0");
+    assert_eq!(data.faults[0].end, Some(ms(300)));
+}
+
+/// How many trace lines contain `needle`.
+fn count(trace: &str, needle: &str) -> usize {
+    trace.lines().filter(|line| line.contains(needle)).count()
+}
+
+fn traced(scenario: &Scenario) -> String {
+    let faults = sim::nemesis::expand(scenario, 1);
+    let mut trace = Vec::new();
+    sim::world::run::<Probe, _>(scenario, &faults, 1, Recorder::default(), Some(&mut trace))
+        .unwrap();
+    String::from_utf8(trace).unwrap()
+}
+
+#[test]
+fn client_requests_and_replies_cross_the_network_and_its_duplication() {
+    // Every message is duplicated, client links included: each request reaches its node twice
+    // and each answer comes back twice (the second is a late answer the half ignores).
+    let trace = traced(&scenario(
+        "[network]\nlatency = { dist = \"constant\", value = \"1ms\" }\nduplicate = \"1/1\"",
+    ));
+    let invokes = count(&trace, "invoke c0 ");
+    assert!(invokes > 3, "{trace}");
+    assert_eq!(count(&trace, "request c0->"), 2 * invokes, "{trace}");
+    assert_eq!(count(&trace, "response n"), invokes, "{trace}");
+}
+
+#[test]
+fn a_client_beside_a_node_is_cut_off_with_it() {
+    // Two clients beside nodes 0 and 1. Isolating node 1 for the whole run also cuts client 1
+    // off from node 0, and client 0 off from node 1; each still reaches its own node.
+    let with = |faults: &str| {
+        let mut scenario = scenario(faults);
+        scenario.workload.clients = 2;
+        scenario.workload.placement = sim::scenario::Placement::WithNodes;
+        scenario.workload.retry_after = Some(SimDuration::from_millis(20));
+        traced(&scenario)
+    };
+    let open = with("");
+    assert!(count(&open, "request c0->n1") + count(&open, "request c1->n0") > 0);
+    let cut = with(
+        "[[faults]]\nat = \"0ms\"\naction = \"partition\"\nshape = \"isolate\"\nnode = 1\nfor = \"500ms\"",
+    );
+    assert_eq!(count(&cut, "request c0->n1"), 0, "{cut}");
+    assert_eq!(count(&cut, "request c1->n0"), 0, "{cut}");
+    assert!(count(&cut, "request c0->n0") > 0, "{cut}");
+    assert!(count(&cut, "request c1->n1") > 0, "{cut}");
 }

@@ -152,8 +152,8 @@
 //!   **agreement**.
 //! - `learn-without-quorum` — a node takes a value it accepted as chosen, without a majority,
 //!   breaking PMS §2.3. It applies a value a later ballot replaces, and another node applies the
-//!   real one: **state-machine-safety**. (Were it to learn a value after another was chosen
-//!   there, **agreement** would name it; in 2,000 swarm seeds it never comes to that first.)
+//!   real one: **state-machine-safety** — or, on the rare seeds where a node learns a value
+//!   after another was already chosen there, **agreement**.
 //! - `accept-into-promised-ballot` — an acceptor that promised a higher ballot takes an
 //!   outdated proposal into that ballot, recording a (ballot, value) pair nobody proposed
 //!   (PMMC §3: the acceptor records the proposal's own ballot): **validity**.

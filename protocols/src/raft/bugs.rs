@@ -12,23 +12,28 @@ pub enum Bug {
     VoteNotPersisted,
     /// Raft §8: answer reads from the local state machine without confirming leadership.
     StaleLocalRead,
+    /// Raft §8: no client session table — a retried or duplicated request is appended and
+    /// executed again.
+    NoDedup,
 }
 
 impl Bug {
     /// Every planted bug, in the order of [`Bug::NAMES`].
-    pub const ALL: [Bug; 4] = [
+    pub const ALL: [Bug; 5] = [
         Bug::VoteWithoutLogCheck,
         Bug::CommitPreviousTerm,
         Bug::VoteNotPersisted,
         Bug::StaleLocalRead,
+        Bug::NoDedup,
     ];
 
     /// The names scenarios use, in the order of [`Bug::ALL`].
-    pub const NAMES: [&'static str; 4] = [
+    pub const NAMES: [&'static str; 5] = [
         "vote-without-log-check",
         "commit-previous-term",
         "vote-not-persisted",
         "stale-local-read",
+        "no-dedup",
     ];
 
     /// The bug's name as scenarios write it.

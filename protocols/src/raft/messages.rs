@@ -40,6 +40,22 @@ impl<O> Message<O> {
         }
     }
 
+    /// Its size in a fixed-width binary encoding: a one-byte tag, 8-byte terms and indexes, a
+    /// one-byte flag, and for `AppendEntries` a 4-byte entry count and each entry as laid out
+    /// in memory (its term, and its command's ids and operation).
+    pub fn encoded_size(&self) -> u64 {
+        let words = |n: u64| 1 + 8 * n;
+        match self {
+            Message::RequestVote(_) | Message::PreVote(_) => words(3),
+            Message::RequestVoteReply(_) | Message::PreVoteReply(_) => words(1) + 1,
+            Message::AppendEntries(message) => {
+                let entry = std::mem::size_of::<Entry<O>>() as u64;
+                words(4) + 4 + entry * message.entries.len() as u64
+            }
+            Message::AppendEntriesReply(_) => words(2) + 1,
+        }
+    }
+
     /// The sender's term, which a receiver adopts when it is later than its own (Raft §5.1).
     /// A `PreVote`, and a granted `PreVoteReply`, carry a term nobody has entered yet: they make
     /// no one adopt it (`None`).
@@ -102,4 +118,49 @@ pub struct AppendEntriesReply {
     /// leader's log). On failure, the highest index at which the follower's log may still match:
     /// the leader retries from just after it (Raft §5.3, "decrements nextIndex and retries").
     pub match_hint: LogIndex,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim::protocol::{ClientId, RequestId};
+    use sim::service::Request;
+
+    #[test]
+    fn append_entries_counts_its_entries_on_the_wire() {
+        let empty = AppendEntries::<register::Operation> {
+            term: Term(3),
+            prev_log_index: LogIndex(7),
+            prev_log_term: Term(2),
+            entries: Vec::new(),
+            leader_commit: LogIndex(6),
+        };
+        let heartbeat = Message::AppendEntries(empty.clone()).encoded_size();
+        assert_eq!(heartbeat, 1 + 4 * 8 + 4);
+        let entry = Entry {
+            term: Term(3),
+            command: Request {
+                id: RequestId(1),
+                client: ClientId(0),
+                operation: register::Operation::Read { key: 0 },
+            },
+        };
+        let full = AppendEntries {
+            entries: vec![entry.clone(), entry],
+            ..empty
+        };
+        let size = Message::AppendEntries(full).encoded_size();
+        assert_eq!(
+            size - heartbeat,
+            2 * std::mem::size_of::<Entry<register::Operation>>() as u64
+        );
+        let vote = RequestVoteReply {
+            term: Term(1),
+            vote_granted: true,
+        };
+        assert_eq!(
+            Message::<register::Operation>::RequestVoteReply(vote).encoded_size(),
+            10
+        );
+    }
 }

@@ -192,6 +192,11 @@
 //!   confirmation that it still leads, breaking §8. A leader cut off by a partition keeps
 //!   answering while a new leader commits writes: no invariant sees it, the **linearizability**
 //!   check of the client history does.
+//! - `no-dedup` — the leader keeps no client session table, breaking §8: a request a client
+//!   retries (its answer was lost, or it timed out and asked the next node) is appended and
+//!   executed again. A write applied a second time after another client's write makes a later
+//!   read return a value no order explains: the **linearizability** check catches it (on a
+//!   counter, an increment counted twice).
 
 pub mod bugs;
 pub mod durable;

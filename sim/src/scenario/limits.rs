@@ -91,41 +91,57 @@ pub(super) fn check_magnitudes(scenario: &Scenario) -> Result<(), Problem> {
             ),
         ));
     }
-    for (i, clock) in scenario.clocks.nodes.iter().enumerate() {
-        if clock.node >= nodes {
-            return Err(element(
-                "nodes",
+    let clients = scenario.workload.clients;
+    let specs = (scenario.clocks.nodes.iter().enumerate())
+        .map(|(i, c)| ("nodes", "node", i, c.node, nodes, c.offset, c.drift_ppm))
+        .chain((scenario.clocks.clients.iter().enumerate()).map(|(i, c)| {
+            (
+                "clients",
+                "client",
                 i,
-                "node",
+                c.client,
+                clients,
+                c.offset,
+                c.drift_ppm,
+            )
+        }));
+    for (key, what, i, id, count, offset, drift_ppm) in specs {
+        if id >= count {
+            let whole = if what == "node" {
+                format!("a cluster of {count} (nodes are 0..{})", count - 1)
+            } else {
                 format!(
-                    "clocks.nodes[{i}].node: node {} does not exist in a cluster of {nodes} \
-                     (nodes are 0..{})",
-                    clock.node,
-                    nodes - 1
-                ),
+                    "a workload of {count} clients (clients are 0..{})",
+                    count - 1
+                )
+            };
+            return Err(element(
+                key,
+                i,
+                what,
+                format!("clocks.{key}[{i}].{what}: {what} {id} does not exist in {whole}"),
             ));
         }
-        if !drift_ok(clock.drift_ppm) {
+        if !drift_ok(drift_ppm) {
             return Err(element(
-                "nodes",
+                key,
                 i,
                 "drift_ppm",
                 format!(
-                    "clocks.nodes[{i}].drift_ppm: {} is beyond ±{DRIFT_PPM_LIMIT} (expected parts \
-                     per million between -{DRIFT_PPM_LIMIT} and {DRIFT_PPM_LIMIT})",
-                    clock.drift_ppm
+                    "clocks.{key}[{i}].drift_ppm: {drift_ppm} is beyond ±{DRIFT_PPM_LIMIT} \
+                     (expected parts per million between -{DRIFT_PPM_LIMIT} and \
+                     {DRIFT_PPM_LIMIT})"
                 ),
             ));
         }
-        if clock.offset.0.unsigned_abs() >= LOCAL_EPOCH / 2 {
+        if offset.0.unsigned_abs() >= LOCAL_EPOCH / 2 {
             return Err(element(
-                "nodes",
+                key,
                 i,
                 "offset",
                 format!(
-                    "clocks.nodes[{i}].offset: {} is too large (expected less than {} either \
-                     way: local clocks read {} at the start and must stay positive)",
-                    clock.offset,
+                    "clocks.{key}[{i}].offset: {offset} is too large (expected less than {} \
+                     either way: wall clocks read {} at the start and must stay positive)",
                     SimDuration(LOCAL_EPOCH / 2),
                     SimDuration(LOCAL_EPOCH)
                 ),
@@ -244,7 +260,8 @@ fn check_clock_jumps(scenario: &Scenario) -> Result<(), Problem> {
         )));
     }
     if let (Some(swarm), Some(heal)) = (&scenario.swarm, scenario.run.heal_at) {
-        if swarm.kinds.contains(&SwarmKind::Clock) {
+        if swarm.kinds.contains(&SwarmKind::Clock) || swarm.kinds.contains(&SwarmKind::ClientClock)
+        {
             // Faults start at least gap_min apart, from gap_min on, and all before heal_at.
             let count = (heal.0 / swarm.gap_min.0.max(1)).min(SWARM_MAX_FAULTS);
             let worst = u128::from(count) * u128::from(swarm.clock_jump_max.0);

@@ -6,16 +6,24 @@
 //! deadline the engine records `info` and gives the client a fresh Jepsen process number: its
 //! old operation may still take effect, so the same process must not appear to start another.
 //! What a client asks is the workload's business; how it talks to the cluster is the client
-//! half's. Requests and replies travel one client-link latency each way.
+//! half's. Requests and replies cross the network: the client link's latency, the network's
+//! loss, duplication and reordering, and — for a client placed beside a node — that node's
+//! partitions.
+//!
+//! Each client process has its own clocks ([`ProcessClocks`]): its half's timers run on its
+//! monotonic clock, and its half can read its wall clock. A paused client (a GC pause) holds
+//! every event meant for it — answers, timers, its next operation, its deadline — and takes
+//! them in arrival order when it resumes; its clocks run on meanwhile.
 
 use super::{Applied, Event, World};
 use crate::client::{ClientConfig, ClientContext, ClientEffect, ClientHalf, ClientTimer};
+use crate::clock::ProcessClocks;
 use crate::completion::{Completion, CompletionClass};
 use crate::invariants::{CompletionEvent, Invariants};
-use crate::network::Latency;
+use crate::network::{Latency, Transmission};
 use crate::protocol::{ClientId, NodeId, Protocol, RequestId, TimerDelay};
 use crate::rng::{SimRng, Stream};
-use crate::scenario::Scenario;
+use crate::scenario::{Placement, Scenario};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{OperationOf, OutputOf, Workload};
 use std::borrow::Cow;
@@ -31,7 +39,8 @@ struct Pending<O> {
 /// A timer a client half set.
 struct ActiveTimer<T> {
     timer: T,
-    generation: u64,
+    /// When it fires, on the client's monotonic clock.
+    deadline: SimTime,
 }
 
 /// One client process.
@@ -41,7 +50,29 @@ struct ClientState<P: Protocol> {
     half: P::Client,
     pending: Option<Pending<OperationOf<P::Workload>>>,
     alarm_armed: bool,
+    /// The half's running timers. One queued alarm stands for all of them (client halves set
+    /// and cancel a retry timer per operation, and most are cancelled long before they are
+    /// due): a timer set later than the alarm costs no queue event, a cancelled one is simply
+    /// removed, and the alarm, when it rings, fires what is due and re-arms for the rest.
     timers: Vec<ActiveTimer<ClientTimer<P>>>,
+    /// The true time and generation of the queued alarm, if one is.
+    alarm: Option<(SimTime, u64)>,
+    clock: ProcessClocks,
+    base_drift_ppm: i64,
+    paused: bool,
+    /// Events that came while the client was paused, in arrival order.
+    inbox: Vec<Event<P>>,
+}
+
+/// Open-loop arrivals: a Poisson stream at the whole workload's rate, on streams of its own so
+/// that arrival times — and, with reply-independent draws, the operations in arrival order —
+/// depend only on the seed.
+struct OpenLoop {
+    gap: Latency,
+    arrivals_rng: SimRng,
+    operations_rng: SimRng,
+    /// Arrival times of operations waiting for a free client, oldest first.
+    backlog: std::collections::VecDeque<SimTime>,
 }
 
 /// Every client process and the workload they run.
@@ -55,8 +86,14 @@ pub(super) struct Clients<P: Protocol> {
     think: Latency,
     timeout: SimDuration,
     redirect_backoff: SimDuration,
+    retry_after: SimDuration,
+    failover_after: SimDuration,
+    /// Per client, the node it sits beside (`placement = "with-nodes"`), or `None` outside.
+    homes: Vec<Option<NodeId>>,
     /// No operation is invoked from here on: the last ones still get their full timeout.
     workload_end: SimTime,
+    /// The open-loop arrival process, when `arrivals = "open"`.
+    open: Option<OpenLoop>,
     next_request: u64,
     effects: Vec<ClientEffect<P>>,
     /// Whether an operation invoked after healing was answered within the liveness bound.
@@ -80,7 +117,22 @@ impl<P: Protocol> Clients<P> {
         } else {
             Vec::new()
         };
+        let open = (section.arrivals == crate::scenario::Arrivals::Open).then(|| {
+            let total = u64::from(section.rate) * u64::from(section.clients);
+            let mean = SimDuration(1_000_000_000 / total.max(1));
+            OpenLoop {
+                gap: Latency::Exponential {
+                    min: SimDuration::ZERO,
+                    mean,
+                    max: SimDuration(mean.0.saturating_mul(10)),
+                },
+                arrivals_rng: SimRng::substream(seed, Stream::Workload, u32::MAX),
+                operations_rng: SimRng::substream(seed, Stream::Workload, u32::MAX - 1),
+                backlog: std::collections::VecDeque::new(),
+            }
+        });
         Clients {
+            open,
             states: Vec::with_capacity(section.clients as usize),
             workload,
             reply_independent: section.reply_independent,
@@ -93,6 +145,14 @@ impl<P: Protocol> Clients<P> {
             },
             timeout: section.timeout,
             redirect_backoff: section.redirect_backoff,
+            retry_after: section.retry_after(),
+            failover_after: section.failover_after(),
+            homes: (0..section.clients)
+                .map(|client| match section.placement {
+                    Placement::Outside => None,
+                    Placement::WithNodes => Some(NodeId(client % scenario.cluster.nodes)),
+                })
+                .collect(),
             workload_end,
             next_request: 0,
             effects: Vec::new(),
@@ -110,6 +170,11 @@ impl<P: Protocol> Clients<P> {
         self.latency.sample(rng)
     }
 
+    /// The client links' latency distribution.
+    pub(super) fn latency_model(&self) -> &Latency {
+        &self.latency
+    }
+
     pub(super) fn into_workload(self) -> P::Workload {
         self.workload
     }
@@ -124,15 +189,21 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 node_count: self.node_count,
                 options: &self.options,
                 redirect_backoff: self.clients.redirect_backoff,
+                retry_after: self.clients.retry_after,
+                failover_after: self.clients.failover_after,
             };
+            let spec = (self.scenario.clocks.clients.iter().rev()).find(|c| c.client == client);
+            let (offset, drift) = spec.map_or((0, 0), |c| (c.offset.0, c.drift_ppm));
+            let clock = ProcessClocks::new(offset, drift);
             let mut context = ClientContext::new(
                 ClientId(client),
                 self.node_count,
-                self.now,
+                clock.monotonic_at(self.now),
                 None,
                 &mut self.workload_rng,
                 &mut self.clients.effects,
-            );
+            )
+            .with_wall_clock(clock.wall_at(self.now));
             let half = P::Client::start(&config, &mut context);
             assert!(
                 self.clients.effects.is_empty(),
@@ -144,11 +215,21 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 pending: None,
                 alarm_armed: false,
                 timers: Vec::new(),
+                alarm: None,
+                clock,
+                base_drift_ppm: drift,
+                paused: false,
+                inbox: Vec::new(),
             });
         }
     }
 
     pub(super) fn schedule_first_operations(&mut self) {
+        if let Some(open) = &mut self.clients.open {
+            let gap = open.gap.sample(&mut open.arrivals_rng);
+            self.push(SimTime::ZERO + gap, Event::Arrival);
+            return;
+        }
         for client in 0..self.clients.len() as u32 {
             let gap = self.clients.think.sample(&mut self.workload_rng);
             self.push(SimTime::ZERO + gap, Event::ClientReady { client });
@@ -163,18 +244,21 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         handler: impl FnOnce(&mut P::Client, &mut ClientContext<'_, P>),
     ) -> bool {
         let index = client as usize;
-        let request = self.clients.states[index]
-            .pending
-            .as_ref()
-            .map(|p| p.request);
+        let state = &self.clients.states[index];
+        let request = state.pending.as_ref().map(|p| p.request);
+        let (monotonic, wall) = (
+            state.clock.monotonic_at(self.now),
+            state.clock.wall_at(self.now),
+        );
         let mut context = ClientContext::new(
             ClientId(client),
             self.node_count,
-            self.now,
+            monotonic,
             request,
             &mut self.workload_rng,
             &mut self.clients.effects,
-        );
+        )
+        .with_wall_clock(wall);
         handler(&mut self.clients.states[index].half, &mut context);
         let acted = !self.clients.effects.is_empty();
         if self.clients.effects.len() == 1 {
@@ -198,15 +282,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 target,
                 request,
                 delay,
-            } => {
-                let latency = self.clients.latency(&mut self.network_rng);
-                let event = Event::RequestArrives {
-                    node: target,
-                    client: ClientId(client),
-                    request,
-                };
-                self.push(self.now + delay + latency, event);
-            }
+            } => self.send_request(client, target, request, delay),
             ClientEffect::SetTimer { timer, delay } => {
                 let delay = match delay {
                     TimerDelay::Fixed(delay) => delay,
@@ -214,14 +290,16 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                         SimDuration(self.timer_rng.between(low.0, high.0))
                     }
                 };
-                let generation = self.next_generation;
-                self.next_generation += 1;
-                let timers = &mut self.clients.states[client as usize].timers;
-                match timers.iter_mut().find(|t| t.timer == timer) {
-                    Some(active) => active.generation = generation,
-                    None => timers.push(ActiveTimer { timer, generation }),
+                let state = &mut self.clients.states[client as usize];
+                let deadline = state.clock.deadline_after(self.now, delay);
+                match state.timers.iter_mut().find(|t| t.timer == timer) {
+                    Some(active) => active.deadline = deadline,
+                    None => state.timers.push(ActiveTimer { timer, deadline }),
                 }
-                self.push(self.now + delay, Event::ClientTimer { client, generation });
+                let fire_at = state.clock.true_time_of(self.now, deadline);
+                if state.alarm.is_none_or(|(alarm, _)| fire_at < alarm) {
+                    self.arm_client_alarm(client, fire_at);
+                }
             }
             ClientEffect::CancelTimer { timer } => {
                 self.clients.states[client as usize]
@@ -234,23 +312,116 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         }
     }
 
+    /// A client's request crosses the network: the client link's latency, the network's loss,
+    /// duplication and reordering, and — for a client beside a node — that node's partitions.
+    fn send_request(
+        &mut self,
+        client: u32,
+        target: NodeId,
+        request: P::Request,
+        delay: SimDuration,
+    ) {
+        if !self.client_reaches(client, target) {
+            self.stats.messages_dropped += 1;
+            return;
+        }
+        let transmission = self
+            .network
+            .transmit_client(&self.clients.latency, &mut self.network_rng);
+        let departs = self.now + delay;
+        let arrival = |request| Event::RequestArrives {
+            node: target,
+            client: ClientId(client),
+            request,
+        };
+        match transmission {
+            Transmission::Dropped => self.stats.messages_dropped += 1,
+            Transmission::Delivered(latency) => self.push(departs + latency, arrival(request)),
+            Transmission::Duplicated(first, second) => {
+                self.stats.messages_duplicated += 1;
+                self.push(departs + first, arrival(request.clone()));
+                self.push(departs + second, arrival(request));
+            }
+        }
+    }
+
+    /// Whether client `client` and `node` can talk now (both ways: partitions here are
+    /// symmetric for clients).
+    pub(super) fn client_reaches(&self, client: u32, node: NodeId) -> bool {
+        match self.clients.homes[client as usize] {
+            None => true,
+            Some(home) => {
+                home == node
+                    || (self.network.connected(home, node) && self.network.connected(node, home))
+            }
+        }
+    }
+
+    /// An open-loop arrival: the first idle client takes it, or it waits for one.
+    pub(super) fn apply_arrival(&mut self) -> Applied {
+        if self.now >= self.clients.workload_end {
+            return Applied::Skipped;
+        }
+        let open = self
+            .clients
+            .open
+            .as_mut()
+            .expect("arrivals only in open loop");
+        let gap = open.gap.sample(&mut open.arrivals_rng);
+        self.push(self.now + gap, Event::Arrival);
+        let idle = (self.clients.states.iter()).position(|s| s.pending.is_none() && !s.paused);
+        match idle {
+            Some(client) => self.invoke(client as u32),
+            None => {
+                let open = self.clients.open.as_mut().expect("open loop");
+                open.backlog.push_back(self.now);
+                self.stats.arrivals_waited += 1;
+                Applied::Other
+            }
+        }
+    }
+
     pub(super) fn apply_client_ready(&mut self, client: u32) -> Applied {
         if self.now >= self.clients.workload_end {
             return Applied::Skipped;
         }
+        if let Some(open) = &mut self.clients.open {
+            // A client freed in an open loop takes the oldest waiting arrival, if it is still
+            // free (another arrival may have taken it at the same instant).
+            let state = &self.clients.states[client as usize];
+            if state.pending.is_some() || state.paused {
+                return Applied::Skipped;
+            }
+            let Some(arrived) = open.backlog.pop_front() else {
+                return Applied::Skipped;
+            };
+            let waited = self.now.saturating_since(arrived).0;
+            self.stats.arrival_wait_max = self.stats.arrival_wait_max.max(waited);
+        }
+        self.invoke(client)
+    }
+
+    /// `client` invokes its next operation now.
+    fn invoke(&mut self, client: u32) -> Applied {
         let index = client as usize;
         assert!(
             self.clients.states[index].pending.is_none(),
             "detsim bug: c{client} invokes with an operation in progress"
         );
-        let operation = if self.clients.reply_independent {
-            let rng = &mut self.clients.operation_rngs[index];
-            self.clients.workload.next_operation(client, rng)
-        } else {
-            self.clients
-                .workload
-                .next_operation(client, &mut self.workload_rng)
-        };
+        let operation =
+            if let (Some(open), true) = (&mut self.clients.open, self.clients.reply_independent) {
+                // Open loop: operations in arrival order, whichever client takes them.
+                self.clients
+                    .workload
+                    .next_operation(client, &mut open.operations_rng)
+            } else if self.clients.reply_independent {
+                let rng = &mut self.clients.operation_rngs[index];
+                self.clients.workload.next_operation(client, rng)
+            } else {
+                self.clients
+                    .workload
+                    .next_operation(client, &mut self.workload_rng)
+            };
         let request = RequestId(self.clients.next_request);
         self.clients.next_request += 1;
         let process = self.clients.states[index].process;
@@ -317,12 +488,46 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         Applied::Other
     }
 
+    /// Queues the client's alarm at `fire_at`; an alarm queued before is forgotten.
+    fn arm_client_alarm(&mut self, client: u32, fire_at: SimTime) {
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        self.clients.states[client as usize].alarm = Some((fire_at, generation));
+        self.push(fire_at, Event::ClientTimer { client, generation });
+    }
+
+    /// Re-arms the client's alarm for its earliest running timer, if any.
+    fn rearm_client_alarm(&mut self, client: u32) {
+        let state = &self.clients.states[client as usize];
+        let earliest = state.timers.iter().map(|t| t.deadline).min();
+        match earliest {
+            Some(deadline) => {
+                let fire_at = state.clock.true_time_of(self.now, deadline);
+                self.arm_client_alarm(client, fire_at);
+            }
+            None => self.clients.states[client as usize].alarm = None,
+        }
+    }
+
+    /// The client's alarm rang: fire its earliest due timer (the first set, among equals) and
+    /// re-arm for the rest.
     pub(super) fn apply_client_timer(&mut self, client: u32, generation: u64) -> Applied {
-        let timers = &mut self.clients.states[client as usize].timers;
-        let Some(position) = timers.iter().position(|t| t.generation == generation) else {
-            return Applied::Skipped; // cancelled or replaced
+        let state = &mut self.clients.states[client as usize];
+        if state.alarm.is_none_or(|(_, current)| current != generation) {
+            return Applied::Skipped; // replaced by an earlier alarm, or re-armed after a drift
+        }
+        let reading = state.clock.monotonic_at(self.now);
+        let due = (state.timers.iter().enumerate())
+            .filter(|(_, t)| t.deadline <= reading)
+            .min_by_key(|(i, t)| (t.deadline, *i))
+            .map(|(i, _)| i);
+        let Some(position) = due else {
+            // What was due was cancelled: wait for what is left.
+            self.rearm_client_alarm(client);
+            return Applied::Skipped;
         };
-        let timer = timers.swap_remove(position).timer;
+        let timer = state.timers.remove(position).timer;
+        self.rearm_client_alarm(client);
         self.fold((self.now.0, 14u8, client, &timer));
         if self.trace.enabled() {
             self.trace_line(format_args!("client timer c{client} {timer:?}"));
@@ -345,6 +550,14 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             .expect("the client context allows a completion only with an operation pending");
         let class = completion.class();
         self.fold((self.now.0, 15u8, client, &completion));
+        if self.trace.enabled() {
+            let by = node.map_or(String::new(), |node| format!(" by {node}"));
+            self.trace_line(format_args!(
+                "complete c{client} {} {}{by}",
+                pending.request,
+                class.name()
+            ));
+        }
         let process = self.clients.states[index].process;
         let written = P::Workload::write(&pending.operation, completion.output());
         let reason = completion.reason().cloned();
@@ -416,6 +629,14 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
     }
 
     fn schedule_next(&mut self, client: u32) {
+        if let Some(open) = &self.clients.open {
+            // Open loop: no think time; the client is free for the next arrival, or takes
+            // the oldest one waiting.
+            if !open.backlog.is_empty() {
+                self.push(self.now, Event::ClientReady { client });
+            }
+            return;
+        }
         let gap = self.clients.think.sample(&mut self.workload_rng);
         self.push(self.now + gap, Event::ClientReady { client });
     }
@@ -440,6 +661,76 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         self.call_client(client, |half, context| half.on_timeout(context));
         self.schedule_next(client);
         Applied::Other
+    }
+
+    /// Whether `client` is paused now; if so, `event` (meant for it) waits in its inbox.
+    pub(super) fn hold_if_paused(&mut self, client: u32, event: Event<P>) -> Result<(), Event<P>> {
+        let state = &mut self.clients.states[client as usize];
+        if state.paused {
+            state.inbox.push(event);
+            Ok(())
+        } else {
+            Err(event)
+        }
+    }
+
+    /// Pauses a client process; returns whether it was running.
+    pub(super) fn pause_client(&mut self, client: u32) -> bool {
+        let state = &mut self.clients.states[client as usize];
+        !std::mem::replace(&mut state.paused, true)
+    }
+
+    /// Resumes a paused client: what waited is applied now, in arrival order. Returns whether
+    /// it was paused.
+    pub(super) fn resume_client(&mut self, client: u32) -> bool {
+        let state = &mut self.clients.states[client as usize];
+        if !std::mem::replace(&mut state.paused, false) {
+            return false;
+        }
+        let inbox = std::mem::take(&mut state.inbox);
+        self.trace_line(format_args!("resume c{client}"));
+        for event in inbox {
+            self.push(self.now, event);
+        }
+        if self
+            .clients
+            .open
+            .as_ref()
+            .is_some_and(|o| !o.backlog.is_empty())
+        {
+            // Arrivals waited while this client was paused: it may take one now.
+            self.push(self.now, Event::ClientReady { client });
+        }
+        true
+    }
+
+    /// Steps a client's wall clock (its timers run on the monotonic clock and do not move).
+    pub(super) fn jump_client_clock(&mut self, client: u32, by: i64) {
+        self.clients.states[client as usize]
+            .clock
+            .jump_wall(self.now, by);
+    }
+
+    /// Sets a client's drift (`None`: back to its configured drift) and reschedules its
+    /// timers on the new rate.
+    pub(super) fn set_client_drift(&mut self, client: u32, drift_ppm: Option<i64>) {
+        let state = &mut self.clients.states[client as usize];
+        let drift_ppm = drift_ppm.unwrap_or(state.base_drift_ppm);
+        if state.clock.drift_ppm() == drift_ppm {
+            return;
+        }
+        state.clock.set_drift(self.now, drift_ppm);
+        if state.alarm.is_some() {
+            self.rearm_client_alarm(client);
+        }
+    }
+
+    /// Every client back to running, at its configured drift (healing).
+    pub(super) fn heal_clients(&mut self) {
+        for client in 0..self.clients.len() as u32 {
+            self.resume_client(client);
+            self.set_client_drift(client, None);
+        }
     }
 
     pub(super) fn apply_stop(&mut self) {

@@ -10,7 +10,7 @@ use crate::invariants::Invariants;
 use crate::network::{shapes, FaultRates};
 use crate::outcome::{FaultKind, FaultWindow};
 use crate::protocol::{NodeId, Protocol, Role};
-use crate::scenario::{Fault, NodeRef, Partition};
+use crate::scenario::{Fault, NodeRef, Partition, Target};
 use crate::time::SimTime;
 
 /// What the nemesis keeps while the run goes on.
@@ -46,8 +46,25 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         }
     }
 
+    /// What the protocol is doing where a fault on `nodes` hits: that node's activity, or for
+    /// a fault on no single node, the leader's (the one in the highest term).
+    fn activity_at(&self, nodes: &[NodeId]) -> &'static str {
+        if let [node] = nodes {
+            return self.nodes[node.index()]
+                .as_ref()
+                .map_or("down", |state| state.activity());
+        }
+        self.nodes
+            .iter()
+            .flatten()
+            .filter(|state| state.view().role == Role::Leader)
+            .max_by_key(|state| state.view().term)
+            .map_or("no leader", |state| state.activity())
+    }
+
     fn open_window(&mut self, kind: FaultKind, label: String, nodes: Vec<NodeId>) -> usize {
         self.trace_line(format_args!("nemesis {label}"));
+        let activity = self.activity_at(&nodes).to_string();
         let state = &mut self.fault_state;
         state.windows.push(FaultWindow {
             kind,
@@ -55,6 +72,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             nodes,
             start: self.now,
             end: None,
+            activity: Some(activity),
         });
         let window = state.windows.len() - 1;
         state.open_windows.push(window);
@@ -67,6 +85,21 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             state.windows[window].end = Some(self.now);
         }
         state.open_windows.retain(|w| *w != window);
+    }
+
+    /// Closes the open windows of `kind` on client `client` (labelled `… c{client}`).
+    fn close_client_window(&mut self, kind: FaultKind, client: u32) {
+        let suffix = format!(" c{client}");
+        let state = &self.fault_state;
+        let matching: Vec<usize> = (state.open_windows.iter().copied())
+            .filter(|w| {
+                let window = &state.windows[*w];
+                window.kind == kind && window.nodes.is_empty() && window.label.ends_with(&suffix)
+            })
+            .collect();
+        for window in matching {
+            self.close_window(window);
+        }
     }
 
     fn close_windows_of(&mut self, kind: FaultKind, node: Option<NodeId>) {
@@ -144,7 +177,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 self.restart(node);
                 None
             }
-            Fault::Pause(node) => {
+            Fault::Pause(Target::Node(node)) => {
                 let node = self.resolve(*node);
                 nodes.push(node);
                 if self.is_up(node) && !self.runtime[node.index()].paused {
@@ -154,36 +187,60 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                     None
                 }
             }
-            Fault::Resume(node) => {
+            Fault::Pause(Target::Client(client)) => self
+                .pause_client(*client)
+                .then(|| self.open_window(FaultKind::Pause, format!("pause c{client}"), vec![])),
+            Fault::Resume(Target::Node(node)) => {
                 let node = self.resolve(*node);
                 nodes.push(node);
                 self.resume(node);
                 None
             }
-            Fault::ClockJump { node, by } => {
-                let node = self.resolve(*node);
-                nodes.push(node);
-                self.runtime[node.index()].clock.jump(self.now, by.0);
-                self.reschedule_timers(node);
-                let window =
-                    self.open_window(FaultKind::Clock, format!("clock {node} {by}"), vec![node]);
+            Fault::Resume(Target::Client(client)) => {
+                if self.resume_client(*client) {
+                    self.close_client_window(FaultKind::Pause, *client);
+                }
+                None
+            }
+            Fault::ClockJump { target, by } => {
+                // Only the wall clock steps: timers run on the monotonic clock and stay put.
+                let label = match *target {
+                    Target::Node(node) => {
+                        let node = self.resolve(node);
+                        nodes.push(node);
+                        self.runtime[node.index()].clock.jump_wall(self.now, by.0);
+                        format!("clock {node} {by}")
+                    }
+                    Target::Client(client) => {
+                        self.jump_client_clock(client, by.0);
+                        format!("clock c{client} {by}")
+                    }
+                };
+                let affected = nodes.clone();
+                let window = self.open_window(FaultKind::Clock, label, affected);
                 if spec.duration.is_none() {
                     self.close_window(window);
                 }
                 Some(window)
             }
-            Fault::ClockDrift { node, drift_ppm } => {
-                let node = self.resolve(*node);
-                nodes.push(node);
-                self.runtime[node.index()]
-                    .clock
-                    .set_drift(self.now, *drift_ppm);
-                self.reschedule_timers(node);
-                Some(self.open_window(
-                    FaultKind::Clock,
-                    format!("drift {node} {drift_ppm}ppm"),
-                    vec![node],
-                ))
+            Fault::ClockDrift { target, drift_ppm } => {
+                let label = match *target {
+                    Target::Node(node) => {
+                        let node = self.resolve(node);
+                        nodes.push(node);
+                        self.runtime[node.index()]
+                            .clock
+                            .set_drift(self.now, *drift_ppm);
+                        self.reschedule_timers(node);
+                        format!("drift {node} {drift_ppm}ppm")
+                    }
+                    Target::Client(client) => {
+                        self.set_client_drift(client, Some(*drift_ppm));
+                        format!("drift c{client} {drift_ppm}ppm")
+                    }
+                };
+                let affected = nodes.clone();
+                Some(self.open_window(FaultKind::Clock, label, affected))
             }
             Fault::Network {
                 loss,
@@ -301,19 +358,43 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 self.trace_line(format_args!("nemesis restore {}->{}", nodes[0], nodes[1]));
             }
             Fault::Crash(_) => self.restart(nodes[0]),
-            Fault::Pause(_) => self.resume(nodes[0]),
-            Fault::ClockJump { by, .. } => {
-                self.runtime[nodes[0].index()].clock.jump(self.now, -by.0);
-                self.reschedule_timers(nodes[0]);
+            Fault::Pause(Target::Node(_)) => self.resume(nodes[0]),
+            Fault::Pause(Target::Client(client)) => {
+                self.resume_client(*client);
+            }
+            Fault::ClockJump {
+                target: Target::Node(_),
+                by,
+            } => {
+                self.runtime[nodes[0].index()]
+                    .clock
+                    .jump_wall(self.now, -by.0);
                 self.trace_line(format_args!("nemesis clock {} back", nodes[0]));
             }
-            Fault::ClockDrift { .. } => {
+            Fault::ClockJump {
+                target: Target::Client(client),
+                by,
+            } => {
+                self.jump_client_clock(*client, -by.0);
+                self.trace_line(format_args!("nemesis clock c{client} back"));
+            }
+            Fault::ClockDrift {
+                target: Target::Node(_),
+                ..
+            } => {
                 let base = self.runtime[nodes[0].index()].base_drift_ppm;
                 self.runtime[nodes[0].index()]
                     .clock
                     .set_drift(self.now, base);
                 self.reschedule_timers(nodes[0]);
                 self.trace_line(format_args!("nemesis drift {} back to {base}ppm", nodes[0]));
+            }
+            Fault::ClockDrift {
+                target: Target::Client(client),
+                ..
+            } => {
+                self.set_client_drift(*client, None);
+                self.trace_line(format_args!("nemesis drift c{client} back"));
             }
             Fault::Network { .. } => {
                 self.network.set_rates(FaultRates::default());
@@ -325,7 +406,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         }
         self.close_window(window);
         match (&spec.fault, nodes) {
-            (Fault::Crash(_) | Fault::Pause(_), [node]) => Applied::Node(*node),
+            (Fault::Crash(_) | Fault::Pause(Target::Node(_)), [node]) => Applied::Node(*node),
             _ => Applied::Other,
         }
     }
@@ -345,6 +426,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 self.reschedule_timers(node);
             }
         }
+        self.heal_clients();
         for window in self.fault_state.open_windows.clone() {
             self.close_window(window);
         }

@@ -18,10 +18,11 @@
 //! | [`faults`]   | applying and undoing faults, fault windows, healing                        |
 //!
 //! Semantics a protocol author can rely on:
-//! - timers are deadlines on the node's local clock, rescheduled when the clock jumps or its
-//!   drift changes; a crashed node loses its timers;
-//! - a paused node's clock keeps running, but its timers, messages and client requests wait in
-//!   its inbox and are applied, in arrival order, when it resumes;
+//! - timers are deadlines on the node's monotonic clock, rescheduled when its drift changes; a
+//!   wall-clock jump moves only what [`crate::protocol::Context::wall_clock`] reads; a crashed
+//!   node loses its timers;
+//! - a paused node's clocks keep running, but its timers, messages and client requests wait in
+//!   its inbox and are applied, in arrival order, when it resumes (a paused client likewise);
 //! - messages and replies a handler pushes after a `persist` depart only once that persist is
 //!   durable (after the storage's fsync latency); a crash before then drops them;
 //! - a crash keeps the node's durable writes; writes not yet durable survive unless the scenario
@@ -34,8 +35,8 @@ mod nodes;
 
 use crate::invariants::{Invariants, Violation};
 use crate::network::Network;
-use crate::outcome::{RunData, RunStats, Verdict};
-use crate::protocol::{ClientId, Context, Effect, NodeId, Protocol};
+use crate::outcome::{LeaderChange, RunData, RunStats, Verdict};
+use crate::protocol::{ClientId, Context, Effect, NodeId, Protocol, Role};
 use crate::recorder::RecordedHistory;
 use crate::rng::{SimRng, Stream};
 use crate::scenario::{FaultSpec, ProtocolSection, Scenario, WorkloadSection};
@@ -246,6 +247,8 @@ enum Event<P: Protocol> {
         source: NodeId,
         response: P::Response,
     },
+    /// An open-loop arrival.
+    Arrival,
     ClientReady {
         client: u32,
     },
@@ -274,6 +277,20 @@ enum Event<P: Protocol> {
     },
     Heal,
     Stop,
+}
+
+impl<P: Protocol> Event<P> {
+    /// The client process an event is meant for (held while that client is paused).
+    fn client(&self) -> Option<u32> {
+        match self {
+            Event::Unreachable { client, .. }
+            | Event::ResponseArrives { client, .. }
+            | Event::ClientReady { client }
+            | Event::ClientTimeout { client }
+            | Event::ClientTimer { client, .. } => Some(*client),
+            _ => None,
+        }
+    }
 }
 
 /// What applying an event did, for the invariants and the event count.
@@ -317,6 +334,10 @@ struct World<'s, 'w, P: Protocol, I: Invariants<P>> {
     fault_state: FaultState,
     /// A violation an invariant found in a client completion, reported after the event.
     completion_violation: Option<Violation>,
+    /// Per node, the term it leads in, as last seen.
+    leading: Vec<Option<u64>>,
+    /// Every change to a node leading.
+    leaders: Vec<LeaderChange>,
 }
 
 impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
@@ -369,6 +390,8 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             invariants,
             fault_state: FaultState::default(),
             completion_violation: None,
+            leading: vec![None; scenario.cluster.nodes as usize],
+            leaders: Vec::new(),
         };
         world.start_clients();
         world
@@ -392,7 +415,10 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             }
             let touched = match self.apply(event) {
                 Applied::Skipped => continue,
-                Applied::Node(node) => Some(node),
+                Applied::Node(node) => {
+                    self.note_leadership(node);
+                    Some(node)
+                }
                 Applied::Other => None,
             };
             self.stats.events += 1;
@@ -439,6 +465,28 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
         self.push(SimTime::ZERO + self.scenario.run.duration, Event::Stop);
     }
 
+    /// Records `node` coming to believe it leads (in a term it did not lead before).
+    fn note_leadership(&mut self, node: NodeId) {
+        let leading = match &self.nodes[node.index()] {
+            Some(state) => {
+                let view = state.view();
+                (view.role == Role::Leader).then_some(view.term)
+            }
+            None => None,
+        };
+        let known = &mut self.leading[node.index()];
+        if leading != *known {
+            *known = leading;
+            if let Some(term) = leading {
+                self.leaders.push(LeaderChange {
+                    time: self.now,
+                    node,
+                    term,
+                });
+            }
+        }
+    }
+
     fn push(&mut self, time: SimTime, event: Event<P>) {
         // A refused push empties the run of future events; run_loop turns that into a verdict.
         if !self.queue.push(time, event) {
@@ -458,6 +506,13 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
     }
 
     fn apply(&mut self, event: Event<P>) -> Applied {
+        let event = match event.client() {
+            Some(client) => match self.hold_if_paused(client, event) {
+                Ok(()) => return Applied::Skipped,
+                Err(event) => event,
+            },
+            None => event,
+        };
         match event {
             Event::Deliver {
                 source,
@@ -495,6 +550,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 response,
             } => self.apply_response(client, source, response),
             Event::ClientReady { client } => self.apply_client_ready(client),
+            Event::Arrival => self.apply_arrival(),
             Event::ClientTimeout { client } => self.apply_client_timeout(client),
             Event::ClientTimer { client, generation } => {
                 self.apply_client_timer(client, generation)
@@ -558,6 +614,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             stuck_operation: None,
             history: self.history,
             check_explanation: None,
+            leaders: self.leaders,
         };
         Ok((data, self.clients.into_workload()))
     }

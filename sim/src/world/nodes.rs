@@ -2,7 +2,7 @@
 //! with fsync latency, and persist-before-send.
 
 use super::{Applied, Event, Outgoing, World};
-use crate::clock::NodeClock;
+use crate::clock::ProcessClocks;
 use crate::invariants::Invariants;
 use crate::network::{Network, Transmission};
 use crate::protocol::{ClientId, Context, Effect, NodeConfig, NodeId, Protocol, TimerDelay};
@@ -19,7 +19,7 @@ struct ActiveTimer<T> {
 
 /// What the engine keeps for one node across crashes: its clock, disk and inbox.
 pub(super) struct NodeRuntime<P: Protocol> {
-    pub(super) clock: NodeClock,
+    pub(super) clock: ProcessClocks,
     pub(super) base_drift_ppm: i64,
     pub(super) incarnation: u32,
     pub(super) paused: bool,
@@ -37,7 +37,7 @@ impl<P: Protocol> NodeRuntime<P> {
         let spec = scenario.clocks.nodes.iter().rev().find(|c| c.node == node);
         let (offset, drift) = spec.map_or((0, 0), |c| (c.offset.0, c.drift_ppm));
         NodeRuntime {
-            clock: NodeClock::new(offset, drift),
+            clock: ProcessClocks::new(offset, drift),
             base_drift_ppm: drift,
             incarnation: 0,
             paused: false,
@@ -76,7 +76,10 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         let runtime = &mut self.runtime[index];
         runtime.incarnation += 1;
         runtime.paused = false;
-        let local = runtime.clock.local_at(self.now);
+        let (monotonic, wall) = (
+            runtime.clock.monotonic_at(self.now),
+            runtime.clock.wall_at(self.now),
+        );
         let durable = runtime.started_once.then_some(&runtime.disk);
         let config = NodeConfig {
             id: node,
@@ -84,7 +87,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             options: &self.options,
             bug: self.scenario.protocol.bug.as_deref(),
         };
-        self.context.reset(node, local);
+        self.context.reset(node, monotonic, wall);
         let state = P::start(&config, durable, &mut self.context);
         runtime.started_once = true;
         self.nodes[index] = Some(state);
@@ -132,8 +135,9 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             "detsim bug: a handler of paused {node} was called"
         );
         self.flush_disk(node, false);
-        let local = self.runtime[node.index()].clock.local_at(self.now);
-        self.context.reset(node, local);
+        let clock = &self.runtime[node.index()].clock;
+        let (monotonic, wall) = (clock.monotonic_at(self.now), clock.wall_at(self.now));
+        self.context.reset(node, monotonic, wall);
         let state = self.nodes[node.index()]
             .as_mut()
             .expect("detsim bug: handler called on a crashed node");
@@ -148,6 +152,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             match effect {
                 Effect::Send { target, message } => {
                     self.stats.messages_sent += 1;
+                    self.stats.bytes_sent += P::message_bytes(&message);
                     self.count_kind(P::message_kind(&message));
                     self.send_or_hold(node, Outgoing::Message { target, message });
                 }
@@ -264,13 +269,29 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 }
             }
             Outgoing::Reply { client, response } => {
-                let latency = self.clients.latency(&mut self.network_rng);
-                let event = Event::ResponseArrives {
+                if !self.client_reaches(client.0, source) {
+                    self.stats.messages_dropped += 1;
+                    return;
+                }
+                let transmission = self
+                    .network
+                    .transmit_client(self.clients.latency_model(), &mut self.network_rng);
+                let arrival = |response| Event::ResponseArrives {
                     client: client.0,
                     source,
                     response,
                 };
-                self.push(self.now + latency, event);
+                match transmission {
+                    Transmission::Dropped => self.stats.messages_dropped += 1,
+                    Transmission::Delivered(latency) => {
+                        self.push(self.now + latency, arrival(response));
+                    }
+                    Transmission::Duplicated(first, second) => {
+                        self.stats.messages_duplicated += 1;
+                        self.push(self.now + first, arrival(response.clone()));
+                        self.push(self.now + second, arrival(response));
+                    }
+                }
             }
         }
     }

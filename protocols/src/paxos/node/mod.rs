@@ -370,6 +370,22 @@ impl<M: StateMachine> Protocol for Paxos<M> {
     fn message_kind(message: &Self::Message) -> &'static str {
         message.kind()
     }
+
+    fn message_bytes(message: &Self::Message) -> u64 {
+        message.encoded_size()
+    }
+
+    /// Named as Raft's, so that fault-coverage tables of the two protocols line up.
+    fn activity(&self) -> &'static str {
+        match &self.role {
+            RoleState::Leader(_) if self.decided < self.last_accepted_slot() => {
+                "leading, entries in flight"
+            }
+            RoleState::Leader(_) => "leading, idle",
+            RoleState::Candidate(_) => "electing",
+            RoleState::Follower => "following",
+        }
+    }
 }
 
 /// Read-only accessors, for invariant checkers and tests.

@@ -281,8 +281,25 @@ impl<M: StateMachine> Protocol for Raft<M> {
         options.check()
     }
 
+    fn activity(&self) -> &'static str {
+        match &self.role {
+            RoleState::Leader(_) if self.commit_index < self.log.last_index() => {
+                "leading, entries in flight"
+            }
+            RoleState::Leader(_) => "leading, idle",
+            _ => match self.role() {
+                Role::Candidate => "electing",
+                _ => "following",
+            },
+        }
+    }
+
     fn message_kind(message: &Self::Message) -> &'static str {
         message.kind()
+    }
+
+    fn message_bytes(message: &Self::Message) -> u64 {
+        message.encoded_size()
     }
 }
 

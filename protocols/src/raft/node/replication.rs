@@ -81,7 +81,12 @@ impl<M: StateMachine> Raft<M> {
     ) {
         // Raft §8: a request the state machine already executed is answered from the session
         // table; one already in the log will be answered when it commits.
-        if let Some(answer) = self.kv.cached_answer(request.client, request.id) {
+        let dedup = self.bug != Some(Bug::NoDedup);
+        if let Some(answer) = self
+            .kv
+            .cached_answer(request.client, request.id)
+            .filter(|_| dedup)
+        {
             let response = Response {
                 request: request.id,
                 answer: answer.clone(),
@@ -92,10 +97,11 @@ impl<M: StateMachine> Raft<M> {
         let RoleState::Leader(leader) = &mut self.role else {
             unreachable!("only leaders append client requests");
         };
-        if leader
-            .pending
-            .values()
-            .any(|pending| pending.request == request.id)
+        if dedup
+            && leader
+                .pending
+                .values()
+                .any(|pending| pending.request == request.id)
         {
             return;
         }
@@ -312,7 +318,12 @@ impl<M: StateMachine> Raft<M> {
                 .log
                 .entry(index)
                 .expect("committed entries are in the log");
-            let answer = self.kv.apply(&entry.command);
+            let answer = if self.bug == Some(Bug::NoDedup) {
+                // Bug (Raft §8): no session table, so a duplicate executes again.
+                self.kv.apply_without_session(&entry.command)
+            } else {
+                self.kv.apply(&entry.command)
+            };
             self.last_applied = index;
             if let RoleState::Leader(leader) = &mut self.role {
                 if let Some(pending) = leader.pending.remove(&index) {
