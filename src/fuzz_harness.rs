@@ -319,13 +319,29 @@ fn scenario_text() -> BoxedStrategy<String> {
         (count(3), count(3), count(3)),
         latency(),
         duration(),
+        (duration(), duration(), 0u8..4),
     )
         .prop_map(
-            |(clients, rate, timeout, keys, (r, w, c), latency, backoff)| {
+            |(
+                clients,
+                rate,
+                timeout,
+                keys,
+                (r, w, c),
+                latency,
+                backoff,
+                (retry, failover, mode),
+            )| {
+                // The client mechanics of the network: retries, fail-over, placement and
+                // arrivals, extreme values included.
+                let placement = ["outside", "with-nodes"][usize::from(mode % 2)];
+                let arrivals = ["closed", "open"][usize::from(mode / 2)];
                 format!(
                     "\n[workload]\nclients = {clients}\nrate = {rate}\ntimeout = \"{timeout}\"\n\
                  keys = {keys}\nmix = {{ read = {r}, write = {w}, cas = {c} }}\n\
-                 client_latency = {latency}\nredirect_backoff = \"{backoff}\"\n"
+                 client_latency = {latency}\nredirect_backoff = \"{backoff}\"\n\
+                 retry_after = \"{retry}\"\nfailover_after = \"{failover}\"\n\
+                 placement = \"{placement}\"\narrivals = \"{arrivals}\"\n"
                 )
             },
         );

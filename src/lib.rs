@@ -25,6 +25,7 @@ use std::process::ExitCode;
 
 mod artifact;
 mod bench_command;
+mod bugs_command;
 mod campaign;
 mod check_command;
 mod compare_command;
@@ -61,6 +62,9 @@ enum Command {
     /// Run protocols side by side on identical environments over many seeds; write a
     /// comparison report (compare.html, compare.md, compare.json).
     Compare(compare_command::CompareArgs),
+    /// Run a scenario with each planted bug of its protocol over many seeds: per bug, the first
+    /// failing seed, the share of seeds that catch it and what caught it.
+    Bugs(bugs_command::BugsArgs),
     /// Rerun a failure artifact and confirm its fingerprint and verdict.
     Replay(replay_command::ReplayArgs),
     /// Minimise a failure artifact to a small scenario that still fails the same way.
@@ -109,6 +113,7 @@ pub fn main_with(extra: Vec<&'static dyn registry::Registered>) -> ExitCode {
         Command::Bench(args) => bench_command::execute(&args) as u8,
         Command::Fuzz(args) => fuzz_command::execute(&args) as u8,
         Command::Compare(args) => compare_command::execute(&args) as u8,
+        Command::Bugs(args) => bugs_command::execute(&args) as u8,
         Command::Replay(args) => replay_command::execute(&args) as u8,
         Command::Shrink(args) => shrink_command::execute(&args) as u8,
         Command::Merge(args) => merge_command::execute(&args) as u8,

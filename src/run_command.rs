@@ -241,6 +241,14 @@ pub fn write_report(
         history_file: history_written.then(|| "history.jsonl".to_string()),
         trace_file: traced.then(|| "trace.log".to_string()),
         summary_file: Some("summary.json".to_string()),
+        other_files: [
+            ("history.edn", "the client history in Jepsen's EDN"),
+            ("linearizability.txt", "the history checker's explanation"),
+        ]
+        .into_iter()
+        .filter(|(file, _)| out.join(file).exists())
+        .map(|(file, what)| (file.to_string(), what.to_string()))
+        .collect(),
         messages_by_kind: data
             .stats
             .messages_by_kind

@@ -123,6 +123,24 @@ fn fault_on_a_client_that_does_not_exist() {
 }
 
 #[test]
+fn client_retry_settings_out_of_range() {
+    let text = format!("{GOOD}\n[workload]\nclients = 2\nretry_after = \"100000000s\"\n");
+    assert_rejected("retry-after", &text, 12, "workload.retry_after");
+    let text = format!("{GOOD}\n[workload]\nplacement = \"beside\"\n");
+    assert_rejected("placement", &text, 11, "placement");
+    let text = format!("{GOOD}\n[workload]\narrivals = \"bursty\"\n");
+    assert_rejected("arrivals", &text, 11, "arrivals");
+}
+
+#[test]
+fn a_client_clock_with_no_clients_at_all() {
+    // Found by the fuzz harness: a count of zero clients must not underflow the message.
+    let text =
+        format!("{GOOD}\n[workload]\nclients = 0\n[clocks]\nclients = [ {{ client = 0 }} ]\n");
+    assert_rejected("no-clients", &text, 13, "there are none");
+}
+
+#[test]
 fn clock_of_a_client_that_does_not_exist() {
     let text = format!("{GOOD}\n[clocks]\nclients = [\n  {{ client = 0 }},\n  {{ client = 9, drift_ppm = 5 }},\n]\n");
     assert_rejected("bad-client-clock", &text, 13, "clocks.clients[1].client");

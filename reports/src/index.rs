@@ -275,6 +275,14 @@ fn write_files(body: &mut String, options: &ReportOptions) {
             let _ = writeln!(body, "<li><a href=\"{0}\">{0}</a>: {what}</li>", html(file));
         }
     }
+    for (file, what) in &options.other_files {
+        let _ = writeln!(
+            body,
+            "<li><a href=\"{0}\">{0}</a>: {1}</li>",
+            html(file),
+            html(what)
+        );
+    }
     body.push_str("</ul>\n");
 }
 

@@ -113,6 +113,9 @@ pub struct ReportOptions {
     pub trace_file: Option<String>,
     /// Relative path of the run's machine-readable summary, linked from `index.html`.
     pub summary_file: Option<String>,
+    /// Other files of the run to link from `index.html`: relative path and what it holds
+    /// (`history.edn`, `linearizability.txt`).
+    pub other_files: Vec<(String, String)>,
     /// Messages sent per kind, shown in the summary when not empty. `RunData` only counts
     /// all messages; the engine can fill this from its trace.
     pub messages_by_kind: Vec<MessageCount>,

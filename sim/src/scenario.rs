@@ -594,6 +594,35 @@ impl fmt::Display for SignedDuration {
     }
 }
 
+impl SignedDuration {
+    /// A signed, rounded reading for labels: `+332.1ms`, `-1.5s`, `+40us` (three significant
+    /// digits at most; the exact value stays in the schedule).
+    pub fn rounded(self) -> String {
+        let sign = if self.0 < 0 { '-' } else { '+' };
+        let nanos = self.0.unsigned_abs();
+        let (value, unit) = match nanos {
+            n if n >= 1_000_000_000 => (n as f64 / 1e9, "s"),
+            n if n >= 1_000_000 => (n as f64 / 1e6, "ms"),
+            n if n >= 1_000 => (n as f64 / 1e3, "us"),
+            n => (n as f64, "ns"),
+        };
+        let digits = if value >= 100.0 {
+            0
+        } else if value >= 10.0 {
+            1
+        } else {
+            2
+        };
+        let text = format!("{value:.digits$}");
+        let text = if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            text
+        };
+        format!("{sign}{text}{unit}")
+    }
+}
+
 impl Serialize for SignedDuration {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
@@ -1184,5 +1213,20 @@ duration = "2s"
         let again = parse(&scenario.to_toml()).unwrap();
         assert_eq!(again.faults, scenario.faults);
         assert_eq!(again.to_toml(), scenario.to_toml());
+    }
+}
+
+#[cfg(test)]
+mod signed_duration_tests {
+    use super::SignedDuration;
+
+    #[test]
+    fn labels_round_to_three_digits_with_a_sign_and_a_unit() {
+        assert_eq!(SignedDuration(332_094_274).rounded(), "+332ms");
+        assert_eq!(SignedDuration(-142_573_293).rounded(), "-143ms");
+        assert_eq!(SignedDuration(-41_398_185).rounded(), "-41.4ms");
+        assert_eq!(SignedDuration(1_500_000_000).rounded(), "+1.5s");
+        assert_eq!(SignedDuration(40_000).rounded(), "+40us");
+        assert_eq!(SignedDuration(7).rounded(), "+7ns");
     }
 }

@@ -107,13 +107,15 @@ pub(super) fn check_magnitudes(scenario: &Scenario) -> Result<(), Problem> {
         }));
     for (key, what, i, id, count, offset, drift_ppm) in specs {
         if id >= count {
+            // A count of zero is refused later with its own message; it must not underflow.
+            let range = match count {
+                0 => "there are none".to_string(),
+                n => format!("{what}s are 0..{}", n - 1),
+            };
             let whole = if what == "node" {
-                format!("a cluster of {count} (nodes are 0..{})", count - 1)
+                format!("a cluster of {count} ({range})")
             } else {
-                format!(
-                    "a workload of {count} clients (clients are 0..{})",
-                    count - 1
-                )
+                format!("a workload of {count} clients ({range})")
             };
             return Err(element(
                 key,
@@ -158,6 +160,19 @@ pub(super) fn check_magnitudes(scenario: &Scenario) -> Result<(), Problem> {
                 "run",
                 key,
                 format!("run.{key}: {value} is longer than the limit of {MAX_RUN}"),
+            ));
+        }
+    }
+    let workload = &scenario.workload;
+    for (key, value) in [
+        ("retry_after", workload.retry_after),
+        ("failover_after", workload.failover_after),
+    ] {
+        if let Some(value) = value.filter(|v| !duration_ok(*v)) {
+            return Err(Problem::at(
+                "workload",
+                key,
+                format!("workload.{key}: {value} is longer than the limit of {MAX_RUN}"),
             ));
         }
     }

@@ -209,11 +209,11 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                         let node = self.resolve(node);
                         nodes.push(node);
                         self.runtime[node.index()].clock.jump_wall(self.now, by.0);
-                        format!("clock {node} {by}")
+                        format!("clock {node} {}", by.rounded())
                     }
                     Target::Client(client) => {
                         self.jump_client_clock(client, by.0);
-                        format!("clock c{client} {by}")
+                        format!("clock c{client} {}", by.rounded())
                     }
                 };
                 let affected = nodes.clone();
