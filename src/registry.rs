@@ -7,6 +7,7 @@
 //! running, fuzzing, `detsim list` — goes through the entry. A scenario that pairs a protocol
 //! with a workload it does not serve is an error naming the line.
 
+use protocols::paxos::{Paxos, PaxosInvariants};
 use protocols::raft::{Raft, RaftInvariants};
 use protocols::two_phase_commit::{TwoPhaseCommit, TwoPhaseInvariants};
 use protocols::unreplicated::Unreplicated;
@@ -128,6 +129,8 @@ pub static BUILT_IN: &[&dyn Registered] = &[
     &Entry::<Raft<Registers>, RaftInvariants>(PhantomData),
     &Entry::<Raft<Counters>, RaftInvariants>(PhantomData),
     &Entry::<TwoPhaseCommit, TwoPhaseInvariants>(PhantomData),
+    &Entry::<Paxos<Registers>, PaxosInvariants>(PhantomData),
+    &Entry::<Paxos<Counters>, PaxosInvariants>(PhantomData),
 ];
 
 /// The pairings a program registered with [`install`], beside the built-in ones.

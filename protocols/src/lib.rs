@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod placement;
+pub mod paxos;
 pub mod raft;
 pub mod two_phase_commit;
 pub mod unreplicated;
