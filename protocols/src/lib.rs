@@ -4,8 +4,8 @@
 //! Start reading at [`raft`]: it is the example every other protocol follows.
 #![deny(missing_docs)]
 
-pub mod placement;
 pub mod paxos;
+pub mod placement;
 pub mod raft;
 pub mod two_phase_commit;
 pub mod unreplicated;
