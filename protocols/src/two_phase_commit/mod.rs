@@ -750,6 +750,37 @@ impl Protocol for TwoPhaseCommit {
         }
     }
 
+    fn activity(&self) -> &'static str {
+        // What a fault here interrupts, most delicate first: a participant that voted yes and
+        // is asking about the outcome, one that voted yes and waits, a coordinator that has
+        // decided and is telling participants, one still collecting votes.
+        if self
+            .prepared_since
+            .values()
+            .any(|(_, doubt)| doubt.is_some())
+        {
+            return "participant in doubt";
+        }
+        if !self.prepared_since.is_empty() {
+            return "participant prepared";
+        }
+        let mut collecting = false;
+        for transaction in self.transactions.values() {
+            match transaction.phase {
+                Phase::Collecting => collecting = true,
+                _ if transaction.acks.len() < transaction.participants.len() => {
+                    return "coordinator deciding";
+                }
+                _ => {}
+            }
+        }
+        if collecting {
+            "coordinator collecting votes"
+        } else {
+            "idle"
+        }
+    }
+
     fn check_options(options: &Options) -> Result<(), String> {
         if options.virtual_nodes == 0 || options.virtual_nodes > VIRTUAL_NODE_COUNT_MAX {
             return Err(format!(
