@@ -5,17 +5,20 @@
 //! Long sweeps are `#[ignore]`d; run them in release:
 //! `cargo test --release -p protocols --test raft_scenarios -- --ignored --nocapture`.
 
+mod scenario_support;
+
 use protocols::raft::{Raft, RaftInvariants};
+use scenario_support::verdict_line;
 use sim::nemesis;
 use sim::outcome::{RunData, Verdict};
 use sim::scenario::Scenario;
 use sim::workload::counter::Counters;
 use sim::world;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+
+use std::path::PathBuf;
 
 fn scenario_directory() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/raft")
+    scenario_support::scenario_directory("raft")
 }
 
 fn load(file_name: &str) -> Scenario {
@@ -35,73 +38,28 @@ fn run(scenario: &Scenario, seed: u64) -> RunData {
     .expect("the scenario runs")
 }
 
-/// A verdict in one line: its kind, and the property a safety violation broke.
-fn verdict_line(verdict: &Verdict) -> String {
-    match verdict {
-        Verdict::SafetyViolation { property, .. } => format!("safety-violation ({property})"),
-        other => other.kind().to_string(),
-    }
-}
-
 /// Every Raft scenario, run with its own seed, ends with the verdict it expects.
 #[test]
 fn every_raft_scenario_meets_its_expected_verdict() {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(scenario_directory())
-        .expect("scenarios/raft exists")
-        .map(|entry| entry.expect("a directory entry").path())
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "toml")
-        })
-        .collect();
-    paths.sort();
-    assert!(
-        paths.len() >= 7,
-        "steady state, five fault scenarios and the swarm"
-    );
-    let mut verdicts = BTreeMap::new();
-    for path in paths {
-        let scenario = Scenario::load(&path).expect("the scenario loads");
-        let data = run(&scenario, scenario.seed);
-        let expected = scenario
-            .expect
-            .as_deref()
-            .expect("every scenario states its verdict");
-        assert_eq!(
-            data.verdict.kind(),
-            expected,
-            "{}: {}",
-            path.display(),
-            data.verdict
-        );
+    assert!(scenario_support::scenario_files("raft").len() >= 7);
+    let verdicts = scenario_support::expected_verdicts("raft", run, |path, data| {
         assert!(
             data.stats.operations_ok > 0,
             "{}: no operation succeeded",
             path.display()
         );
-        let name = path
-            .file_name()
-            .expect("a file")
-            .to_string_lossy()
-            .into_owned();
-        verdicts.insert(name, verdict_line(&data.verdict));
-    }
+    });
     insta::assert_debug_snapshot!(verdicts);
 }
 
 /// The first seed in `seeds` whose run of `scenario` does not pass, with its verdict.
 fn first_failure(scenario: &Scenario, seeds: std::ops::Range<u64>) -> Option<(u64, Verdict)> {
-    seeds.into_iter().find_map(|seed| {
-        let verdict = run(scenario, seed).verdict;
-        (!verdict.is_pass()).then_some((seed, verdict))
-    })
+    scenario_support::first_failure(run, scenario, seeds)
 }
 
 /// The swarm scenario with `bug` planted.
 fn swarm_with_bug(bug: &str) -> Scenario {
-    let mut scenario = load("swarm.toml");
-    scenario.protocol.bug = Some(bug.to_string());
-    scenario
+    scenario_support::swarm_with_bug("raft", bug)
 }
 
 /// The correct protocol passes a handful of swarm seeds in the default suite, for each
