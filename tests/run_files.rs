@@ -1,6 +1,8 @@
 //! `detsim run` writes the history formats asked for, with the node that served each
 //! completion, and prints the time of each phase.
 
+mod fuzz_support;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -58,4 +60,30 @@ fn an_unknown_history_format_is_bad_input() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("csv"));
+}
+
+#[test]
+fn a_protocols_own_figures_reach_the_summary_and_the_report() {
+    // Two-phase commit's checker measures blocking: with the coordinator crashed right after
+    // its decision is durable, participants wait in doubt, and the run's files say how long.
+    let out = fuzz_support::fresh_dir("run-figures");
+    let output = fuzz_support::detsim(&[
+        "run",
+        "scenarios/2pc/coordinator-crash-on-decision.toml",
+        "--out",
+        fuzz_support::arg(&out),
+        "--no-trace",
+    ]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let figures = &summary["figures"];
+    assert!(figures["in_doubt_pairs"].as_u64() > Some(0), "{figures}");
+    assert!(
+        figures["in_doubt_max_ns"].as_u64() > Some(1_000_000_000),
+        "the coordinator was down for 2 s: {figures}"
+    );
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(index.contains("<h2>Protocol figures</h2>"));
+    assert!(index.contains("<td>in doubt total</td>"));
 }

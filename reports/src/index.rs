@@ -24,6 +24,7 @@ pub fn render(
     write_summary(&mut body, data, report);
     write_functions(&mut body, report);
     write_messages(&mut body, report);
+    write_figures(&mut body, data);
     write_stuck(&mut body, data, operations);
     write_faults(&mut body, data);
     write_plots(&mut body, options);
@@ -257,6 +258,30 @@ fn write_plots(body: &mut String, options: &ReportOptions) {
              <figcaption>{title}: <a href=\"{stem}.svg\">{stem}.svg</a>{png}</figcaption></figure>"
         );
     }
+}
+
+/// The figures the protocol's invariant checker measured (durations for names ending `_ns`).
+fn write_figures(body: &mut String, data: &RunData) {
+    if data.figures.is_empty() {
+        return;
+    }
+    body.push_str(
+        "<h2>Protocol figures</h2>\n<p>Measured by the protocol's own checker over the run.</p>\n\
+         <table>\n<tr><th>figure</th><th>value</th></tr>\n",
+    );
+    for (name, value) in &data.figures {
+        let (label, shown) = match name.strip_suffix("_ns") {
+            Some(label) => (label, crate::format::duration(*value)),
+            None => (name.as_str(), value.to_string()),
+        };
+        let _ = writeln!(
+            body,
+            "<tr><td>{}</td><td>{}</td></tr>",
+            html(&label.replace('_', " ")),
+            html(&shown)
+        );
+    }
+    body.push_str("</table>\n");
 }
 
 fn write_files(body: &mut String, options: &ReportOptions) {

@@ -30,6 +30,7 @@
 //!     heal_time: None,
 //!     stuck_operation: None,
 //!     check_explanation: None,
+//!     figures: Default::default(),
 //!     leaders: Vec::new(),
 //! };
 //! let files = render_run(&run, &ReportOptions::default()).unwrap();

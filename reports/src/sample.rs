@@ -183,6 +183,7 @@ pub fn sample_run() -> RunData {
         heal_time: Some(SimTime(8_000 * MILLI)),
         stuck_operation: stuck,
         check_explanation: None,
+        figures: Default::default(),
         leaders: vec![
             LeaderChange {
                 time: SimTime(50 * MILLI),

@@ -108,6 +108,7 @@ fn tiny_run() -> RunData {
         heal_time: Some(SimTime(700 * MILLI)),
         stuck_operation: None,
         check_explanation: None,
+        figures: Default::default(),
         leaders: Vec::new(),
     }
 }

@@ -9,6 +9,7 @@ use crate::completion::Completion;
 use crate::protocol::{ClientId, NodeId, Protocol};
 use crate::time::SimTime;
 use crate::workload::{OperationOf, OutputOf, Workload};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A broken invariant: the property's name and what exactly happened.
@@ -77,6 +78,14 @@ pub trait Invariants<P: Protocol> {
         touched: Option<NodeId>,
         nodes: &[Option<P>],
     ) -> Result<(), Violation>;
+
+    /// Figures the checker measured over the run, by name (a unit suffix such as `_ns` in the
+    /// name), for the run's summary and report: what a protocol's own observer can tell that
+    /// the engine cannot — for two-phase commit, the time participants spent in doubt. Asked
+    /// once, at the end of the run. The default has none.
+    fn figures(&self) -> BTreeMap<String, u64> {
+        BTreeMap::new()
+    }
 }
 
 /// For protocols without invariants of their own (the history is still checked).

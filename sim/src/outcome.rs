@@ -291,6 +291,10 @@ pub struct RunData {
     /// own file.
     #[serde(skip)]
     pub check_explanation: Option<String>,
+    /// Figures the protocol's invariant checker measured
+    /// ([`crate::invariants::Invariants::figures`]), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub figures: BTreeMap<String, u64>,
     /// Every time a node came to believe it leads (from its [`crate::protocol::NodeView`]), in
     /// order: how long a cluster went without a leader after a fault.
     #[serde(skip)]

@@ -117,6 +117,15 @@ impl TwoPhaseInvariants {
         Ok(())
     }
 
+    /// The blocking figures so far: pairs decided, time prepared and in doubt, pairs still
+    /// prepared.
+    pub fn blocking(&self) -> BlockingReport {
+        BlockingReport {
+            still_prepared: self.prepared.len() as u64,
+            ..self.blocking.clone()
+        }
+    }
+
     fn left_prepared(&mut self, time: SimTime, node: NodeId, txn: TxnId) {
         let Some((since, asked)) = self.prepared.remove(&(node, txn)) else {
             return;
@@ -188,6 +197,22 @@ fn atomicity(txn: TxnId, committed: NodeId, aborted: NodeId) -> Violation {
 }
 
 impl Invariants<TwoPhaseCommit> for TwoPhaseInvariants {
+    /// Blocking, for the run's summary and report (true time, ns): participant–transaction
+    /// pairs decided, their total time prepared, the pairs in doubt (they asked for the
+    /// decision) with their total and longest time in doubt, and the pairs still prepared when
+    /// the run ended.
+    fn figures(&self) -> BTreeMap<String, u64> {
+        let blocking = self.blocking();
+        BTreeMap::from([
+            ("prepared_pairs_decided".to_string(), blocking.decided),
+            ("prepared_total_ns".to_string(), blocking.prepared_nanos),
+            ("in_doubt_pairs".to_string(), blocking.in_doubt),
+            ("in_doubt_total_ns".to_string(), blocking.in_doubt_nanos),
+            ("in_doubt_max_ns".to_string(), blocking.in_doubt_max_nanos),
+            ("still_prepared_at_end".to_string(), blocking.still_prepared),
+        ])
+    }
+
     fn after_event(
         &mut self,
         time: SimTime,

@@ -655,6 +655,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             history: self.history,
             check_explanation: None,
             leaders: self.leaders,
+            figures: self.invariants.figures(),
         };
         Ok((data, self.clients.into_workload()))
     }
