@@ -240,6 +240,63 @@ pub fn rate_buckets(operations: &[Operation], width: u64, run_end: u64) -> Vec<R
         .collect()
 }
 
+/// Operations waiting for their outcome in one time bucket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WaitingBucket {
+    /// Bucket start, nanoseconds.
+    pub start: u64,
+    /// Bucket end (exclusive), nanoseconds.
+    pub end: u64,
+    /// The most operations invoked and not yet completed at once during the bucket.
+    pub most: u64,
+}
+
+/// How many operations were waiting (invoked, not yet completed) at once, at most, in each
+/// bucket: blocked clients show as a plateau — a coordinator's crash in two-phase commit, a
+/// leaderless cluster — where the rate plot shows only an absence. An operation that never
+/// completed waits to the end of the run.
+pub fn waiting_buckets(operations: &[Operation], width: u64, run_end: u64) -> Vec<WaitingBucket> {
+    assert!(width > 0, "bucket width must be positive");
+    let count = run_end.div_ceil(width).max(1);
+    // (time, change): completions sort before invocations at the same instant, so an operation
+    // that ends as another begins is not counted twice.
+    let mut changes: Vec<(u64, i64)> = Vec::with_capacity(operations.len() * 2);
+    for operation in operations {
+        changes.push((operation.invoke_time, 1));
+        if let Some(end) = operation.completion_time {
+            changes.push((end, -1));
+        }
+    }
+    changes.sort_unstable();
+    let mut most = vec![0u64; count as usize];
+    let mut waiting: i64 = 0;
+    let mut next = changes.iter().peekable();
+    for (bucket, slot) in most.iter_mut().enumerate() {
+        let end = (bucket as u64 + 1) * width;
+        // Carried in from the previous bucket.
+        *slot = waiting.max(0) as u64;
+        while let Some((time, change)) = next.peek() {
+            if *time >= end && bucket as u64 + 1 < count {
+                break;
+            }
+            waiting += change;
+            *slot = (*slot).max(waiting.max(0) as u64);
+            next.next();
+        }
+    }
+    most.into_iter()
+        .enumerate()
+        .map(|(bucket, most)| {
+            let start = bucket as u64 * width;
+            WaitingBucket {
+                start,
+                end: start + width,
+                most,
+            }
+        })
+        .collect()
+}
+
 /// Availability in one time bucket: of the operations invoked in it, how many succeeded.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AvailabilityBucket {
@@ -462,5 +519,50 @@ mod tests {
         let quantiles = Quantiles::of(&mut [7]).unwrap();
         assert_eq!((quantiles.p50, quantiles.p99, quantiles.max), (7, 7, 7));
         assert_eq!(Quantiles::of(&mut []), None);
+    }
+}
+
+#[cfg(test)]
+mod waiting_tests {
+    use super::*;
+    use crate::operations::Outcome;
+
+    fn op(invoke: u64, end: Option<u64>) -> Operation {
+        Operation {
+            process: 0,
+            function: "read".to_string(),
+            key: None,
+            invoke_value: String::new(),
+            completion_value: None,
+            error: None,
+            invoke_index: 0,
+            completion_index: end.map(|_| 1),
+            invoke_time: invoke,
+            completion_time: end,
+            outcome: if end.is_some() {
+                Outcome::Ok
+            } else {
+                Outcome::Info
+            },
+            node: None,
+        }
+    }
+
+    #[test]
+    fn waiting_counts_the_most_at_once_and_carries_across_buckets() {
+        // Buckets of 10: two overlap in the first; one is stuck from 15 to the end; one ends
+        // at 30 exactly as another begins (not counted twice).
+        let operations = [
+            op(1, Some(4)),
+            op(2, Some(8)),
+            op(15, None),
+            op(21, Some(30)),
+            op(30, Some(33)),
+        ];
+        let most: Vec<u64> = waiting_buckets(&operations, 10, 40)
+            .iter()
+            .map(|b| b.most)
+            .collect();
+        assert_eq!(most, [2, 1, 2, 2]);
     }
 }

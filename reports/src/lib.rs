@@ -156,6 +156,8 @@ pub struct ReportData<'a> {
     pub rates: Vec<RateBucket>,
     /// Availability per bucket.
     pub availability: Vec<AvailabilityBucket>,
+    /// Operations waiting for their outcome, most at once per bucket.
+    pub waiting: Vec<data::WaitingBucket>,
 }
 
 /// Computes the report's data models from a run.
@@ -188,15 +190,17 @@ fn report_data_of<'a>(
         quantiles: quantile_buckets(operations, width),
         rates: rate_buckets(operations, width, end),
         availability: availability_buckets(operations, width, end),
+        waiting: data::waiting_buckets(operations, width, end),
     }
 }
 
 /// The plot files, in the order `index.html` shows them: (file stem, title).
-pub const PLOTS: [(&str, &str); 4] = [
+pub const PLOTS: [(&str, &str); 5] = [
     ("latency-raw", "Latency of every completed operation"),
     ("latency-quantiles", "Latency quantiles over time"),
     ("rate", "Throughput by outcome"),
     ("availability", "Availability over time"),
+    ("waiting", "Operations waiting for an outcome over time"),
 ];
 
 /// Renders the whole report of a run: `index.html`, `timeline.html`, the four SVG plots,
@@ -258,6 +262,12 @@ pub fn render_run(data: &RunData, options: &ReportOptions) -> Result<Vec<ReportF
         PLOTS[3].0,
         &availability,
     )?;
+    let waiting = plot::throughput::WaitingPlot {
+        frame: &frame,
+        buckets: &report.waiting,
+        bucket_width: width,
+    };
+    add_plot(&mut files, &mut pngs, options.png, PLOTS[4].0, &waiting)?;
     let mut json = serde_json::to_vec_pretty(&report)?;
     json.push(b'\n');
     files.push(ReportFile {

@@ -148,6 +148,7 @@ fn report_has_every_file_and_png_only_when_asked() {
             "latency-quantiles.svg",
             "rate.svg",
             "availability.svg",
+            "waiting.svg",
             "report.json"
         ]
     );
@@ -156,7 +157,7 @@ fn report_has_every_file_and_png_only_when_asked() {
         ..ReportOptions::default()
     };
     let with = render_run(&run, &options).unwrap();
-    assert_eq!(with.len(), without.len() + 4);
+    assert_eq!(with.len(), without.len() + 5);
     // PNG pixels come from a rasterizer and a font file shipped in the crate: reproducible too.
     let again = render_run(&run, &options).unwrap();
     assert!(with == again, "a second render with PNGs differs");
@@ -167,7 +168,13 @@ fn report_has_every_file_and_png_only_when_asked() {
         .map(|file| format!("{:016x}  {}", fnv1a(&file.contents), file.name))
         .collect();
     insta::assert_snapshot!("tiny_file_fingerprints", fingerprints.join("\n"));
-    for stem in ["latency-raw", "latency-quantiles", "rate", "availability"] {
+    for stem in [
+        "latency-raw",
+        "latency-quantiles",
+        "rate",
+        "availability",
+        "waiting",
+    ] {
         let image = decode_png(&file(&with, &format!("{stem}.png")).contents).unwrap();
         let summary = image.summary();
         assert_eq!(summary.width, 1000, "{stem}");

@@ -4,7 +4,7 @@ use super::axes::{self, LinearAxis, Ticked, TimeAxis};
 use super::latency::draw_note;
 use super::{draw_legend, DrawResult, Frame, Plot, Swatch};
 use super::{GRID_BOLD, GRID_LIGHT, LEGEND_WIDTH, WIDTH};
-use crate::data::{AvailabilityBucket, RateBucket};
+use crate::data::{AvailabilityBucket, RateBucket, WaitingBucket};
 use crate::operations::Outcome;
 use crate::style::{outcome_color, FONT};
 use plotters::coord::Shift;
@@ -232,6 +232,64 @@ impl Plot for AvailabilityPlot<'_> {
             draw_note(root, &area, "no operations")?;
         }
         let mut entries = vec![(Swatch::Line(color, 2), "ok / invoked".to_string())];
+        entries.extend(self.frame.legend_entries());
+        draw_legend(root, &area, &entries)
+    }
+}
+
+/// How many operations waited for their outcome at once, at most, per bucket: blocked clients
+/// show as a plateau under the fault that blocks them.
+pub struct WaitingPlot<'a> {
+    /// Faults and axis end.
+    pub frame: &'a Frame,
+    /// Every bucket of the run.
+    pub buckets: &'a [WaitingBucket],
+    /// Bucket width, nanoseconds.
+    pub bucket_width: u64,
+}
+
+impl Plot for WaitingPlot<'_> {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, 400)
+    }
+
+    fn draw<DB>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB: DrawingBackend,
+        DB::ErrorType: 'static,
+    {
+        let largest = self.buckets.iter().map(|b| b.most).max().unwrap_or(0);
+        let values = axes::linear_axis(largest.max(1) as f64);
+        let decimals = values.decimals;
+        let caption = format!(
+            "Operations waiting for an outcome (most at once), {} buckets — {}",
+            crate::format::round_duration(self.bucket_width),
+            self.frame.subtitle
+        );
+        let time = axes::time_axis(self.frame.run_end);
+        let chart = linear_chart(
+            root,
+            caption,
+            &time,
+            &values,
+            "operations waiting",
+            &|value| format!("{value:.decimals$}"),
+        )?;
+        let area = chart.plotting_area().get_pixel_range();
+        self.frame.draw_bands(root, &area, |nanos| {
+            chart.backend_coord(&(axes::seconds(nanos), 0.0)).0
+        })?;
+        let pixels: Vec<(i32, i32)> = self
+            .buckets
+            .iter()
+            .map(|bucket| {
+                let middle = bucket.start + (bucket.end - bucket.start) / 2;
+                chart.backend_coord(&(axes::seconds(middle), bucket.most as f64))
+            })
+            .collect();
+        let color = outcome_color(Outcome::Info);
+        draw_broken_line(root, &pixels, |_| true, color)?;
+        let mut entries = vec![(Swatch::Line(color, 2), format!("waiting (most {largest})"))];
         entries.extend(self.frame.legend_entries());
         draw_legend(root, &area, &entries)
     }
