@@ -4,7 +4,7 @@
 use super::stats::Spread;
 use super::{Comparison, SERIES_POINTS};
 use crate::plot::axes::{self, Ticked};
-use crate::plot::{draw_legend, to_svg, DrawResult, Plot, Swatch, LEGEND_WIDTH, WIDTH};
+use crate::plot::{chart, draw_legend, to_svg, ChartSpec, DrawResult, Plot, Swatch, WIDTH};
 use crate::style::FONT;
 use crate::{ReportError, ReportFile};
 use plotters::coord::Shift;
@@ -117,40 +117,9 @@ pub fn render(comparison: &Comparison) -> Result<Vec<ReportFile>, ReportError> {
     Ok(files)
 }
 
-/// The frame the comparison's line plots share: caption, axes with given ticks and labels, a
-/// light grid, and room on the right for the legend.
-#[allow(clippy::too_many_arguments)]
-fn line_chart<'a, DB>(
-    root: &'a DrawingArea<DB, Shift>,
-    caption: String,
-    x: Ticked,
-    y: Ticked,
-    x_desc: &str,
-    y_desc: &str,
-    x_label: &dyn Fn(&f64) -> String,
-    y_label: &dyn Fn(&f64) -> String,
-) -> Result<ChartContext<'a, DB, Cartesian2d<Ticked, Ticked>>, Box<dyn std::error::Error>>
-where
-    DB: DrawingBackend + 'a,
-    DB::ErrorType: 'static,
-{
-    let mut chart = ChartBuilder::on(root)
-        .caption(caption, (FONT, 17))
-        .margin(10)
-        .margin_right(LEGEND_WIDTH)
-        .x_label_area_size(42)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x, y)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .x_label_formatter(x_label)
-        .y_label_formatter(y_label)
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .draw()?;
-    Ok(chart)
+/// Ticks at 0, 0.1, ..., 1.
+fn tenths() -> Vec<f64> {
+    (0..=10).map(|i| f64::from(i) / 10.0).collect()
 }
 
 /// The load sweep: p50 and p99 latency (log scale) against achieved throughput, per variant.
@@ -179,15 +148,19 @@ impl Plot for LoadPlot<'_> {
                 .flatten()
                 .map(|s| (s.median * 1e6) as u64)
         }));
-        let mut chart = line_chart(
+        let mut chart = chart(
             root,
-            "Load sweep: latency against achieved throughput (solid p99, thin p50)".to_string(),
-            Ticked::new(0.0..x.top, x.ticks.clone()),
-            Ticked::new(y.start..y.end, y.ticks.clone()),
-            "ok per second",
-            "latency (log scale)",
-            &|v| format!("{v:.0}"),
-            &|v| axes::latency_label(*v),
+            ChartSpec {
+                caption: "Load sweep: latency against achieved throughput (solid p99, thin p50)"
+                    .to_string(),
+                x: Ticked::new(0.0..x.top, x.ticks.clone()),
+                y: Ticked::new(y.start..y.end, y.ticks.clone()),
+                x_desc: "ok per second",
+                y_desc: "latency (log scale)",
+                x_label: &|v| format!("{v:.0}"),
+                y_label: &|v| axes::latency_label(*v),
+                y_label_width: 70,
+            },
         )?;
         for (i, points) in self.comparison.load.iter().enumerate().rev() {
             let color = variant_color(i);
@@ -235,18 +208,21 @@ impl Plot for CdfPlot<'_> {
             .flatten()
             .map(|(edge, _)| *edge as u64);
         let x = axes::log_axis(edges);
-        let mut chart = line_chart(
+        let mut chart = chart(
             root,
-            format!(
-                "Latency of ok operations, CDF over seeds {}",
-                self.comparison.seeds
-            ),
-            Ticked::new(x.start..x.end, x.ticks.clone()),
-            Ticked::new(0.0..1.0, (0..=10).map(|i| f64::from(i) / 10.0).collect()),
-            "latency (log scale)",
-            "fraction at or below",
-            &|v| axes::latency_label(*v),
-            &|v| format!("{v:.1}"),
+            ChartSpec {
+                caption: format!(
+                    "Latency of ok operations, CDF over seeds {}",
+                    self.comparison.seeds
+                ),
+                x: Ticked::new(x.start..x.end, x.ticks.clone()),
+                y: Ticked::new(0.0..1.0, tenths()),
+                x_desc: "latency (log scale)",
+                y_desc: "fraction at or below",
+                x_label: &|v| axes::latency_label(*v),
+                y_label: &|v| format!("{v:.1}"),
+                y_label_width: 70,
+            },
         )?;
         // The baseline (first variant) is drawn last, on top.
         for (i, cdf) in self.comparison.latency_cdf.iter().enumerate().rev() {
@@ -279,18 +255,21 @@ impl Plot for AvailabilityBand<'_> {
         let run_end = self.comparison.run_end;
         let time = axes::time_axis(run_end);
         let step_millis = time.step_millis;
-        let mut chart = line_chart(
+        let mut chart = chart(
             root,
-            format!(
-                "Availability over the run: mean across seeds {}, band 10th–90th percentile",
-                self.comparison.seeds
-            ),
-            Ticked::new(0.0..time.end, time.ticks.clone()),
-            Ticked::new(0.0..1.05, (0..=10).map(|i| f64::from(i) / 10.0).collect()),
-            "time since start (s)",
-            "answered / completed",
-            &|v| axes::time_label(*v, step_millis),
-            &|v| format!("{v:.1}"),
+            ChartSpec {
+                caption: format!(
+                    "Availability over the run: mean across seeds {}, band 10th–90th percentile",
+                    self.comparison.seeds
+                ),
+                x: Ticked::new(0.0..time.end, time.ticks.clone()),
+                y: Ticked::new(0.0..1.05, tenths()),
+                x_desc: "time since start (s)",
+                y_desc: "answered / completed",
+                x_label: &|v| axes::time_label(*v, step_millis),
+                y_label: &|v| format!("{v:.1}"),
+                y_label_width: 70,
+            },
         )?;
         let slice = axes::seconds(run_end) / SERIES_POINTS as f64;
         // The baseline (first variant) is drawn last, on top.

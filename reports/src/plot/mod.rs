@@ -23,6 +23,60 @@ pub const WIDTH: u32 = 1000;
 /// Pixels right of the plotting area, for the legend.
 pub const LEGEND_WIDTH: u32 = 170;
 
+/// A plotting area on two given-tick axes.
+pub type TickedChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<axes::Ticked, axes::Ticked>>;
+
+/// What a chart with a legend at its right shows: caption, axes and how they are labelled.
+pub struct ChartSpec<'f> {
+    /// Title above the chart.
+    pub caption: String,
+    /// The horizontal axis.
+    pub x: axes::Ticked,
+    /// The vertical axis.
+    pub y: axes::Ticked,
+    /// Horizontal axis description.
+    pub x_desc: &'f str,
+    /// Vertical axis description.
+    pub y_desc: &'f str,
+    /// Tick labels of the horizontal axis.
+    pub x_label: &'f dyn Fn(&f64) -> String,
+    /// Tick labels of the vertical axis.
+    pub y_label: &'f dyn Fn(&f64) -> String,
+    /// Pixels left of the plotting area for the vertical tick labels.
+    pub y_label_width: u32,
+}
+
+/// The chart every plot with a legend shares: the caption, the axes, a light grid, and
+/// [`LEGEND_WIDTH`] pixels on the right for the legend.
+pub fn chart<'a, DB>(
+    root: &'a DrawingArea<DB, Shift>,
+    spec: ChartSpec<'_>,
+) -> Result<TickedChart<'a, DB>, Box<dyn std::error::Error>>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+{
+    let mut chart = ChartBuilder::on(root)
+        .caption(spec.caption, (FONT, 17))
+        .margin(10)
+        .margin_right(LEGEND_WIDTH)
+        .x_label_area_size(42)
+        .y_label_area_size(spec.y_label_width)
+        .build_cartesian_2d(spec.x, spec.y)?;
+    chart
+        .configure_mesh()
+        .x_desc(spec.x_desc)
+        .y_desc(spec.y_desc)
+        .x_label_formatter(spec.x_label)
+        .y_label_formatter(spec.y_label)
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 13))
+        .bold_line_style(GRID_BOLD)
+        .light_line_style(GRID_LIGHT)
+        .draw()?;
+    Ok(chart)
+}
+
 /// Something that can be drawn on any plotters backend.
 pub trait Plot {
     /// Width and height, pixels.

@@ -1,53 +1,53 @@
 //! Throughput (completions per second by outcome) and availability (fraction ok) over time.
 
-use super::axes::{self, LinearAxis, Ticked, TimeAxis};
+use super::axes::{self, LinearAxis, Ticked};
 use super::latency::draw_note;
-use super::{draw_legend, DrawResult, Frame, Plot, Swatch};
-use super::{GRID_BOLD, GRID_LIGHT, LEGEND_WIDTH, WIDTH};
+use super::WIDTH;
+use super::{chart, draw_legend, ChartSpec, DrawResult, Frame, Plot, Swatch, TickedChart};
 use crate::data::{AvailabilityBucket, RateBucket, WaitingBucket};
 use crate::operations::Outcome;
-use crate::style::{outcome_color, FONT};
+use crate::style::outcome_color;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-type LinearChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Ticked, Ticked>>;
-
-fn linear_chart<'a, DB>(
-    area: &DrawingArea<DB, Shift>,
+/// A chart over the run's time axis with values from 0 on `values`, the run's fault windows
+/// drawn as bands; returns it with its plotting area's pixel ranges (for the legend).
+fn time_chart<'a, DB>(
+    root: &'a DrawingArea<DB, Shift>,
+    frame: &Frame,
     caption: String,
-    time: &TimeAxis,
     values: &LinearAxis,
     y_description: &str,
     y_label: &dyn Fn(&f64) -> String,
-) -> Result<LinearChart<'a, DB>, Box<dyn std::error::Error>>
+) -> Result<(TickedChart<'a, DB>, PixelArea), Box<dyn std::error::Error>>
 where
     DB: DrawingBackend + 'a,
     DB::ErrorType: 'static,
 {
+    let time = axes::time_axis(frame.run_end);
     let step_millis = time.step_millis;
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, (FONT, 17))
-        .margin(10)
-        .margin_right(LEGEND_WIDTH)
-        .x_label_area_size(42)
-        .y_label_area_size(78)
-        .build_cartesian_2d(
-            Ticked::new(0.0..time.end, time.ticks.clone()),
-            Ticked::new(0.0..values.top, values.ticks.clone()),
-        )?;
-    chart
-        .configure_mesh()
-        .x_desc("time since start (s)")
-        .y_desc(y_description)
-        .x_label_formatter(&|value| axes::time_label(*value, step_millis))
-        .y_label_formatter(y_label)
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
-        .bold_line_style(GRID_BOLD)
-        .light_line_style(GRID_LIGHT)
-        .draw()?;
-    Ok(chart)
+    let chart = chart(
+        root,
+        ChartSpec {
+            caption,
+            x: Ticked::new(0.0..time.end, time.ticks.clone()),
+            y: Ticked::new(0.0..values.top, values.ticks.clone()),
+            x_desc: "time since start (s)",
+            y_desc: y_description,
+            x_label: &|value| axes::time_label(*value, step_millis),
+            y_label,
+            y_label_width: 78,
+        },
+    )?;
+    let area = chart.plotting_area().get_pixel_range();
+    frame.draw_bands(root, &area, |nanos| {
+        chart.backend_coord(&(axes::seconds(nanos), 0.0)).0
+    })?;
+    Ok((chart, area))
 }
+
+/// The pixel ranges of a plotting area.
+type PixelArea = (std::ops::Range<i32>, std::ops::Range<i32>);
 
 /// Draws a polyline through `pixels`, broken wherever `joined(i)` is false between point
 /// `i - 1` and point `i`, with a dot on every point.
@@ -118,19 +118,14 @@ impl Plot for RatePlot<'_> {
             crate::format::round_duration(self.bucket_width),
             self.frame.subtitle
         );
-        let time = axes::time_axis(self.frame.run_end);
-        let chart = linear_chart(
+        let (chart, area) = time_chart(
             root,
+            self.frame,
             caption,
-            &time,
             &values,
             "completions per second",
             &|value| format!("{value:.decimals$}"),
         )?;
-        let area = chart.plotting_area().get_pixel_range();
-        self.frame.draw_bands(root, &area, |nanos| {
-            chart.backend_coord(&(axes::seconds(nanos), 0.0)).0
-        })?;
         for (slot, outcome) in Outcome::ALL.into_iter().enumerate() {
             let pixels: Vec<(i32, i32)> = self
                 .buckets
@@ -204,14 +199,14 @@ impl Plot for AvailabilityPlot<'_> {
             crate::format::round_duration(self.bucket_width),
             self.frame.subtitle
         );
-        let time = axes::time_axis(self.frame.run_end);
-        let chart = linear_chart(root, caption, &time, &values, "operations ok", &|value| {
-            format!("{}%", (value * 100.0).round() as u32)
-        })?;
-        let area = chart.plotting_area().get_pixel_range();
-        self.frame.draw_bands(root, &area, |nanos| {
-            chart.backend_coord(&(axes::seconds(nanos), 0.0)).0
-        })?;
+        let (chart, area) = time_chart(
+            root,
+            self.frame,
+            caption,
+            &values,
+            "operations ok",
+            &|value| format!("{}%", (value * 100.0).round() as u32),
+        )?;
         // Buckets where nothing was invoked have no availability: the line breaks there.
         let measured: Vec<(&AvailabilityBucket, f64)> = self
             .buckets
@@ -266,19 +261,14 @@ impl Plot for WaitingPlot<'_> {
             crate::format::round_duration(self.bucket_width),
             self.frame.subtitle
         );
-        let time = axes::time_axis(self.frame.run_end);
-        let chart = linear_chart(
+        let (chart, area) = time_chart(
             root,
+            self.frame,
             caption,
-            &time,
             &values,
             "operations waiting",
             &|value| format!("{value:.decimals$}"),
         )?;
-        let area = chart.plotting_area().get_pixel_range();
-        self.frame.draw_bands(root, &area, |nanos| {
-            chart.backend_coord(&(axes::seconds(nanos), 0.0)).0
-        })?;
         let pixels: Vec<(i32, i32)> = self
             .buckets
             .iter()
