@@ -663,14 +663,15 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         Applied::Other
     }
 
-    /// Whether `client` is paused now; if so, `event` (meant for it) waits in its inbox.
-    pub(super) fn hold_if_paused(&mut self, client: u32, event: Event<P>) -> Result<(), Event<P>> {
+    /// `event`, meant for `client`, to apply now; `None` when the client is paused and the
+    /// event waits in its inbox until it resumes.
+    pub(super) fn unless_paused(&mut self, client: u32, event: Event<P>) -> Option<Event<P>> {
         let state = &mut self.clients.states[client as usize];
         if state.paused {
             state.inbox.push(event);
-            Ok(())
+            None
         } else {
-            Err(event)
+            Some(event)
         }
     }
 

@@ -546,9 +546,9 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
 
     fn apply(&mut self, event: Event<P>) -> Applied {
         let event = match event.client() {
-            Some(client) => match self.hold_if_paused(client, event) {
-                Ok(()) => return Applied::Skipped,
-                Err(event) => event,
+            Some(client) => match self.unless_paused(client, event) {
+                Some(event) => event,
+                None => return Applied::Skipped,
             },
             None => event,
         };
