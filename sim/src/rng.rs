@@ -29,6 +29,10 @@ pub enum Stream {
     Swarm = 5,
     /// Storage: fsync latency.
     Storage = 6,
+    /// The swarm's draw of the cluster, network, storage and clients (`[swarm.draw]`).
+    SwarmDraw = 7,
+    /// The swarm's draw of protocol and workload options, drawn again while rejected.
+    SwarmDrawOptions = 8,
 }
 
 /// A seeded pseudo-random generator with a fixed algorithm and fixed sampling.

@@ -237,6 +237,20 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         Applied::Other
     }
 
+    /// When a message sent now from `source` to `target` with `latency` arrives: now plus the
+    /// latency, but on FIFO links never before the last message scheduled on the link (events
+    /// at one time keep their order, so it also arrives after it).
+    fn arrival(&mut self, source: NodeId, target: NodeId, latency: SimDuration) -> SimTime {
+        let at = self.now + latency;
+        if self.link_arrivals.is_empty() {
+            return at;
+        }
+        let slot = source.index() * self.node_count as usize + target.index();
+        let at = at.max(self.link_arrivals[slot]);
+        self.link_arrivals[slot] = at;
+        at
+    }
+
     fn depart(&mut self, source: NodeId, outgoing: Outgoing<P>) {
         match outgoing {
             Outgoing::Message { target, message } => {
@@ -250,7 +264,8 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                             target,
                             message,
                         };
-                        self.push(self.now + latency, event);
+                        let at = self.arrival(source, target, latency);
+                        self.push(at, event);
                     }
                     Transmission::Duplicated(first, second) => {
                         self.stats.messages_duplicated += 1;
@@ -259,13 +274,15 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                             target,
                             message: message.clone(),
                         };
-                        self.push(self.now + first, copy);
+                        let at = self.arrival(source, target, first);
+                        self.push(at, copy);
                         let event = Event::Deliver {
                             source,
                             target,
                             message,
                         };
-                        self.push(self.now + second, event);
+                        let at = self.arrival(source, target, second);
+                        self.push(at, event);
                     }
                 }
             }
