@@ -31,7 +31,8 @@ fn every_planted_bug_is_selectable_by_name() {
             "skip-prev-term-check",
             "count-stale-votes",
             "vote-compare-length-only",
-            "stale-match-index"
+            "commit-not-capped",
+            "count-duplicate-votes"
         ]
     );
     for name in <Raft>::BUGS {
@@ -489,6 +490,86 @@ fn vote_compare_length_only_is_caught_by_leader_completeness() {
                 assert!(cluster.node(0).is_leader());
                 assert_eq!(cluster.violated_property(), Some("leader-completeness"));
             }
+        }
+    }
+}
+
+/// Raft §5.2 with `count-duplicate-votes`: five servers; n2's grant to n0 arrives twice, so n0
+/// counts three votes from two voters while n1 wins the same term with n3 and n4.
+#[test]
+fn count_duplicate_votes_is_caught_by_election_safety() {
+    for bug in [None, Some("count-duplicate-votes")] {
+        let mut cluster = Cluster::with_bug(5, bug);
+        cluster.time_out(0);
+        cluster.time_out(1);
+        // n0 asks n2 only; n1 asks n3 and n4.
+        cluster.drop_where(|e| !(link(e, 0, 2) || link(e, 1, 3) || link(e, 1, 4)));
+        assert!(cluster.deliver_where(|e| link(e, 0, 2)));
+        // The network duplicates n2's grant.
+        let grant = cluster
+            .in_flight
+            .iter()
+            .find(|e| link(e, 2, 0))
+            .cloned()
+            .unwrap();
+        cluster.in_flight.push(grant);
+        cluster.deliver_votes();
+        assert!(cluster.node(1).is_leader());
+        match bug {
+            None => {
+                assert!(!cluster.node(0).is_leader());
+                cluster.assert_safe();
+            }
+            Some(_) => assert_eq!(cluster.violated_property(), Some("election-safety")),
+        }
+    }
+}
+
+/// Figure 2, receiver rule 5, with `commit-not-capped`: n0 holds entry 3 of its term 1 beyond
+/// what n1 (leader of term 2) sends it; n1's `AppendEntries` covers only entry 2 but says index
+/// 3 is committed, and n0 applies its own stale entry 3.
+#[test]
+fn commit_not_capped_is_caught_by_state_machine_safety() {
+    for bug in [None, Some("commit-not-capped")] {
+        let options = protocols::raft::Options {
+            entries_per_message_max: 1,
+            ..protocols::raft::Options::default()
+        };
+        let mut cluster = Cluster::with_options(3, bug, options);
+        cluster.elect(0);
+        cluster.request(0, write(1));
+        cluster.deliver_all();
+        // Entry 2 reaches n1; entry 3 stays on n0 alone.
+        cluster.request(0, write(2));
+        cluster.drop_where(|e| !link(e, 0, 1));
+        cluster.deliver_all();
+        cluster.isolate(0);
+        cluster.request(0, write(3));
+        cluster.time_out(1);
+        cluster.deliver_votes();
+        assert!(cluster.node(1).is_leader());
+        cluster.request(1, write(4));
+        cluster.deliver_all();
+        assert_eq!(cluster.node(1).commit_index(), LogIndex(3));
+        // n1's AppendEntries for entry 2 (prevLogIndex 1) reaches n0, committing up to 3.
+        cluster.heal();
+        cluster.step(1, |raft, context| {
+            let message = protocols::raft::Message::AppendEntries(protocols::raft::AppendEntries {
+                term: raft.current_term(),
+                prev_log_index: LogIndex(1),
+                prev_log_term: Term(1),
+                entries: raft.log().entries()[1..2].to_vec(),
+                leader_commit: raft.commit_index(),
+            });
+            context.send(NodeId(0), message);
+        });
+        cluster.deliver_where(|e| link(e, 1, 0));
+        match bug {
+            None => {
+                assert_eq!(cluster.node(0).commit_index(), LogIndex(2));
+                cluster.assert_safe();
+            }
+            Some(_) => assert_eq!(cluster.violated_property(), Some("state-machine-safety")),
         }
     }
 }

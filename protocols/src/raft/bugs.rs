@@ -44,14 +44,19 @@ pub enum Bug {
     CountStaleVotes,
     /// Raft §5.4.1: "up-to-date" compares only log lengths, not the terms of the last entries.
     VoteCompareLengthOnly,
-    /// Figure 2 ("reinitialized after election"): a re-elected leader starts from the
-    /// `matchIndex` it had when it last led, not from 0.
-    StaleMatchIndex,
+    /// Figure 2, AppendEntries receiver rule 5: the follower sets its commit index to
+    /// `leaderCommit` without capping it at the last entry the request covered, so entries after
+    /// it — perhaps a deposed leader's, not yet replaced — count as committed.
+    CommitNotCapped,
+    /// Raft §5.2 ("votes from a majority of the servers"): the candidate counts granting
+    /// replies, not voters, so a duplicated reply — or the answer to a retried `RequestVote` —
+    /// counts one voter twice.
+    CountDuplicateVotes,
 }
 
 impl Bug {
     /// Every planted bug, in the order of [`Bug::NAMES`].
-    pub const ALL: [Bug; 15] = [
+    pub const ALL: [Bug; 16] = [
         Bug::VoteWithoutLogCheck,
         Bug::CommitPreviousTerm,
         Bug::VoteNotPersisted,
@@ -66,11 +71,12 @@ impl Bug {
         Bug::SkipPrevTermCheck,
         Bug::CountStaleVotes,
         Bug::VoteCompareLengthOnly,
-        Bug::StaleMatchIndex,
+        Bug::CommitNotCapped,
+        Bug::CountDuplicateVotes,
     ];
 
     /// The names scenarios use, in the order of [`Bug::ALL`].
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 16] = [
         "vote-without-log-check",
         "commit-previous-term",
         "vote-not-persisted",
@@ -85,7 +91,8 @@ impl Bug {
         "skip-prev-term-check",
         "count-stale-votes",
         "vote-compare-length-only",
-        "stale-match-index",
+        "commit-not-capped",
+        "count-duplicate-votes",
     ];
 
     /// The bug's name as scenarios write it.

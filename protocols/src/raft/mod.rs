@@ -229,9 +229,14 @@
 //! - `vote-compare-length-only` — "up-to-date" compares only log lengths, not last terms
 //!   (§5.4.1): a long log of stale entries wins an election over committed entries:
 //!   **leader-completeness**.
-//! - `stale-match-index` — a re-elected leader starts from the `matchIndex` of its previous
-//!   leadership instead of 0 (Figure 2: reinitialized after election), counting entries its
-//!   followers have since replaced: **leader-completeness**.
+//! - `commit-not-capped` — a follower sets its commit index to the leader's without capping it
+//!   at the last entry the `AppendEntries` covered (receiver rule 5), so entries after it — a
+//!   deposed leader's, not yet replaced — are applied as committed: **state-machine-safety**.
+//!   It needs a leader that sends fewer entries than the follower holds (small batches).
+//! - `count-duplicate-votes` — a candidate counts granting replies instead of voters (§5.2: a
+//!   majority of the servers), so a duplicated reply, or the answer to a `RequestVote` it
+//!   retried, counts one voter twice; with a split vote two candidates both lead the term:
+//!   **election-safety**.
 
 pub mod bugs;
 pub mod durable;

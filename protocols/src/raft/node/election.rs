@@ -104,8 +104,15 @@ impl<M: StateMachine> Raft<M> {
         candidate.answered[source.index()] = true;
         if message.vote_granted {
             candidate.votes[source.index()] = true;
+            candidate.grants += 1;
         }
-        let vote_count = candidate.votes.iter().filter(|vote| **vote).count();
+        // Raft §5.2: a majority of servers. The bug counts replies, so a duplicated reply (or
+        // the answer to a retried request) counts its voter twice.
+        let vote_count = if self.bug == Some(Bug::CountDuplicateVotes) {
+            candidate.grants
+        } else {
+            candidate.votes.iter().filter(|vote| **vote).count()
+        };
         if vote_count >= self.quorum() {
             self.become_leader(context);
         }

@@ -22,7 +22,11 @@ impl<M: StateMachine> Raft<M> {
         let mut votes = vec![false; self.node_count as usize];
         votes[self.id.index()] = true;
         let answered = votes.clone();
-        self.role = RoleState::PreCandidate(CandidateState { votes, answered });
+        self.role = RoleState::PreCandidate(CandidateState {
+            votes,
+            answered,
+            grants: 1,
+        });
         self.leader_hint = None;
         self.reset_election_timer(context);
         context.broadcast(self.pre_vote());

@@ -186,9 +186,15 @@ impl<M: StateMachine> Raft<M> {
             self.reply_append_entries(context, source, true, covered);
         }
         let last_new_index = self.store_entries(context, message.prev_log_index, message.entries);
-        // Figure 2, AppendEntries receiver rule 5.
+        // Figure 2, AppendEntries receiver rule 5: commitIndex = min(leaderCommit, index of the
+        // last new entry). The bug takes leaderCommit as far as its own log reaches.
         if message.leader_commit > self.commit_index {
-            let commit_index = message.leader_commit.min(last_new_index);
+            let covered = if self.bug == Some(Bug::CommitNotCapped) {
+                self.log.last_index()
+            } else {
+                last_new_index
+            };
+            let commit_index = message.leader_commit.min(covered);
             if commit_index > self.commit_index {
                 self.commit_index = commit_index;
             }
