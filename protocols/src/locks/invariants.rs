@@ -1,0 +1,362 @@
+//! The lock services' properties, judged in true time — which no real system can observe.
+//!
+//! The observer reads each node's journal after every event (and the clients' completions):
+//!
+//! - **grants**: a server's `Granted` makes the service's grant when the servers holding the
+//!   attempt reach the service's quorum (one for the single server, a majority for Redlock).
+//!   Grants of one lock are numbered in true-time order;
+//! - **write safety** (`write-safety`): a write the storage accepts must come from an attempt
+//!   the service granted, and never from a grant earlier than one the storage has already
+//!   accepted a write under. The storage can only refuse writes that come *after* a newer
+//!   holder's: a stale write landing before the new holder wrote anything is serialized before
+//!   it, like a slow write inside the old lease, and is no violation;
+//! - **token monotonicity** (`token-monotonicity`): the tokens of grants that reached their
+//!   client (its acquire completed `ok` with the token) strictly increase in grant order, across
+//!   restarts. A grant whose answer never left (the server crashed before its token was durable)
+//!   reached no one and is not counted;
+//! - **critical-section overlap** (figures, not a verdict): each client's critical section runs
+//!   from its acquire's `ok` to its release's invocation, in true time; two clients' sections
+//!   on one lock that intersect are an overlap. The figures count them, sum and bound their
+//!   length, and name the first overlapping pair; `lock_writes_rejected` counts the stale
+//!   writes fencing turned away.
+
+use super::{server_count, Acquisition, Journal, LockNode};
+use sim::completion::Completion;
+use sim::invariants::{CompletionEvent, Invariants, Violation};
+use sim::protocol::{Key, NodeId, Protocol};
+use sim::time::SimTime;
+use sim::workload::lock::{Locks, Operation};
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+/// Closed critical sections kept per lock to compare a closing one with.
+const SECTIONS_KEPT: usize = 256;
+
+/// The service's grant of a lock to one attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrantRecord {
+    /// Its place among the lock's grants, from 1.
+    pub order: u64,
+    /// Its token, if any.
+    pub token: Option<u64>,
+    /// When it was granted (true time).
+    pub time: SimTime,
+}
+
+/// A critical section in true time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Section {
+    client: u32,
+    start: SimTime,
+    end: SimTime,
+}
+
+/// The overlap figures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Overlaps {
+    /// Pairs of overlapping critical sections.
+    pub count: u64,
+    /// Their total overlap (ns).
+    pub total_nanos: u64,
+    /// The longest overlap (ns).
+    pub max_nanos: u64,
+    /// The first overlapping pair found: lock, the two clients, and when the overlap began.
+    pub first: Option<(Key, u32, u32, SimTime)>,
+}
+
+/// The observer of a lock service `P`.
+#[derive(Debug)]
+pub struct LockInvariants<P> {
+    /// Per lock, which attempt each server holds.
+    holders: BTreeMap<Key, BTreeMap<NodeId, Acquisition>>,
+    grants: BTreeMap<(Key, Acquisition), GrantRecord>,
+    grant_count: BTreeMap<Key, u64>,
+    /// Per lock, the latest grant the storage accepted a write under, and its writer.
+    written: BTreeMap<Key, (u64, Acquisition)>,
+    /// Per lock, grants confirmed by their client: order → token.
+    confirmed: BTreeMap<Key, BTreeMap<u64, (u64, Acquisition)>>,
+    /// Per lock, open critical sections: client → start.
+    open: BTreeMap<Key, BTreeMap<u32, SimTime>>,
+    closed: BTreeMap<Key, Vec<Section>>,
+    overlaps: Overlaps,
+    accepted: u64,
+    rejected: u64,
+    _protocol: PhantomData<fn() -> P>,
+}
+
+impl<P> Default for LockInvariants<P> {
+    fn default() -> Self {
+        LockInvariants {
+            holders: BTreeMap::new(),
+            grants: BTreeMap::new(),
+            grant_count: BTreeMap::new(),
+            written: BTreeMap::new(),
+            confirmed: BTreeMap::new(),
+            open: BTreeMap::new(),
+            closed: BTreeMap::new(),
+            overlaps: Overlaps::default(),
+            accepted: 0,
+            rejected: 0,
+            _protocol: PhantomData,
+        }
+    }
+}
+
+impl<P: LockNode> LockInvariants<P> {
+    /// The overlap figures so far.
+    pub fn overlaps(&self) -> Overlaps {
+        self.overlaps
+    }
+
+    /// The service's grants so far.
+    pub fn grants(&self) -> &BTreeMap<(Key, Acquisition), GrantRecord> {
+        &self.grants
+    }
+
+    fn forget_server(&mut self, node: NodeId) {
+        for holders in self.holders.values_mut() {
+            holders.remove(&node);
+        }
+    }
+
+    fn record(
+        &mut self,
+        time: SimTime,
+        node: NodeId,
+        journal: &[Journal],
+        quorum: u32,
+    ) -> Result<(), Violation> {
+        for entry in journal {
+            match *entry {
+                Journal::Started => self.forget_server(node),
+                Journal::Granted {
+                    lock,
+                    acquisition,
+                    token,
+                } => {
+                    let holders = self.holders.entry(lock).or_default();
+                    holders.insert(node, acquisition);
+                    let count = holders.values().filter(|a| **a == acquisition).count();
+                    if count as u32 >= quorum && !self.grants.contains_key(&(lock, acquisition)) {
+                        let order = self.grant_count.entry(lock).or_insert(0);
+                        *order += 1;
+                        let order = *order;
+                        self.grants
+                            .insert((lock, acquisition), GrantRecord { order, token, time });
+                    }
+                }
+                Journal::Freed { lock, acquisition } => {
+                    let holders = self.holders.entry(lock).or_default();
+                    if holders.get(&node) == Some(&acquisition) {
+                        holders.remove(&node);
+                    }
+                }
+                Journal::Accepted {
+                    lock,
+                    acquisition,
+                    token,
+                } => {
+                    self.accepted += 1;
+                    self.check_write(time, lock, acquisition, token)?;
+                }
+                Journal::Rejected { .. } => self.rejected += 1,
+            }
+        }
+        Ok(())
+    }
+
+    /// Write safety for a write the storage accepted at `time`.
+    fn check_write(
+        &mut self,
+        time: SimTime,
+        lock: Key,
+        acquisition: Acquisition,
+        token: Option<u64>,
+    ) -> Result<(), Violation> {
+        let Some(grant) = self.grants.get(&(lock, acquisition)).copied() else {
+            return Err(Violation::new(
+                "write-safety",
+                format!(
+                    "at {time} the storage accepted a write to lock {lock} from {acquisition} \
+                     (token {}), which the service never granted the lock",
+                    show(token)
+                ),
+            ));
+        };
+        if let Some((latest, writer)) = self.written.get(&lock).copied() {
+            if grant.order < latest {
+                let later = self.grants[&(lock, writer)];
+                return Err(Violation::new(
+                    "write-safety",
+                    format!(
+                        "at {time} the storage accepted a write to lock {lock} from {acquisition} \
+                         (grant #{} at {}, token {}) after it had accepted one from {writer} \
+                         (the later grant #{} at {}, token {}): c{} and c{} both acted as the \
+                         lock's holder, and the old holder's write landed after the new one's",
+                        grant.order,
+                        grant.time,
+                        show(grant.token),
+                        later.order,
+                        later.time,
+                        show(later.token),
+                        acquisition.client,
+                        writer.client
+                    ),
+                ));
+            }
+        }
+        if self
+            .written
+            .get(&lock)
+            .is_none_or(|(latest, _)| grant.order > *latest)
+        {
+            self.written.insert(lock, (grant.order, acquisition));
+        }
+        Ok(())
+    }
+
+    /// Token monotonicity, when `client`'s acquire of `lock` completed `ok` with `token`.
+    fn confirm(&mut self, lock: Key, client: u32, token: u64) -> Result<(), Violation> {
+        let low = Acquisition { client, number: 0 };
+        let high = Acquisition {
+            client,
+            number: u64::MAX,
+        };
+        let found = self
+            .grants
+            .range((lock, low)..=(lock, high))
+            .rev()
+            .find(|(_, grant)| grant.token == Some(token))
+            .map(|((_, acquisition), grant)| (*acquisition, *grant));
+        let Some((acquisition, grant)) = found else {
+            return Ok(());
+        };
+        let confirmed = self.confirmed.entry(lock).or_default();
+        confirmed.insert(grant.order, (token, acquisition));
+        let before = confirmed.range(..grant.order).next_back();
+        let after = confirmed.range(grant.order + 1..).next();
+        for (order, (other, holder)) in before.into_iter().chain(after) {
+            let increasing = if *order < grant.order {
+                *other < token
+            } else {
+                *other > token
+            };
+            if !increasing {
+                return Err(Violation::new(
+                    "token-monotonicity",
+                    format!(
+                        "lock {lock}: grant #{} to {acquisition} carried token {token}, and \
+                         grant #{order} to {holder} token {other}: tokens must increase with \
+                         the grants",
+                        grant.order
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn open_section(&mut self, lock: Key, client: u32, start: SimTime) {
+        self.open.entry(lock).or_default().insert(client, start);
+    }
+
+    fn close_section(&mut self, lock: Key, client: u32, end: SimTime) {
+        let Some(start) = self
+            .open
+            .get_mut(&lock)
+            .and_then(|open| open.remove(&client))
+        else {
+            return;
+        };
+        let section = Section { client, start, end };
+        let closed = self.closed.entry(lock).or_default();
+        for other in closed.iter() {
+            if other.client == client {
+                continue;
+            }
+            let begin = other.start.max(section.start);
+            let finish = other.end.min(section.end);
+            if begin < finish {
+                let length = finish.saturating_since(begin).as_nanos();
+                self.overlaps.count += 1;
+                self.overlaps.total_nanos += length;
+                self.overlaps.max_nanos = self.overlaps.max_nanos.max(length);
+                if self.overlaps.first.is_none_or(|(_, _, _, at)| begin < at) {
+                    let (a, b) = (other.client.min(client), other.client.max(client));
+                    self.overlaps.first = Some((lock, a, b, begin));
+                }
+            }
+        }
+        if closed.len() == SECTIONS_KEPT {
+            closed.remove(0);
+        }
+        closed.push(section);
+    }
+}
+
+fn show(token: Option<u64>) -> String {
+    token.map_or_else(|| "none".to_string(), |token| token.to_string())
+}
+
+impl<P: Protocol<Workload = Locks> + LockNode> Invariants<P> for LockInvariants<P> {
+    fn on_completion(&mut self, event: &CompletionEvent<'_, Locks>) -> Result<(), Violation> {
+        let client = event.client.0;
+        match (event.operation, event.completion) {
+            (Operation::Acquire { lock }, Completion::Ok(token)) => {
+                self.open_section(*lock, client, event.completed);
+                if let Some(token) = token {
+                    self.confirm(*lock, client, *token)?;
+                }
+            }
+            (Operation::Release { lock }, _) => self.close_section(*lock, client, event.invoked),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn after_event(
+        &mut self,
+        time: SimTime,
+        touched: Option<NodeId>,
+        nodes: &[Option<P>],
+    ) -> Result<(), Violation> {
+        let Some(id) = touched else {
+            return Ok(());
+        };
+        let node_count = nodes.len() as u32;
+        let is_server = id.0 < server_count(node_count);
+        match &nodes[id.index()] {
+            None => {
+                if is_server {
+                    self.forget_server(id);
+                }
+                Ok(())
+            }
+            Some(node) => {
+                let quorum = P::grant_quorum(server_count(node_count));
+                self.record(time, id, node.journal(), quorum)
+            }
+        }
+    }
+
+    fn figures(&self) -> BTreeMap<String, u64> {
+        let mut figures = BTreeMap::new();
+        let grants: u64 = self.grant_count.values().sum();
+        figures.insert("lock_grants".to_string(), grants);
+        figures.insert("lock_writes_accepted".to_string(), self.accepted);
+        figures.insert("lock_writes_rejected".to_string(), self.rejected);
+        figures.insert("lock_overlaps".to_string(), self.overlaps.count);
+        figures.insert(
+            "lock_overlap_total_ns".to_string(),
+            self.overlaps.total_nanos,
+        );
+        figures.insert("lock_overlap_max_ns".to_string(), self.overlaps.max_nanos);
+        if let Some((lock, a, b, at)) = self.overlaps.first {
+            figures.insert("lock_overlap_first_lock".to_string(), lock);
+            figures.insert("lock_overlap_first_client_a".to_string(), u64::from(a));
+            figures.insert("lock_overlap_first_client_b".to_string(), u64::from(b));
+            figures.insert("lock_overlap_first_at_ns".to_string(), at.as_nanos());
+        }
+        figures
+    }
+}
