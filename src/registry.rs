@@ -283,7 +283,7 @@ mod tests {
             find("raft", "lock").err(),
             Some(Unserved::UnservedWorkload {
                 served: vec!["register", "counter"],
-                workload_exists: false
+                workload_exists: true
             })
         );
         assert!(matches!(

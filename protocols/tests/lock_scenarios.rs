@@ -247,7 +247,8 @@ fn fenced_lock_server_passes_1000_swarm_seeds() {
 /// One contention level of the lock-waiting table: clients on one lock, no faults.
 struct Waiting {
     clients: u32,
-    /// Share of true time the lock was held (a critical section open).
+    /// Share of true time the lock was held by another client, averaged over the clients: the
+    /// chance that a client asking at a random moment finds it held.
     held_share: f64,
     /// Share of acquire attempts refused because the lock was held.
     refused_share: f64,
@@ -265,7 +266,7 @@ fn measure_waiting(clients: u32) -> Waiting {
     let history = data.history.to_history();
     let (mut attempts, mut acquired, mut refused) = (0u64, 0u64, 0u64);
     let mut open: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut held_nanos = 0u64;
+    let mut held_nanos: BTreeMap<u64, u64> = BTreeMap::new();
     let mut pending: BTreeMap<u64, String> = BTreeMap::new();
     let end = history.ops.last().map_or(1, |op| op.time);
     for op in &history.ops {
@@ -276,7 +277,7 @@ fn measure_waiting(clients: u32) -> Waiting {
             OpType::Invoke => {
                 if op.function == "release" {
                     if let Some(start) = open.remove(&process) {
-                        held_nanos += op.time - start;
+                        *held_nanos.entry(process).or_default() += op.time - start;
                     }
                 }
                 pending.insert(process, op.function.to_string());
@@ -297,9 +298,15 @@ fn measure_waiting(clients: u32) -> Waiting {
             }
         }
     }
+    // Processes are renumbered only after `info`, which a run without faults does not have.
+    let total: u64 = held_nanos.values().sum();
+    let by_others: f64 = (0..u64::from(clients))
+        .map(|process| (total - held_nanos.get(&process).copied().unwrap_or(0)) as f64)
+        .sum::<f64>()
+        / f64::from(clients);
     Waiting {
         clients,
-        held_share: held_nanos as f64 / end as f64,
+        held_share: by_others / end as f64,
         refused_share: refused as f64 / attempts as f64,
         attempts_per_lock: attempts as f64 / acquired.max(1) as f64,
     }
@@ -307,22 +314,28 @@ fn measure_waiting(clients: u32) -> Waiting {
 
 /// The seeds' formula for a try-lock with back-off: a client that asks when the lock is held
 /// with probability P(c) needs L = 1 / (1 − P(c)) attempts. Measured against the single server
-/// (no faults) at rising contention, with P(c) taken two ways: the share of true time the lock
-/// was held (the formula's own reading: a random moment) and the share of attempts refused.
+/// (no faults) at rising contention. P(c) is the share of true time the lock is held by another
+/// client (the formula's reading: a client asking at a random moment); the share of attempts
+/// actually refused is printed beside it. Attempts per lock equal 1 / (1 − refused share) by
+/// counting; the formula holds only where the two shares agree, that is where asks fall at
+/// random moments. A refused client retries after a back-off shorter than a critical section,
+/// so its retries fall while the lock is still held: the refused share runs above P(c), and
+/// the formula underestimates L as contention grows.
 #[test]
 #[ignore = "prints the table; run in release"]
 fn lock_waiting_formula_against_measurement() {
-    println!("| clients | P(c) time held | L = 1/(1-P) | P(refused) | L = 1/(1-P refused) | L measured |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| clients | P(c): held by another | L = 1/(1-P(c)) | share of asks refused | L measured |"
+    );
+    println!("|---|---|---|---|---|");
     for clients in [1, 2, 3, 4, 6, 8] {
         let w = measure_waiting(clients);
         println!(
-            "| {} | {:.3} | {:.2} | {:.3} | {:.2} | {:.2} |",
+            "| {} | {:.3} | {:.2} | {:.3} | {:.2} |",
             w.clients,
             w.held_share,
             1.0 / (1.0 - w.held_share),
             w.refused_share,
-            1.0 / (1.0 - w.refused_share),
             w.attempts_per_lock
         );
     }
@@ -341,4 +354,5 @@ fn contention_raises_the_attempts_per_lock() {
         crowded.attempts_per_lock
     );
     assert!(crowded.held_share > alone.held_share);
+    assert!(alone.held_share.abs() < 1e-9);
 }
