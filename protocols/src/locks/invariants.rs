@@ -20,7 +20,7 @@
 //!   length, and name the first overlapping pair; `lock_writes_rejected` counts the stale
 //!   writes fencing turned away.
 
-use super::{server_count, Acquisition, Journal, LockNode};
+use super::{server_count, storage_node, Acquisition, Journal, LockNode};
 use sim::completion::Completion;
 use sim::invariants::{CompletionEvent, Invariants, Violation};
 use sim::protocol::{Key, NodeId, Protocol};
@@ -83,6 +83,13 @@ pub struct LockInvariants<P> {
     rejected: u64,
     /// The true time of the last event observed.
     last_time: SimTime,
+    /// Whether broken properties fail the run (`false`: they are only counted, to measure).
+    judging: bool,
+    /// Writes that broke write safety.
+    unsafe_writes: u64,
+    /// Per register: its value at the storage, the increments that completed `ok`, and the
+    /// largest shortfall of the value below them seen (updates lost).
+    counters: BTreeMap<Key, (u64, u64, u64)>,
     _protocol: PhantomData<fn() -> P>,
 }
 
@@ -100,12 +107,43 @@ impl<P> Default for LockInvariants<P> {
             accepted: 0,
             rejected: 0,
             last_time: SimTime::ZERO,
+            judging: true,
+            unsafe_writes: 0,
+            counters: BTreeMap::new(),
             _protocol: PhantomData,
         }
     }
 }
 
 impl<P: LockNode> LockInvariants<P> {
+    /// An observer that counts broken write safety and lost updates in its figures instead of
+    /// failing the run at the first: for measuring how often a design breaks.
+    pub fn measuring() -> LockInvariants<P> {
+        LockInvariants {
+            judging: false,
+            ..LockInvariants::default()
+        }
+    }
+
+    /// An increment of `lock` completed `ok`: the register must count at least every `ok`
+    /// increment so far (an accepted increment not yet answered only adds to it).
+    fn counted(&mut self, lock: Key) -> Result<(), Violation> {
+        let (value, ok, lost) = self.counters.entry(lock).or_default();
+        *ok += 1;
+        if *value < *ok {
+            let detail = format!(
+                "register {lock} holds {value} after {ok} increments completed ok: {} updates \
+                 were lost",
+                *ok - *value
+            );
+            *lost = (*lost).max(*ok - *value);
+            if self.judging {
+                return Err(Violation::new("lost-update", detail));
+            }
+        }
+        Ok(())
+    }
+
     /// The overlap figures so far, the sections still open counted up to the last event.
     pub fn overlaps(&self) -> Overlaps {
         self.overlaps_with_open()
@@ -158,9 +196,17 @@ impl<P: LockNode> LockInvariants<P> {
                     lock,
                     acquisition,
                     token,
+                    guarded,
                 } => {
                     self.accepted += 1;
-                    self.check_write(time, lock, acquisition, token)?;
+                    if guarded {
+                        if let Err(violation) = self.check_write(time, lock, acquisition, token) {
+                            self.unsafe_writes += 1;
+                            if self.judging {
+                                return Err(violation);
+                            }
+                        }
+                    }
                 }
                 Journal::Rejected { .. } => self.rejected += 1,
             }
@@ -338,6 +384,12 @@ impl<P: Protocol<Workload = Locks> + LockNode> Invariants<P> for LockInvariants<
                     self.confirm(*lock, client, *token)?;
                 }
             }
+            (
+                Operation::Increment { lock, .. } | Operation::Optimistic { lock, .. },
+                Completion::Ok(_),
+            ) => {
+                self.counted(*lock)?;
+            }
             (Operation::Release { lock }, _) => self.close_section(*lock, client, event.invoked),
             _ => {}
         }
@@ -365,7 +417,14 @@ impl<P: Protocol<Workload = Locks> + LockNode> Invariants<P> for LockInvariants<
             }
             Some(node) => {
                 let quorum = P::grant_quorum(server_count(node_count));
-                self.record(time, id, node.journal(), quorum)
+                self.record(time, id, node.journal(), quorum)?;
+                if id == storage_node(node_count) {
+                    for (lock, (value, _version)) in node.storage().registers() {
+                        let counter = self.counters.entry(*lock).or_default();
+                        counter.0 = *value;
+                    }
+                }
+                Ok(())
             }
         }
     }
@@ -377,6 +436,15 @@ impl<P: Protocol<Workload = Locks> + LockNode> Invariants<P> for LockInvariants<
         figures.insert("lock_grants".to_string(), grants);
         figures.insert("lock_writes_accepted".to_string(), self.accepted);
         figures.insert("lock_writes_rejected".to_string(), self.rejected);
+        figures.insert("lock_unsafe_writes".to_string(), self.unsafe_writes);
+        let ok: u64 = self.counters.values().map(|(_, ok, _)| ok).sum();
+        if ok > 0 {
+            figures.insert("counter_ok_increments".to_string(), ok);
+            let value: u64 = self.counters.values().map(|(value, _, _)| value).sum();
+            figures.insert("counter_value".to_string(), value);
+            let lost: u64 = self.counters.values().map(|(_, _, lost)| lost).sum();
+            figures.insert("counter_lost_updates".to_string(), lost);
+        }
         figures.insert("lock_overlaps".to_string(), overlaps.count);
         figures.insert("lock_overlap_total_ns".to_string(), overlaps.total_nanos);
         figures.insert("lock_overlap_max_ns".to_string(), overlaps.max_nanos);

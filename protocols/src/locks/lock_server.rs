@@ -36,6 +36,7 @@
 //!   rejected, the bug absorbed).
 
 use super::bugs::Bug;
+use super::section::{Kind, Section, Step};
 use super::storage::Storage;
 use super::{
     check_duration, less_ppm, server_count, storage_node, Acquisition, Durable, Journal, LockNode,
@@ -255,6 +256,9 @@ impl LockNode for LockServer {
     fn journal(&self) -> &[Journal] {
         &self.journal
     }
+    fn storage(&self) -> &Storage {
+        &self.storage
+    }
     fn grant_quorum(_server_count: u32) -> u32 {
         1
     }
@@ -333,10 +337,10 @@ impl Protocol for LockServer {
                     self.on_release(context, client, lock, acquisition);
                 }
             }
-            write @ Request::Write { .. } => {
+            access @ (Request::Read { .. } | Request::Write { .. }) => {
                 if self.is_storage() {
                     self.storage
-                        .on_request(context, &mut self.journal, client, write);
+                        .on_request(context, &mut self.journal, client, access);
                 }
             }
         }
@@ -409,7 +413,7 @@ pub struct Held {
 #[derive(Clone, Debug)]
 enum Current {
     Acquire { request: Request, sent_at: SimTime },
-    Write { request: Request },
+    Section(Section),
     Release { request: Request },
 }
 
@@ -427,6 +431,58 @@ pub struct LeaseClient {
 impl LeaseClient {
     fn server(&self) -> NodeId {
         NodeId(0)
+    }
+
+    fn next_acquisition(&mut self, context: &ClientContext<'_, LockServer>) -> Acquisition {
+        let acquisition = Acquisition {
+            client: context.id().0,
+            number: self.next_number,
+        };
+        self.next_number += 1;
+        acquisition
+    }
+
+    /// Begins a critical section under the lock: the one check of the lease, before the work
+    /// and never between it and the write.
+    fn begin_locked(
+        &mut self,
+        context: &mut ClientContext<'_, LockServer>,
+        lock: Key,
+        hold: SimDuration,
+        fenced: bool,
+        kind: Kind,
+    ) {
+        let Some(held) = self.held.get(&lock).copied() else {
+            return context.complete(Completion::Fail("not holding the lock".into()), None);
+        };
+        if context.now().saturating_add(hold) >= held.valid_until {
+            return context.complete(
+                Completion::Fail("lease too short for the critical section".into()),
+                None,
+            );
+        }
+        let (section, step) =
+            Section::begin(lock, held.acquisition, held.token, fenced, kind, hold);
+        self.current = Some(Current::Section(section));
+        self.apply(context, step, None);
+    }
+
+    /// Carries out a step of the critical section.
+    fn apply(
+        &mut self,
+        context: &mut ClientContext<'_, LockServer>,
+        step: Step,
+        source: Option<NodeId>,
+    ) {
+        match step {
+            Step::Send(request) => context.send(storage_node(self.node_count), request),
+            Step::Hold(hold) => context.set_timer(ClientTimer::Hold, hold),
+            Step::Done(completion) => {
+                self.current = None;
+                context.complete(completion, source);
+            }
+            Step::Wait => {}
+        }
     }
 }
 
@@ -457,11 +513,7 @@ impl ClientHalf<LockServer> for LeaseClient {
         assert!(self.current.is_none(), "one operation at a time");
         match operation {
             Operation::Acquire { lock } => {
-                let acquisition = Acquisition {
-                    client: context.id().0,
-                    number: self.next_number,
-                };
-                self.next_number += 1;
+                let acquisition = self.next_acquisition(context);
                 let request = Request::Acquire {
                     lock,
                     acquisition,
@@ -477,25 +529,17 @@ impl ClientHalf<LockServer> for LeaseClient {
                 }
             }
             Operation::Write { lock, hold, fenced } => {
-                let Some(held) = self.held.get(&lock).copied() else {
-                    return context.complete(Completion::Fail("not holding the lock".into()), None);
-                };
-                // The one check of the lease: before the work, never between it and the write.
-                if context.now().saturating_add(hold) >= held.valid_until {
-                    return context.complete(
-                        Completion::Fail("lease too short for the critical section".into()),
-                        None,
-                    );
-                }
-                self.current = Some(Current::Write {
-                    request: Request::Write {
-                        lock,
-                        acquisition: held.acquisition,
-                        token: held.token,
-                        fenced,
-                    },
-                });
-                context.set_timer(ClientTimer::Hold, hold);
+                self.begin_locked(context, lock, hold, fenced, Kind::Write)
+            }
+            Operation::Increment { lock, hold, fenced } => {
+                self.begin_locked(context, lock, hold, fenced, Kind::Increment)
+            }
+            Operation::Optimistic { lock, hold } => {
+                let acquisition = self.next_acquisition(context);
+                let (section, step) =
+                    Section::begin(lock, acquisition, None, false, Kind::Optimistic, hold);
+                self.current = Some(Current::Section(section));
+                self.apply(context, step, None);
             }
             Operation::Release { lock } => {
                 let Some(held) = self.held.remove(&lock) else {
@@ -520,6 +564,10 @@ impl ClientHalf<LockServer> for LeaseClient {
         source: NodeId,
         response: Response,
     ) {
+        if let Some(Current::Section(section)) = &mut self.current {
+            let step = section.on_response(response);
+            return self.apply(context, step, Some(source));
+        }
         let completion = match (&self.current, response) {
             (
                 Some(Current::Acquire {
@@ -556,25 +604,6 @@ impl ClientHalf<LockServer> for LeaseClient {
                 },
             ) if *acquisition == answered => Completion::Fail(reason),
             (
-                Some(Current::Write {
-                    request: Request::Write { acquisition, .. },
-                }),
-                Response::Accepted {
-                    acquisition: answered,
-                },
-            ) if *acquisition == answered => Completion::Ok(None),
-            (
-                Some(Current::Write {
-                    request: Request::Write { acquisition, .. },
-                }),
-                Response::Rejected {
-                    acquisition: answered,
-                    ..
-                },
-            ) if *acquisition == answered => {
-                Completion::Fail("the storage rejected a stale token".into())
-            }
-            (
                 Some(Current::Release {
                     request: Request::Release { acquisition, .. },
                 }),
@@ -598,16 +627,16 @@ impl ClientHalf<LockServer> for LeaseClient {
     }
 
     fn on_timer(&mut self, context: &mut ClientContext<'_, LockServer>, timer: ClientTimer) {
-        match (timer, &self.current) {
-            (ClientTimer::Hold, Some(Current::Write { request })) => {
-                let storage = storage_node(self.node_count);
-                context.send(storage, request.clone());
+        match (timer, &mut self.current) {
+            (ClientTimer::Hold, Some(Current::Section(section))) => {
+                let step = section.on_hold();
+                self.apply(context, step, None);
             }
             (
                 ClientTimer::Retry,
                 Some(Current::Acquire { request, .. } | Current::Release { request }),
             ) => {
-                context.send(self.server(), request.clone());
+                context.send(NodeId(0), request.clone());
                 context.set_timer(ClientTimer::Retry, self.retry_after);
             }
             _ => {}
@@ -625,9 +654,9 @@ impl ClientHalf<LockServer> for LeaseClient {
                 Current::Acquire {
                     request: current, ..
                 }
-                | Current::Write { request: current }
                 | Current::Release { request: current },
             ) => *current == request,
+            Some(Current::Section(section)) => section.in_flight() == Some(&request),
             None => false,
         };
         if !ours {

@@ -69,6 +69,7 @@ pub mod bugs;
 pub mod invariants;
 pub mod lock_server;
 pub mod redlock;
+pub mod section;
 pub mod storage;
 
 pub use invariants::LockInvariants;
@@ -117,6 +118,17 @@ pub enum Request {
         /// The attempt that took it.
         acquisition: Acquisition,
     },
+    /// Read the register `lock` protects, at the storage node.
+    Read {
+        /// The lock (and register).
+        lock: Key,
+        /// The reader.
+        acquisition: Acquisition,
+        /// The fencing token, where the service issued one.
+        token: Option<u64>,
+        /// Whether the storage must check the token (and raise its highest to it).
+        fenced: bool,
+    },
     /// Write the register `lock` protects, at the storage node.
     Write {
         /// The lock (and register).
@@ -127,6 +139,24 @@ pub enum Request {
         token: Option<u64>,
         /// Whether the storage must check the token.
         fenced: bool,
+        /// What the write does to the register.
+        change: Change,
+    },
+}
+
+/// What a write does to the storage's register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// Records the writer; the value stays.
+    Mark,
+    /// Sets the value.
+    Set(u64),
+    /// Sets the value if the register's version is still `version` (optimistic locking).
+    CompareAndSet {
+        /// The version the writer read.
+        version: u64,
+        /// The new value.
+        value: u64,
     },
 }
 
@@ -160,10 +190,30 @@ pub enum Response {
         /// Whether the attempt still held it.
         held: bool,
     },
-    /// The storage accepted the write.
+    /// The register's value and version, for a read.
+    Value {
+        /// The reader.
+        acquisition: Acquisition,
+        /// The value.
+        value: u64,
+        /// How many writes the register has accepted.
+        version: u64,
+    },
+    /// The storage accepted the write; the register now holds `value`.
     Accepted {
         /// The writer.
         acquisition: Acquisition,
+        /// The register's value after the write.
+        value: u64,
+    },
+    /// A compare-and-set found another version: the register's value and version now.
+    Conflict {
+        /// The writer.
+        acquisition: Acquisition,
+        /// The value.
+        value: u64,
+        /// The version.
+        version: u64,
     },
     /// The storage rejected the write: its token is lower than `highest`.
     Rejected {
@@ -203,6 +253,8 @@ pub enum Journal {
         acquisition: Acquisition,
         /// Its token.
         token: Option<u64>,
+        /// Whether the write relied on the lock (a compare-and-set relies on the version).
+        guarded: bool,
     },
     /// The storage rejected a write with a stale token.
     Rejected {
@@ -231,6 +283,8 @@ pub struct Durable {
     pub last_token: u64,
     /// The storage's highest accepted token per lock.
     pub highest: BTreeMap<Key, u64>,
+    /// The storage's registers: value and version per lock.
+    pub registers: BTreeMap<Key, (u64, u64)>,
 }
 
 /// One write to a node's disk.
@@ -247,6 +301,15 @@ pub enum Update {
         /// The token.
         token: u64,
     },
+    /// The storage's register of a lock after a write.
+    Register {
+        /// The lock.
+        lock: Key,
+        /// The value.
+        value: u64,
+        /// The version.
+        version: u64,
+    },
 }
 
 /// Applies one update to a lock node's disk.
@@ -257,6 +320,13 @@ pub fn apply_update(disk: &mut Durable, update: Update) {
         Update::Highest { lock, token } => {
             let highest = disk.highest.entry(lock).or_insert(0);
             *highest = (*highest).max(token);
+        }
+        Update::Register {
+            lock,
+            value,
+            version,
+        } => {
+            disk.registers.insert(lock, (value, version));
         }
     }
 }
@@ -277,6 +347,8 @@ pub fn server_count(node_count: u32) -> u32 {
 pub trait LockNode {
     /// What the last handler did.
     fn journal(&self) -> &[Journal];
+    /// The storage's state (meaningful on the storage node).
+    fn storage(&self) -> &storage::Storage;
     /// How many servers' grants make the service's grant, of `server_count`: one for a single
     /// server, a majority for Redlock.
     fn grant_quorum(server_count: u32) -> u32;

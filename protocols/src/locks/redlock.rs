@@ -45,6 +45,7 @@
 //!   valid twice — caught by **write safety**.
 
 use super::bugs::Bug;
+use super::section::{Kind, Section, Step};
 use super::storage::Storage;
 use super::{
     check_duration, server_count, storage_node, Acquisition, Durable, Journal, LockNode, Message,
@@ -233,6 +234,9 @@ impl LockNode for Redlock {
     fn journal(&self) -> &[Journal] {
         &self.journal
     }
+    fn storage(&self) -> &Storage {
+        &self.storage
+    }
     fn grant_quorum(server_count: u32) -> u32 {
         server_count / 2 + 1
     }
@@ -290,9 +294,9 @@ impl Protocol for Redlock {
             Request::Release { lock, acquisition } if self.is_server() => {
                 self.on_release(context, client, lock, acquisition)
             }
-            write @ Request::Write { .. } if self.is_storage() => {
+            access @ (Request::Read { .. } | Request::Write { .. }) if self.is_storage() => {
                 self.storage
-                    .on_request(context, &mut self.journal, client, write);
+                    .on_request(context, &mut self.journal, client, access);
             }
             _ => {}
         }
@@ -367,7 +371,7 @@ struct Acquiring {
 #[derive(Clone, Debug)]
 enum Current {
     Acquire(Acquiring),
-    Write(Request),
+    Section(Section),
 }
 
 /// What the client half holds.
@@ -508,25 +512,21 @@ impl ClientHalf<Redlock> for RedlockClient {
                 }));
             }
             Operation::Write { lock, hold, fenced } => {
-                let Some(held) = self.held.get(&lock).copied() else {
-                    return context.complete(Completion::Fail("not holding the lock".into()), None);
+                self.begin_locked(context, lock, hold, fenced, Kind::Write)
+            }
+            Operation::Increment { lock, hold, fenced } => {
+                self.begin_locked(context, lock, hold, fenced, Kind::Increment)
+            }
+            Operation::Optimistic { lock, hold } => {
+                let acquisition = Acquisition {
+                    client: context.id().0,
+                    number: self.next_number,
                 };
-                // The one check of the validity: before the work, never between it and the
-                // write.
-                if context.now().saturating_add(hold) >= held.valid_until {
-                    return context.complete(
-                        Completion::Fail("validity too short for the critical section".into()),
-                        None,
-                    );
-                }
-                let request = Request::Write {
-                    lock,
-                    acquisition: held.acquisition,
-                    token: None,
-                    fenced,
-                };
-                self.current = Some(Current::Write(request));
-                context.set_timer(ClientTimer::Hold, hold);
+                self.next_number += 1;
+                let (section, step) =
+                    Section::begin(lock, acquisition, None, false, Kind::Optimistic, hold);
+                self.current = Some(Current::Section(section));
+                self.apply(context, step, None);
             }
             Operation::Release { lock } => {
                 let Some(held) = self.held.remove(&lock) else {
@@ -559,21 +559,9 @@ impl ClientHalf<Redlock> for RedlockClient {
                 acquiring.refused.insert(source);
                 self.maybe_decide(context);
             }
-            (Some(Current::Write(Request::Write { acquisition, .. })), response) => {
-                let completion = match response {
-                    Response::Accepted {
-                        acquisition: answered,
-                    } if answered == *acquisition => Completion::Ok(None),
-                    Response::Rejected {
-                        acquisition: answered,
-                        ..
-                    } if answered == *acquisition => {
-                        Completion::Fail("the storage rejected a stale token".into())
-                    }
-                    _ => return,
-                };
-                self.current = None;
-                context.complete(completion, Some(source));
+            (Some(Current::Section(section)), response) => {
+                let step = section.on_response(response);
+                self.apply(context, step, Some(source));
             }
             _ => {}
         }
@@ -584,9 +572,10 @@ impl ClientHalf<Redlock> for RedlockClient {
             (ClientTimer::Acquire, Some(Current::Acquire(acquiring))) => {
                 self.decide(context, acquiring)
             }
-            (ClientTimer::Hold, Some(Current::Write(request))) => {
-                context.send(storage_node(self.node_count), request.clone());
-                self.current = Some(Current::Write(request));
+            (ClientTimer::Hold, Some(Current::Section(mut section))) => {
+                let step = section.on_hold();
+                self.current = Some(Current::Section(section));
+                self.apply(context, step, None);
             }
             (_, current) => self.current = current,
         }
@@ -605,7 +594,7 @@ impl ClientHalf<Redlock> for RedlockClient {
                 acquiring.refused.insert(node);
                 self.maybe_decide(context);
             }
-            (Some(Current::Write(current)), request) if *current == request => {
+            (Some(Current::Section(section)), request) if section.in_flight() == Some(&request) => {
                 self.current = None;
                 context.complete(Completion::Refused(format!("{node} is down").into()), None);
             }
@@ -623,6 +612,48 @@ impl ClientHalf<Redlock> for RedlockClient {
 }
 
 impl RedlockClient {
+    /// Begins a critical section under the lock: the one check of the validity, before the
+    /// work and never between it and the write.
+    fn begin_locked(
+        &mut self,
+        context: &mut ClientContext<'_, Redlock>,
+        lock: Key,
+        hold: SimDuration,
+        fenced: bool,
+        kind: Kind,
+    ) {
+        let Some(held) = self.held.get(&lock).copied() else {
+            return context.complete(Completion::Fail("not holding the lock".into()), None);
+        };
+        if context.now().saturating_add(hold) >= held.valid_until {
+            return context.complete(
+                Completion::Fail("validity too short for the critical section".into()),
+                None,
+            );
+        }
+        let (section, step) = Section::begin(lock, held.acquisition, None, fenced, kind, hold);
+        self.current = Some(Current::Section(section));
+        self.apply(context, step, None);
+    }
+
+    /// Carries out a step of the critical section.
+    fn apply(
+        &mut self,
+        context: &mut ClientContext<'_, Redlock>,
+        step: Step,
+        source: Option<NodeId>,
+    ) {
+        match step {
+            Step::Send(request) => context.send(storage_node(self.node_count), request),
+            Step::Hold(hold) => context.set_timer(ClientTimer::Hold, hold),
+            Step::Done(completion) => {
+                self.current = None;
+                context.complete(completion, source);
+            }
+            Step::Wait => {}
+        }
+    }
+
     /// Decides as soon as every server has answered.
     fn maybe_decide(&mut self, context: &mut ClientContext<'_, Redlock>) {
         let answered = match &self.current {

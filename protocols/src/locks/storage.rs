@@ -1,13 +1,19 @@
 //! The storage node: one register per lock, written by lock holders, with an optional fencing
 //! check (Chubby's sequencer check, Kleppmann's fencing token).
 //!
-//! A write that asks to be fenced and carries a token lower than the highest this storage has
-//! accepted for the lock is rejected; any other write is accepted, and a higher token becomes
-//! the new highest. The highest token is written to disk before the write is acknowledged (the
-//! engine holds the answer until the write is durable), so a restarted storage keeps fencing.
+//! A read or write that asks to be fenced and carries a token lower than the highest this
+//! storage has seen for the lock is rejected; any other is served, and a higher token becomes
+//! the new highest — a read too, so that once a new holder has read the register an old
+//! holder's write is refused (without that a counter incremented under the lock still loses
+//! updates: the new holder's read-modify-write would rest on a value the old holder then
+//! overwrites). Writes mark the register (the writer is the value), set it, or compare-and-set
+//! it on its version (optimistic locking: no lock, no token); each accepted write raises the
+//! version. The highest token and the registers are written to disk before the answer (the
+//! engine holds it until the write is durable), so a restarted storage keeps fencing and
+//! counting.
 //! The storage reads no clock: fencing needs none, which is its whole point.
 
-use super::{Acquisition, Durable, Journal, Request, Response, Update};
+use super::{Acquisition, Change, Durable, Journal, Request, Response, Update};
 use sim::protocol::{ClientId, Context, Key, Protocol};
 use std::collections::BTreeMap;
 
@@ -16,11 +22,10 @@ use std::collections::BTreeMap;
 pub struct Storage {
     /// The highest token accepted per lock.
     highest: BTreeMap<Key, u64>,
-    /// The last writer per register (the register's value).
-    registers: BTreeMap<Key, Acquisition>,
-    /// Writes accepted and rejected by this incarnation.
-    accepted: u64,
-    rejected: u64,
+    /// Each register's value and version (how many writes it accepted).
+    registers: BTreeMap<Key, (u64, u64)>,
+    /// The last writer per register.
+    writers: BTreeMap<Key, Acquisition>,
 }
 
 impl Storage {
@@ -28,16 +33,46 @@ impl Storage {
     pub fn recover(disk: &Durable) -> Storage {
         Storage {
             highest: disk.highest.clone(),
-            ..Storage::default()
+            registers: disk.registers.clone(),
+            writers: BTreeMap::new(),
         }
     }
 
     /// The last writer of `lock`'s register, if any wrote since the storage started.
-    pub fn register(&self, lock: Key) -> Option<Acquisition> {
-        self.registers.get(&lock).copied()
+    pub fn writer(&self, lock: Key) -> Option<Acquisition> {
+        self.writers.get(&lock).copied()
     }
 
-    /// Handles a write; any other request is not for the storage and gets no answer.
+    /// Every register's value and version.
+    pub fn registers(&self) -> &BTreeMap<Key, (u64, u64)> {
+        &self.registers
+    }
+
+    /// The fencing check of a read or write: `Err(highest)` when it must be rejected. A
+    /// fenced request with a newer token raises the highest (on disk before the answer), so
+    /// that a read fences older holders out too.
+    fn fence<P: Protocol<Update = Update>>(
+        &mut self,
+        context: &mut Context<P>,
+        lock: Key,
+        token: Option<u64>,
+        fenced: bool,
+    ) -> Result<(), u64> {
+        let highest = self.highest.get(&lock).copied().unwrap_or(0);
+        let Some(token) = token else {
+            return Ok(()); // nothing to fence with
+        };
+        if fenced && token < highest {
+            return Err(highest);
+        }
+        if token > highest {
+            self.highest.insert(lock, token);
+            context.persist(Update::Highest { lock, token });
+        }
+        Ok(())
+    }
+
+    /// Handles a read or a write; any other request is not for the storage and gets no answer.
     pub fn on_request<P: Protocol<Request = Request, Response = Response, Update = Update>>(
         &mut self,
         context: &mut Context<P>,
@@ -45,46 +80,79 @@ impl Storage {
         client: ClientId,
         request: Request,
     ) {
-        let Request::Write {
-            lock,
-            acquisition,
-            token,
-            fenced,
-        } = request
-        else {
-            return;
+        let (lock, acquisition, token, fenced, change) = match request {
+            Request::Read {
+                lock,
+                acquisition,
+                token,
+                fenced,
+            } => (lock, acquisition, token, fenced, None),
+            Request::Write {
+                lock,
+                acquisition,
+                token,
+                fenced,
+                change,
+            } => (lock, acquisition, token, fenced, Some(change)),
+            _ => return,
         };
-        let highest = self.highest.get(&lock).copied().unwrap_or(0);
-        if let (true, Some(token)) = (fenced, token) {
-            if token < highest {
-                self.rejected += 1;
-                journal.push(Journal::Rejected {
-                    lock,
-                    acquisition,
-                    token: Some(token),
-                    highest,
-                });
-                context.reply(
-                    client,
-                    Response::Rejected {
+        if let Err(highest) = self.fence(context, lock, token, fenced) {
+            journal.push(Journal::Rejected {
+                lock,
+                acquisition,
+                token,
+                highest,
+            });
+            let response = Response::Rejected {
+                acquisition,
+                highest,
+            };
+            return context.reply(client, response);
+        }
+        let (value, version) = self.registers.get(&lock).copied().unwrap_or((0, 0));
+        let Some(change) = change else {
+            let response = Response::Value {
+                acquisition,
+                value,
+                version,
+            };
+            return context.reply(client, response);
+        };
+        let value = match change {
+            Change::Mark => value,
+            Change::Set(value) => value,
+            Change::CompareAndSet {
+                version: expected,
+                value: new,
+            } => {
+                if expected != version {
+                    let response = Response::Conflict {
                         acquisition,
-                        highest,
-                    },
-                );
-                return;
+                        value,
+                        version,
+                    };
+                    return context.reply(client, response);
+                }
+                new
             }
+        };
+        let version = version + 1;
+        self.registers.insert(lock, (value, version));
+        if change != Change::Mark {
+            // A mark changes no value: only counters need their register on disk.
+            context.persist(Update::Register {
+                lock,
+                value,
+                version,
+            });
         }
-        if let Some(token) = token.filter(|token| *token > highest) {
-            self.highest.insert(lock, token);
-            context.persist(Update::Highest { lock, token });
-        }
-        self.registers.insert(lock, acquisition);
-        self.accepted += 1;
+        self.writers.insert(lock, acquisition);
         journal.push(Journal::Accepted {
             lock,
             acquisition,
             token,
+            guarded: !matches!(change, Change::CompareAndSet { .. }),
         });
-        context.reply(client, Response::Accepted { acquisition });
+        context.reply(client, Response::Accepted { acquisition, value });
     }
 }

@@ -66,11 +66,43 @@ pub enum Operation {
         /// Whether the write asks the storage to check its fencing token.
         fenced: bool,
     },
+    /// Inside the critical section: read the register (with the token), work for `hold`,
+    /// write the value read plus one (a counter incremented under the lock).
+    Increment {
+        /// Which lock protects the register.
+        lock: Key,
+        /// How long the critical section works between the read and the write.
+        hold: SimDuration,
+        /// Whether the read and the write ask the storage to check the token.
+        fenced: bool,
+    },
+    /// Without a lock: read the register's value and version, work for `hold`, and write the
+    /// value plus one with compare-and-set on the version, retrying on conflict (optimistic
+    /// locking).
+    Optimistic {
+        /// Which register.
+        lock: Key,
+        /// How long the work takes between the read and the write.
+        hold: SimDuration,
+    },
     /// Give the lock back.
     Release {
         /// Which lock.
         lock: Key,
     },
+}
+
+/// What the critical section does to the register (`[workload] counter`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CounterMode {
+    /// A plain write (the writer is the value).
+    #[default]
+    Off,
+    /// Increment the register as read-modify-write under the lock.
+    Locked,
+    /// Increment it with compare-and-set on its version, without any lock.
+    Optimistic,
 }
 
 impl Operation {
@@ -79,6 +111,8 @@ impl Operation {
         match *self {
             Operation::Acquire { lock }
             | Operation::Write { lock, .. }
+            | Operation::Increment { lock, .. }
+            | Operation::Optimistic { lock, .. }
             | Operation::Release { lock } => lock,
         }
     }
@@ -101,6 +135,10 @@ pub struct Options {
     /// Whether the mutex check of the history decides the verdict (by default it is reported).
     #[serde(default)]
     pub judge_mutex: bool,
+    /// `off` (a plain write), `locked` (increment under the lock), `optimistic` (increment by
+    /// compare-and-set, no lock).
+    #[serde(default)]
+    pub counter: CounterMode,
 }
 
 fn default_locks() -> u32 {
@@ -123,6 +161,7 @@ impl Default for Options {
             hold: default_hold(),
             fencing: default_fencing(),
             judge_mutex: false,
+            counter: CounterMode::Off,
         }
     }
 }
@@ -193,15 +232,29 @@ impl Workload for Locks {
 
     fn next_operation(&mut self, client: u32, rng: &mut SimRng) -> Operation {
         let (step, lock) = self.cycle[client as usize];
+        let hold = |rng: &mut SimRng| self.options.hold.sample(rng);
+        if self.options.counter == CounterMode::Optimistic {
+            let lock = rng.below(u64::from(self.options.locks));
+            let hold = hold(rng);
+            return Operation::Optimistic { lock, hold };
+        }
         let (operation, next) = match step {
             0 => {
                 let lock = rng.below(u64::from(self.options.locks));
                 (Operation::Acquire { lock }, (1, lock))
             }
+            1 if self.options.counter == CounterMode::Locked => (
+                Operation::Increment {
+                    lock,
+                    hold: hold(rng),
+                    fenced: self.options.fencing,
+                },
+                (2, lock),
+            ),
             1 => (
                 Operation::Write {
                     lock,
-                    hold: self.options.hold.sample(rng),
+                    hold: hold(rng),
                     fenced: self.options.fencing,
                 },
                 (2, lock),
@@ -225,6 +278,13 @@ impl Workload for Locks {
                 "write",
                 Written::Pair(hold.as_millis() as i64, i64::from(fenced)),
             ),
+            Operation::Increment { hold, fenced, .. } => (
+                "increment",
+                Written::Pair(hold.as_millis() as i64, i64::from(fenced)),
+            ),
+            Operation::Optimistic { hold, .. } => {
+                ("cas-increment", Written::Int(hold.as_millis() as i64))
+            }
             Operation::Release { .. } => ("release", Written::Nil),
         };
         Entry {
@@ -257,6 +317,27 @@ impl Workload for Locks {
                     op.value
                 )),
             },
+            ("increment", Value::List(parts)) => match parts.as_slice() {
+                [Value::Int(hold), Value::Int(fenced)] if *hold >= 0 => Ok((
+                    Operation::Increment {
+                        lock,
+                        hold: SimDuration::from_millis(*hold as u64),
+                        fenced: *fenced != 0,
+                    },
+                    ok.then_some(None),
+                )),
+                _ => Err(format!(
+                    "an increment expects [hold-ms fenced], found {}",
+                    op.value
+                )),
+            },
+            ("cas-increment", Value::Int(hold)) if *hold >= 0 => Ok((
+                Operation::Optimistic {
+                    lock,
+                    hold: SimDuration::from_millis(*hold as u64),
+                },
+                ok.then_some(None),
+            )),
             ("release", _) => Ok((Operation::Release { lock }, ok.then_some(None))),
             (function, value) => Err(format!("not a lock operation: {function} {value}")),
         }
@@ -303,7 +384,7 @@ pub fn check_mutex(
     let mut locks_only = RecordedHistory::with_capacity(history.len());
     for index in 0..history.len() {
         let op = history.op_for_check(index);
-        if op.function == "write" {
+        if !matches!(op.function.as_ref(), "acquire" | "release") {
             continue;
         }
         locks_only.push_op(Op {
