@@ -457,3 +457,126 @@ impl<P: Protocol<Workload = Locks> + LockNode> Invariants<P> for LockInvariants<
         figures
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::locks::{LockServer, Redlock};
+
+    const A: Acquisition = Acquisition {
+        client: 0,
+        number: 0,
+    };
+    const B: Acquisition = Acquisition {
+        client: 1,
+        number: 0,
+    };
+    const STORAGE: NodeId = NodeId(3);
+
+    fn granted(acquisition: Acquisition, token: Option<u64>) -> Journal {
+        Journal::Granted {
+            lock: 0,
+            acquisition,
+            token,
+        }
+    }
+
+    fn accepted(acquisition: Acquisition) -> Journal {
+        Journal::Accepted {
+            lock: 0,
+            acquisition,
+            token: None,
+            guarded: true,
+        }
+    }
+
+    fn at(seconds: u64) -> SimTime {
+        SimTime(seconds * 1_000_000_000)
+    }
+
+    #[test]
+    fn write_safety_refuses_an_old_holders_write_after_the_new_holders() {
+        let mut observer = LockInvariants::<LockServer>::default();
+        let server = NodeId(0);
+        observer
+            .record(at(1), server, &[granted(A, Some(1))], 1)
+            .unwrap();
+        observer
+            .record(at(2), server, &[granted(B, Some(2))], 1)
+            .unwrap();
+        // The old holder's write before the new holder wrote anything is serialized before it.
+        observer.record(at(3), STORAGE, &[accepted(A)], 1).unwrap();
+        observer.record(at(4), STORAGE, &[accepted(B)], 1).unwrap();
+        let violation = observer
+            .record(at(5), STORAGE, &[accepted(A)], 1)
+            .unwrap_err();
+        assert_eq!(violation.property, "write-safety");
+        assert!(
+            violation.detail.contains("c0 and c1 both acted"),
+            "{violation}"
+        );
+    }
+
+    #[test]
+    fn a_write_the_service_never_granted_is_unsafe() {
+        let mut observer = LockInvariants::<LockServer>::default();
+        let violation = observer
+            .record(at(1), STORAGE, &[accepted(A)], 1)
+            .unwrap_err();
+        assert!(violation.detail.contains("never granted"), "{violation}");
+    }
+
+    #[test]
+    fn a_redlock_grant_needs_a_majority_of_servers_at_once() {
+        let mut observer = LockInvariants::<Redlock>::default();
+        observer
+            .record(at(1), NodeId(0), &[granted(A, None)], 2)
+            .unwrap();
+        assert!(observer.grants().is_empty());
+        // Server 0 forgets the key (expired), server 1 grants: still one server at a time.
+        let freed = Journal::Freed {
+            lock: 0,
+            acquisition: A,
+        };
+        observer.record(at(2), NodeId(0), &[freed], 2).unwrap();
+        observer
+            .record(at(2), NodeId(1), &[granted(A, None)], 2)
+            .unwrap();
+        assert!(observer.grants().is_empty());
+        observer
+            .record(at(3), NodeId(2), &[granted(A, None)], 2)
+            .unwrap();
+        assert_eq!(observer.grants()[&(0, A)].order, 1);
+    }
+
+    #[test]
+    fn token_monotonicity_refuses_a_token_reissued_after_a_restart() {
+        let mut observer = LockInvariants::<LockServer>::default();
+        let server = NodeId(0);
+        observer
+            .record(at(1), server, &[granted(A, Some(7))], 1)
+            .unwrap();
+        observer.confirm(0, A.client, 7).unwrap();
+        observer
+            .record(at(2), server, &[Journal::Started], 1)
+            .unwrap();
+        observer
+            .record(at(3), server, &[granted(B, Some(1))], 1)
+            .unwrap();
+        let violation = observer.confirm(0, B.client, 1).unwrap_err();
+        assert_eq!(violation.property, "token-monotonicity");
+    }
+
+    #[test]
+    fn overlapping_critical_sections_are_measured_with_their_pair() {
+        let mut observer = LockInvariants::<LockServer>::default();
+        observer.open_section(0, 0, at(1));
+        observer.open_section(0, 1, at(2));
+        observer.close_section(0, 1, at(3));
+        observer.close_section(0, 0, at(4));
+        let overlaps = observer.overlaps();
+        assert_eq!(overlaps.count, 1);
+        assert_eq!(overlaps.total_nanos, 1_000_000_000);
+        assert_eq!(overlaps.first, Some((0, 0, 1, at(2))));
+    }
+}
