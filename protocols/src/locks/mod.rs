@@ -18,6 +18,7 @@
 //! | [`lock_server`]  | one lock server, a lease per grant, a fencing-token counter on disk |
 //! | [`redlock`]      | a majority of independent TTL servers, validity on the client's clock, no token |
 //! | [`storage`]      | the storage node both share: a register per lock, fencing checks    |
+//! | [`section`]      | the critical section both client halves run: write, increment, compare-and-set |
 //! | [`invariants`]   | write safety, token monotonicity, critical-section overlap in true time |
 //! | [`bugs`]         | the planted bugs, by name                                          |
 //!
@@ -60,7 +61,9 @@
 //! - **critical-section overlap** (a figure, not a verdict): two clients on one lock both
 //!   between their acquire's `ok` and their release, in true time — how often, how long, and the
 //!   first overlapping pair, in `summary.json` and the report. Fencing absorbs overlaps
-//!   (`lock_writes_rejected`); without it, an overlap whose late write lands is a violation.
+//!   (`lock_writes_rejected`); without it, an overlap whose late write lands is a violation;
+//! - **lost updates** (`lost-update`), for the counter: the storage's register must count at
+//!   least every increment that completed `ok`.
 //!
 //! The history's acquires and releases are also checked as a mutex per lock (reported); see
 //! [`sim::workload::lock`] for what that check can and cannot see.

@@ -16,6 +16,13 @@
 //! 3. **`release`** the lock (`fail` when the client does not hold it, or the service says its
 //!    lease had already expired).
 //!
+//! With `counter = "locked"` the write is an **`increment`**: read the register (with the token),
+//! work for `hold`, write the value read plus one — a counter incremented as read-modify-write
+//! under the lock. With `counter = "optimistic"` the client takes no lock at all and only runs
+//! **`cas-increment`**: read the value and its version, work, compare-and-set the version to the
+//! value plus one, retrying on conflict (optimistic locking). The services' observer checks
+//! that no increment that completed `ok` is lost.
+//!
 //! A client whose acquire failed still runs the write and the release, which then fail at once
 //! without a message: the cycle never depends on answers, so the workload is reply-independent
 //! by construction and the same clients replay against every lock service.
