@@ -339,8 +339,8 @@ impl Protocol for LockServer {
             }
             access @ (Request::Read { .. } | Request::Write { .. }) => {
                 if self.is_storage() {
-                    self.storage
-                        .on_request(context, &mut self.journal, client, access);
+                    let served = self.storage.serve(&mut self.journal, access);
+                    super::reply_served(context, client, served);
                 }
             }
         }

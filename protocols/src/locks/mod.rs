@@ -374,3 +374,17 @@ pub(crate) fn less_ppm(duration: SimDuration, ppm: u64) -> SimDuration {
     let cut = u128::from(duration.as_nanos()) * u128::from(ppm) / 1_000_000;
     SimDuration::from_nanos(duration.as_nanos().saturating_sub(cut as u64))
 }
+
+/// Persists what the storage served, then answers (save before you send).
+pub(crate) fn reply_served<P: sim::protocol::Protocol<Response = Response, Update = Update>>(
+    context: &mut sim::protocol::Context<P>,
+    client: sim::protocol::ClientId,
+    served: storage::Served,
+) {
+    for update in served.updates {
+        context.persist(update);
+    }
+    if let Some(response) = served.response {
+        context.reply(client, response);
+    }
+}

@@ -14,8 +14,18 @@
 //! The storage reads no clock: fencing needs none, which is its whole point.
 
 use super::{Acquisition, Change, Durable, Journal, Request, Response, Update};
-use sim::protocol::{ClientId, Context, Key, Protocol};
+use sim::protocol::Key;
 use std::collections::BTreeMap;
+
+/// What serving one request asks of the node: disk writes, then the answer (the node persists
+/// the updates before it replies: save before you send).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Served {
+    /// Writes to the disk, in order.
+    pub updates: Vec<Update>,
+    /// The answer, if the request was for the storage.
+    pub response: Option<Response>,
+}
 
 /// The storage node's state.
 #[derive(Clone, Debug, Default)]
@@ -51,9 +61,9 @@ impl Storage {
     /// The fencing check of a read or write: `Err(highest)` when it must be rejected. A
     /// fenced request with a newer token raises the highest (on disk before the answer), so
     /// that a read fences older holders out too.
-    fn fence<P: Protocol<Update = Update>>(
+    fn fence(
         &mut self,
-        context: &mut Context<P>,
+        updates: &mut Vec<Update>,
         lock: Key,
         token: Option<u64>,
         fenced: bool,
@@ -67,19 +77,25 @@ impl Storage {
         }
         if token > highest {
             self.highest.insert(lock, token);
-            context.persist(Update::Highest { lock, token });
+            updates.push(Update::Highest { lock, token });
         }
         Ok(())
     }
 
-    /// Handles a read or a write; any other request is not for the storage and gets no answer.
-    pub fn on_request<P: Protocol<Request = Request, Response = Response, Update = Update>>(
+    /// Serves a read or a write; any other request is not for the storage and gets no answer.
+    pub fn serve(&mut self, journal: &mut Vec<Journal>, request: Request) -> Served {
+        let mut served = Served::default();
+        let response = self.respond(&mut served.updates, journal, request);
+        served.response = response;
+        served
+    }
+
+    fn respond(
         &mut self,
-        context: &mut Context<P>,
+        updates: &mut Vec<Update>,
         journal: &mut Vec<Journal>,
-        client: ClientId,
         request: Request,
-    ) {
+    ) -> Option<Response> {
         let (lock, acquisition, token, fenced, change) = match request {
             Request::Read {
                 lock,
@@ -94,29 +110,27 @@ impl Storage {
                 fenced,
                 change,
             } => (lock, acquisition, token, fenced, Some(change)),
-            _ => return,
+            _ => return None,
         };
-        if let Err(highest) = self.fence(context, lock, token, fenced) {
+        if let Err(highest) = self.fence(updates, lock, token, fenced) {
             journal.push(Journal::Rejected {
                 lock,
                 acquisition,
                 token,
                 highest,
             });
-            let response = Response::Rejected {
+            return Some(Response::Rejected {
                 acquisition,
                 highest,
-            };
-            return context.reply(client, response);
+            });
         }
         let (value, version) = self.registers.get(&lock).copied().unwrap_or((0, 0));
         let Some(change) = change else {
-            let response = Response::Value {
+            return Some(Response::Value {
                 acquisition,
                 value,
                 version,
-            };
-            return context.reply(client, response);
+            });
         };
         let value = match change {
             Change::Mark => value,
@@ -126,12 +140,11 @@ impl Storage {
                 value: new,
             } => {
                 if expected != version {
-                    let response = Response::Conflict {
+                    return Some(Response::Conflict {
                         acquisition,
                         value,
                         version,
-                    };
-                    return context.reply(client, response);
+                    });
                 }
                 new
             }
@@ -140,7 +153,7 @@ impl Storage {
         self.registers.insert(lock, (value, version));
         if change != Change::Mark {
             // A mark changes no value: only counters need their register on disk.
-            context.persist(Update::Register {
+            updates.push(Update::Register {
                 lock,
                 value,
                 version,
@@ -153,6 +166,6 @@ impl Storage {
             token,
             guarded: !matches!(change, Change::CompareAndSet { .. }),
         });
-        context.reply(client, Response::Accepted { acquisition, value });
+        Some(Response::Accepted { acquisition, value })
     }
 }
