@@ -7,7 +7,7 @@
 //! running, fuzzing, `detsim list` — goes through the entry. A scenario that pairs a protocol
 //! with a workload it does not serve is an error naming the line.
 
-use protocols::locks::{LockInvariants, LockServer, Redlock};
+use protocols::locks::{LockInvariants, LockServer, Redlock, ZkLock};
 use protocols::paxos::{Paxos, PaxosInvariants};
 use protocols::raft::{Raft, RaftInvariants};
 use protocols::two_phase_commit::{TwoPhaseCommit, TwoPhaseInvariants};
@@ -134,6 +134,7 @@ pub static BUILT_IN: &[&dyn Registered] = &[
     &Entry::<Paxos<Counters>, PaxosInvariants>(PhantomData),
     &Entry::<LockServer, LockInvariants<LockServer>>(PhantomData),
     &Entry::<Redlock, LockInvariants<Redlock>>(PhantomData),
+    &Entry::<ZkLock, LockInvariants<ZkLock>>(PhantomData),
 ];
 
 /// The pairings a program registered with [`install`], beside the built-in ones.

@@ -9,7 +9,7 @@
 
 mod scenario_support;
 
-use protocols::locks::{LockInvariants, LockServer, Redlock};
+use protocols::locks::{LockInvariants, LockServer, Redlock, ZkLock};
 use scenario_support::verdict_line;
 use sim::history::{OpType, Process};
 use sim::nemesis;
@@ -41,6 +41,13 @@ fn run(scenario: &Scenario, seed: u64) -> RunData {
             LockInvariants::<Redlock>::default(),
             None,
         ),
+        "zookeeper-lock" => world::run::<ZkLock, _>(
+            scenario,
+            &faults,
+            seed,
+            LockInvariants::<ZkLock>::default(),
+            None,
+        ),
         other => panic!("not a lock service: {other}"),
     };
     result.expect("the scenario runs")
@@ -53,7 +60,7 @@ fn figure(data: &RunData, name: &str) -> u64 {
 /// Every lock scenario, run with its own seed, ends with the verdict it expects.
 #[test]
 fn every_lock_scenario_meets_its_expected_verdict() {
-    assert!(scenario_support::scenario_files("locks").len() >= 18);
+    assert!(scenario_support::scenario_files("locks").len() >= 26);
     let verdicts = scenario_support::expected_verdicts("locks", run, |path, data| {
         let optimistic = path.ends_with("counter-optimistic.toml");
         assert!(
@@ -98,13 +105,14 @@ fn fencing_absorbs_the_overlaps_a_pause_causes() {
 
 /// The first failing seeds of the scripted scenarios that must fail, with the number of seeds
 /// of 0..1,000 that fail (`scripted_failures_over_1000_seeds` proves both).
-const SCRIPTED_FAILURES: [(&str, u64, u64); 6] = [
+const SCRIPTED_FAILURES: [(&str, u64, u64); 7] = [
     ("lock-server-pause-unfenced.toml", 3, 264),
     ("lock-server-drift-unfenced.toml", 55, 16),
     ("redlock-pause.toml", 0, 255),
     ("redlock-clock-jump.toml", 4, 199),
     ("redlock-drift.toml", 5, 18),
     ("redlock-swarm.toml", 10, 63),
+    ("zookeeper-pause-unfenced.toml", 5, 231),
 ];
 
 /// A clock jump alone breaks Redlock: the recorded seed fails, and without the jumps the same
@@ -142,7 +150,7 @@ fn scripted_failures_over_1000_seeds() {
 
 /// Each planted bug, the scenario whose swarm catches it, its first failing seed, and the
 /// property that catches it (`planted_bugs_first_failing_seeds` proves each is the first).
-const FIRST_FAILURES: [(&str, &str, u64, &str); 5] = [
+const FIRST_FAILURES: [(&str, &str, u64, &str); 7] = [
     (
         "lock-server-bugs.toml",
         "token-not-persisted",
@@ -163,6 +171,18 @@ const FIRST_FAILURES: [(&str, &str, u64, &str); 5] = [
         "write-safety",
     ),
     ("redlock-bugs.toml", "half-is-majority", 0, "write-safety"),
+    (
+        "zookeeper-bugs.toml",
+        "session-expiry-on-wall-clock",
+        9,
+        "write-safety",
+    ),
+    (
+        "zookeeper-bugs.toml",
+        "expire-on-leader-change",
+        16,
+        "write-safety",
+    ),
 ];
 
 fn with_bug(file_name: &str, bug: &str) -> Scenario {
@@ -215,34 +235,44 @@ fn planted_bugs_first_failing_seeds() {
     assert_eq!(found, recorded);
 }
 
-/// The fenced single server passes a handful of swarm seeds in the default suite.
+/// The fenced services pass a handful of swarm seeds in the default suite.
 #[test]
-fn fenced_lock_server_passes_swarm_seeds() {
-    let scenario = load("lock-server-swarm.toml");
-    for seed in 0..10 {
-        let verdict = run(&scenario, seed).verdict;
-        assert!(verdict.is_pass(), "seed {seed}: {verdict}");
+fn fenced_services_pass_swarm_seeds() {
+    for file_name in ["lock-server-swarm.toml", "zookeeper-swarm.toml"] {
+        let scenario = load(file_name);
+        for seed in 0..10 {
+            let verdict = run(&scenario, seed).verdict;
+            assert!(verdict.is_pass(), "{file_name} seed {seed}: {verdict}");
+        }
     }
 }
 
-/// The fenced single server passes 1,000 swarm seeds with node and client pauses, crashes and
-/// clock faults; prints the overlaps fencing absorbed.
+/// The fenced services pass 1,000 swarm seeds with node and client pauses, crashes and clock
+/// faults; prints the overlaps fencing absorbed.
 #[test]
-#[ignore = "a sweep of 1,000 seeds; run in release"]
-fn fenced_lock_server_passes_1000_swarm_seeds() {
-    let scenario = load("lock-server-swarm.toml");
-    let (mut overlaps, mut rejected, mut with_overlap) = (0, 0, 0);
-    for seed in 0..1_000 {
-        let data = run(&scenario, seed);
-        assert!(data.verdict.is_pass(), "seed {seed}: {}", data.verdict);
-        overlaps += figure(&data, "lock_overlaps");
-        rejected += figure(&data, "lock_writes_rejected");
-        with_overlap += u64::from(figure(&data, "lock_overlaps") > 0);
+#[ignore = "a sweep of 1,000 seeds per service; run in release"]
+fn fenced_services_pass_1000_swarm_seeds() {
+    for file_name in ["lock-server-swarm.toml", "zookeeper-swarm.toml"] {
+        let scenario = load(file_name);
+        let (mut overlaps, mut rejected, mut with_overlap, mut ok) = (0, 0, 0, 0);
+        for seed in 0..1_000 {
+            let data = run(&scenario, seed);
+            assert!(
+                data.verdict.is_pass(),
+                "{file_name} seed {seed}: {}",
+                data.verdict
+            );
+            overlaps += figure(&data, "lock_overlaps");
+            rejected += figure(&data, "lock_writes_rejected");
+            with_overlap += u64::from(figure(&data, "lock_overlaps") > 0);
+            ok += figure(&data, "lock_writes_accepted");
+        }
+        println!(
+            "{file_name}: 1,000 swarm seeds pass; {ok} writes accepted; {with_overlap} seeds had \
+             overlapping critical sections ({overlaps} pairs), {rejected} stale writes rejected \
+             by fencing"
+        );
     }
-    println!(
-        "1,000 swarm seeds pass; {with_overlap} seeds had overlapping critical sections \
-         ({overlaps} pairs), {rejected} stale writes rejected by fencing"
-    );
 }
 
 /// One contention level of the lock-waiting table: clients on one lock, no faults.
@@ -377,6 +407,13 @@ fn run_measuring(scenario: &Scenario, seed: u64) -> RunData {
             LockInvariants::<Redlock>::measuring(),
             None,
         ),
+        "zookeeper-lock" => world::run::<ZkLock, _>(
+            scenario,
+            &faults,
+            seed,
+            LockInvariants::<ZkLock>::measuring(),
+            None,
+        ),
         other => panic!("not a lock service: {other}"),
     };
     result.expect("the scenario runs")
@@ -397,11 +434,13 @@ fn lost_updates(file_name: &str, seeds: std::ops::Range<u64>) -> (u64, u64, u64)
     (seeds_losing, lost, ok)
 }
 
-const COUNTERS: [&str; 4] = [
+const COUNTERS: [&str; 6] = [
     "counter-lock-server-fenced.toml",
     "counter-lock-server-unfenced.toml",
     "counter-redlock.toml",
     "counter-optimistic.toml",
+    "counter-zookeeper-fenced.toml",
+    "counter-zookeeper-unfenced.toml",
 ];
 
 /// The counter under client pauses: updates are lost under the unfenced lock and under
@@ -419,6 +458,8 @@ fn lost_updates_only_where_nothing_fences() {
     assert!(counts[1].1 > 0, "unfenced");
     assert!(counts[2].1 > 0, "redlock");
     assert_eq!(counts[3].1, 0, "optimistic");
+    assert_eq!(counts[4].1, 0, "zookeeper fenced");
+    assert!(counts[5].1 > 0, "zookeeper unfenced");
     assert!(counts.iter().all(|(_, _, ok)| *ok > 100));
 }
 

@@ -74,10 +74,12 @@ pub mod lock_server;
 pub mod redlock;
 pub mod section;
 pub mod storage;
+pub mod zookeeper;
 
 pub use invariants::LockInvariants;
 pub use lock_server::LockServer;
 pub use redlock::Redlock;
+pub use zookeeper::ZkLock;
 
 use sim::protocol::{Key, NodeId};
 use sim::time::SimDuration;
