@@ -285,10 +285,18 @@ struct Waiting {
     refused_share: f64,
     /// Attempts per acquired lock, measured.
     attempts_per_lock: f64,
+    /// Mean time from invoking a successful acquire to its `ok` (s).
+    wait_seconds: f64,
+    /// Mean critical section, acquire `ok` to release (s).
+    section_seconds: f64,
 }
 
 fn measure_waiting(clients: u32) -> Waiting {
-    let mut scenario = load("lock-server-pause-fenced.toml");
+    measure_waiting_on("lock-server-pause-fenced.toml", clients)
+}
+
+fn measure_waiting_on(file_name: &str, clients: u32) -> Waiting {
+    let mut scenario = load(file_name);
     scenario.faults.clear();
     scenario.workload.clients = clients;
     scenario.workload.rate = 20;
@@ -298,7 +306,8 @@ fn measure_waiting(clients: u32) -> Waiting {
     let (mut attempts, mut acquired, mut refused) = (0u64, 0u64, 0u64);
     let mut open: BTreeMap<u64, u64> = BTreeMap::new();
     let mut held_nanos: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut pending: BTreeMap<u64, String> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, (String, u64)> = BTreeMap::new();
+    let mut waited_nanos = 0u64;
     let end = history.ops.last().map_or(1, |op| op.time);
     for op in &history.ops {
         let Process::Client(process) = op.process else {
@@ -311,15 +320,16 @@ fn measure_waiting(clients: u32) -> Waiting {
                         *held_nanos.entry(process).or_default() += op.time - start;
                     }
                 }
-                pending.insert(process, op.function.to_string());
+                pending.insert(process, (op.function.to_string(), op.time));
             }
             kind => {
-                let function = pending.remove(&process).unwrap_or_default();
+                let (function, invoked) = pending.remove(&process).unwrap_or_default();
                 if function == "acquire" {
                     attempts += 1;
                     match kind {
                         OpType::Ok => {
                             acquired += 1;
+                            waited_nanos += op.time - invoked;
                             open.insert(process, op.time);
                         }
                         OpType::Fail => refused += 1,
@@ -337,6 +347,8 @@ fn measure_waiting(clients: u32) -> Waiting {
         / f64::from(clients);
     Waiting {
         clients,
+        wait_seconds: waited_nanos as f64 / 1e9 / acquired.max(1) as f64,
+        section_seconds: total as f64 / 1e9 / acquired.max(1) as f64,
         held_share: by_others / end as f64,
         refused_share: refused as f64 / attempts as f64,
         attempts_per_lock: attempts as f64 / acquired.max(1) as f64,
@@ -368,6 +380,28 @@ fn lock_waiting_formula_against_measurement() {
             1.0 / (1.0 - w.held_share),
             w.refused_share,
             w.attempts_per_lock
+        );
+    }
+}
+
+/// For the queued ZooKeeper-style lock the formula does not apply: a client asks once and waits
+/// its turn. What applies is the queue: the wait is about the critical sections queued ahead
+/// (Little's law: the number waiting is the arrival rate times the wait). Prints each level's
+/// mean wait, mean critical section, and their ratio — the sections waited for.
+#[test]
+#[ignore = "prints the table; run in release"]
+fn queued_lock_waiting() {
+    println!("| clients | attempts per lock | mean wait (ms) | mean critical section (ms) | sections waited for |");
+    println!("|---|---|---|---|---|");
+    for clients in [1, 2, 3, 4, 6, 8] {
+        let w = measure_waiting_on("zookeeper-pause-fenced.toml", clients);
+        println!(
+            "| {} | {:.2} | {:.1} | {:.1} | {:.2} |",
+            w.clients,
+            w.attempts_per_lock,
+            w.wait_seconds * 1e3,
+            w.section_seconds * 1e3,
+            w.wait_seconds / w.section_seconds
         );
     }
 }

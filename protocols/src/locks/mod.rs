@@ -11,19 +11,17 @@
 //! showed that Redlock (Sanfilippo, redis.io/topics/distlock) cannot be made safe this way
 //! because it issues no monotonic token and trusts clocks for its safety.
 //!
-//! detsim runs two lock services, each a [`sim::protocol::Protocol`] with its client half:
+//! detsim runs three lock services, each a [`sim::protocol::Protocol`] with its client half:
 //!
 //! | module           | service                                                            |
 //! |------------------|--------------------------------------------------------------------|
 //! | [`lock_server`]  | one lock server, a lease per grant, a fencing-token counter on disk |
 //! | [`redlock`]      | a majority of independent TTL servers, validity on the client's clock, no token |
+//! | [`zookeeper`]    | ZooKeeper's lock recipe on Raft's log: sessions, ephemeral sequential entries, the grant's zxid as token |
 //! | [`storage`]      | the storage node both share: a register per lock, fencing checks    |
 //! | [`section`]      | the critical section both client halves run: write, increment, compare-and-set |
 //! | [`invariants`]   | write safety, token monotonicity, critical-section overlap in true time |
 //! | [`bugs`]         | the planted bugs, by name                                          |
-//!
-//! A ZooKeeper-style lock on the replicated log (sessions, ephemeral sequential entries, the
-//! zxid of the grant as the token) is not built yet.
 //!
 //! ## The storage node, and how it fits the engine
 //!
