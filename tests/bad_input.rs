@@ -346,3 +346,17 @@ fn a_redlock_ttl_of_zero() {
         "protocol.options: ttl: 0s is outside",
     );
 }
+
+#[test]
+fn a_zookeeper_session_timeout_of_zero() {
+    let text = LOCK
+        .replace("lock-server", "zookeeper-lock")
+        .replace("nodes = 2", "nodes = 4")
+        .replace("lease = \"500ms\"", "session_timeout = \"0s\"");
+    assert_rejected(
+        "zookeeper-zero-session",
+        &text,
+        5,
+        "protocol.options: session_timeout: 0s is outside",
+    );
+}
