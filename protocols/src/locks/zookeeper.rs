@@ -53,7 +53,7 @@
 //!   holder inside its critical section loses its lock to the next waiter — caught by **write
 //!   safety** when the storage does not fence.
 //!
-//! The "grants before the grant is committed" is not planted: the service answers only
+//! A lock that grants before the grant is committed is not planted: the service answers only
 //! from Raft's applied (committed) state, and reaching below that would mean changing Raft.
 
 use super::section::{Kind, Section, Step};
