@@ -7,6 +7,7 @@
 //! running, fuzzing, `detsim list` — goes through the entry. A scenario that pairs a protocol
 //! with a workload it does not serve is an error naming the line.
 
+use protocols::locks::{LockInvariants, LockServer, Redlock, ZkLock};
 use protocols::paxos::{Paxos, PaxosInvariants};
 use protocols::raft::{Raft, RaftInvariants};
 use protocols::two_phase_commit::{TwoPhaseCommit, TwoPhaseInvariants};
@@ -84,7 +85,7 @@ impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
     }
     fn validate(&self, scenario: &Scenario) -> Result<(), RunError> {
         world::protocol_options::<P>(&scenario.protocol)?;
-        world::workload_options::<P::Workload>(&scenario.workload)?;
+        world::workload_options::<P::Workload>(&scenario.workload, scenario.run.duration)?;
         world::check_moments::<P>(&scenario.faults)
     }
     fn run_phased(
@@ -137,6 +138,9 @@ pub static BUILT_IN: &[&dyn Registered] = &[
     &Entry::<TwoPhaseCommit, TwoPhaseInvariants>(PhantomData),
     &Entry::<Paxos<Registers>, PaxosInvariants>(PhantomData),
     &Entry::<Paxos<Counters>, PaxosInvariants>(PhantomData),
+    &Entry::<LockServer, LockInvariants<LockServer>>(PhantomData),
+    &Entry::<Redlock, LockInvariants<Redlock>>(PhantomData),
+    &Entry::<ZkLock, LockInvariants<ZkLock>>(PhantomData),
 ];
 
 /// The pairings a program registered with [`install`], beside the built-in ones.
@@ -294,7 +298,7 @@ mod tests {
             find("raft", "lock").err(),
             Some(Unserved::UnservedWorkload {
                 served: vec!["register", "counter"],
-                workload_exists: false
+                workload_exists: true
             })
         );
         assert!(matches!(

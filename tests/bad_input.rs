@@ -177,12 +177,12 @@ fn protocol_options_that_cannot_work() {
 
 #[test]
 fn unknown_workload_kind() {
-    let text = format!("{GOOD}\n[workload]\nclients = 2\nkind = \"lock\"\n");
+    let text = format!("{GOOD}\n[workload]\nclients = 2\nkind = \"queue\"\n");
     assert_rejected(
         "unknown-workload",
         &text,
         12,
-        "workload.kind: unknown workload \"lock\"",
+        "workload.kind: unknown workload \"queue\"",
     );
 }
 
@@ -322,4 +322,81 @@ fn swarm_draw_option_that_is_not_a_list() {
 fn swarm_draw_unknown_dimension() {
     let text = format!("{SWARM_DRAW}colour = [1]\n");
     assert_rejected("swarm-draw-unknown", &text, 16, "colour");
+}
+
+const LOCK: &str = r#"[protocol]
+name = "lock-server"
+
+[protocol.options]
+lease = "500ms"
+
+[cluster]
+nodes = 2
+
+[workload]
+kind = "lock"
+clients = 3
+hold = { dist = "uniform", min = "10ms", max = "50ms" }
+
+[run]
+duration = "2s"
+"#;
+
+#[test]
+fn a_lock_scenario_runs() {
+    let path = scenario_file("bad-input-lock-good", LOCK);
+    let out = path.with_extension("out");
+    let output = detsim(&["run", arg(&path), "--out", arg(&out), "--no-report"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+}
+
+#[test]
+fn a_critical_section_longer_than_the_run() {
+    let text = LOCK
+        .replace("max = \"50ms\"", "max = \"5s\"")
+        .replace("clients = 3", "clients = 3\ntimeout = \"10s\"");
+    assert_rejected(
+        "lock-hold-longer-than-run",
+        &text,
+        14,
+        "workload.hold: a critical section of up to 5s is not shorter than the run (2s)",
+    );
+}
+
+#[test]
+fn a_lease_of_zero() {
+    let text = LOCK.replace("lease = \"500ms\"", "lease = \"0s\"");
+    assert_rejected(
+        "lock-zero-lease",
+        &text,
+        5,
+        "protocol.options: lease: 0s is outside",
+    );
+}
+
+#[test]
+fn a_redlock_ttl_of_zero() {
+    let text = LOCK
+        .replace("lock-server", "redlock")
+        .replace("lease = \"500ms\"", "ttl = \"0s\"");
+    assert_rejected(
+        "redlock-zero-ttl",
+        &text,
+        5,
+        "protocol.options: ttl: 0s is outside",
+    );
+}
+
+#[test]
+fn a_zookeeper_session_timeout_of_zero() {
+    let text = LOCK
+        .replace("lock-server", "zookeeper-lock")
+        .replace("nodes = 2", "nodes = 4")
+        .replace("lease = \"500ms\"", "session_timeout = \"0s\"");
+    assert_rejected(
+        "zookeeper-zero-session",
+        &text,
+        5,
+        "protocol.options: session_timeout: 0s is outside",
+    );
 }

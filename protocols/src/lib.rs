@@ -4,6 +4,7 @@
 //! Start reading at [`raft`]: it is the example every other protocol follows.
 #![deny(missing_docs)]
 
+pub mod locks;
 pub mod paxos;
 pub mod placement;
 pub mod raft;

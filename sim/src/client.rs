@@ -37,6 +37,9 @@ pub struct ClientConfig<'a, O> {
     pub node_count: u32,
     /// The protocol's options from the scenario's `[protocol]` table.
     pub options: &'a O,
+    /// The planted bug the scenario enables (`[protocol] bug`), for a protocol whose bug lives
+    /// in its client library.
+    pub bug: Option<&'a str>,
     /// How long to wait before retrying after a redirect (`[workload] redirect_backoff`).
     pub redirect_backoff: SimDuration,
     /// How long to wait for an answer before sending the request again

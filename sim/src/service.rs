@@ -463,6 +463,7 @@ mod tests {
             id: ClientId(4),
             node_count: 3,
             options: &(),
+            bug: None,
             redirect_backoff: SimDuration::from_millis(10),
             retry_after: SimDuration::ZERO,
             failover_after: SimDuration::ZERO,

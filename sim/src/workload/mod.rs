@@ -35,6 +35,7 @@
 pub mod bank;
 pub mod counter;
 pub mod linearizable;
+pub mod lock;
 pub mod register;
 
 use crate::check::CheckOptions;
@@ -166,6 +167,17 @@ pub trait Workload: Sized + 'static {
 
     /// Checks options beyond their types. An error is a bad scenario, reported with its line.
     fn check_options(_options: &Self::Options) -> Result<(), FieldError> {
+        Ok(())
+    }
+
+    /// Checks options against the run they are used in: each operation's `timeout` and the
+    /// run's `duration` (a critical section longer than the run, say). An error is a bad
+    /// scenario, reported with its line.
+    fn check_run(
+        _options: &Self::Options,
+        _timeout: crate::time::SimDuration,
+        _duration: crate::time::SimDuration,
+    ) -> Result<(), FieldError> {
         Ok(())
     }
 

@@ -188,6 +188,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 id: ClientId(client),
                 node_count: self.node_count,
                 options: &self.options,
+                bug: self.scenario.protocol.bug.as_deref(),
                 redirect_backoff: self.clients.redirect_backoff,
                 retry_after: self.clients.retry_after,
                 failover_after: self.clients.failover_after,

@@ -40,7 +40,7 @@ use crate::protocol::{ClientId, Context, Effect, NodeId, Protocol, Role};
 use crate::recorder::RecordedHistory;
 use crate::rng::{SimRng, Stream};
 use crate::scenario::{FaultSpec, ProtocolSection, Scenario, WorkloadSection};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 use crate::trace::{FixedHasher, TraceSink};
 use crate::workload::{FieldError, Setup, Workload};
 use clients::Clients;
@@ -119,7 +119,8 @@ pub fn simulate<P: Protocol, I: Invariants<P>>(
     let drawn = crate::nemesis::draw(scenario, seed, &accepts::<P>).map_err(RunError::Options)?;
     let scenario = drawn.as_ref();
     let options = protocol_options::<P>(&scenario.protocol)?;
-    let workload_options = workload_options::<P::Workload>(&scenario.workload)?;
+    let workload_options =
+        workload_options::<P::Workload>(&scenario.workload, scenario.run.duration)?;
     let mut world = World::<P, I>::new(
         scenario,
         faults,
@@ -143,7 +144,8 @@ pub fn simulate<P: Protocol, I: Invariants<P>>(
 /// acceptance a swarm's drawn options must pass, see [`crate::nemesis::draw`]).
 pub fn accepts<P: Protocol>(scenario: &Scenario) -> Result<(), String> {
     protocol_options::<P>(&scenario.protocol).map_err(|error| error.to_string())?;
-    workload_options::<P::Workload>(&scenario.workload).map_err(|error| error.to_string())?;
+    workload_options::<P::Workload>(&scenario.workload, scenario.run.duration)
+        .map_err(|error| error.to_string())?;
     Ok(())
 }
 
@@ -200,7 +202,10 @@ pub fn check_moments<P: Protocol>(faults: &[FaultSpec]) -> Result<(), RunError> 
 }
 
 /// The workload's own options from a scenario's `[workload]` section, checked.
-pub fn workload_options<W: Workload>(section: &WorkloadSection) -> Result<W::Options, RunError> {
+pub fn workload_options<W: Workload>(
+    section: &WorkloadSection,
+    duration: SimDuration,
+) -> Result<W::Options, RunError> {
     if section.kind != W::KIND {
         return Err(RunError::Workload(FieldError::new(
             "kind",
@@ -218,6 +223,7 @@ pub fn workload_options<W: Workload>(section: &WorkloadSection) -> Result<W::Opt
             })?
     };
     W::check_options(&options).map_err(RunError::Workload)?;
+    W::check_run(&options, section.timeout, duration).map_err(RunError::Workload)?;
     Ok(options)
 }
 

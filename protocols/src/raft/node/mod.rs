@@ -336,6 +336,10 @@ impl<M: StateMachine> Raft<M> {
     pub fn log(&self) -> &Log<MachineOperation<M>> {
         &self.log
     }
+    /// The state machine as this node has applied the log so far.
+    pub fn state_machine(&self) -> &M {
+        self.kv.machine()
+    }
     /// The highest index known to be committed.
     pub fn commit_index(&self) -> LogIndex {
         self.commit_index
