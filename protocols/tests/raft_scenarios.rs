@@ -92,8 +92,8 @@ fn correct_raft_passes_1000_swarm_seeds() {
 /// the first; `planted_bugs_are_caught_at_their_recorded_seeds` replays them in the default suite.
 const FIRST_FAILURES: [(&str, u64, &str); 5] = [
     ("vote-without-log-check", 0, "leader-completeness"),
-    ("commit-previous-term", 27, "leader-completeness"),
-    ("vote-not-persisted", 44, "election-safety"),
+    ("commit-previous-term", 332, "leader-completeness"),
+    ("vote-not-persisted", 1196, "election-safety"),
     ("stale-local-read", 0, "linearizability"),
     ("no-dedup", 1, "linearizability"),
 ];

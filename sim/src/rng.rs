@@ -29,6 +29,28 @@ pub enum Stream {
     Swarm = 5,
     /// Storage: fsync latency.
     Storage = 6,
+    /// One node-to-node link's latency, loss, duplication and reordering (keyed by source and
+    /// target).
+    Link = 7,
+    /// One client's requests crossing the network, and refusals of its connections (keyed by
+    /// client).
+    ClientRequests = 8,
+    /// Replies crossing the network to one client (keyed by client).
+    ClientReplies = 9,
+    /// One node's randomized timers (keyed by node).
+    NodeTimers = 10,
+    /// One client's think times (keyed by client).
+    ClientThink = 11,
+    /// One client half's choices and, unless draws are reply-independent, its operations
+    /// (keyed by client).
+    ClientChoices = 12,
+    /// One client half's randomized timers (keyed by client).
+    ClientTimers = 13,
+    /// One node's disk: fsync latency (keyed by node).
+    NodeStorage = 14,
+    /// Runtime choices of the faults of one kind and target (keyed by a hash of the fault
+    /// without its time).
+    Fault = 15,
 }
 
 /// A seeded pseudo-random generator with a fixed algorithm and fixed sampling.
@@ -60,6 +82,27 @@ impl SimRng {
         // Stream ids below 256 are the subsystems' own streams; sub-streams sit above them.
         rng.inner
             .set_stream(((u64::from(index) + 1) << 8) | stream as u64);
+        rng
+    }
+
+    /// The generator of one entity's purpose, keyed by `key` (a node, a client, a link's two
+    /// ends): independent of every other key, so that removing a fault, a client or a node
+    /// leaves the draws of every other entity as they were. This is what lets a shrinker cut a
+    /// run without turning it into a different run.
+    pub fn keyed(seed: u64, stream: Stream, key: &[u64]) -> SimRng {
+        // splitmix64's finaliser over the purpose and the key words; the top bit keeps these
+        // stream ids apart from the small fixed ones and from `substream`'s.
+        let mix = |mut z: u64| {
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let mut id = mix(stream as u64 ^ 0x9E37_79B9_7F4A_7C15);
+        for &word in key {
+            id = mix(id ^ word.wrapping_add(0x9E37_79B9_7F4A_7C15));
+        }
+        let mut rng = SimRng::new(seed);
+        rng.inner.set_stream(id | (1 << 63));
         rng
     }
 
@@ -212,6 +255,21 @@ mod tests {
         let n: Vec<u64> = (0..4).map(|_| network.next_u64()).collect();
         let w: Vec<u64> = (0..4).map(|_| workload.next_u64()).collect();
         assert_ne!(n, w);
+    }
+
+    #[test]
+    fn keyed_streams_differ_by_key_and_purpose() {
+        let first = |stream, key: &[u64]| SimRng::keyed(9, stream, key).next_u64();
+        assert_eq!(first(Stream::Link, &[0, 1]), first(Stream::Link, &[0, 1]));
+        assert_ne!(first(Stream::Link, &[0, 1]), first(Stream::Link, &[1, 0]));
+        assert_ne!(
+            first(Stream::Link, &[0, 1]),
+            first(Stream::NodeTimers, &[0, 1])
+        );
+        assert_ne!(
+            first(Stream::ClientThink, &[0]),
+            first(Stream::ClientThink, &[1])
+        );
     }
 
     #[test]

@@ -82,7 +82,17 @@ pub(super) struct Clients<P: Protocol> {
     reply_independent: bool,
     /// Per client, the stream its operations are drawn from when draws are reply-independent.
     operation_rngs: Vec<SimRng>,
-    latency: Latency,
+    /// Per client, its think times.
+    think_rngs: Vec<SimRng>,
+    /// Per client, its half's choices (and its operations unless draws are reply-independent).
+    choice_rngs: Vec<SimRng>,
+    /// Per client, its half's randomized timers.
+    timer_rngs: Vec<SimRng>,
+    /// Per client, its requests' (and refused connections') network draws.
+    request_rngs: Vec<SimRng>,
+    /// Per client, the network draws of replies to it.
+    pub(super) reply_rngs: Vec<SimRng>,
+    pub(super) latency: Latency,
     think: Latency,
     timeout: SimDuration,
     redirect_backoff: SimDuration,
@@ -131,7 +141,17 @@ impl<P: Protocol> Clients<P> {
                 backlog: std::collections::VecDeque::new(),
             }
         });
+        let per_client = |stream| {
+            (0..section.clients)
+                .map(|client| SimRng::keyed(seed, stream, &[u64::from(client)]))
+                .collect::<Vec<_>>()
+        };
         Clients {
+            think_rngs: per_client(Stream::ClientThink),
+            choice_rngs: per_client(Stream::ClientChoices),
+            timer_rngs: per_client(Stream::ClientTimers),
+            request_rngs: per_client(Stream::ClientRequests),
+            reply_rngs: per_client(Stream::ClientReplies),
             open,
             states: Vec::with_capacity(section.clients as usize),
             workload,
@@ -165,14 +185,10 @@ impl<P: Protocol> Clients<P> {
         self.states.len()
     }
 
-    /// One client-link latency.
-    pub(super) fn latency(&self, rng: &mut SimRng) -> SimDuration {
-        self.latency.sample(rng)
-    }
-
-    /// The client links' latency distribution.
-    pub(super) fn latency_model(&self) -> &Latency {
-        &self.latency
+    /// How long client `client` takes to learn that a node refused its connection: one
+    /// client-link latency, drawn from the client's request stream.
+    pub(super) fn refusal_latency(&mut self, client: u32) -> SimDuration {
+        self.latency.sample(&mut self.request_rngs[client as usize])
     }
 
     pub(super) fn into_workload(self) -> P::Workload {
@@ -200,7 +216,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 self.node_count,
                 clock.monotonic_at(self.now),
                 None,
-                &mut self.workload_rng,
+                &mut self.clients.choice_rngs[client as usize],
                 &mut self.clients.effects,
             )
             .with_wall_clock(clock.wall_at(self.now));
@@ -231,7 +247,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             return;
         }
         for client in 0..self.clients.len() as u32 {
-            let gap = self.clients.think.sample(&mut self.workload_rng);
+            let gap = (self.clients.think).sample(&mut self.clients.think_rngs[client as usize]);
             self.push(SimTime::ZERO + gap, Event::ClientReady { client });
         }
     }
@@ -255,7 +271,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             self.node_count,
             monotonic,
             request,
-            &mut self.workload_rng,
+            &mut self.clients.choice_rngs[index],
             &mut self.clients.effects,
         )
         .with_wall_clock(wall);
@@ -287,7 +303,8 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 let delay = match delay {
                     TimerDelay::Fixed(delay) => delay,
                     TimerDelay::Range(low, high) => {
-                        SimDuration(self.timer_rng.between(low.0, high.0))
+                        let rng = &mut self.clients.timer_rngs[client as usize];
+                        SimDuration(rng.between(low.0, high.0))
                     }
                 };
                 let state = &mut self.clients.states[client as usize];
@@ -325,9 +342,10 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             self.stats.messages_dropped += 1;
             return;
         }
-        let transmission = self
-            .network
-            .transmit_client(&self.clients.latency, &mut self.network_rng);
+        let transmission = self.network.transmit_client(
+            &self.clients.latency,
+            &mut self.clients.request_rngs[client as usize],
+        );
         let departs = self.now + delay;
         let arrival = |request| Event::RequestArrives {
             node: target,
@@ -420,7 +438,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             } else {
                 self.clients
                     .workload
-                    .next_operation(client, &mut self.workload_rng)
+                    .next_operation(client, &mut self.clients.choice_rngs[index])
             };
         let request = RequestId(self.clients.next_request);
         self.clients.next_request += 1;
@@ -637,7 +655,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             }
             return;
         }
-        let gap = self.clients.think.sample(&mut self.workload_rng);
+        let gap = (self.clients.think).sample(&mut self.clients.think_rngs[client as usize]);
         self.push(self.now + gap, Event::ClientReady { client });
     }
 
