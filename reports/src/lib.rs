@@ -29,6 +29,7 @@
 //!     history: RecordedHistory::default(),
 //!     heal_time: None,
 //!     stuck_operation: None,
+//!     conflicting_operations: Vec::new(),
 //!     check_explanation: None,
 //!     figures: Default::default(),
 //!     leaders: Vec::new(),
