@@ -127,9 +127,9 @@ pub fn execute(args: &ShrinkArgs) -> ExitStatus {
 /// What `shrink` starts from: an artifact (with the fingerprint and verdict it recorded), or a
 /// plain scenario file such as the `failures/seed-N.toml` the fuzzer writes beside each
 /// artifact (its `seed` and `expect` say which failure to keep).
-struct Input {
-    scenario: Scenario,
-    seed: u64,
+pub(crate) struct Input {
+    pub(crate) scenario: Scenario,
+    pub(crate) seed: u64,
     target: Option<&'static str>,
     recorded: Option<Artifact>,
 }
@@ -143,7 +143,7 @@ const FAILURE_KINDS: [&str; 5] = [
     "unknown",
 ];
 
-fn load_input(path: &Path) -> Result<Input, String> {
+pub(crate) fn load_input(path: &Path) -> Result<Input, String> {
     if path.extension().is_some_and(|e| e == "toml") {
         let scenario = crate::load::load_scenario(path).map_err(|e| e.to_string())?;
         let seed = scenario.seed;

@@ -342,6 +342,9 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             self.stats.messages_dropped += 1;
             return;
         }
+        if self.trace.enabled() {
+            self.trace_line(format_args!("send c{client}->{target} request {request:?}"));
+        }
         let transmission = self.network.transmit_client(
             &self.clients.latency,
             &mut self.clients.request_rngs[client as usize],

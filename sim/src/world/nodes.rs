@@ -248,6 +248,12 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
     fn depart(&mut self, source: NodeId, outgoing: Outgoing<P>) {
         match outgoing {
             Outgoing::Message { target, message } => {
+                if self.trace.enabled() {
+                    // The departure, for message diagrams: the arrival's `deliver` line carries
+                    // the same text.
+                    let kind = P::message_kind(&message);
+                    self.trace_line(format_args!("send {source}->{target} {kind} {message:?}"));
+                }
                 let link = source.index() * self.node_count as usize + target.index();
                 let rng = &mut self.link_rngs[link];
                 match self.network.transmit(source, target, rng) {
@@ -280,6 +286,9 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 }
             }
             Outgoing::Reply { client, response } => {
+                if self.trace.enabled() {
+                    self.trace_line(format_args!("send {source}->{client} reply {response:?}"));
+                }
                 if !self.client_reaches(client.0, source) {
                     self.stats.messages_dropped += 1;
                     return;
