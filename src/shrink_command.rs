@@ -306,6 +306,7 @@ impl Shrinker {
             self.remove_faults();
             self.reduce_workload();
             self.reduce_nodes();
+            self.remove_operations();
             self.cut_at_violation();
             self.shorten_run();
             self.shorten_faults();
@@ -372,6 +373,93 @@ impl Shrinker {
         candidate.faults.retain(|fault| !late(fault));
         if candidate.faults.len() < self.current.faults.len() && self.attempt(candidate) {
             println!("dropped the faults that start after the violation");
+        }
+    }
+
+    /// The operations the last run invoked, as `[client, n]` pairs (see
+    /// `[workload] only_operations`), in order of invocation.
+    fn invoked_operations(&self) -> Vec<[u64; 2]> {
+        let clients = u64::from(self.current.workload.clients.max(1));
+        let only = self.current.workload.only_operations.as_ref();
+        let mut seen: Vec<usize> = vec![0; clients as usize];
+        let mut invoked = Vec::new();
+        for op in self.last.history.ops() {
+            let sim::history::Process::Client(process) = op.process else {
+                continue;
+            };
+            if op.kind != sim::history::OpType::Invoke {
+                continue;
+            }
+            let client = process % clients;
+            let count = &mut seen[client as usize];
+            let ordinal = match only {
+                // With a list, the client's i-th invocation is its i-th listed operation.
+                Some(only) => {
+                    let mut listed: Vec<u64> = (only.iter())
+                        .filter(|[c, _]| *c == client)
+                        .map(|[_, n]| *n)
+                        .collect();
+                    listed.sort_unstable();
+                    match listed.get(*count) {
+                        Some(n) => *n,
+                        None => continue,
+                    }
+                }
+                None => *count as u64,
+            };
+            *count += 1;
+            invoked.push([client, ordinal]);
+        }
+        invoked
+    }
+
+    /// Delta debugging over the client operations: the run invokes only the operations kept
+    /// (`[workload] only_operations`); the others are drawn and skipped. Chunks of later
+    /// operations are tried first: they are the likeliest not to matter.
+    fn remove_operations(&mut self) {
+        let invoked = self.invoked_operations();
+        if invoked.len() <= 1 || self.exhausted() {
+            return;
+        }
+        let set = |scenario: &mut Scenario, kept: &[[u64; 2]]| {
+            let mut kept = kept.to_vec();
+            kept.sort_unstable();
+            scenario.workload.only_operations = Some(kept);
+        };
+        let mut current = invoked;
+        let mut chunks = 2usize;
+        let before = current.len();
+        while !self.exhausted() && current.len() > 1 {
+            let count = current.len();
+            let chunks_now = chunks.min(count);
+            let chunk_len = count.div_ceil(chunks_now);
+            let mut removed = false;
+            let starts: Vec<usize> = (0..count).step_by(chunk_len).collect();
+            for &start in starts.iter().rev() {
+                let end = (start + chunk_len).min(count);
+                let mut kept = current.clone();
+                kept.drain(start..end);
+                let mut candidate = self.current.clone();
+                set(&mut candidate, &kept);
+                if self.attempt(candidate) {
+                    current = self.invoked_operations();
+                    removed = true;
+                    break;
+                }
+            }
+            if removed {
+                chunks = (chunks_now - 1).max(2);
+            } else if chunks_now >= count {
+                break;
+            } else {
+                chunks = (chunks_now * 2).min(count);
+            }
+        }
+        if current.len() < before {
+            println!(
+                "client operations: {before} -> {} (only_operations lists those kept)",
+                current.len()
+            );
         }
     }
 

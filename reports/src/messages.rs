@@ -185,7 +185,8 @@ pub fn render(data: &RunData, messages: &[Message]) -> String {
         TOP + 20 + row * ROW
     };
     let height = TOP + 40 + times.len() as u64 * ROW + 20;
-    let width = LEFT + lanes.len() as u64 * LANE + 20;
+    // Room right of the last lane for the named operations' labels.
+    let width = LEFT + lanes.len() as u64 * LANE + 320;
     let mut kinds: Vec<&str> = shown.iter().map(|m| m.kind.as_str()).collect();
     kinds.sort_unstable();
     kinds.dedup();
@@ -343,6 +344,41 @@ pub fn render(data: &RunData, messages: &[Message]) -> String {
             top + 4,
             leader.term
         );
+    }
+    // The operations the explanation names, at their completion on their client's lane.
+    if let Some(explanation) = crate::explain::explain(data) {
+        let clients = u64::from(data.clients.max(1));
+        let named = (explanation.stuck.iter().map(|op| (op, "cannot be placed"))).chain(
+            explanation
+                .conflicts
+                .iter()
+                .map(|op| (op, "conflicts with it")),
+        );
+        for (operation, role) in named {
+            let Some(complete) = operation.complete else {
+                continue;
+            };
+            let op = data.history.op(complete as usize);
+            let sim::history::Process::Client(process) = op.process else {
+                continue;
+            };
+            let (Some(x), time) = (lane_x(&format!("c{}", process % clients)), op.time) else {
+                continue;
+            };
+            if time < window_start {
+                continue;
+            }
+            let top = y(time);
+            let _ = writeln!(
+                svg,
+                "<circle cx=\"{x}\" cy=\"{top}\" r=\"5\" fill=\"#cc3311\"/>\
+                 <text x=\"{}\" y=\"{}\" fill=\"#cc3311\">{}: {}</text>",
+                x + 8,
+                top + 4,
+                role,
+                html(&operation.text)
+            );
+        }
     }
     if let Some(time) = violation {
         let top = y(time);

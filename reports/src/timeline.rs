@@ -141,7 +141,7 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
         if conflicting {
             let _ = writeln!(
                 svg,
-                "<text class=\"conflict-label\" x=\"{}\" y=\"{}\">◀ conflicts with it</text>",
+                "<text class=\"conflict-label\" x=\"{}\" y=\"{}\">◀ conflict</text>",
                 tenths(start + bar_width + 40),
                 y + BAR_HEIGHT - 2
             );

@@ -14,7 +14,7 @@
 //! illegal whatever is removed. Then the conflict is empty and only the stuck operation is named.
 
 use crate::check::CheckOptions;
-use crate::history::{Op, OpType, Process};
+use crate::history::{Op, OpType, Process, Value};
 use crate::recorder::RecordedHistory;
 use crate::workload::{Judgement, Workload};
 
@@ -111,10 +111,24 @@ pub fn conflicting_operations<W: Workload>(
     if linearizable_without(&[]) != Some(false) {
         return Vec::new();
     }
-    // Remove candidates, most recent first, until the rest is linearizable.
+    // One operation alone, most recent first: the commonest conflict.
+    for candidate in &candidates {
+        match linearizable_without(&[candidate.invoke]) {
+            Some(true) => return vec![candidate.invoke],
+            Some(false) => {}
+            None => return Vec::new(),
+        }
+    }
+    // Otherwise remove candidates, most recent first, until the rest is linearizable; an
+    // operation that wrote the value the stuck one returned is its source, never its conflict.
+    let returned = ops[stuck_complete].value.clone();
     let mut removed: Vec<usize> = Vec::new();
     let mut fixed = false;
     for candidate in &candidates {
+        let invoke = &ops[candidate.invoke];
+        if invoke.function != "read" && invoke.value == returned && returned != Value::Nil {
+            continue;
+        }
         removed.push(candidate.invoke);
         match linearizable_without(&removed) {
             Some(true) => {

@@ -2,9 +2,12 @@
 //!
 //! `SimRng` wraps `rand_chacha::ChaCha8Rng`, a pinned algorithm whose output is specified bit for
 //! bit, and samples ranges with its own fixed integer algorithms, so a seed means the same thing
-//! on every machine and in every version of the `rand` ecosystem. Sub-streams (network, nemesis,
-//! workload, timers, ...) are ChaCha streams of the same root seed, selected by a fixed
-//! [`Stream`] number: drawing more numbers in one subsystem never shifts the draws of another.
+//! on every machine and in every version of the `rand` ecosystem. Sub-streams are ChaCha streams
+//! of the same root seed, selected by a [`Stream`] purpose and, through [`SimRng::keyed`], an
+//! entity: each node-to-node link, each node's timers and disk, each client's think times,
+//! choices, timers and network, each fault kind and target. Drawing more numbers for one entity
+//! never shifts the draws of another, so removing a fault or a client while shrinking changes
+//! as little else of the run as possible (the run after the change is still mostly the same run).
 //! Probabilities are integer ratios ([`Ratio`]), never floats, wherever they drive a decision.
 
 use rand_chacha::rand_core::{Rng, SeedableRng};

@@ -294,6 +294,12 @@ pub struct WorkloadSection {
     /// taken by an idle client; an arrival that finds all busy waits for the first free one).
     #[serde(skip_serializing_if = "Arrivals::is_closed")]
     pub arrivals: Arrivals,
+    /// Only these operations are invoked, as `[client, n]` pairs (`n` counts a client's
+    /// operations from 0); every other one is drawn, so the rest of the run's draws stay as
+    /// they were, but skipped: the client thinks again instead. `detsim shrink` writes it
+    /// when a failure needs only a few of the operations. `None`: every operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only_operations: Option<Vec<[u64; 2]>>,
     /// The workload's own fields (`keys`, `mix`, ...), checked by the workload.
     #[serde(flatten)]
     pub options: toml::Table,
@@ -304,7 +310,7 @@ fn is_false(value: &bool) -> bool {
 }
 
 /// The generic fields of `[workload]`; every other field belongs to the workload kind.
-const WORKLOAD_GENERIC_FIELDS: [&str; 11] = [
+const WORKLOAD_GENERIC_FIELDS: [&str; 12] = [
     "kind",
     "clients",
     "rate",
@@ -316,6 +322,7 @@ const WORKLOAD_GENERIC_FIELDS: [&str; 11] = [
     "failover_after",
     "placement",
     "arrivals",
+    "only_operations",
 ];
 
 /// Where client processes sit on the network.
@@ -380,6 +387,7 @@ impl Default for WorkloadSection {
             failover_after: None,
             placement: Placement::Outside,
             arrivals: Arrivals::Closed,
+            only_operations: None,
             options: toml::Table::new(),
         }
     }
@@ -413,6 +421,7 @@ impl<'de> Deserialize<'de> for WorkloadSection {
                         "failover_after" => section.failover_after = Some(map.next_value()?),
                         "placement" => section.placement = map.next_value()?,
                         "arrivals" => section.arrivals = map.next_value()?,
+                        "only_operations" => section.only_operations = Some(map.next_value()?),
                         _ => {
                             let value: toml::Value = map.next_value()?;
                             section.options.insert(key, value);

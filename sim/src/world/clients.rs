@@ -62,6 +62,8 @@ struct ClientState<P: Protocol> {
     paused: bool,
     /// Events that came while the client was paused, in arrival order.
     inbox: Vec<Event<P>>,
+    /// How many operations the client has drawn (invoked or skipped).
+    drawn: u64,
 }
 
 /// Open-loop arrivals: a Poisson stream at the whole workload's rate, on streams of its own so
@@ -236,6 +238,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 base_drift_ppm: drift,
                 paused: false,
                 inbox: Vec::new(),
+                drawn: 0,
             });
         }
     }
@@ -443,6 +446,16 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                     .workload
                     .next_operation(client, &mut self.clients.choice_rngs[index])
             };
+        let ordinal = self.clients.states[index].drawn;
+        self.clients.states[index].drawn += 1;
+        if let Some(only) = &self.scenario.workload.only_operations {
+            if !only.contains(&[u64::from(client), ordinal]) {
+                // Drawn but skipped: the client thinks again.
+                self.fold((self.now.0, 12u8, client, ordinal));
+                self.schedule_next(client);
+                return Applied::Other;
+            }
+        }
         let request = RequestId(self.clients.next_request);
         self.clients.next_request += 1;
         let process = self.clients.states[index].process;
