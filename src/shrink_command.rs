@@ -306,7 +306,6 @@ impl Shrinker {
             self.remove_faults();
             self.reduce_workload();
             self.reduce_nodes();
-            self.remove_operations();
             self.cut_at_violation();
             self.shorten_run();
             self.shorten_faults();
@@ -315,6 +314,11 @@ impl Shrinker {
             }
         }
         self.remove_single_faults();
+        // Operations last: fewer faults and a shorter run matter more than one request less,
+        // and the operations a run needs depend on its faults.
+        self.remove_operations();
+        self.cut_at_violation();
+        self.shorten_run();
         self.simplify_settings();
         self.round_fault_times();
         self.remove_single_faults();
@@ -359,11 +363,14 @@ impl Shrinker {
             self.current.faults.len() - candidate.faults.len(),
         );
         if self.attempt(candidate) {
+            let faults = match dropped {
+                0 => String::new(),
+                1 => " (1 later fault dropped)".to_string(),
+                n => format!(" ({n} later faults dropped)"),
+            };
             println!(
-                "ended the run after the violation: {before} -> {} ({dropped} later fault{} \
-                 dropped)",
-                self.current.run.duration,
-                if dropped == 1 { "" } else { "s" }
+                "ended the run after the violation: {before} -> {}{faults}",
+                self.current.run.duration
             );
             return;
         }
@@ -457,7 +464,7 @@ impl Shrinker {
         }
         if current.len() < before {
             println!(
-                "client operations: {before} -> {} (only_operations lists those kept)",
+                "operations kept: {before} -> {} (listed in only_operations)",
                 current.len()
             );
         }
