@@ -186,7 +186,7 @@ pub fn render(data: &RunData, messages: &[Message]) -> String {
     };
     let height = TOP + 40 + times.len() as u64 * ROW + 20;
     // Room right of the last lane for the named operations' labels.
-    let width = LEFT + lanes.len() as u64 * LANE + 320;
+    let width = LEFT + lanes.len() as u64 * LANE + 440;
     let mut kinds: Vec<&str> = shown.iter().map(|m| m.kind.as_str()).collect();
     kinds.sort_unstable();
     kinds.dedup();
@@ -372,9 +372,10 @@ pub fn render(data: &RunData, messages: &[Message]) -> String {
             let _ = writeln!(
                 svg,
                 "<circle cx=\"{x}\" cy=\"{top}\" r=\"5\" fill=\"#cc3311\"/>\
-                 <text x=\"{}\" y=\"{}\" fill=\"#cc3311\">{}: {}</text>",
+                 <text x=\"{}\" y=\"{}\" fill=\"#cc3311\" paint-order=\"stroke\" \
+                 stroke=\"white\" stroke-width=\"3\">{}: {}</text>",
                 x + 8,
-                top + 4,
+                top - 4,
                 role,
                 html(&operation.text)
             );
@@ -394,4 +395,41 @@ pub fn render(data: &RunData, messages: &[Message]) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sends_pair_with_their_arrivals_and_duplicates_with_the_same_send() {
+        let trace = "\
+0.001000000 send n0->n1 Ping Ping(1)
+0.001000000 send c0->n1 request Request { id: 0 }
+0.002000000 request c0->n1 Request { id: 0 }
+0.002000000 send n1->c0 reply Response { id: 0 }
+0.003000000 deliver n0->n1 Ping(1)
+0.004000000 deliver n0->n1 Ping(1)
+0.005000000 send n1->n0 Pong Pong(1)
+0.006000000 response n1->c0 Response { id: 0 }
+";
+        let messages = messages_of_trace(trace);
+        let summary: Vec<(&str, &str, &str, u64, u64)> = messages
+            .iter()
+            .map(|m| {
+                let (s, t, k) = (m.source.as_str(), m.target.as_str(), m.kind.as_str());
+                (s, t, k, m.sent / 1_000_000, m.arrived / 1_000_000)
+            })
+            .collect();
+        // The Pong never arrives: it is left out.
+        assert_eq!(
+            summary,
+            vec![
+                ("c0", "n1", "request", 1, 2),
+                ("n0", "n1", "Ping", 1, 3),
+                ("n0", "n1", "Ping", 1, 4),
+                ("n1", "c0", "reply", 2, 6),
+            ]
+        );
+    }
 }
