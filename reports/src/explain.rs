@@ -282,7 +282,7 @@ fn narrative(
     if let Verdict::SafetyViolation { property, time, .. } = &data.verdict {
         events.push((time.as_nanos(), 4, format!("{property} violated")));
     }
-    events.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    events.sort_by_key(|event| (event.0, event.1));
     let skip = events.len().saturating_sub(NARRATIVE_LINES_MAX);
     events
         .into_iter()

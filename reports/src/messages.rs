@@ -55,14 +55,14 @@ pub struct Message {
     pub arrived: u64,
 }
 
+/// Per sender, receiver and text: the sends not yet paired (time and kind, oldest first), and the
+/// last one (a duplicate arrival pairs with it again).
+type Waiting = (Vec<(u64, String)>, Option<(u64, String)>);
+
 /// Pairs the trace's sends with their arrivals. Sends never delivered (dropped, or still in
 /// flight at the end) are left out.
 pub fn messages_of_trace(trace: &str) -> Vec<Message> {
-    // Per (source, target, text): the sends not yet paired, oldest first, and the last one.
-    let mut waiting: BTreeMap<
-        (String, String, String),
-        (Vec<(u64, String)>, Option<(u64, String)>),
-    > = BTreeMap::new();
+    let mut waiting: BTreeMap<(String, String, String), Waiting> = BTreeMap::new();
     let mut messages = Vec::new();
     for line in trace.lines() {
         let mut words = line.splitn(4, ' ');
