@@ -107,6 +107,7 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
     if leader_lane {
         write_leaders(&mut svg, data, run_end, width, leader_y);
     }
+    let mut marks = String::new();
     for operation in operations {
         let lane = clients.binary_search(&operation.process).unwrap_or(0) as u64;
         let y = AXIS_HEIGHT + lane * LANE_HEIGHT + (LANE_HEIGHT - BAR_HEIGHT) / 2;
@@ -139,8 +140,9 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
             html(&describe(operation, stuck)),
         );
         if conflicting {
+            // Labels go on top of every bar, after the loop: a later bar must not hide them.
             let _ = writeln!(
-                svg,
+                marks,
                 "<text class=\"conflict-label\" x=\"{}\" y=\"{}\">◀ conflict</text>",
                 tenths(start + bar_width + 40),
                 y + BAR_HEIGHT - 2
@@ -148,13 +150,14 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
         }
         if stuck {
             let _ = writeln!(
-                svg,
+                marks,
                 "<text class=\"stuck-label\" x=\"{}\" y=\"{}\">◀ cannot be linearized</text>",
                 tenths(start + bar_width + 40),
                 y + BAR_HEIGHT - 2
             );
         }
     }
+    svg.push_str(&marks);
     svg.push_str("</svg>\n");
     page(data, &labels, &svg, operations.len(), &collapsed)
 }
