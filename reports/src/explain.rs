@@ -99,6 +99,9 @@ pub fn explain(data: &RunData) -> Option<Explanation> {
                     "{property} broken at {}: {detail}",
                     seconds(time.as_nanos())
                 ));
+                if let Some(line) = participants(detail) {
+                    cause.push(line);
+                }
             }
         }
         other => cause.push(other.to_string()),
@@ -159,6 +162,36 @@ fn stale_read_line(
             value => format!("set {value}"),
         }
     ))
+}
+
+/// The nodes, terms and log indexes an invariant's text names (`n0`, `t7`, `i43`), in order of
+/// first mention: `involved: nodes n0, n4; terms t2, t3; indexes i43`.
+fn participants(detail: &str) -> Option<String> {
+    let mut groups: [(&str, char, Vec<&str>); 3] = [
+        ("nodes", 'n', Vec::new()),
+        ("terms", 't', Vec::new()),
+        ("indexes", 'i', Vec::new()),
+    ];
+    for word in detail.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let mut chars = word.chars();
+        let (Some(first), rest) = (chars.next(), chars.as_str()) else {
+            continue;
+        };
+        if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        for (_, prefix, seen) in &mut groups {
+            if first == *prefix && !seen.contains(&word) {
+                seen.push(word);
+            }
+        }
+    }
+    let parts: Vec<String> = groups
+        .iter()
+        .filter(|(_, _, seen)| !seen.is_empty())
+        .map(|(name, _, seen)| format!("{name} {}", seen.join(", ")))
+        .collect();
+    (!parts.is_empty()).then(|| format!("involved: {}", parts.join("; ")))
 }
 
 fn node_text(node: Option<u32>) -> String {
@@ -295,5 +328,19 @@ fn process_of(op: &Op) -> u64 {
     match op.process {
         sim::history::Process::Client(p) => p,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn participants_are_read_from_an_invariants_text() {
+        let detail =
+            "n0 leads t7 but holds at i43 r53 of t3, not r48 of t2, which n4 applied in t4";
+        assert_eq!(
+            super::participants(detail).as_deref(),
+            Some("involved: nodes n0, n4; terms t7, t3, t2, t4; indexes i43")
+        );
+        assert_eq!(super::participants("no numbers here"), None);
     }
 }
