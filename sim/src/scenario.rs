@@ -71,7 +71,7 @@ pub struct Scenario {
     #[serde(default)]
     pub network: NetworkSection,
     /// Node clocks.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "ClocksSection::is_empty")]
     pub clocks: ClocksSection,
     /// Durable storage.
     #[serde(default)]
@@ -119,16 +119,19 @@ pub struct NetworkSection {
     #[serde(default)]
     pub latency: Latency,
     /// Loss probability, e.g. `"1/100"`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub loss: Ratio,
     /// Duplication probability.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub duplicate: Ratio,
     /// Reordering probability.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub reorder: Ratio,
     /// Largest extra delay of a reordered message.
-    #[serde(default = "default_reorder_delay")]
+    #[serde(
+        default = "default_reorder_delay",
+        skip_serializing_if = "is_default_reorder_delay"
+    )]
     pub reorder_delay: SimDuration,
     /// Per-link overrides.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -137,6 +140,16 @@ pub struct NetworkSection {
 
 fn default_reorder_delay() -> SimDuration {
     SimDuration::from_millis(20)
+}
+
+// Written scenarios (shrunk files, artifacts) leave out what is at its default, so a reader
+// sees only what was chosen.
+fn is_zero(ratio: &Ratio) -> bool {
+    ratio.is_zero()
+}
+
+fn is_default_reorder_delay(delay: &SimDuration) -> bool {
+    *delay == default_reorder_delay()
 }
 
 impl Default for NetworkSection {
@@ -201,6 +214,13 @@ pub struct ClocksSection {
     pub clients: Vec<ClientClockSpec>,
 }
 
+impl ClocksSection {
+    /// Whether no clock is configured.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty() && self.clients.is_empty()
+    }
+}
+
 /// `[[clocks.clients]]`: a client process's clocks, as [`ClockSpec`] is a node's.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -239,7 +259,7 @@ pub struct StorageSection {
     #[serde(default = "default_fsync")]
     pub fsync: Latency,
     /// Whether a crash loses writes that were not yet durable.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub lose_unsynced: bool,
 }
 
