@@ -8,7 +8,6 @@
 
 use crate::run_command::run_traced;
 use serde::{Deserialize, Serialize};
-use sim::nemesis;
 use sim::outcome::{RunData, Verdict};
 use sim::scenario::{Scenario, ScenarioError};
 use std::collections::VecDeque;
@@ -140,10 +139,14 @@ pub fn parse_scenario(text: &str, path: &Path) -> Result<Scenario, ScenarioError
 
 /// The expanded scenario of `seed` that an artifact stores: explicit faults, the seed, and the
 /// verdict kind the run produced as its `expect`, so `detsim run` on it says "as expected".
-pub fn expanded_for_artifact(scenario: &Scenario, seed: u64, verdict: &Verdict) -> Scenario {
-    let mut expanded = nemesis::expanded_scenario(scenario, seed);
+pub fn expanded_for_artifact(
+    scenario: &Scenario,
+    seed: u64,
+    verdict: &Verdict,
+) -> Result<Scenario, String> {
+    let mut expanded = crate::registry::expanded_scenario(scenario, seed)?;
     expanded.expect = Some(verdict.kind().to_string());
-    expanded
+    Ok(expanded)
 }
 
 /// A failing seed's artifact, built by running the expanded scenario again with a bounded trace
@@ -155,7 +158,7 @@ pub fn build(
     original: &RunData,
     artifact_path: &Path,
 ) -> Result<Built, String> {
-    let expanded = expanded_for_artifact(scenario, original.seed, &original.verdict);
+    let expanded = expanded_for_artifact(scenario, original.seed, &original.verdict)?;
     let text = expanded.to_toml();
     let reread = Scenario::parse(&text, Path::new("expanded scenario"))
         .map_err(|error| format!("the expanded scenario does not read back: {error}"))?;
@@ -270,6 +273,7 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         for file in [
             "scenarios/swarm.toml",
+            "scenarios/raft/swarm-everything.toml",
             "tests/fixtures/fuzz/swarm-tight-liveness.toml",
             "tests/fixtures/fuzz/event-limit.toml",
         ] {

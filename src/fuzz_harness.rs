@@ -402,7 +402,8 @@ fn scenario_target(text: &str, seed: u64) -> bool {
     };
     scenario.run.max_events = scenario.run.max_events.min(EVENTS_MAX);
     scenario.run.check_budget = scenario.run.check_budget.min(100_000);
-    let expanded = sim::nemesis::expanded_scenario(&scenario, seed);
+    let expanded = crate::registry::expanded_scenario(&scenario, seed)
+        .unwrap_or_else(|error| panic!("a validated scenario cannot be expanded: {error}\n{text}"));
     if let Err(error) = Scenario::parse(&expanded.to_toml(), Path::new("expanded.toml")) {
         panic!("the expanded schedule of seed {seed} does not read back: {error}\n{text}");
     }

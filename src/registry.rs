@@ -35,6 +35,9 @@ pub trait Registered: Sync {
     fn moments(&self) -> &'static [&'static str];
     /// The protocol's options with their defaults, as `[protocol.options]` lines.
     fn default_options(&self) -> String;
+    /// Whether a drawn scenario's options pass the protocol's and the workload's checks (what
+    /// a swarm's `[swarm.draw]` must satisfy; see `sim::nemesis::draw`).
+    fn accepts(&self, scenario: &Scenario) -> Result<(), String>;
     /// Checks the scenario's `[protocol]` and `[workload]` sections without running anything.
     fn validate(&self, scenario: &Scenario) -> Result<(), RunError>;
     /// Runs the scenario with an explicit fault schedule and checks its history — the verdict
@@ -75,6 +78,9 @@ impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
     }
     fn default_options(&self) -> String {
         toml::to_string(&P::Options::default()).unwrap_or_default()
+    }
+    fn accepts(&self, scenario: &Scenario) -> Result<(), String> {
+        world::accepts::<P>(scenario)
     }
     fn validate(&self, scenario: &Scenario) -> Result<(), RunError> {
         world::protocol_options::<P>(&scenario.protocol)?;
@@ -194,6 +200,14 @@ pub enum Unserved {
 /// The entry that runs `protocol` with `workload`.
 pub fn find(protocol: &str, workload: &str) -> Result<&'static dyn Registered, Unserved> {
     find_in(entries(), protocol, workload)
+}
+
+/// The scenario of `seed` written out ([`sim::nemesis::expanded_scenario`]): its draws, with
+/// the options its protocol accepts, and its explicit fault schedule.
+pub fn expanded_scenario(scenario: &Scenario, seed: u64) -> Result<Scenario, String> {
+    let entry = find(&scenario.protocol.name, &scenario.workload.kind)
+        .map_err(|_| "the scenario's protocol does not serve its workload".to_string())?;
+    sim::nemesis::expanded_scenario(scenario, seed, &|drawn| entry.accepts(drawn))
 }
 
 /// [`find`] among `all`.

@@ -152,7 +152,7 @@ pub(crate) fn load_input(path: &Path) -> Result<Input, String> {
             .as_deref()
             .and_then(|expect| FAILURE_KINDS.iter().copied().find(|k| *k == expect));
         // A swarm scenario is shrunk through its explicit schedule for this seed.
-        let scenario = sim::nemesis::expanded_scenario(&scenario, seed);
+        let scenario = crate::registry::expanded_scenario(&scenario, seed)?;
         return Ok(Input {
             scenario,
             seed,

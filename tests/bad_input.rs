@@ -283,3 +283,43 @@ fn a_fault_triggered_by_a_moment_the_protocol_does_not_mark() {
         "faults.on: \"decision-sent\" is not a moment of two-phase-commit",
     );
 }
+
+const SWARM_DRAW: &str = r#"[protocol]
+name = "raft"
+
+[cluster]
+nodes = 3
+
+[run]
+duration = "2s"
+heal_at = "1s"
+
+[swarm]
+kinds = ["crash"]
+
+[swarm.draw]
+nodes = [3, 5]
+"#;
+
+#[test]
+fn swarm_draw_of_an_impossible_cluster_size() {
+    let text = SWARM_DRAW.replace("nodes = [3, 5]", "nodes = [3, 0]");
+    assert_rejected("swarm-draw-nodes", &text, 15, "swarm.draw.nodes");
+}
+
+#[test]
+fn swarm_draw_option_that_is_not_a_list() {
+    let text = format!("{SWARM_DRAW}\n[swarm.draw.options]\npre_vote = true\n");
+    assert_rejected(
+        "swarm-draw-option",
+        &text,
+        18,
+        "swarm.draw.options.pre_vote",
+    );
+}
+
+#[test]
+fn swarm_draw_unknown_dimension() {
+    let text = format!("{SWARM_DRAW}colour = [1]\n");
+    assert_rejected("swarm-draw-unknown", &text, 16, "colour");
+}

@@ -46,7 +46,17 @@ fn each_planted_bug_gets_a_row_with_its_first_seed_and_what_caught_it() {
             "commit-previous-term",
             "vote-not-persisted",
             "stale-local-read",
-            "no-dedup"
+            "no-dedup",
+            "truncate-on-append",
+            "ack-before-persist",
+            "accept-stale-leader",
+            "match-from-next-index",
+            "quorum-off-by-one",
+            "apply-uncommitted",
+            "skip-prev-term-check",
+            "count-stale-votes",
+            "vote-compare-length-only",
+            "stale-match-index"
         ]
     );
     assert!(output.stdout.contains("catalogue: "), "{}", output.stdout);

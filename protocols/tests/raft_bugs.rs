@@ -5,9 +5,11 @@
 mod raft_support;
 
 use protocols::raft::{Bug, LogIndex, Raft, Term};
-use raft_support::{figure_8_until_c, read, write, Cluster};
+use raft_support::{figure_8_until_c, is_vote, link, read, write, Cluster};
 use sim::protocol::Protocol;
+use sim::protocol::{Context, NodeId};
 use sim::service::Answer;
+use sim::time::SimTime;
 
 /// Every bug the essay documents is selectable by its name.
 #[test]
@@ -19,7 +21,17 @@ fn every_planted_bug_is_selectable_by_name() {
             "commit-previous-term",
             "vote-not-persisted",
             "stale-local-read",
-            "no-dedup"
+            "no-dedup",
+            "truncate-on-append",
+            "ack-before-persist",
+            "accept-stale-leader",
+            "match-from-next-index",
+            "quorum-off-by-one",
+            "apply-uncommitted",
+            "skip-prev-term-check",
+            "count-stale-votes",
+            "vote-compare-length-only",
+            "stale-match-index"
         ]
     );
     for name in <Raft>::BUGS {
@@ -165,5 +177,318 @@ fn no_dedup_executes_a_retried_request_twice() {
         assert_eq!(cluster.node(0).last_applied(), applied, "bug {bug:?}");
         assert_eq!(cluster.replies_to(first).len(), answers);
         cluster.assert_safe();
+    }
+}
+
+/// Figure 2, receiver rule 3, with `truncate-on-append`: n1 stores entries 1 and 2 and the
+/// leader commits both; a duplicate of the first `AppendEntries` then makes n1 delete entry 2.
+/// When the leader crashes, n1 wins without it: leader completeness fails.
+#[test]
+fn truncate_on_append_is_caught_by_leader_completeness() {
+    for bug in [None, Some("truncate-on-append")] {
+        let mut cluster = Cluster::with_bug(3, bug);
+        cluster.elect(0);
+        cluster.isolate(2);
+        cluster.request(0, write(1));
+        let first = cluster
+            .in_flight
+            .iter()
+            .find(|e| link(e, 0, 1))
+            .cloned()
+            .unwrap();
+        cluster.deliver_all();
+        cluster.request(0, write(2));
+        cluster.deliver_all();
+        assert_eq!(cluster.node(0).last_applied(), LogIndex(2));
+        cluster.in_flight.push(first);
+        cluster.deliver_all();
+        let kept = cluster.node(1).log().last_index();
+        cluster.crash(0);
+        cluster.heal();
+        cluster.time_out(1);
+        cluster.deliver_votes();
+        assert!(cluster.node(1).is_leader());
+        match bug {
+            None => {
+                assert_eq!(kept, LogIndex(2), "a matching entry is never deleted");
+                cluster.assert_safe();
+            }
+            Some(_) => {
+                assert_eq!(kept, LogIndex(1), "the duplicate erased entry 2");
+                assert_eq!(cluster.violated_property(), Some("leader-completeness"));
+            }
+        }
+    }
+}
+
+/// Figure 2 ("updated on stable storage before responding") with `ack-before-persist`: the
+/// follower's reply leaves before the write of the entries, so the engine does not hold it for
+/// the write (a crash that loses unsynced writes then erases an acknowledged entry).
+#[test]
+fn ack_before_persist_replies_before_the_write() {
+    for bug in [None, Some("ack-before-persist")] {
+        let mut cluster = Cluster::with_bug(3, bug);
+        cluster.elect(0);
+        cluster.request(0, write(1));
+        let envelope = cluster
+            .in_flight
+            .iter()
+            .find(|e| link(e, 0, 1))
+            .cloned()
+            .unwrap();
+        let mut follower = cluster.nodes[1].take().unwrap();
+        let mut context = Context::new(NodeId(1), 3, SimTime::ZERO);
+        follower.on_message(&mut context, NodeId(0), envelope.message);
+        let order: Vec<&str> = context
+            .effects()
+            .iter()
+            .filter_map(|effect| match effect {
+                sim::protocol::Effect::Persist { .. } => Some("persist"),
+                sim::protocol::Effect::Send { .. } => Some("reply"),
+                _ => None,
+            })
+            .collect();
+        match bug {
+            None => assert_eq!(order, ["persist", "reply"]),
+            Some(_) => assert_eq!(order, ["reply", "persist"]),
+        }
+    }
+}
+
+/// Figure 2, receiver rule 1, with `accept-stale-leader`: n0's term-1 `AppendEntries` is
+/// delayed until n1 has led term 2 and committed its own entry at index 1 on n2; n2 then takes
+/// the stale entry over the committed one, and wins term 3 with n0's vote. Leader completeness
+/// fails.
+#[test]
+fn accept_stale_leader_is_caught_by_leader_completeness() {
+    for bug in [None, Some("accept-stale-leader")] {
+        let mut cluster = Cluster::with_bug(3, bug);
+        cluster.elect(0);
+        cluster.request(0, write(1));
+        let position = cluster
+            .in_flight
+            .iter()
+            .position(|e| link(e, 0, 2))
+            .unwrap();
+        let stale = cluster.in_flight.remove(position);
+        cluster.isolate(0);
+        cluster.elect(1);
+        cluster.request(1, write(2));
+        cluster.deliver_all();
+        assert_eq!(cluster.node(1).last_applied(), LogIndex(1));
+        cluster.heal();
+        cluster.isolate(1);
+        cluster.heal_link(0, 2);
+        cluster.in_flight.push(stale);
+        cluster.deliver_all();
+        cluster.time_out(2);
+        cluster.deliver_votes();
+        match bug {
+            None => {
+                assert_eq!(cluster.node(2).log().term_at(LogIndex(1)), Some(Term(2)));
+                cluster.assert_safe();
+            }
+            Some(_) => {
+                assert!(cluster.node(2).is_leader());
+                assert_eq!(cluster.violated_property(), Some("leader-completeness"));
+            }
+        }
+    }
+}
+
+/// Raft §5.3 with `match-from-next-index`: two `AppendEntries` are pipelined to n1, the second
+/// is lost; the reply to the first makes the leader count entry 2 as stored on n1 and commit
+/// it. When the leader crashes, n1 wins without it: leader completeness fails.
+#[test]
+fn match_from_next_index_is_caught_by_leader_completeness() {
+    for bug in [None, Some("match-from-next-index")] {
+        let mut cluster = Cluster::with_bug(3, bug);
+        cluster.elect(0);
+        cluster.isolate(2);
+        cluster.request(0, write(1));
+        cluster.request(0, write(2));
+        // The second AppendEntries to n1 (entry 2) is lost.
+        let second = cluster
+            .in_flight
+            .iter()
+            .rposition(|e| link(e, 0, 1))
+            .unwrap();
+        cluster.in_flight.remove(second);
+        cluster.round_trip(0, 1);
+        let committed = cluster.node(0).commit_index();
+        cluster.crash(0);
+        cluster.heal();
+        cluster.time_out(1);
+        cluster.deliver_votes();
+        assert!(cluster.node(1).is_leader());
+        match bug {
+            None => {
+                assert_eq!(committed, LogIndex(1));
+                cluster.assert_safe();
+            }
+            Some(_) => {
+                assert_eq!(committed, LogIndex(2), "entry 2 counted on n1");
+                assert_eq!(cluster.violated_property(), Some("leader-completeness"));
+            }
+        }
+    }
+}
+
+/// Raft §5.3 with `quorum-off-by-one`: on three servers the leader counts one server (itself)
+/// as a majority and commits a write nobody else has. Its successor lacks it.
+#[test]
+fn quorum_off_by_one_is_caught_by_leader_completeness() {
+    for bug in [None, Some("quorum-off-by-one")] {
+        let mut cluster = Cluster::with_bug(3, bug);
+        cluster.elect(0);
+        cluster.isolate(0);
+        cluster.request(0, write(1));
+        let applied = cluster.node(0).last_applied();
+        cluster.crash(0);
+        cluster.elect(1);
+        match bug {
+            None => {
+                assert_eq!(applied, LogIndex(0));
+                cluster.assert_safe();
+            }
+            Some(_) => {
+                assert_eq!(applied, LogIndex(1), "committed alone");
+                assert_eq!(cluster.violated_property(), Some("leader-completeness"));
+            }
+        }
+    }
+}
+
+/// Figure 2 (lastApplied ≤ commitIndex) with `apply-uncommitted`: a leader cut off from the
+/// others applies and answers a write it alone holds; the next leader lacks it.
+#[test]
+fn apply_uncommitted_is_caught_by_leader_completeness() {
+    for bug in [None, Some("apply-uncommitted")] {
+        let mut cluster = Cluster::with_bug(3, bug);
+        cluster.elect(0);
+        cluster.isolate(0);
+        let lost = cluster.request(0, write(1));
+        let answered = cluster.replies_to(lost);
+        cluster.elect(1);
+        cluster.request(1, write(2));
+        cluster.deliver_all();
+        match bug {
+            None => {
+                assert!(answered.is_empty());
+                cluster.assert_safe();
+            }
+            Some(_) => {
+                assert_eq!(
+                    answered,
+                    [Answer::Ok(None)],
+                    "a write answered before commit"
+                );
+                assert_eq!(cluster.violated_property(), Some("leader-completeness"));
+            }
+        }
+    }
+}
+
+/// Figure 2, receiver rule 2, with `skip-prev-term-check`: n0 holds a term-1 entry at index 1
+/// that the others never saw; the term-2 leader's `AppendEntries` for index 2 passes the check
+/// on length alone, and n0's log holds index 2 after a different entry than the leader's.
+#[test]
+fn skip_prev_term_check_is_caught_by_log_matching() {
+    for bug in [None, Some("skip-prev-term-check")] {
+        let mut cluster = Cluster::with_bug(3, bug);
+        cluster.elect(0);
+        cluster.isolate(0);
+        cluster.request(0, write(1));
+        cluster.elect(1);
+        cluster.request(1, write(2));
+        cluster.request(1, write(3));
+        cluster.deliver_all();
+        cluster.heal();
+        cluster.heartbeat(1);
+        cluster.heartbeat(1);
+        match bug {
+            None => {
+                assert_eq!(
+                    cluster.node(0).log().entries(),
+                    cluster.node(1).log().entries()
+                );
+                cluster.assert_safe();
+            }
+            Some(_) => assert_eq!(cluster.violated_property(), Some("log-matching")),
+        }
+    }
+}
+
+/// Raft §5.2 with `count-stale-votes`: n1's vote for n0 in term 1 arrives after n0 moved on to
+/// term 2, where n1 itself won with n2's vote; n0 counts the old vote and leads term 2 too.
+#[test]
+fn count_stale_votes_is_caught_by_election_safety() {
+    for bug in [None, Some("count-stale-votes")] {
+        let mut cluster = Cluster::with_bug(3, bug);
+        cluster.time_out(0);
+        assert!(cluster.deliver_where(|e| link(e, 0, 1)));
+        cluster.drop_where(|e| link(e, 0, 2));
+        // n1's grant for term 1 is delayed; n0 campaigns again in term 2, unheard.
+        let grant = cluster
+            .in_flight
+            .iter()
+            .position(|e| link(e, 1, 0))
+            .unwrap();
+        let grant = cluster.in_flight.remove(grant);
+        cluster.time_out(0);
+        assert_eq!(cluster.node(0).current_term(), Term(2));
+        cluster.drop_where(|e| e.source.0 == 0);
+        cluster.time_out(1);
+        assert_eq!(cluster.node(1).current_term(), Term(2));
+        cluster.drop_where(|e| link(e, 1, 0));
+        cluster.deliver_votes();
+        assert!(cluster.node(1).is_leader());
+        cluster.in_flight.push(grant);
+        cluster.deliver_where(is_vote);
+        match bug {
+            None => {
+                assert!(!cluster.node(0).is_leader());
+                cluster.assert_safe();
+            }
+            Some(_) => assert_eq!(cluster.violated_property(), Some("election-safety")),
+        }
+    }
+}
+
+/// Raft §5.4.1 with `vote-compare-length-only`: the deposed n0 holds three term-1 entries
+/// nobody else has; the others committed one term-2 entry. n0's longer log wins n2's vote, and
+/// the new leader lacks the committed entry.
+#[test]
+fn vote_compare_length_only_is_caught_by_leader_completeness() {
+    for bug in [None, Some("vote-compare-length-only")] {
+        let mut cluster = Cluster::with_bug(3, bug);
+        cluster.elect(0);
+        cluster.isolate(0);
+        for value in 1..=3 {
+            cluster.request(0, write(value));
+        }
+        cluster.elect(1);
+        cluster.request(1, write(9));
+        cluster.deliver_all();
+        cluster.heal();
+        cluster.isolate(1);
+        cluster.heal_link(0, 2);
+        // n0 learns it lost its quorum, and campaigns until its term passes n2's.
+        cluster.fire(0, protocols::raft::Timer::CheckQuorum);
+        cluster.fire(0, protocols::raft::Timer::CheckQuorum);
+        while cluster.node(0).current_term() < Term(3) {
+            cluster.time_out(0);
+            cluster.deliver_votes();
+        }
+        match bug {
+            None => {
+                assert!(!cluster.node(0).is_leader(), "n2's last term is later");
+                cluster.assert_safe();
+            }
+            Some(_) => {
+                assert!(cluster.node(0).is_leader());
+                assert_eq!(cluster.violated_property(), Some("leader-completeness"));
+            }
+        }
     }
 }

@@ -66,7 +66,7 @@ fn swarm_with_bug(bug: &str) -> Scenario {
 /// workload it serves.
 #[test]
 fn correct_raft_passes_swarm_seeds() {
-    for file_name in ["swarm.toml", "counter-swarm.toml"] {
+    for file_name in ["swarm.toml", "counter-swarm.toml", "swarm-everything.toml"] {
         let scenario = load(file_name);
         if let Some((seed, verdict)) = first_failure(&scenario, 0..16) {
             panic!("{file_name} seed {seed}: {verdict}");
@@ -84,6 +84,17 @@ fn correct_raft_passes_1000_swarm_seeds() {
         if let Some((seed, verdict)) = first_failure(&scenario, 0..1_000) {
             panic!("{file_name} seed {seed}: {verdict}");
         }
+    }
+}
+
+/// The correct protocol passes 10,000 seeds of the swarm that draws everything (cluster size,
+/// options, storage, network, clients): no safety violation, no liveness failure.
+#[test]
+#[ignore = "a sweep of 10,000 seeds; run in release"]
+fn correct_raft_passes_10000_seeds_of_the_swarm_that_draws_everything() {
+    let scenario = load("swarm-everything.toml");
+    if let Some((seed, verdict)) = first_failure(&scenario, 0..10_000) {
+        panic!("swarm-everything.toml seed {seed}: {verdict}");
     }
 }
 

@@ -17,20 +17,122 @@ use crate::time::SimDuration;
 pub fn expand(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
     let mut faults = match &scenario.swarm {
         None => scenario.faults.clone(),
-        Some(_) => swarm_schedule(scenario, seed),
+        // Faults aim at the drawn cluster and clients; they never depend on the drawn options.
+        Some(_) => swarm_schedule(&draw_setting(scenario, seed), seed),
     };
     faults.sort_by_key(|fault| fault.at);
     faults
 }
 
-/// The scenario with its fault schedule written out for `seed`: no `[swarm]` section, explicit
-/// `[[faults]]`, and the seed set. Running it gives the same trace as the original.
-pub fn expanded_scenario(scenario: &Scenario, seed: u64) -> Scenario {
-    let mut expanded = scenario.clone();
+/// Decides whether a drawn scenario can run (the protocol's and the workload's own checks).
+pub type Acceptance<'a> = &'a dyn Fn(&Scenario) -> Result<(), String>;
+
+/// Accepts every drawn scenario (for schedules and tests that never run the protocol).
+pub fn accept_all(_: &Scenario) -> Result<(), String> {
+    Ok(())
+}
+
+/// The most times a seed draws protocol and workload options before giving up.
+pub const DRAW_ATTEMPTS: u32 = 64;
+
+/// `scenario` with what `[swarm.draw]` draws for `seed` written in: cluster size, clients,
+/// network, storage, protocol and workload options. The `[swarm]` section stays (its faults are
+/// drawn by [`expand`]) without its `draw` table. A scenario without draws is returned as is.
+///
+/// Two sub-streams keep the draws independent: the first draws the setting (cluster, clients,
+/// network, storage), on which the fault schedule depends; the second draws options, again and
+/// again while `accept` rejects the combination (the protocol's documented unsafe or
+/// unworkable combinations), so a rejection never changes the faults.
+pub fn draw<'s>(
+    scenario: &'s Scenario,
+    seed: u64,
+    accept: Acceptance<'_>,
+) -> Result<std::borrow::Cow<'s, Scenario>, String> {
+    use std::borrow::Cow;
+    let Some(draw) = scenario
+        .swarm
+        .as_ref()
+        .and_then(|swarm| swarm.draw.as_ref())
+    else {
+        return Ok(Cow::Borrowed(scenario));
+    };
+    let setting = draw_setting(scenario, seed);
+    let mut rng = SimRng::stream(seed, Stream::SwarmDrawOptions);
+    let mut last_problem = String::new();
+    for _ in 0..DRAW_ATTEMPTS {
+        let mut drawn = setting.clone();
+        merge_choices(&mut drawn.protocol.options, &draw.options, &mut rng);
+        merge_choices(&mut drawn.workload.options, &draw.workload, &mut rng);
+        match accept(&drawn) {
+            Ok(()) => {
+                if let Some(swarm) = drawn.swarm.as_mut() {
+                    swarm.draw = None;
+                }
+                return Ok(Cow::Owned(drawn));
+            }
+            Err(problem) => last_problem = problem,
+        }
+    }
+    Err(format!(
+        "swarm.draw: seed {seed} found no accepted combination of options in {DRAW_ATTEMPTS} \
+         draws (the last: {last_problem})"
+    ))
+}
+
+/// The setting `[swarm.draw]` draws for `seed` (no options yet), from its own sub-stream.
+fn draw_setting(scenario: &Scenario, seed: u64) -> Scenario {
+    let mut drawn = scenario.clone();
+    let Some(draw) = scenario
+        .swarm
+        .as_ref()
+        .and_then(|swarm| swarm.draw.as_ref())
+    else {
+        return drawn;
+    };
+    let mut rng = SimRng::stream(seed, Stream::SwarmDraw);
+    // The order of draws is part of the seed's meaning; a dimension left out draws nothing.
+    fn pick<T: Clone>(choices: &[T], rng: &mut SimRng, into: &mut T) {
+        if !choices.is_empty() {
+            *into = choices[rng.index(choices.len())].clone();
+        }
+    }
+    pick(&draw.nodes, &mut rng, &mut drawn.cluster.nodes);
+    pick(&draw.clients, &mut rng, &mut drawn.workload.clients);
+    pick(&draw.rate, &mut rng, &mut drawn.workload.rate);
+    pick(&draw.arrivals, &mut rng, &mut drawn.workload.arrivals);
+    pick(&draw.latency, &mut rng, &mut drawn.network.latency);
+    pick(&draw.fifo, &mut rng, &mut drawn.network.fifo);
+    pick(&draw.fsync, &mut rng, &mut drawn.storage.fsync);
+    pick(
+        &draw.lose_unsynced,
+        &mut rng,
+        &mut drawn.storage.lose_unsynced,
+    );
+    drawn
+}
+
+/// Sets each key of `choices` (a list of values) in `table` to one of its values.
+fn merge_choices(table: &mut toml::Table, choices: &toml::Table, rng: &mut SimRng) {
+    for (key, values) in choices {
+        let values = values.as_array().expect("validated: draw lists are arrays");
+        table.insert(key.clone(), values[rng.index(values.len())].clone());
+    }
+}
+
+/// The scenario with its draws and fault schedule written out for `seed`: no `[swarm]`
+/// section, the drawn cluster, network, storage, clients and options, explicit `[[faults]]`,
+/// and the seed set. Running it gives the same trace as the original. `accept` is the check the
+/// run applies to drawn options ([`draw`]).
+pub fn expanded_scenario(
+    scenario: &Scenario,
+    seed: u64,
+    accept: Acceptance<'_>,
+) -> Result<Scenario, String> {
+    let mut expanded = draw(scenario, seed, accept)?.into_owned();
     expanded.faults = expand(scenario, seed);
     expanded.swarm = None;
     expanded.seed = seed;
-    expanded
+    Ok(expanded)
 }
 
 fn swarm_schedule(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
@@ -189,7 +291,7 @@ heal_at = "8s"
     fn swarm_faults_end_before_healing_and_validate() {
         let scenario = swarm_scenario();
         for seed in 0..50 {
-            let expanded = expanded_scenario(&scenario, seed);
+            let expanded = expanded_scenario(&scenario, seed, &accept_all).unwrap();
             for fault in &expanded.faults {
                 assert!(fault.at + fault.duration.unwrap() <= SimDuration::from_secs(8));
             }
@@ -206,7 +308,7 @@ heal_at = "8s"
         scenario.workload.clients = 4;
         let mut clients = std::collections::BTreeSet::new();
         for seed in 0..20 {
-            let expanded = expanded_scenario(&scenario, seed);
+            let expanded = expanded_scenario(&scenario, seed, &accept_all).unwrap();
             for fault in &expanded.faults {
                 match fault.fault.target() {
                     Some(Target::Client(client)) => {

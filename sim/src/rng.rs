@@ -32,6 +32,18 @@ pub enum Stream {
     Swarm = 5,
     /// Storage: fsync latency.
     Storage = 6,
+    /// The swarm's draw of the cluster, network, storage and clients (`[swarm.draw]`).
+    SwarmDraw = 7,
+    /// The swarm's draw of protocol and workload options, drawn again while rejected.
+    SwarmDrawOptions = 8,
+}
+
+/// The purposes of per-entity streams ([`SimRng::keyed`]): each entity (a link, a node, a client,
+/// a fault kind) draws for one purpose from a stream of its own. Their numbers are part of the
+/// determinism contract, like [`Stream`]'s; they only ever get appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u64)]
+pub enum Purpose {
     /// One node-to-node link's latency, loss, duplication and reordering (keyed by source and
     /// target).
     Link = 7,
@@ -92,7 +104,7 @@ impl SimRng {
     /// ends): independent of every other key, so that removing a fault, a client or a node
     /// leaves the draws of every other entity as they were. This is what lets a shrinker cut a
     /// run without turning it into a different run.
-    pub fn keyed(seed: u64, stream: Stream, key: &[u64]) -> SimRng {
+    pub fn keyed(seed: u64, purpose: Purpose, key: &[u64]) -> SimRng {
         // splitmix64's finaliser over the purpose and the key words; the top bit keeps these
         // stream ids apart from the small fixed ones and from `substream`'s.
         let mix = |mut z: u64| {
@@ -100,7 +112,7 @@ impl SimRng {
             z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             z ^ (z >> 31)
         };
-        let mut id = mix(stream as u64 ^ 0x9E37_79B9_7F4A_7C15);
+        let mut id = mix(purpose as u64 ^ 0x9E37_79B9_7F4A_7C15);
         for &word in key {
             id = mix(id ^ word.wrapping_add(0x9E37_79B9_7F4A_7C15));
         }
@@ -263,15 +275,15 @@ mod tests {
     #[test]
     fn keyed_streams_differ_by_key_and_purpose() {
         let first = |stream, key: &[u64]| SimRng::keyed(9, stream, key).next_u64();
-        assert_eq!(first(Stream::Link, &[0, 1]), first(Stream::Link, &[0, 1]));
-        assert_ne!(first(Stream::Link, &[0, 1]), first(Stream::Link, &[1, 0]));
+        assert_eq!(first(Purpose::Link, &[0, 1]), first(Purpose::Link, &[0, 1]));
+        assert_ne!(first(Purpose::Link, &[0, 1]), first(Purpose::Link, &[1, 0]));
         assert_ne!(
-            first(Stream::Link, &[0, 1]),
-            first(Stream::NodeTimers, &[0, 1])
+            first(Purpose::Link, &[0, 1]),
+            first(Purpose::NodeTimers, &[0, 1])
         );
         assert_ne!(
-            first(Stream::ClientThink, &[0]),
-            first(Stream::ClientThink, &[1])
+            first(Purpose::ClientThink, &[0]),
+            first(Purpose::ClientThink, &[1])
         );
     }
 

@@ -136,6 +136,11 @@ pub struct NetworkSection {
     /// Per-link overrides.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<LinkOverride>,
+    /// Whether every link delivers in order (a TCP connection): a message never overtakes one
+    /// sent before it on the same link, so a slow or reordered message delays those behind it.
+    /// Default: links are datagrams, and a message with a shorter latency arrives first.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fifo: bool,
 }
 
 fn default_reorder_delay() -> SimDuration {
@@ -161,6 +166,7 @@ impl Default for NetworkSection {
             reorder: Ratio::ZERO,
             reorder_delay: default_reorder_delay(),
             links: Vec::new(),
+            fifo: false,
         }
     }
 }
@@ -558,6 +564,52 @@ pub struct SwarmSection {
     /// Largest drift, either way, in ppm.
     #[serde(default = "default_drift_max")]
     pub drift_ppm_max: i64,
+    /// What else each seed draws besides the faults: cluster size, protocol options, storage,
+    /// network and clients (`[swarm.draw]`; see [`DrawSection`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draw: Option<DrawSection>,
+}
+
+/// `[swarm.draw]`: the parts of the scenario each swarm seed draws, each list a set of
+/// alternatives of which a seed takes one (uniformly). A field left out keeps the scenario's own
+/// value. The drawn values are written into the expanded scenario, so a failure replays and
+/// shrinks like any other.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrawSection {
+    /// Cluster sizes (`[cluster] nodes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<u32>,
+    /// Client counts (`[workload] clients`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<u32>,
+    /// Per-client rates (`[workload] rate`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate: Vec<u32>,
+    /// Open or closed arrivals (`[workload] arrivals`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arrivals: Vec<Arrivals>,
+    /// Link latency shapes (`[network] latency`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency: Vec<Latency>,
+    /// Whether links deliver in order (`[network] fifo`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fifo: Vec<bool>,
+    /// Fsync latencies (`[storage] fsync`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fsync: Vec<Latency>,
+    /// Whether a crash loses unsynced writes (`[storage] lose_unsynced`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lose_unsynced: Vec<bool>,
+    /// Protocol options: each key lists the values to draw from, merged into
+    /// `[protocol.options]`. A combination the protocol rejects (`check_options`: the unsafe
+    /// or unworkable ones its documentation names) is never run: the seed draws again.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub options: toml::Table,
+    /// The workload's own fields (`keys`, ...): each key lists the values to draw from, merged
+    /// into `[workload]`; combinations the workload rejects are drawn again.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub workload: toml::Table,
 }
 
 fn default_swarm_kinds() -> Vec<SwarmKind> {
@@ -979,6 +1031,9 @@ impl Scenario {
                     "run.heal_at: a swarm scenario needs a heal time (the end of its fault phase)",
                 ));
             }
+            if let Some(draw) = &swarm.draw {
+                validate_draw(draw)?;
+            }
         }
         for (i, fault) in self.faults.iter().enumerate() {
             validate_fault(fault, nodes, self.workload.clients, run.duration)
@@ -990,6 +1045,45 @@ impl Scenario {
 
 /// Checks a fault against the run: its time, its nodes and its values. (Which fields an action
 /// takes was checked when it was parsed.)
+/// Checks `[swarm.draw]`: every value drawn must be one the scenario itself would accept.
+fn validate_draw(draw: &DrawSection) -> Result<(), Problem> {
+    let problem = |key: &str, message: String| Problem::at("swarm.draw", key, message);
+    if let Some(n) = draw.nodes.iter().find(|n| **n == 0 || **n > 64) {
+        return Err(problem(
+            "nodes",
+            format!("swarm.draw.nodes: {n} is not 1 to 64"),
+        ));
+    }
+    if draw.clients.contains(&0) {
+        return Err(problem("clients", "swarm.draw.clients: 0 clients".into()));
+    }
+    if draw.rate.contains(&0) {
+        return Err(problem("rate", "swarm.draw.rate: a rate of 0".into()));
+    }
+    for (key, latencies) in [("latency", &draw.latency), ("fsync", &draw.fsync)] {
+        for latency in latencies {
+            latency
+                .validate()
+                .map_err(|m| problem(key, format!("swarm.draw.{key}: {m}")))?;
+        }
+    }
+    for (name, table) in [("options", &draw.options), ("workload", &draw.workload)] {
+        for (key, value) in table {
+            match value.as_array() {
+                Some(values) if !values.is_empty() => {}
+                _ => {
+                    return Err(Problem::at(
+                        &format!("swarm.draw.{name}"),
+                        key,
+                        format!("swarm.draw.{name}.{key}: list the values to draw from"),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn validate_fault(
     fault: &FaultSpec,
     nodes: u32,

@@ -676,3 +676,153 @@ fn a_client_beside_a_node_is_cut_off_with_it() {
     assert!(count(&cut, "request c0->n0") > 0, "{cut}");
     assert!(count(&cut, "request c1->n1") > 0, "{cut}");
 }
+
+/// The last state node 1 reached: the pings it received, in arrival order.
+fn pings_received(seen: &[Seen]) -> Vec<u64> {
+    seen.iter()
+        .rev()
+        .find_map(|s| s.state.clone().filter(|p| p.id == NodeId(1)))
+        .map(|p| p.received)
+        .unwrap_or_default()
+}
+
+#[test]
+fn fifo_links_deliver_in_send_order_and_datagram_links_need_not() {
+    // Pings every 1ms over a link whose latency varies by up to 30ms: as datagrams they
+    // overtake one another; on a FIFO link they arrive in the order they were sent.
+    let network = "[protocol.options]\nevery_ms = 1\n[network]\nlatency = { dist = \"uniform\", min = \"1ms\", max = \"30ms\" }";
+    let (_, seen) = run(&scenario(network));
+    let datagrams = pings_received(&seen);
+    assert!(datagrams.len() > 300, "{}", datagrams.len());
+    assert!(
+        datagrams.windows(2).any(|pair| pair[0] > pair[1]),
+        "datagram links reordered nothing"
+    );
+    let (_, seen) = run(&scenario(&format!("{network}\nfifo = true")));
+    let fifo = pings_received(&seen);
+    assert!(fifo.len() > 300, "{}", fifo.len());
+    assert!(
+        fifo.windows(2).all(|pair| pair[0] < pair[1]),
+        "a FIFO link reordered: {fifo:?}"
+    );
+}
+
+fn drawing_scenario() -> Scenario {
+    scenario(
+        r#"heal_at = "400ms"
+[swarm]
+kinds = ["crash"]
+[swarm.draw]
+nodes = [2, 3, 4]
+clients = [1, 2]
+fifo = [true, false]
+lose_unsynced = [true, false]
+[swarm.draw.options]
+every_ms = [5, 10, 20]
+tick_ms = [7, 11]
+[protocol.options]
+persist_first = true
+"#,
+    )
+}
+
+#[test]
+fn a_drawing_swarm_runs_what_its_seed_draws_and_writes_it_out() {
+    let scenario = drawing_scenario();
+    let accept = |_: &Scenario| Ok(());
+    let mut node_counts = std::collections::BTreeSet::new();
+    for seed in 0..30 {
+        let drawn = sim::nemesis::draw(&scenario, seed, &accept).unwrap();
+        assert_eq!(
+            format!("{:?}", drawn.as_ref()),
+            format!(
+                "{:?}",
+                sim::nemesis::draw(&scenario, seed, &accept)
+                    .unwrap()
+                    .as_ref()
+            ),
+            "the same seed draws the same scenario"
+        );
+        node_counts.insert(drawn.cluster.nodes);
+        let every = drawn.protocol.options["every_ms"].as_integer().unwrap();
+        assert!([5, 10, 20].contains(&every));
+        // The scenario's own options stay beside the drawn ones.
+        assert_eq!(
+            drawn.protocol.options["persist_first"].as_bool(),
+            Some(true)
+        );
+        // Faults aim at the drawn cluster.
+        for fault in sim::nemesis::expand(&scenario, seed) {
+            if let sim::scenario::Fault::Crash(sim::scenario::NodeRef::Id(n)) = fault.fault {
+                assert!(n < drawn.cluster.nodes);
+            }
+        }
+        // Written out, the draws are plain fields and the run is the same run.
+        let expanded = sim::nemesis::expanded_scenario(&scenario, seed, &accept).unwrap();
+        assert!(expanded.swarm.is_none());
+        assert_eq!(expanded.cluster.nodes, drawn.cluster.nodes);
+        let reread = Scenario::parse(&expanded.to_toml(), Path::new("expanded.toml")).unwrap();
+        let direct = sim::world::run::<Probe, _>(
+            &scenario,
+            &sim::nemesis::expand(&scenario, seed),
+            seed,
+            Recorder::default(),
+            None,
+        )
+        .unwrap();
+        let replayed = sim::world::run::<Probe, _>(
+            &reread,
+            &sim::nemesis::expand(&reread, seed),
+            seed,
+            Recorder::default(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(direct.fingerprint, replayed.fingerprint, "seed {seed}");
+        assert_eq!(direct.node_count, drawn.cluster.nodes, "seed {seed}");
+    }
+    assert_eq!(
+        node_counts.len(),
+        3,
+        "every cluster size is drawn by some seed"
+    );
+}
+
+#[test]
+fn rejected_option_combinations_are_drawn_again_and_never_change_the_faults() {
+    let scenario = drawing_scenario();
+    // Reject a combination, as a protocol rejects an unsafe one.
+    let reject = |drawn: &Scenario| {
+        let every = drawn.protocol.options["every_ms"].as_integer();
+        let tick = drawn.protocol.options["tick_ms"].as_integer();
+        if every == Some(20) && tick == Some(11) {
+            Err("every_ms 20 with tick_ms 11".to_string())
+        } else {
+            Ok(())
+        }
+    };
+    let accept = |_: &Scenario| Ok(());
+    let mut redrawn = 0;
+    for seed in 0..60 {
+        let free = sim::nemesis::draw(&scenario, seed, &accept).unwrap();
+        let checked = sim::nemesis::draw(&scenario, seed, &reject).unwrap();
+        assert!(
+            reject(checked.as_ref()).is_ok(),
+            "seed {seed} drew a rejected combination"
+        );
+        if reject(free.as_ref()).is_err() {
+            redrawn += 1;
+        }
+        // The setting, and so the fault schedule, does not depend on the options' draw.
+        assert_eq!(free.cluster.nodes, checked.cluster.nodes);
+        assert_eq!(free.network.fifo, checked.network.fifo);
+    }
+    assert!(redrawn > 0, "no seed drew the rejected combination first");
+    // A draw with no acceptable combination is an error, not a run.
+    let error =
+        sim::nemesis::draw(&scenario, 1, &|_: &Scenario| Err("never".to_string())).unwrap_err();
+    assert!(
+        error.contains("swarm.draw") && error.contains("never"),
+        "{error}"
+    );
+}

@@ -15,25 +15,77 @@ pub enum Bug {
     /// Raft §8: no client session table — a retried or duplicated request is appended and
     /// executed again.
     NoDedup,
+    /// Figure 2, AppendEntries receiver rule 3: delete the entries after `prevLogIndex` on every
+    /// `AppendEntries`, not only those that conflict — a delayed or duplicated request then
+    /// erases entries the follower already acknowledged.
+    TruncateOnAppend,
+    /// Figure 2 ("updated on stable storage before responding to RPCs"): acknowledge
+    /// `AppendEntries` before the new entries are durable; a crash losing unsynced writes
+    /// erases entries the leader counted.
+    AckBeforePersist,
+    /// Figure 2, AppendEntries receiver rule 1: accept `AppendEntries` from a leader of an
+    /// earlier term; a deposed leader overwrites entries of the current one.
+    AcceptStaleLeader,
+    /// Raft §5.3 (`matchIndex`: the highest entry *known* to be replicated): on a successful
+    /// reply, the leader sets `matchIndex` from its optimistic `nextIndex`, counting entries
+    /// still in flight as stored.
+    MatchFromNextIndex,
+    /// Raft §5.3 ("replicated it on a majority"): the commit rule counts `n / 2` servers, not
+    /// `n / 2 + 1` — the classic off-by-one quorum.
+    QuorumOffByOne,
+    /// Figure 2 (`lastApplied` ≤ `commitIndex`): the leader applies entries and answers clients
+    /// as soon as they are in its own log, before they are committed.
+    ApplyUncommitted,
+    /// Figure 2, AppendEntries receiver rule 2: the consistency check asks only that the log
+    /// reaches `prevLogIndex`, not that the entry there has `prevLogTerm`.
+    SkipPrevTermCheck,
+    /// Raft §5.2: a candidate counts a vote granted in an earlier term of its own (the reply's
+    /// term is not compared with the current term).
+    CountStaleVotes,
+    /// Raft §5.4.1: "up-to-date" compares only log lengths, not the terms of the last entries.
+    VoteCompareLengthOnly,
+    /// Figure 2 ("reinitialized after election"): a re-elected leader starts from the
+    /// `matchIndex` it had when it last led, not from 0.
+    StaleMatchIndex,
 }
 
 impl Bug {
     /// Every planted bug, in the order of [`Bug::NAMES`].
-    pub const ALL: [Bug; 5] = [
+    pub const ALL: [Bug; 15] = [
         Bug::VoteWithoutLogCheck,
         Bug::CommitPreviousTerm,
         Bug::VoteNotPersisted,
         Bug::StaleLocalRead,
         Bug::NoDedup,
+        Bug::TruncateOnAppend,
+        Bug::AckBeforePersist,
+        Bug::AcceptStaleLeader,
+        Bug::MatchFromNextIndex,
+        Bug::QuorumOffByOne,
+        Bug::ApplyUncommitted,
+        Bug::SkipPrevTermCheck,
+        Bug::CountStaleVotes,
+        Bug::VoteCompareLengthOnly,
+        Bug::StaleMatchIndex,
     ];
 
     /// The names scenarios use, in the order of [`Bug::ALL`].
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 15] = [
         "vote-without-log-check",
         "commit-previous-term",
         "vote-not-persisted",
         "stale-local-read",
         "no-dedup",
+        "truncate-on-append",
+        "ack-before-persist",
+        "accept-stale-leader",
+        "match-from-next-index",
+        "quorum-off-by-one",
+        "apply-uncommitted",
+        "skip-prev-term-check",
+        "count-stale-votes",
+        "vote-compare-length-only",
+        "stale-match-index",
     ];
 
     /// The bug's name as scenarios write it.

@@ -218,10 +218,19 @@ impl RaftInvariants {
         }
         let mut index = watch.applied_checked.next();
         while index <= raft.last_applied() {
-            let entry = raft
-                .log()
-                .entry(index)
-                .expect("applied entries are in the log");
+            let Some(entry) = raft.log().entry(index) else {
+                // Only a broken protocol erases what it applied: the entry at `index` may be
+                // replaced by another, and the state machine no longer matches the log.
+                return Err(Violation::new(
+                    "state-machine-safety",
+                    format!(
+                        "{} applied up to {} but its log now ends at {}",
+                        raft.id(),
+                        raft.last_applied(),
+                        raft.log().last_index()
+                    ),
+                ));
+            };
             let entry = EntryId::of(entry);
             let position = (index.0 - 1) as usize;
             match self.applied.get(position) {

@@ -136,6 +136,13 @@ impl<O> Log<O> {
         self.last_index()
     }
 
+    /// Appends `entry` without checking that terms never decrease: only for planted bugs, whose
+    /// logs the invariants, not this type's assertions, must judge.
+    pub fn append_unchecked(&mut self, entry: Entry<O>) -> LogIndex {
+        self.entries.push(entry);
+        self.last_index()
+    }
+
     /// Deletes the entry at `index` and all that follow it (Raft §5.3, receiver rule 3).
     pub fn truncate_from(&mut self, index: LogIndex) {
         assert!(index > LogIndex::ZERO && index <= self.last_index());

@@ -197,6 +197,41 @@
 //!   executed again. A write applied a second time after another client's write makes a later
 //!   read return a value no order explains: the **linearizability** check catches it (on a
 //!   counter, an increment counted twice).
+//!
+//! The rest of the catalogue are mistakes real implementations made against Figure 2 (the
+//! students' guide to Raft and the issue trackers of etcd/raft, hashicorp/raft and LogCabin
+//! list most of them). Each is measured by `detsim bugs scenarios/raft/swarm-everything.toml`:
+//!
+//! - `truncate-on-append` — a follower deletes every entry after `prevLogIndex` on each
+//!   `AppendEntries`, not only conflicting ones (receiver rule 3). A delayed or duplicated
+//!   request erases entries the follower already acknowledged; the leader counted them, and a
+//!   later leader lacks a committed entry: **leader-completeness** (or **state-machine-safety**).
+//! - `ack-before-persist` — a follower acknowledges `AppendEntries` before the entries are on
+//!   disk (Figure 2: persistent state is "updated on stable storage before responding"). A crash
+//!   that loses unsynced writes erases entries the leader counted toward a commit:
+//!   **leader-completeness**. It needs `lose_unsynced` and a crash within the fsync latency.
+//! - `accept-stale-leader` — a follower accepts `AppendEntries` from an earlier term (receiver
+//!   rule 1), so a deposed leader overwrites the current leader's entries: **leader-completeness**
+//!   or **log-matching**.
+//! - `match-from-next-index` — the leader sets `matchIndex` from its optimistic `nextIndex` on a
+//!   successful reply, counting entries still in flight as stored (§5.3: `matchIndex` is the
+//!   highest entry *known* to be replicated). With pipelining, a lost `AppendEntries` leaves an
+//!   entry committed on a minority: **leader-completeness**.
+//! - `quorum-off-by-one` — the commit rule counts `n / 2` servers instead of `n / 2 + 1` (§5.3,
+//!   a majority): an entry stored on a minority commits: **leader-completeness**.
+//! - `apply-uncommitted` — the leader applies entries and answers clients as soon as they are in
+//!   its own log (Figure 2: lastApplied never passes commitIndex): **state-machine-safety** or
+//!   **leader-completeness** once a later leader overwrites them.
+//! - `skip-prev-term-check` — the consistency check asks only that the log reaches
+//!   `prevLogIndex`, not that the entry there has `prevLogTerm` (receiver rule 2): **log-matching**.
+//! - `count-stale-votes` — a candidate counts a vote granted in one of its earlier terms (§5.2:
+//!   votes are per term), so two candidates can both win a term: **election-safety**.
+//! - `vote-compare-length-only` — "up-to-date" compares only log lengths, not last terms
+//!   (§5.4.1): a long log of stale entries wins an election over committed entries:
+//!   **leader-completeness**.
+//! - `stale-match-index` — a re-elected leader starts from the `matchIndex` of its previous
+//!   leadership instead of 0 (Figure 2: reinitialized after election), counting entries its
+//!   followers have since replaced: **leader-completeness**.
 
 pub mod bugs;
 pub mod durable;

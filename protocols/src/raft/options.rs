@@ -56,9 +56,12 @@ impl Default for Options {
 impl Options {
     /// Explains why the options cannot make a working cluster, if they cannot.
     pub fn check(&self) -> Result<(), String> {
-        if self.election_timeout_min > self.election_timeout_max {
+        // Raft §5.2: election timeouts are drawn from a range so that split votes end; with
+        // no range, candidates that collided once collide again every term.
+        if self.election_timeout_min >= self.election_timeout_max {
             return Err(format!(
-                "election_timeout_min {} exceeds election_timeout_max {}",
+                "election_timeout_min {} must be below election_timeout_max {} (Raft §5.2: \
+                 randomized timeouts)",
                 self.election_timeout_min, self.election_timeout_max
             ));
         }

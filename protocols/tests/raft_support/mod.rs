@@ -223,6 +223,12 @@ impl Cluster {
         }
     }
 
+    /// Restores the links between `a` and `b`, both ways.
+    pub fn heal_link(&mut self, a: u32, b: u32) {
+        self.connected[a as usize][b as usize] = true;
+        self.connected[b as usize][a as usize] = true;
+    }
+
     /// Crashes node `id`: its volatile state and timers are gone, its disk stays.
     pub fn crash(&mut self, id: u32) {
         self.nodes[id as usize] = None;

@@ -22,7 +22,7 @@ use crate::completion::{Completion, CompletionClass};
 use crate::invariants::{CompletionEvent, Invariants};
 use crate::network::{Latency, Transmission};
 use crate::protocol::{ClientId, NodeId, Protocol, RequestId, TimerDelay};
-use crate::rng::{SimRng, Stream};
+use crate::rng::{Purpose, SimRng, Stream};
 use crate::scenario::{Placement, Scenario};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{OperationOf, OutputOf, Workload};
@@ -149,11 +149,11 @@ impl<P: Protocol> Clients<P> {
                 .collect::<Vec<_>>()
         };
         Clients {
-            think_rngs: per_client(Stream::ClientThink),
-            choice_rngs: per_client(Stream::ClientChoices),
-            timer_rngs: per_client(Stream::ClientTimers),
-            request_rngs: per_client(Stream::ClientRequests),
-            reply_rngs: per_client(Stream::ClientReplies),
+            think_rngs: per_client(Purpose::ClientThink),
+            choice_rngs: per_client(Purpose::ClientChoices),
+            timer_rngs: per_client(Purpose::ClientTimers),
+            request_rngs: per_client(Purpose::ClientRequests),
+            reply_rngs: per_client(Purpose::ClientReplies),
             open,
             states: Vec::with_capacity(section.clients as usize),
             workload,

@@ -10,7 +10,7 @@ use crate::invariants::Invariants;
 use crate::network::{shapes, FaultRates};
 use crate::outcome::{FaultKind, FaultWindow};
 use crate::protocol::{NodeId, Protocol, Role};
-use crate::rng::{SimRng, Stream};
+use crate::rng::{Purpose, SimRng};
 use crate::scenario::{Fault, NodeRef, Partition, Target};
 use crate::time::SimTime;
 use std::hash::{Hash, Hasher};
@@ -36,7 +36,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         let seed = self.seed;
         self.fault_rngs
             .entry(key)
-            .or_insert_with(|| SimRng::keyed(seed, Stream::Fault, &[key]))
+            .or_insert_with(|| SimRng::keyed(seed, Purpose::Fault, &[key]))
     }
 
     fn resolve(&mut self, node: NodeRef) -> NodeId {

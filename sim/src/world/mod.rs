@@ -38,7 +38,7 @@ use crate::network::Network;
 use crate::outcome::{LeaderChange, RunData, RunStats, Verdict};
 use crate::protocol::{ClientId, Context, Effect, NodeId, Protocol, Role};
 use crate::recorder::RecordedHistory;
-use crate::rng::{SimRng, Stream};
+use crate::rng::{Purpose, SimRng};
 use crate::scenario::{FaultSpec, ProtocolSection, Scenario, WorkloadSection};
 use crate::time::SimTime;
 use crate::trace::{FixedHasher, TraceSink};
@@ -115,6 +115,9 @@ pub fn simulate<P: Protocol, I: Invariants<P>>(
     invariants: I,
     trace: Option<&mut dyn Write>,
 ) -> Result<(RunData, P::Workload), RunError> {
+    // A swarm that draws more than faults runs the scenario its seed draws.
+    let drawn = crate::nemesis::draw(scenario, seed, &accepts::<P>).map_err(RunError::Options)?;
+    let scenario = drawn.as_ref();
     let options = protocol_options::<P>(&scenario.protocol)?;
     let workload_options = workload_options::<P::Workload>(&scenario.workload)?;
     let mut world = World::<P, I>::new(
@@ -134,6 +137,14 @@ pub fn simulate<P: Protocol, I: Invariants<P>>(
         },
     };
     world.finish(verdict)
+}
+
+/// Whether `P` can run `scenario`: its options and workload options pass their checks (the
+/// acceptance a swarm's drawn options must pass, see [`crate::nemesis::draw`]).
+pub fn accepts<P: Protocol>(scenario: &Scenario) -> Result<(), String> {
+    protocol_options::<P>(&scenario.protocol).map_err(|error| error.to_string())?;
+    workload_options::<P::Workload>(&scenario.workload).map_err(|error| error.to_string())?;
+    Ok(())
 }
 
 /// The protocol's options from a scenario's `[protocol]` section, after checking its planted bug
@@ -352,6 +363,9 @@ struct World<'s, 'w, P: Protocol, I: Invariants<P>> {
     nodes: Vec<Option<P>>,
     runtime: Vec<NodeRuntime<P>>,
     network: Network,
+    /// With FIFO links (`[network] fifo`): per directed link, the latest arrival scheduled, so
+    /// no message arrives before one sent earlier on the same link. Empty otherwise.
+    link_arrivals: Vec<SimTime>,
     context: Context<P>,
     effects: Vec<Effect<P>>,
     next_generation: u64,
@@ -409,6 +423,11 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             nodes: (0..node_count).map(|_| None).collect(),
             runtime,
             network,
+            link_arrivals: if scenario.network.fifo {
+                vec![SimTime::ZERO; (node_count * node_count) as usize]
+            } else {
+                Vec::new()
+            },
             context: Context::new(NodeId(0), node_count, SimTime::ZERO),
             effects: Vec::new(),
             next_generation: 0,
@@ -416,7 +435,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 .flat_map(|source| (0..node_count).map(move |target| (source, target)))
                 .map(|(source, target)| {
                     let key = [u64::from(source), u64::from(target)];
-                    SimRng::keyed(seed, Stream::Link, &key)
+                    SimRng::keyed(seed, Purpose::Link, &key)
                 })
                 .collect(),
             fault_rngs: std::collections::BTreeMap::new(),

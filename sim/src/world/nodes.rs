@@ -6,7 +6,7 @@ use crate::clock::ProcessClocks;
 use crate::invariants::Invariants;
 use crate::network::{Network, Transmission};
 use crate::protocol::{ClientId, Context, Effect, NodeConfig, NodeId, Protocol, TimerDelay};
-use crate::rng::{SimRng, Stream};
+use crate::rng::{Purpose, SimRng};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use std::collections::VecDeque;
@@ -53,8 +53,8 @@ impl<P: Protocol> NodeRuntime<P> {
             started_once: false,
             pending_writes: VecDeque::new(),
             durable_until: SimTime::ZERO,
-            timer_rng: SimRng::keyed(seed, Stream::NodeTimers, &[u64::from(node)]),
-            storage_rng: SimRng::keyed(seed, Stream::NodeStorage, &[u64::from(node)]),
+            timer_rng: SimRng::keyed(seed, Purpose::NodeTimers, &[u64::from(node)]),
+            storage_rng: SimRng::keyed(seed, Purpose::NodeStorage, &[u64::from(node)]),
         }
     }
 }
@@ -245,6 +245,20 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         Applied::Other
     }
 
+    /// When a message sent now from `source` to `target` with `latency` arrives: now plus the
+    /// latency, but on FIFO links never before the last message scheduled on the link (events
+    /// at one time keep their order, so it also arrives after it).
+    fn arrival(&mut self, source: NodeId, target: NodeId, latency: SimDuration) -> SimTime {
+        let at = self.now + latency;
+        if self.link_arrivals.is_empty() {
+            return at;
+        }
+        let slot = source.index() * self.node_count as usize + target.index();
+        let at = at.max(self.link_arrivals[slot]);
+        self.link_arrivals[slot] = at;
+        at
+    }
+
     fn depart(&mut self, source: NodeId, outgoing: Outgoing<P>) {
         match outgoing {
             Outgoing::Message { target, message } => {
@@ -266,7 +280,8 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                             target,
                             message,
                         };
-                        self.push(self.now + latency, event);
+                        let at = self.arrival(source, target, latency);
+                        self.push(at, event);
                     }
                     Transmission::Duplicated(first, second) => {
                         self.stats.messages_duplicated += 1;
@@ -275,13 +290,15 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                             target,
                             message: message.clone(),
                         };
-                        self.push(self.now + first, copy);
+                        let at = self.arrival(source, target, first);
+                        self.push(at, copy);
                         let event = Event::Deliver {
                             source,
                             target,
                             message,
                         };
-                        self.push(self.now + second, event);
+                        let at = self.arrival(source, target, second);
+                        self.push(at, event);
                     }
                 }
             }

@@ -74,7 +74,15 @@ impl<M: StateMachine> Raft<M> {
         if self.bug == Some(Bug::VoteWithoutLogCheck) {
             return true;
         }
-        // Raft §5.4.1: only for a candidate whose log is at least as up-to-date as ours.
+        self.candidate_log_up_to_date(message)
+    }
+
+    /// Raft §5.4.1: whether the candidate's log is at least as up-to-date as ours (for votes
+    /// and pre-votes). The bug compares lengths only.
+    pub(super) fn candidate_log_up_to_date(&self, message: &RequestVote) -> bool {
+        if self.bug == Some(Bug::VoteCompareLengthOnly) {
+            return message.last_log_index >= self.log.last_index();
+        }
         self.log
             .is_behind_or_equal(message.last_log_term, message.last_log_index)
     }
@@ -85,8 +93,9 @@ impl<M: StateMachine> Raft<M> {
         source: NodeId,
         message: RequestVoteReply,
     ) {
-        // Guards: a reply from an earlier election, or to a candidacy already decided.
-        if message.term < self.current_term {
+        // Guards: a reply from an earlier election, or to a candidacy already decided. The bug
+        // counts a vote granted in an earlier term of this candidate's.
+        if message.term < self.current_term && self.bug != Some(Bug::CountStaleVotes) {
             return;
         }
         let RoleState::Candidate(candidate) = &mut self.role else {

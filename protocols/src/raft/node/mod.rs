@@ -108,6 +108,9 @@ pub struct Raft<M: StateMachine = Registers> {
     election_timer: ElectionTimer,
     /// Local time this node last heard from a leader of its term, for pre-vote.
     leader_contact_at: Option<SimTime>,
+    /// The `matchIndex` of this node's last leadership, kept only for the `stale-match-index`
+    /// bug (a correct leader reinitializes it after each election, Figure 2).
+    previous_match_index: Vec<LogIndex>,
 }
 
 /// The election timeout, restarted lazily. Followers restart it on every `AppendEntries`; setting
@@ -172,6 +175,7 @@ impl<M: StateMachine> Protocol for Raft<M> {
             kv: Sessions::new(),
             election_timer: ElectionTimer::default(),
             leader_contact_at: None,
+            previous_match_index: Vec::new(),
         };
         // Raft §5.2: servers start as followers and wait one election timeout for a leader.
         raft.reset_election_timer(context);
@@ -392,6 +396,9 @@ impl<M: StateMachine> Raft<M> {
         assert!(term >= self.current_term, "Raft §5.1: terms never go back");
         match std::mem::replace(&mut self.role, RoleState::Follower) {
             RoleState::Leader(leader_state) => {
+                if self.bug == Some(Bug::StaleMatchIndex) {
+                    self.previous_match_index = leader_state.match_index.clone();
+                }
                 for pending in leader_state.pending.values() {
                     let response = Response {
                         request: pending.request,
@@ -450,10 +457,16 @@ impl<M: StateMachine> Raft<M> {
             "a leader voted for itself in its term"
         );
         let node_count = self.node_count as usize;
+        // Figure 2: nextIndex starts just past the leader's last entry, matchIndex at 0. The
+        // bug keeps the matchIndex of this node's previous leadership.
+        let match_index = if self.previous_match_index.len() == node_count {
+            std::mem::take(&mut self.previous_match_index)
+        } else {
+            vec![LogIndex::ZERO; node_count]
+        };
         self.role = RoleState::Leader(LeaderState {
-            // Figure 2: nextIndex starts just past the leader's last entry, matchIndex at 0.
             next_index: vec![self.log.last_index().next(); node_count],
-            match_index: vec![LogIndex::ZERO; node_count],
+            match_index,
             in_flight: vec![0; node_count],
             heard_from: vec![false; node_count],
             pending: BTreeMap::new(),

@@ -68,8 +68,7 @@ impl<M: StateMachine> Raft<M> {
             return true;
         }
         // Raft §5.4.1, as for a real vote.
-        self.log
-            .is_behind_or_equal(message.last_log_term, message.last_log_index)
+        self.candidate_log_up_to_date(message)
     }
 
     pub(super) fn handle_pre_vote_reply(

@@ -133,6 +133,9 @@ impl<M: StateMachine> Raft<M> {
         self.replicate(context);
         // A cluster of one commits at once.
         self.maybe_commit(context);
+        if self.bug == Some(Bug::ApplyUncommitted) {
+            self.apply_committed(context);
+        }
     }
 
     pub(super) fn handle_append_entries(
@@ -142,28 +145,45 @@ impl<M: StateMachine> Raft<M> {
         message: AppendEntries<MachineOperation<M>>,
     ) {
         // Raft §5.1: a request from an earlier term is rejected, and the reply's term tells the
-        // stale leader to step down.
-        if message.term < self.current_term {
+        // stale leader to step down. The bug accepts it (a leader still refuses).
+        let stale = message.term < self.current_term;
+        if stale && (self.bug != Some(Bug::AcceptStaleLeader) || self.is_leader()) {
             self.reply_append_entries(context, source, false, LogIndex::ZERO);
             return;
         }
-        assert!(
-            !self.is_leader(),
-            "Raft §5.2 election safety: two leaders in {}",
-            self.current_term
-        );
-        // Raft §5.2: a candidate that hears from the leader of its term returns to follower; a
-        // follower hearing from the current leader restarts its election timeout.
-        self.become_follower(context, message.term, Some(source));
-        self.reset_election_timer(context);
-        self.leader_contact_at = Some(context.now());
+        if !stale {
+            assert!(
+                !self.is_leader(),
+                "Raft §5.2 election safety: two leaders in {}",
+                self.current_term
+            );
+            // Raft §5.2: a candidate that hears from the leader of its term returns to
+            // follower; a follower hearing from the current leader restarts its election
+            // timeout.
+            self.become_follower(context, message.term, Some(source));
+            self.reset_election_timer(context);
+            self.leader_contact_at = Some(context.now());
+        }
 
         // Raft §5.3 consistency check: the log must hold an entry at prevLogIndex whose term
-        // matches prevLogTerm. If not, hint where the logs may still agree.
-        if self.log.term_at(message.prev_log_index) != Some(message.prev_log_term) {
+        // matches prevLogTerm. If not, hint where the logs may still agree. The bug only asks
+        // that the log reaches prevLogIndex.
+        let consistent = if self.bug == Some(Bug::SkipPrevTermCheck) {
+            self.log.last_index() >= message.prev_log_index
+        } else {
+            self.log.term_at(message.prev_log_index) == Some(message.prev_log_term)
+        };
+        if !consistent {
             let hint = self.log.last_index().min(message.prev_log_index.previous());
             self.reply_append_entries(context, source, false, hint);
             return;
+        }
+        // Figure 2: the entries are durable before the reply. The bug acknowledges first: the
+        // engine holds a message only for writes pushed before it.
+        let early_ack = self.bug == Some(Bug::AckBeforePersist);
+        if early_ack {
+            let covered = LogIndex(message.prev_log_index.0 + message.entries.len() as u64);
+            self.reply_append_entries(context, source, true, covered);
         }
         let last_new_index = self.store_entries(context, message.prev_log_index, message.entries);
         // Figure 2, AppendEntries receiver rule 5.
@@ -173,7 +193,9 @@ impl<M: StateMachine> Raft<M> {
                 self.commit_index = commit_index;
             }
         }
-        self.reply_append_entries(context, source, true, last_new_index);
+        if !early_ack {
+            self.reply_append_entries(context, source, true, last_new_index);
+        }
         self.apply_committed(context);
     }
 
@@ -187,6 +209,21 @@ impl<M: StateMachine> Raft<M> {
         entries: Vec<Entry<MachineOperation<M>>>,
     ) -> LogIndex {
         let last_new_index = LogIndex(prev_log_index.0 + entries.len() as u64);
+        if self.bug == Some(Bug::TruncateOnAppend) {
+            // Bug (Figure 2, receiver rule 3): everything after prevLogIndex is replaced, even
+            // entries that match — a delayed request erases newer acknowledged entries.
+            let first = prev_log_index.next();
+            if first <= self.log.last_index() {
+                self.log.truncate_from(first);
+            } else if entries.is_empty() {
+                return last_new_index;
+            }
+            for entry in &entries {
+                self.log.append_unchecked(entry.clone());
+            }
+            context.persist(Update::Append { first, entries });
+            return last_new_index;
+        }
         let index_of = |offset: usize| LogIndex(prev_log_index.0 + 1 + offset as u64);
         // An entry already present with the same term is the same entry (Log Matching, §5.3);
         // a retransmitted or duplicated request must not truncate what follows it.
@@ -199,8 +236,10 @@ impl<M: StateMachine> Raft<M> {
         };
         let first = index_of(first_new);
         if first <= self.log.last_index() {
+            // A planted bug may overwrite committed entries: the invariants, not this
+            // assertion, must catch it.
             assert!(
-                first > self.commit_index,
+                first > self.commit_index || self.bug.is_some(),
                 "Raft §5.4: committed entry {first} would be overwritten"
             );
             self.log.truncate_from(first);
@@ -208,7 +247,12 @@ impl<M: StateMachine> Raft<M> {
         let mut new_entries = entries;
         new_entries.drain(..first_new);
         for entry in &new_entries {
-            self.log.append(entry.clone());
+            if self.bug.is_some() {
+                // A planted bug may break the log's own rules; the invariants judge it.
+                self.log.append_unchecked(entry.clone());
+            } else {
+                self.log.append(entry.clone());
+            }
         }
         context.persist(Update::Append {
             first,
@@ -255,19 +299,29 @@ impl<M: StateMachine> Raft<M> {
                 message.match_hint <= last_index,
                 "a follower matched entries never sent"
             );
-            // Replies may arrive late or twice: matchIndex only grows.
-            let advanced = message.match_hint > leader.match_index[peer];
-            leader.match_index[peer] = leader.match_index[peer].max(message.match_hint);
-            leader.next_index[peer] = leader.next_index[peer].max(leader.match_index[peer].next());
+            // Replies may arrive late or twice: matchIndex only grows. The bug trusts the
+            // optimistic nextIndex, which counts entries still in flight.
+            let matched = if self.bug == Some(Bug::MatchFromNextIndex) {
+                message.match_hint.max(leader.next_index[peer].previous())
+            } else {
+                message.match_hint
+            };
+            let advanced = matched > leader.match_index[peer];
+            leader.match_index[peer] = leader.match_index[peer].max(matched);
+            leader.next_index[peer] = leader.next_index[peer]
+                .max(leader.match_index[peer].next())
+                .min(last_index.next());
             // Only a matchIndex that moved past the commit index can commit anything new.
-            if advanced && message.match_hint > self.commit_index {
+            if advanced && matched > self.commit_index {
                 self.maybe_commit(context);
             }
         } else {
             // Raft §5.3: after a rejection the leader moves nextIndex back and retries; never
             // below what the follower is known to hold, and never forward on a stale reply.
             let retry_from = leader.next_index[peer].min(message.match_hint.next());
-            leader.next_index[peer] = retry_from.max(leader.match_index[peer].next());
+            leader.next_index[peer] = retry_from
+                .max(leader.match_index[peer].next())
+                .min(last_index.next());
         }
         // After a rejection, retry from the moved-back nextIndex; after a success, send what
         // accumulated meanwhile — either way within the window.
@@ -287,7 +341,17 @@ impl<M: StateMachine> Raft<M> {
         replicated.copy_from_slice(&leader.match_index);
         replicated[self.id.index()] = self.log.last_index();
         replicated.sort_unstable_by(|a, b| b.cmp(a));
-        let majority_index = replicated[self.quorum() - 1];
+        // The bug counts n / 2 servers as a majority.
+        let quorum = if self.bug == Some(Bug::QuorumOffByOne) {
+            (self.node_count as usize / 2).max(1)
+        } else {
+            self.quorum()
+        };
+        let mut majority_index = replicated[quorum - 1];
+        if self.bug.is_some() {
+            // A planted bug's matchIndex may claim entries the log no longer has.
+            majority_index = majority_index.min(self.log.last_index());
+        }
         if majority_index <= self.commit_index {
             return false;
         }
@@ -309,10 +373,16 @@ impl<M: StateMachine> Raft<M> {
     /// leader then answers the client that sent it.
     pub(super) fn apply_committed(&mut self, context: &mut Context<Self>) {
         assert!(
-            self.commit_index <= self.log.last_index(),
+            self.commit_index <= self.log.last_index() || self.bug.is_some(),
             "commit past the log's end"
         );
-        while self.last_applied < self.commit_index {
+        // Bug (Figure 2, lastApplied ≤ commitIndex): a leader applies whatever its log holds.
+        let limit = if self.bug == Some(Bug::ApplyUncommitted) && self.is_leader() {
+            self.log.last_index()
+        } else {
+            self.commit_index.min(self.log.last_index())
+        };
+        while self.last_applied < limit {
             let index = self.last_applied.next();
             let entry = self
                 .log
