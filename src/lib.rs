@@ -29,6 +29,7 @@ mod bugs_command;
 mod campaign;
 mod check_command;
 mod compare_command;
+mod explain_command;
 mod fuzz_command;
 #[cfg(test)]
 mod fuzz_harness;
@@ -69,6 +70,8 @@ enum Command {
     Replay(replay_command::ReplayArgs),
     /// Minimise a failure artifact to a small scenario that still fails the same way.
     Shrink(shrink_command::ShrinkArgs),
+    /// Explain a failure: the operations or nodes involved and what happened before it.
+    Explain(explain_command::ExplainArgs),
     /// Combine the results of fuzz shards into one file sorted by seed.
     Merge(merge_command::MergeArgs),
 }
@@ -116,6 +119,7 @@ pub fn main_with(extra: Vec<&'static dyn registry::Registered>) -> ExitCode {
         Command::Bugs(args) => bugs_command::execute(&args) as u8,
         Command::Replay(args) => replay_command::execute(&args) as u8,
         Command::Shrink(args) => shrink_command::execute(&args) as u8,
+        Command::Explain(args) => explain_command::execute(&args) as u8,
         Command::Merge(args) => merge_command::execute(&args) as u8,
         Command::List => {
             registry::list(&mut std::io::stdout().lock());

@@ -223,7 +223,16 @@ pub fn write_files(data: &RunData, out: &Path, formats: HistoryFormats) -> std::
         edn.as_mut().map(|file| file as &mut dyn Write),
     )?;
     if let Some(explanation) = &data.check_explanation {
-        fs::write(out.join("linearizability.txt"), explanation)?;
+        // The checker's account, then why: the conflicting operations with their nodes and
+        // the narrative up to the violation.
+        let mut text = explanation.clone();
+        if let Some(why) =
+            reports::explain::explain(data).filter(|_| data.stuck_operation.is_some())
+        {
+            text.push('\n');
+            text.push_str(&reports::explain::text(&why));
+        }
+        fs::write(out.join("linearizability.txt"), text)?;
     }
     Ok(())
 }
@@ -258,6 +267,10 @@ pub fn write_report(
                 sent: *sent,
             })
             .collect(),
+        messages: traced
+            .then(|| fs::read_to_string(out.join("trace.log")).ok())
+            .flatten()
+            .map(|trace| reports::messages::messages_of_trace(&trace)),
         ..reports::ReportOptions::default()
     };
     let files = reports::render_run(data, &options).map_err(|e| e.to_string())?;

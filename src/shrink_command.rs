@@ -127,9 +127,9 @@ pub fn execute(args: &ShrinkArgs) -> ExitStatus {
 /// What `shrink` starts from: an artifact (with the fingerprint and verdict it recorded), or a
 /// plain scenario file such as the `failures/seed-N.toml` the fuzzer writes beside each
 /// artifact (its `seed` and `expect` say which failure to keep).
-struct Input {
-    scenario: Scenario,
-    seed: u64,
+pub(crate) struct Input {
+    pub(crate) scenario: Scenario,
+    pub(crate) seed: u64,
     target: Option<&'static str>,
     recorded: Option<Artifact>,
 }
@@ -143,7 +143,7 @@ const FAILURE_KINDS: [&str; 5] = [
     "unknown",
 ];
 
-fn load_input(path: &Path) -> Result<Input, String> {
+pub(crate) fn load_input(path: &Path) -> Result<Input, String> {
     if path.extension().is_some_and(|e| e == "toml") {
         let scenario = crate::load::load_scenario(path).map_err(|e| e.to_string())?;
         let seed = scenario.seed;
@@ -299,18 +299,246 @@ impl Shrinker {
     }
 
     fn shrink(&mut self) {
+        self.cut_at_violation();
         for _ in 0..ROUNDS_MAX {
             let runs_before = self.runs;
             let size_before = self.size();
             self.remove_faults();
+            self.reduce_workload();
+            self.reduce_nodes();
+            self.cut_at_violation();
             self.shorten_run();
             self.shorten_faults();
-            self.reduce_workload();
             if self.exhausted() || self.size() == size_before || self.runs == runs_before {
                 break;
             }
         }
+        self.remove_single_faults();
+        // Operations last: fewer faults and a shorter run matter more than one request less,
+        // and the operations a run needs depend on its faults.
+        self.remove_operations();
+        self.cut_at_violation();
+        self.shorten_run();
+        self.simplify_settings();
         self.round_fault_times();
+        self.remove_single_faults();
+    }
+
+    /// Ends the run shortly after the violation, where nothing later can matter: for an
+    /// invariant, the event that broke it; for linearizability, the last completion among the
+    /// stuck operation and the operations it conflicts with. The run then lasts one client
+    /// timeout longer (clients stop invoking one timeout before the end, so every operation
+    /// invoked up to the violation is still invoked), faults that start after the violation
+    /// go, and a run that now ends before healing has no liveness phase. The candidate is run
+    /// and checked again like any other.
+    fn cut_at_violation(&mut self) {
+        let Some(violation) = violation_time(&self.last) else {
+            return;
+        };
+        let timeout = self.current.workload.timeout.as_nanos();
+        let end = (violation + timeout + MILLISECOND).div_ceil(MILLISECOND) * MILLISECOND;
+        let mut candidate = self.current.clone();
+        let late = |fault: &FaultSpec| fault.at.as_nanos() >= violation;
+        candidate.faults.retain(|fault| !late(fault));
+        if end < candidate.run.duration.as_nanos() {
+            candidate.run.duration = SimDuration::from_nanos(end);
+            candidate.faults.retain(|fault| fault.at.as_nanos() < end);
+        }
+        if candidate
+            .run
+            .heal_at
+            .is_some_and(|heal| heal >= candidate.run.duration)
+        {
+            candidate.run.heal_at = None;
+        }
+        if candidate.run.heal_at.is_none() {
+            // A safety failure needs no liveness phase.
+            candidate.run.liveness_bound = None;
+        }
+        if candidate.to_toml() == self.current.to_toml() {
+            return;
+        }
+        let (before, dropped) = (
+            self.current.run.duration,
+            self.current.faults.len() - candidate.faults.len(),
+        );
+        if self.attempt(candidate) {
+            let faults = match dropped {
+                0 => String::new(),
+                1 => " (1 later fault dropped)".to_string(),
+                n => format!(" ({n} later faults dropped)"),
+            };
+            println!(
+                "ended the run after the violation: {before} -> {}{faults}",
+                self.current.run.duration
+            );
+            return;
+        }
+        // The shorter run changed the outcome; the faults after the violation still cannot
+        // matter to it, unless their absence does.
+        let mut candidate = self.current.clone();
+        candidate.faults.retain(|fault| !late(fault));
+        if candidate.faults.len() < self.current.faults.len() && self.attempt(candidate) {
+            println!("dropped the faults that start after the violation");
+        }
+    }
+
+    /// The operations the last run invoked, as `[client, n]` pairs (see
+    /// `[workload] only_operations`), in order of invocation.
+    fn invoked_operations(&self) -> Vec<[u64; 2]> {
+        let clients = u64::from(self.current.workload.clients.max(1));
+        let only = self.current.workload.only_operations.as_ref();
+        let mut seen: Vec<usize> = vec![0; clients as usize];
+        let mut invoked = Vec::new();
+        for op in self.last.history.ops() {
+            let sim::history::Process::Client(process) = op.process else {
+                continue;
+            };
+            if op.kind != sim::history::OpType::Invoke {
+                continue;
+            }
+            let client = process % clients;
+            let count = &mut seen[client as usize];
+            let ordinal = match only {
+                // With a list, the client's i-th invocation is its i-th listed operation.
+                Some(only) => {
+                    let mut listed: Vec<u64> = (only.iter())
+                        .filter(|[c, _]| *c == client)
+                        .map(|[_, n]| *n)
+                        .collect();
+                    listed.sort_unstable();
+                    match listed.get(*count) {
+                        Some(n) => *n,
+                        None => continue,
+                    }
+                }
+                None => *count as u64,
+            };
+            *count += 1;
+            invoked.push([client, ordinal]);
+        }
+        invoked
+    }
+
+    /// Delta debugging over the client operations: the run invokes only the operations kept
+    /// (`[workload] only_operations`); the others are drawn and skipped. Chunks of later
+    /// operations are tried first: they are the likeliest not to matter.
+    fn remove_operations(&mut self) {
+        let invoked = self.invoked_operations();
+        if invoked.len() <= 1 || self.exhausted() {
+            return;
+        }
+        let set = |scenario: &mut Scenario, kept: &[[u64; 2]]| {
+            let mut kept = kept.to_vec();
+            kept.sort_unstable();
+            scenario.workload.only_operations = Some(kept);
+        };
+        let mut current = invoked;
+        let mut chunks = 2usize;
+        let before = current.len();
+        while !self.exhausted() && current.len() > 1 {
+            let count = current.len();
+            let chunks_now = chunks.min(count);
+            let chunk_len = count.div_ceil(chunks_now);
+            let mut removed = false;
+            let starts: Vec<usize> = (0..count).step_by(chunk_len).collect();
+            for &start in starts.iter().rev() {
+                let end = (start + chunk_len).min(count);
+                let mut kept = current.clone();
+                kept.drain(start..end);
+                let mut candidate = self.current.clone();
+                set(&mut candidate, &kept);
+                if self.attempt(candidate) {
+                    current = self.invoked_operations();
+                    removed = true;
+                    break;
+                }
+            }
+            if removed {
+                chunks = (chunks_now - 1).max(2);
+            } else if chunks_now >= count {
+                break;
+            } else {
+                chunks = (chunks_now * 2).min(count);
+            }
+        }
+        if current.len() < before {
+            println!(
+                "operations kept: {before} -> {} (listed in only_operations)",
+                current.len()
+            );
+        }
+    }
+
+    /// Makes the fault list 1-minimal: no single remaining fault can be dropped.
+    fn remove_single_faults(&mut self) {
+        let mut index = 0;
+        while index < self.current.faults.len() && !self.exhausted() {
+            let mut candidate = self.current.clone();
+            let dropped = candidate.faults.remove(index);
+            if self.attempt(candidate) {
+                println!("removed fault: {}", describe_fault(&dropped));
+                index = 0;
+            } else {
+                index += 1;
+            }
+        }
+    }
+
+    /// Fewer nodes: the smallest cluster (from three up) that still fails. Faults, links and
+    /// clocks of the nodes that go are dropped with them.
+    fn reduce_nodes(&mut self) {
+        let nodes = self.current.cluster.nodes;
+        for fewer in 3..nodes {
+            let mut candidate = self.current.clone();
+            candidate.cluster.nodes = fewer;
+            candidate
+                .faults
+                .retain(|fault| fault_nodes(fault).iter().all(|&n| n < fewer));
+            candidate
+                .network
+                .links
+                .retain(|l| l.from < fewer && l.to < fewer);
+            candidate.clocks.nodes.retain(|c| c.node < fewer);
+            if self.attempt(candidate) {
+                println!("nodes: {nodes} -> {fewer}");
+                return;
+            }
+        }
+    }
+
+    /// Settings that may not matter to the failure, each dropped if the failure stays without
+    /// it: configured clocks, unsynced-write loss, network-wide loss, duplication and
+    /// reordering, per-link overrides.
+    fn simplify_settings(&mut self) {
+        type Change = (&'static str, fn(&mut Scenario));
+        let changes: [Change; 5] = [
+            ("configured clocks", |s| {
+                s.clocks.nodes.clear();
+                s.clocks.clients.clear();
+            }),
+            ("loss of unsynced writes", |s| {
+                s.storage.lose_unsynced = false
+            }),
+            ("network loss, duplication and reordering", |s| {
+                s.network.loss = sim::rng::Ratio::ZERO;
+                s.network.duplicate = sim::rng::Ratio::ZERO;
+                s.network.reorder = sim::rng::Ratio::ZERO;
+            }),
+            ("per-link overrides", |s| s.network.links.clear()),
+            ("the liveness bound", |s| {
+                if s.run.heal_at.is_none() {
+                    s.run.liveness_bound = None;
+                }
+            }),
+        ];
+        for (name, change) in changes {
+            let mut candidate = self.current.clone();
+            change(&mut candidate);
+            if candidate.to_toml() != self.current.to_toml() && self.attempt(candidate) {
+                println!("dropped {name}");
+            }
+        }
     }
 
     /// Rounds fault times to whole milliseconds, for a file a human reads: all faults at once,
@@ -346,7 +574,7 @@ impl Shrinker {
     }
 
     /// What the search makes smaller, for telling whether a round achieved anything.
-    fn size(&self) -> (usize, u64, u64, u32, u32) {
+    fn size(&self) -> (usize, u64, u64, u32, u32, u32, Option<toml::Value>) {
         let fault_time: u64 = self
             .current
             .faults
@@ -359,6 +587,8 @@ impl Shrinker {
             fault_time,
             self.current.workload.clients,
             self.current.workload.rate,
+            self.current.cluster.nodes,
+            self.current.workload.options.get("keys").cloned(),
         )
     }
 
@@ -494,6 +724,17 @@ impl Shrinker {
         if kept < u64::from(rate) {
             println!("rate: {rate} -> {kept} operations per second per client");
         }
+        // Fewer keys, for workloads that have them (a candidate whose options the workload
+        // rejects is never run).
+        let keys = (self.current.workload.options.get("keys"))
+            .and_then(toml::Value::as_integer)
+            .unwrap_or(KEYS_DEFAULT);
+        let kept = self.bisect(1, keys as u64, |scenario, value| {
+            (scenario.workload.options).insert("keys".to_string(), (value as i64).into());
+        });
+        if kept < keys as u64 {
+            println!("keys: {keys} -> {kept}");
+        }
     }
 
     /// The smallest value in `floor..=current` found to keep the failure, by trying `floor` and
@@ -565,6 +806,47 @@ fn same_failure(original: &RunData, candidate: &RunData, scenario: &Scenario) ->
         }
         (expected, found) => expected.kind() == found.kind(),
     }
+}
+
+/// The register and counter workloads' default number of keys.
+const KEYS_DEFAULT: i64 = 3;
+
+/// When the failure happened, in nanoseconds, for a safety violation: for linearizability, the
+/// last completion among the stuck operation and the operations it conflicts with; for an
+/// invariant, the event that broke it. `None` for other failures.
+fn violation_time(data: &RunData) -> Option<u64> {
+    let sim::outcome::Verdict::SafetyViolation { time, .. } = &data.verdict else {
+        return None;
+    };
+    let Some(stuck) = data.stuck_operation else {
+        return Some(time.0);
+    };
+    let spans = sim::conflict::spans(&data.history);
+    let involved = std::iter::once(stuck).chain(data.conflicting_operations.iter().copied());
+    involved
+        .filter_map(|invoke| spans.iter().find(|s| s.invoke as u64 == invoke))
+        .filter_map(|span| span.complete)
+        .map(|complete| data.history.time(complete))
+        .max()
+        .or(Some(time.0))
+}
+
+/// The nodes a fault names explicitly.
+fn fault_nodes(fault: &FaultSpec) -> Vec<u32> {
+    let entry = sim::scenario::FaultEntry::from(fault);
+    let mut nodes = Vec::new();
+    for node in [entry.node, entry.from, entry.to].into_iter().flatten() {
+        if let NodeRef::Id(n) = node {
+            nodes.push(n);
+        }
+    }
+    if let Some(trigger) = &fault.trigger {
+        nodes.extend(trigger.node);
+    }
+    if let Some(groups) = &entry.groups {
+        nodes.extend(groups.iter().flatten().copied());
+    }
+    nodes
 }
 
 /// When a fault stops mattering: its start plus its duration.

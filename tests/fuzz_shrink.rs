@@ -198,3 +198,38 @@ fn artifact_that_no_longer_fails_is_refused() {
     );
     drop(path);
 }
+
+/// A planted bug's failing seed shrinks to a scenario whose faults are 1-minimal: without any
+/// single one of them the same seed no longer fails.
+#[test]
+fn shrunk_faults_are_one_minimal() {
+    let out = fresh_dir("one-minimal");
+    let shrunk = out.join("shrunk.toml");
+    let shrink = detsim(&[
+        "shrink",
+        "scenarios/raft/bug-vote-without-log-check.toml",
+        "--out",
+        arg(&shrunk),
+    ]);
+    assert_eq!(shrink.code, 0, "{}", shrink.stderr);
+    let scenario = sim::scenario::Scenario::load(&shrunk).unwrap();
+    assert!(!scenario.faults.is_empty());
+    for index in 0..scenario.faults.len() {
+        let mut without = scenario.clone();
+        let dropped = without.faults.remove(index);
+        let file = out.join(format!("without-{index}.toml"));
+        std::fs::write(&file, without.to_toml()).unwrap();
+        let run = detsim(&[
+            "run",
+            arg(&file),
+            "--no-trace",
+            "--no-report",
+            "--out",
+            arg(&out.join(format!("run-{index}"))),
+        ]);
+        assert_ne!(
+            run.code, 1,
+            "still fails without fault {index} ({dropped:?})"
+        );
+    }
+}

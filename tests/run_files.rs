@@ -87,3 +87,65 @@ fn a_protocols_own_figures_reach_the_summary_and_the_report() {
     assert!(index.contains("<h2>Protocol figures</h2>"));
     assert!(index.contains("<td>in doubt total</td>"));
 }
+
+/// `detsim explain` on a shrunk stale read names the write the read should have seen and the
+/// node that served each; the run's report has `messages.svg`, linked from `index.html`.
+#[test]
+fn explain_names_the_conflicting_write_and_the_report_draws_the_messages() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("explain");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let shrunk = out.join("stale.toml");
+    let detsim = env!("CARGO_BIN_EXE_detsim");
+    let shrink = Command::new(detsim)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "shrink",
+            "scenarios/raft/bug-stale-local-read.toml",
+            "--out",
+        ])
+        .arg(&shrunk)
+        .output()
+        .unwrap();
+    assert_eq!(shrink.status.code(), Some(0), "{shrink:?}");
+    let explain = Command::new(detsim)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("explain")
+        .arg(&shrunk)
+        .output()
+        .unwrap();
+    assert_eq!(explain.status.code(), Some(0), "{explain:?}");
+    let text = String::from_utf8(explain.stdout).unwrap();
+    assert!(text.contains("it conflicts with"), "{text}");
+    assert!(text.contains("a stale read"), "{text}");
+    assert!(text.contains("became leader of term"), "{text}");
+    // Every named operation says which node served it.
+    let named: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("  process "))
+        .collect();
+    assert!(named.len() >= 2, "{text}");
+    assert!(named.iter().all(|line| line.contains(" via n")), "{text}");
+    let run = Command::new(detsim)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("run")
+        .arg(&shrunk)
+        .arg("--out")
+        .arg(out.join("run"))
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let svg = std::fs::read_to_string(out.join("run/messages.svg")).unwrap();
+    assert!(svg.contains("leader, term"), "no leader marked");
+    assert!(svg.contains("safety violation at"), "no violation marked");
+    assert!(
+        svg.contains("conflicts with it"),
+        "the conflicting operation is not marked"
+    );
+    let index = std::fs::read_to_string(out.join("run/index.html")).unwrap();
+    assert!(index.contains("href=\"messages.svg\""));
+    assert!(index.contains("Why it failed"));
+    let explanation = std::fs::read_to_string(out.join("run/linearizability.txt")).unwrap();
+    assert!(explanation.contains("it conflicts with"), "{explanation}");
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -100,9 +100,9 @@ fn correct_2pc_passes_1000_swarm_seeds() {
 /// the first; the bug scenarios replay them in the default suite.
 const FIRST_FAILURES: [(&str, u64, &str); 4] = [
     ("commit-on-timeout", 0, "commit-without-decision"),
-    ("decide-before-logging", 395, "atomicity"),
+    ("decide-before-logging", 171, "atomicity"),
     ("forget-prepared", 0, "conservation"),
-    ("presume-commit", 2, "commit-without-decision"),
+    ("presume-commit", 0, "commit-without-decision"),
 ];
 
 /// Every planted bug is caught at its recorded seed, by the recorded property.

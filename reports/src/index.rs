@@ -26,6 +26,7 @@ pub fn render(
     write_messages(&mut body, report);
     write_figures(&mut body, data);
     write_stuck(&mut body, data, operations);
+    write_explanation(&mut body, data);
     write_faults(&mut body, data);
     write_plots(&mut body, options);
     write_files(&mut body, options);
@@ -211,6 +212,19 @@ fn write_stuck(body: &mut String, data: &RunData, operations: &[Operation]) {
     );
 }
 
+/// Why the run failed: the cause (the conflicting operations, each with its node) and the
+/// narrative up to the violation ([`crate::explain`]).
+fn write_explanation(body: &mut String, data: &RunData) {
+    let Some(explanation) = crate::explain::explain(data) else {
+        return;
+    };
+    let _ = writeln!(
+        body,
+        "<h2>Why it failed</h2>\n<pre class=\"explain\">{}</pre>",
+        html(&crate::explain::text(&explanation))
+    );
+}
+
 fn write_faults(body: &mut String, data: &RunData) {
     body.push_str("<h2>Faults</h2>\n");
     if data.faults.is_empty() {
@@ -290,6 +304,12 @@ fn write_files(body: &mut String, options: &ReportOptions) {
          operation, one lane per client</li>\n<li><a href=\"report.json\">report.json</a>: the \
          data behind these plots and tables</li>\n",
     );
+    if options.messages.is_some() {
+        body.push_str(
+            "<li><a href=\"messages.svg\">messages.svg</a>: the message diagram, one lane per \
+             node and client, arrows coloured by kind</li>\n",
+        );
+    }
     let links = [
         (&options.history_file, "the client history"),
         (&options.trace_file, "the event trace"),

@@ -29,6 +29,7 @@
 //!     history: RecordedHistory::default(),
 //!     heal_time: None,
 //!     stuck_operation: None,
+//!     conflicting_operations: Vec::new(),
 //!     check_explanation: None,
 //!     figures: Default::default(),
 //!     leaders: Vec::new(),
@@ -40,8 +41,10 @@
 
 pub mod compare;
 pub mod data;
+pub mod explain;
 pub mod format;
 pub mod index;
+pub mod messages;
 pub mod operations;
 pub mod pixels;
 pub mod plot;
@@ -121,6 +124,9 @@ pub struct ReportOptions {
     /// Messages sent per kind, shown in the summary when not empty. `RunData` only counts
     /// all messages; the engine can fill this from its trace.
     pub messages_by_kind: Vec<MessageCount>,
+    /// The run's messages from its trace ([`messages::messages_of_trace`]); when given, the
+    /// report has `messages.svg`.
+    pub messages: Option<Vec<messages::Message>>,
     /// Bucket width for the time series, nanoseconds; `None` picks one from the run length
     /// ([`bucket_width`]).
     pub bucket_width: Option<u64>,
@@ -268,6 +274,12 @@ pub fn render_run(data: &RunData, options: &ReportOptions) -> Result<Vec<ReportF
         bucket_width: width,
     };
     add_plot(&mut files, &mut pngs, options.png, PLOTS[4].0, &waiting)?;
+    if let Some(messages) = &options.messages {
+        files.push(ReportFile {
+            name: "messages.svg".to_string(),
+            contents: messages::render(data, messages).into_bytes(),
+        });
+    }
     let mut json = serde_json::to_vec_pretty(&report)?;
     json.push(b'\n');
     files.push(ReportFile {

@@ -182,6 +182,7 @@ pub fn sample_run() -> RunData {
         history: history.into(),
         heal_time: Some(SimTime(8_000 * MILLI)),
         stuck_operation: stuck,
+        conflicting_operations: Vec::new(),
         check_explanation: None,
         figures: Default::default(),
         leaders: vec![

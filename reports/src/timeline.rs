@@ -107,6 +107,7 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
     if leader_lane {
         write_leaders(&mut svg, data, run_end, width, leader_y);
     }
+    let mut marks = String::new();
     for operation in operations {
         let lane = clients.binary_search(&operation.process).unwrap_or(0) as u64;
         let y = AXIS_HEIGHT + lane * LANE_HEIGHT + (LANE_HEIGHT - BAR_HEIGHT) / 2;
@@ -121,8 +122,12 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
         } else {
             format!("op {}", operation.outcome.name())
         };
+        let conflicting =
+            !stuck && (data.conflicting_operations.iter()).any(|&index| operation.has_entry(index));
         let (class, id) = if stuck {
             (format!("{class} stuck"), " id=\"stuck\"")
+        } else if conflicting {
+            (format!("{class} conflict"), "")
         } else {
             (class, "")
         };
@@ -134,15 +139,25 @@ pub fn render(data: &RunData, operations: &[Operation], run_end: u64) -> String 
             tenths(bar_width),
             html(&describe(operation, stuck)),
         );
+        if conflicting {
+            // Labels go on top of every bar, after the loop: a later bar must not hide them.
+            let _ = writeln!(
+                marks,
+                "<text class=\"conflict-label\" x=\"{}\" y=\"{}\">◀ conflict</text>",
+                tenths(start + bar_width + 40),
+                y + BAR_HEIGHT - 2
+            );
+        }
         if stuck {
             let _ = writeln!(
-                svg,
+                marks,
                 "<text class=\"stuck-label\" x=\"{}\" y=\"{}\">◀ cannot be linearized</text>",
                 tenths(start + bar_width + 40),
                 y + BAR_HEIGHT - 2
             );
         }
     }
+    svg.push_str(&marks);
     svg.push_str("</svg>\n");
     page(data, &labels, &svg, operations.len(), &collapsed)
 }
@@ -401,6 +416,12 @@ fn page(
         "<span class=\"key\"><span class=\"swatch open\"></span>never completed</span>\
          <span class=\"key\"><span class=\"swatch stuck\"></span>cannot be linearized</span>",
     );
+    if !data.conflicting_operations.is_empty() {
+        legend.push_str(
+            "<span class=\"key\"><span class=\"swatch conflict\"></span>conflicts with the \
+             one that cannot be linearized</span>",
+        );
+    }
     let mut kinds: Vec<_> = data.faults.iter().map(|fault| fault.kind).collect();
     kinds.sort_unstable();
     kinds.dedup();
@@ -444,6 +465,7 @@ h1 { font-size: 1.3em; }
 .swatch { display: inline-block; width: 1.4em; height: 0.8em; margin-right: 0.4em; vertical-align: middle; }
 .swatch.open { background: repeating-linear-gradient(45deg, #aa3377, #aa3377 3px, #fff 3px, #fff 6px); }
 .swatch.stuck { border: 2px solid #000; background: #ee6677; }
+.swatch.conflict { border: 2px dashed #000; background: #4477aa; }
 #detail { font-family: 'DejaVu Sans Mono', monospace; font-size: 0.85em; background: #f4f4f4; padding: 0.4em; min-height: 1.2em; }
 .lanes { display: flex; border: 1px solid #ddd; }
 .labels { flex: none; border-right: 1px solid #ddd; }
@@ -464,5 +486,7 @@ svg text { font-family: 'DejaVu Sans', sans-serif; font-size: 11px; }
 .op.open { fill: url(#open-stripes); stroke: #aa3377; stroke-width: 1; }
 .op:hover { stroke: #000; stroke-width: 1; }
 .op.stuck { stroke: #000; stroke-width: 2.5; }
+.op.conflict { stroke: #000; stroke-width: 2; stroke-dasharray: 4 2; }
+.conflict-label { font-style: italic; fill: #000; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 .stuck-label { font-weight: bold; fill: #000; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 ";

@@ -107,6 +107,7 @@ fn tiny_run() -> RunData {
         history: History { ops }.into(),
         heal_time: Some(SimTime(700 * MILLI)),
         stuck_operation: None,
+        conflicting_operations: Vec::new(),
         check_explanation: None,
         figures: Default::default(),
         leaders: Vec::new(),

@@ -75,6 +75,7 @@ pub mod baseline;
 pub mod client;
 pub mod clock;
 pub mod completion;
+pub mod conflict;
 pub mod fault;
 pub mod history_files;
 pub mod invariants;

@@ -283,6 +283,11 @@ pub struct RunData {
     /// The index of the history entry the checker could not place, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stuck_operation: Option<u64>,
+    /// The history entries (invocations) of the operations the stuck one conflicts with: without
+    /// them, the history up to the stuck operation's completion is linearizable
+    /// ([`crate::conflict`]). Empty when none is named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicting_operations: Vec<u64>,
     /// The client history (true times), compact; `history.to_history()` gives Jepsen ops. Not
     /// part of the summary: it is written to the history files.
     #[serde(skip)]

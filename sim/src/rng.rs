@@ -2,9 +2,12 @@
 //!
 //! `SimRng` wraps `rand_chacha::ChaCha8Rng`, a pinned algorithm whose output is specified bit for
 //! bit, and samples ranges with its own fixed integer algorithms, so a seed means the same thing
-//! on every machine and in every version of the `rand` ecosystem. Sub-streams (network, nemesis,
-//! workload, timers, ...) are ChaCha streams of the same root seed, selected by a fixed
-//! [`Stream`] number: drawing more numbers in one subsystem never shifts the draws of another.
+//! on every machine and in every version of the `rand` ecosystem. Sub-streams are ChaCha streams
+//! of the same root seed, selected by a [`Stream`] purpose and, through [`SimRng::keyed`], an
+//! entity: each node-to-node link, each node's timers and disk, each client's think times,
+//! choices, timers and network, each fault kind and target. Drawing more numbers for one entity
+//! never shifts the draws of another, so removing a fault or a client while shrinking changes
+//! as little else of the run as possible (the run after the change is still mostly the same run).
 //! Probabilities are integer ratios ([`Ratio`]), never floats, wherever they drive a decision.
 
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -33,6 +36,36 @@ pub enum Stream {
     SwarmDraw = 7,
     /// The swarm's draw of protocol and workload options, drawn again while rejected.
     SwarmDrawOptions = 8,
+}
+
+/// The purposes of per-entity streams ([`SimRng::keyed`]): each entity (a link, a node, a client,
+/// a fault kind) draws for one purpose from a stream of its own. Their numbers are part of the
+/// determinism contract, like [`Stream`]'s; they only ever get appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u64)]
+pub enum Purpose {
+    /// One node-to-node link's latency, loss, duplication and reordering (keyed by source and
+    /// target).
+    Link = 7,
+    /// One client's requests crossing the network, and refusals of its connections (keyed by
+    /// client).
+    ClientRequests = 8,
+    /// Replies crossing the network to one client (keyed by client).
+    ClientReplies = 9,
+    /// One node's randomized timers (keyed by node).
+    NodeTimers = 10,
+    /// One client's think times (keyed by client).
+    ClientThink = 11,
+    /// One client half's choices and, unless draws are reply-independent, its operations
+    /// (keyed by client).
+    ClientChoices = 12,
+    /// One client half's randomized timers (keyed by client).
+    ClientTimers = 13,
+    /// One node's disk: fsync latency (keyed by node).
+    NodeStorage = 14,
+    /// Runtime choices of the faults of one kind and target (keyed by a hash of the fault
+    /// without its time).
+    Fault = 15,
 }
 
 /// A seeded pseudo-random generator with a fixed algorithm and fixed sampling.
@@ -64,6 +97,27 @@ impl SimRng {
         // Stream ids below 256 are the subsystems' own streams; sub-streams sit above them.
         rng.inner
             .set_stream(((u64::from(index) + 1) << 8) | stream as u64);
+        rng
+    }
+
+    /// The generator of one entity's purpose, keyed by `key` (a node, a client, a link's two
+    /// ends): independent of every other key, so that removing a fault, a client or a node
+    /// leaves the draws of every other entity as they were. This is what lets a shrinker cut a
+    /// run without turning it into a different run.
+    pub fn keyed(seed: u64, purpose: Purpose, key: &[u64]) -> SimRng {
+        // splitmix64's finaliser over the purpose and the key words; the top bit keeps these
+        // stream ids apart from the small fixed ones and from `substream`'s.
+        let mix = |mut z: u64| {
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let mut id = mix(purpose as u64 ^ 0x9E37_79B9_7F4A_7C15);
+        for &word in key {
+            id = mix(id ^ word.wrapping_add(0x9E37_79B9_7F4A_7C15));
+        }
+        let mut rng = SimRng::new(seed);
+        rng.inner.set_stream(id | (1 << 63));
         rng
     }
 
@@ -216,6 +270,21 @@ mod tests {
         let n: Vec<u64> = (0..4).map(|_| network.next_u64()).collect();
         let w: Vec<u64> = (0..4).map(|_| workload.next_u64()).collect();
         assert_ne!(n, w);
+    }
+
+    #[test]
+    fn keyed_streams_differ_by_key_and_purpose() {
+        let first = |stream, key: &[u64]| SimRng::keyed(9, stream, key).next_u64();
+        assert_eq!(first(Purpose::Link, &[0, 1]), first(Purpose::Link, &[0, 1]));
+        assert_ne!(first(Purpose::Link, &[0, 1]), first(Purpose::Link, &[1, 0]));
+        assert_ne!(
+            first(Purpose::Link, &[0, 1]),
+            first(Purpose::NodeTimers, &[0, 1])
+        );
+        assert_ne!(
+            first(Purpose::ClientThink, &[0]),
+            first(Purpose::ClientThink, &[1])
+        );
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub struct Scenario {
     #[serde(default)]
     pub network: NetworkSection,
     /// Node clocks.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "ClocksSection::is_empty")]
     pub clocks: ClocksSection,
     /// Durable storage.
     #[serde(default)]
@@ -119,16 +119,19 @@ pub struct NetworkSection {
     #[serde(default)]
     pub latency: Latency,
     /// Loss probability, e.g. `"1/100"`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub loss: Ratio,
     /// Duplication probability.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub duplicate: Ratio,
     /// Reordering probability.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub reorder: Ratio,
     /// Largest extra delay of a reordered message.
-    #[serde(default = "default_reorder_delay")]
+    #[serde(
+        default = "default_reorder_delay",
+        skip_serializing_if = "is_default_reorder_delay"
+    )]
     pub reorder_delay: SimDuration,
     /// Per-link overrides.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -142,6 +145,16 @@ pub struct NetworkSection {
 
 fn default_reorder_delay() -> SimDuration {
     SimDuration::from_millis(20)
+}
+
+// Written scenarios (shrunk files, artifacts) leave out what is at its default, so a reader
+// sees only what was chosen.
+fn is_zero(ratio: &Ratio) -> bool {
+    ratio.is_zero()
+}
+
+fn is_default_reorder_delay(delay: &SimDuration) -> bool {
+    *delay == default_reorder_delay()
 }
 
 impl Default for NetworkSection {
@@ -207,6 +220,13 @@ pub struct ClocksSection {
     pub clients: Vec<ClientClockSpec>,
 }
 
+impl ClocksSection {
+    /// Whether no clock is configured.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty() && self.clients.is_empty()
+    }
+}
+
 /// `[[clocks.clients]]`: a client process's clocks, as [`ClockSpec`] is a node's.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -245,7 +265,7 @@ pub struct StorageSection {
     #[serde(default = "default_fsync")]
     pub fsync: Latency,
     /// Whether a crash loses writes that were not yet durable.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub lose_unsynced: bool,
 }
 
@@ -300,6 +320,12 @@ pub struct WorkloadSection {
     /// taken by an idle client; an arrival that finds all busy waits for the first free one).
     #[serde(skip_serializing_if = "Arrivals::is_closed")]
     pub arrivals: Arrivals,
+    /// Only these operations are invoked, as `[client, n]` pairs (`n` counts a client's
+    /// operations from 0); every other one is drawn, so the rest of the run's draws stay as
+    /// they were, but skipped: the client thinks again instead. `detsim shrink` writes it
+    /// when a failure needs only a few of the operations. `None`: every operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only_operations: Option<Vec<[u64; 2]>>,
     /// The workload's own fields (`keys`, `mix`, ...), checked by the workload.
     #[serde(flatten)]
     pub options: toml::Table,
@@ -310,7 +336,7 @@ fn is_false(value: &bool) -> bool {
 }
 
 /// The generic fields of `[workload]`; every other field belongs to the workload kind.
-const WORKLOAD_GENERIC_FIELDS: [&str; 11] = [
+const WORKLOAD_GENERIC_FIELDS: [&str; 12] = [
     "kind",
     "clients",
     "rate",
@@ -322,6 +348,7 @@ const WORKLOAD_GENERIC_FIELDS: [&str; 11] = [
     "failover_after",
     "placement",
     "arrivals",
+    "only_operations",
 ];
 
 /// Where client processes sit on the network.
@@ -386,6 +413,7 @@ impl Default for WorkloadSection {
             failover_after: None,
             placement: Placement::Outside,
             arrivals: Arrivals::Closed,
+            only_operations: None,
             options: toml::Table::new(),
         }
     }
@@ -419,6 +447,7 @@ impl<'de> Deserialize<'de> for WorkloadSection {
                         "failover_after" => section.failover_after = Some(map.next_value()?),
                         "placement" => section.placement = map.next_value()?,
                         "arrivals" => section.arrivals = map.next_value()?,
+                        "only_operations" => section.only_operations = Some(map.next_value()?),
                         _ => {
                             let value: toml::Value = map.next_value()?;
                             section.options.insert(key, value);

@@ -41,6 +41,17 @@ pub fn judge_history<W: Workload>(data: &mut RunData, workload: &W, options: &Ch
             time,
         } => {
             data.stuck_operation = stuck_entry;
+            if let Some(stuck) = stuck_entry {
+                data.conflicting_operations = crate::conflict::conflicting_operations(
+                    &data.history,
+                    workload,
+                    options,
+                    stuck as usize,
+                )
+                .into_iter()
+                .map(|position| position as u64)
+                .collect();
+            }
             data.verdict = Verdict::SafetyViolation {
                 property,
                 detail,

@@ -22,7 +22,7 @@ use crate::completion::{Completion, CompletionClass};
 use crate::invariants::{CompletionEvent, Invariants};
 use crate::network::{Latency, Transmission};
 use crate::protocol::{ClientId, NodeId, Protocol, RequestId, TimerDelay};
-use crate::rng::{SimRng, Stream};
+use crate::rng::{Purpose, SimRng, Stream};
 use crate::scenario::{Placement, Scenario};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{OperationOf, OutputOf, Workload};
@@ -62,6 +62,8 @@ struct ClientState<P: Protocol> {
     paused: bool,
     /// Events that came while the client was paused, in arrival order.
     inbox: Vec<Event<P>>,
+    /// How many operations the client has drawn (invoked or skipped).
+    drawn: u64,
 }
 
 /// Open-loop arrivals: a Poisson stream at the whole workload's rate, on streams of its own so
@@ -82,7 +84,17 @@ pub(super) struct Clients<P: Protocol> {
     reply_independent: bool,
     /// Per client, the stream its operations are drawn from when draws are reply-independent.
     operation_rngs: Vec<SimRng>,
-    latency: Latency,
+    /// Per client, its think times.
+    think_rngs: Vec<SimRng>,
+    /// Per client, its half's choices (and its operations unless draws are reply-independent).
+    choice_rngs: Vec<SimRng>,
+    /// Per client, its half's randomized timers.
+    timer_rngs: Vec<SimRng>,
+    /// Per client, its requests' (and refused connections') network draws.
+    request_rngs: Vec<SimRng>,
+    /// Per client, the network draws of replies to it.
+    pub(super) reply_rngs: Vec<SimRng>,
+    pub(super) latency: Latency,
     think: Latency,
     timeout: SimDuration,
     redirect_backoff: SimDuration,
@@ -131,7 +143,17 @@ impl<P: Protocol> Clients<P> {
                 backlog: std::collections::VecDeque::new(),
             }
         });
+        let per_client = |stream| {
+            (0..section.clients)
+                .map(|client| SimRng::keyed(seed, stream, &[u64::from(client)]))
+                .collect::<Vec<_>>()
+        };
         Clients {
+            think_rngs: per_client(Purpose::ClientThink),
+            choice_rngs: per_client(Purpose::ClientChoices),
+            timer_rngs: per_client(Purpose::ClientTimers),
+            request_rngs: per_client(Purpose::ClientRequests),
+            reply_rngs: per_client(Purpose::ClientReplies),
             open,
             states: Vec::with_capacity(section.clients as usize),
             workload,
@@ -165,14 +187,10 @@ impl<P: Protocol> Clients<P> {
         self.states.len()
     }
 
-    /// One client-link latency.
-    pub(super) fn latency(&self, rng: &mut SimRng) -> SimDuration {
-        self.latency.sample(rng)
-    }
-
-    /// The client links' latency distribution.
-    pub(super) fn latency_model(&self) -> &Latency {
-        &self.latency
+    /// How long client `client` takes to learn that a node refused its connection: one
+    /// client-link latency, drawn from the client's request stream.
+    pub(super) fn refusal_latency(&mut self, client: u32) -> SimDuration {
+        self.latency.sample(&mut self.request_rngs[client as usize])
     }
 
     pub(super) fn into_workload(self) -> P::Workload {
@@ -201,7 +219,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 self.node_count,
                 clock.monotonic_at(self.now),
                 None,
-                &mut self.workload_rng,
+                &mut self.clients.choice_rngs[client as usize],
                 &mut self.clients.effects,
             )
             .with_wall_clock(clock.wall_at(self.now));
@@ -221,6 +239,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 base_drift_ppm: drift,
                 paused: false,
                 inbox: Vec::new(),
+                drawn: 0,
             });
         }
     }
@@ -232,7 +251,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             return;
         }
         for client in 0..self.clients.len() as u32 {
-            let gap = self.clients.think.sample(&mut self.workload_rng);
+            let gap = (self.clients.think).sample(&mut self.clients.think_rngs[client as usize]);
             self.push(SimTime::ZERO + gap, Event::ClientReady { client });
         }
     }
@@ -256,7 +275,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             self.node_count,
             monotonic,
             request,
-            &mut self.workload_rng,
+            &mut self.clients.choice_rngs[index],
             &mut self.clients.effects,
         )
         .with_wall_clock(wall);
@@ -288,7 +307,8 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 let delay = match delay {
                     TimerDelay::Fixed(delay) => delay,
                     TimerDelay::Range(low, high) => {
-                        SimDuration(self.timer_rng.between(low.0, high.0))
+                        let rng = &mut self.clients.timer_rngs[client as usize];
+                        SimDuration(rng.between(low.0, high.0))
                     }
                 };
                 let state = &mut self.clients.states[client as usize];
@@ -326,9 +346,13 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             self.stats.messages_dropped += 1;
             return;
         }
-        let transmission = self
-            .network
-            .transmit_client(&self.clients.latency, &mut self.network_rng);
+        if self.trace.enabled() {
+            self.trace_line(format_args!("send c{client}->{target} request {request:?}"));
+        }
+        let transmission = self.network.transmit_client(
+            &self.clients.latency,
+            &mut self.clients.request_rngs[client as usize],
+        );
         let departs = self.now + delay;
         let arrival = |request| Event::RequestArrives {
             node: target,
@@ -421,8 +445,18 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             } else {
                 self.clients
                     .workload
-                    .next_operation(client, &mut self.workload_rng)
+                    .next_operation(client, &mut self.clients.choice_rngs[index])
             };
+        let ordinal = self.clients.states[index].drawn;
+        self.clients.states[index].drawn += 1;
+        if let Some(only) = &self.scenario.workload.only_operations {
+            if !only.contains(&[u64::from(client), ordinal]) {
+                // Drawn but skipped: the client thinks again.
+                self.fold((self.now.0, 12u8, client, ordinal));
+                self.schedule_next(client);
+                return Applied::Other;
+            }
+        }
         let request = RequestId(self.clients.next_request);
         self.clients.next_request += 1;
         let process = self.clients.states[index].process;
@@ -638,7 +672,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             }
             return;
         }
-        let gap = self.clients.think.sample(&mut self.workload_rng);
+        let gap = (self.clients.think).sample(&mut self.clients.think_rngs[client as usize]);
         self.push(self.now + gap, Event::ClientReady { client });
     }
 

@@ -10,8 +10,10 @@ use crate::invariants::Invariants;
 use crate::network::{shapes, FaultRates};
 use crate::outcome::{FaultKind, FaultWindow};
 use crate::protocol::{NodeId, Protocol, Role};
+use crate::rng::{Purpose, SimRng};
 use crate::scenario::{Fault, NodeRef, Partition, Target};
 use crate::time::SimTime;
+use std::hash::{Hash, Hasher};
 
 /// What the nemesis keeps while the run goes on.
 #[derive(Default)]
@@ -26,6 +28,17 @@ pub(super) struct FaultState {
 }
 
 impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
+    /// The stream of the fault being applied: one per fault kind and target, keyed by the
+    /// fault without its times, so that dropping, moving or shortening one fault leaves every
+    /// other fault's choices as they were.
+    fn fault_rng(&mut self) -> &mut SimRng {
+        let key = self.fault_key;
+        let seed = self.seed;
+        self.fault_rngs
+            .entry(key)
+            .or_insert_with(|| SimRng::keyed(seed, Purpose::Fault, &[key]))
+    }
+
     fn resolve(&mut self, node: NodeRef) -> NodeId {
         match node {
             NodeRef::Id(n) => NodeId(n),
@@ -39,10 +52,16 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                     .max_by_key(|(i, view)| (view.term, std::cmp::Reverse(*i)));
                 match leader {
                     Some((i, _)) => NodeId(i as u32),
-                    None => NodeId(self.nemesis_rng.below(u64::from(self.node_count)) as u32),
+                    None => {
+                        let count = u64::from(self.node_count);
+                        NodeId(self.fault_rng().below(count) as u32)
+                    }
                 }
             }
-            NodeRef::Random => NodeId(self.nemesis_rng.below(u64::from(self.node_count)) as u32),
+            NodeRef::Random => {
+                let count = u64::from(self.node_count);
+                NodeId(self.fault_rng().below(count) as u32)
+            }
         }
     }
 
@@ -123,6 +142,11 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         let spec = &faults[index];
         let mut nodes = Vec::new();
         self.fold((self.now.0, 10u8, index));
+        self.fault_key = {
+            let mut hasher = crate::trace::FixedHasher::default();
+            format!("{:?}", spec.fault).hash(&mut hasher);
+            hasher.finish()
+        };
         let window = match &spec.fault {
             Fault::Partition(partition) => {
                 let (groups, label) = self.partition_groups(partition);
@@ -286,7 +310,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 (shapes::isolate(n, node), format!("isolate {node}"))
             }
             Partition::Halves => {
-                let groups = shapes::halves(n, &mut self.nemesis_rng);
+                let groups = shapes::halves(n, self.fault_rng());
                 let label = format!("halves {}", describe_groups(&groups));
                 (groups, label)
             }

@@ -38,7 +38,7 @@ use crate::network::Network;
 use crate::outcome::{LeaderChange, RunData, RunStats, Verdict};
 use crate::protocol::{ClientId, Context, Effect, NodeId, Protocol, Role};
 use crate::recorder::RecordedHistory;
-use crate::rng::{SimRng, Stream};
+use crate::rng::{Purpose, SimRng};
 use crate::scenario::{FaultSpec, ProtocolSection, Scenario, WorkloadSection};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{FixedHasher, TraceSink};
@@ -375,11 +375,12 @@ struct World<'s, 'w, P: Protocol, I: Invariants<P>> {
     context: Context<P>,
     effects: Vec<Effect<P>>,
     next_generation: u64,
-    network_rng: SimRng,
-    timer_rng: SimRng,
-    workload_rng: SimRng,
-    nemesis_rng: SimRng,
-    storage_rng: SimRng,
+    /// Per node-to-node link (`source * node_count + target`), its network draws.
+    link_rngs: Vec<SimRng>,
+    /// Per fault kind and target (a hash of the fault without its times), its runtime choices.
+    fault_rngs: std::collections::BTreeMap<u64, SimRng>,
+    /// The key of the fault being applied (see `faults::fault_rng`).
+    fault_key: u64,
     clients: Clients<P>,
     history: RecordedHistory,
     stats: RunStats,
@@ -409,7 +410,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
         let node_count = scenario.cluster.nodes;
         let network = nodes::build_network(scenario);
         let runtime = (0..node_count)
-            .map(|n| NodeRuntime::new(scenario, n))
+            .map(|n| NodeRuntime::new(scenario, seed, n))
             .collect();
         let setup = Setup {
             clients: scenario.workload.clients,
@@ -436,11 +437,15 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             context: Context::new(NodeId(0), node_count, SimTime::ZERO),
             effects: Vec::new(),
             next_generation: 0,
-            network_rng: SimRng::stream(seed, Stream::Network),
-            timer_rng: SimRng::stream(seed, Stream::Timers),
-            workload_rng: SimRng::stream(seed, Stream::Workload),
-            nemesis_rng: SimRng::stream(seed, Stream::Nemesis),
-            storage_rng: SimRng::stream(seed, Stream::Storage),
+            link_rngs: (0..node_count)
+                .flat_map(|source| (0..node_count).map(move |target| (source, target)))
+                .map(|(source, target)| {
+                    let key = [u64::from(source), u64::from(target)];
+                    SimRng::keyed(seed, Purpose::Link, &key)
+                })
+                .collect(),
+            fault_rngs: std::collections::BTreeMap::new(),
+            fault_key: 0,
             clients: Clients::new(scenario, seed, workload),
             // Expected size: an invoke and a completion per operation. Reserving it avoids
             // copying a large history as it grows.
@@ -677,6 +682,7 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             faults: self.fault_state.windows,
             reproduce: String::new(),
             stuck_operation: None,
+            conflicting_operations: Vec::new(),
             history: self.history,
             check_explanation: None,
             leaders: self.leaders,

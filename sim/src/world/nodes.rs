@@ -6,6 +6,7 @@ use crate::clock::ProcessClocks;
 use crate::invariants::Invariants;
 use crate::network::{Network, Transmission};
 use crate::protocol::{ClientId, Context, Effect, NodeConfig, NodeId, Protocol, TimerDelay};
+use crate::rng::{Purpose, SimRng};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use std::collections::VecDeque;
@@ -29,11 +30,16 @@ pub(super) struct NodeRuntime<P: Protocol> {
     started_once: bool,
     pending_writes: VecDeque<(SimTime, P::Update)>,
     durable_until: SimTime,
+    /// This node's randomized timer delays: a stream of its own, so that what other nodes and
+    /// faults do never shifts them.
+    timer_rng: SimRng,
+    /// This node's fsync latencies.
+    storage_rng: SimRng,
 }
 
 impl<P: Protocol> NodeRuntime<P> {
     /// Node `node`'s runtime at the start of the run, with its configured clock.
-    pub(super) fn new(scenario: &Scenario, node: u32) -> NodeRuntime<P> {
+    pub(super) fn new(scenario: &Scenario, seed: u64, node: u32) -> NodeRuntime<P> {
         let spec = scenario.clocks.nodes.iter().rev().find(|c| c.node == node);
         let (offset, drift) = spec.map_or((0, 0), |c| (c.offset.0, c.drift_ppm));
         NodeRuntime {
@@ -47,6 +53,8 @@ impl<P: Protocol> NodeRuntime<P> {
             started_once: false,
             pending_writes: VecDeque::new(),
             durable_until: SimTime::ZERO,
+            timer_rng: SimRng::keyed(seed, Purpose::NodeTimers, &[u64::from(node)]),
+            storage_rng: SimRng::keyed(seed, Purpose::NodeStorage, &[u64::from(node)]),
         }
     }
 }
@@ -189,8 +197,8 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
     fn persist(&mut self, node: NodeId, update: P::Update) {
         self.stats.persists += 1;
         self.fold((3u8, &update));
-        let latency = self.scenario.storage.fsync.sample(&mut self.storage_rng);
         let runtime = &mut self.runtime[node.index()];
+        let latency = self.scenario.storage.fsync.sample(&mut runtime.storage_rng);
         // Writes complete in order, like a log device: never before an earlier one.
         let durable_at = (self.now + latency).max(runtime.durable_until);
         if durable_at <= self.now && runtime.pending_writes.is_empty() {
@@ -254,7 +262,15 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
     fn depart(&mut self, source: NodeId, outgoing: Outgoing<P>) {
         match outgoing {
             Outgoing::Message { target, message } => {
-                match self.network.transmit(source, target, &mut self.network_rng) {
+                if self.trace.enabled() {
+                    // The departure, for message diagrams: the arrival's `deliver` line carries
+                    // the same text.
+                    let kind = P::message_kind(&message);
+                    self.trace_line(format_args!("send {source}->{target} {kind} {message:?}"));
+                }
+                let link = source.index() * self.node_count as usize + target.index();
+                let rng = &mut self.link_rngs[link];
+                match self.network.transmit(source, target, rng) {
                     Transmission::Dropped => {
                         self.stats.messages_dropped += 1;
                     }
@@ -287,13 +303,17 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 }
             }
             Outgoing::Reply { client, response } => {
+                if self.trace.enabled() {
+                    self.trace_line(format_args!("send {source}->{client} reply {response:?}"));
+                }
                 if !self.client_reaches(client.0, source) {
                     self.stats.messages_dropped += 1;
                     return;
                 }
-                let transmission = self
-                    .network
-                    .transmit_client(self.clients.latency_model(), &mut self.network_rng);
+                let transmission = self.network.transmit_client(
+                    &self.clients.latency,
+                    &mut self.clients.reply_rngs[client.0 as usize],
+                );
                 let arrival = |response| Event::ResponseArrives {
                     client: client.0,
                     source,
@@ -317,7 +337,10 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
     fn set_timer(&mut self, node: NodeId, timer: P::Timer, delay: TimerDelay) {
         let delay = match delay {
             TimerDelay::Fixed(delay) => delay,
-            TimerDelay::Range(low, high) => SimDuration(self.timer_rng.between(low.0, high.0)),
+            TimerDelay::Range(low, high) => {
+                let rng = &mut self.runtime[node.index()].timer_rng;
+                SimDuration(rng.between(low.0, high.0))
+            }
         };
         let generation = self.next_generation;
         self.next_generation += 1;
@@ -473,7 +496,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         if !self.is_up(node) {
             // Connection refused: the request certainly did not run, and the client learns it
             // one link latency later.
-            let latency = self.clients.latency(&mut self.network_rng);
+            let latency = self.clients.refusal_latency(client.0);
             let event = Event::Unreachable {
                 client: client.0,
                 node,
