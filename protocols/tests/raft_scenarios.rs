@@ -281,7 +281,8 @@ fn explanations_name_the_conflicting_operations_or_the_invariants_participants()
             );
         }
         type W = <Raft as Protocol>::Workload;
-        let options = world::workload_options::<W>(&scenario.workload).unwrap();
+        let options =
+            world::workload_options::<W>(&scenario.workload, scenario.run.duration).unwrap();
         let setup = sim::workload::Setup {
             clients: scenario.workload.clients,
             reply_independent: scenario.workload.reply_independent,
