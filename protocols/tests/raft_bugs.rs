@@ -573,3 +573,37 @@ fn commit_not_capped_is_caught_by_state_machine_safety() {
         }
     }
 }
+
+/// Raft §5.2 with `count-stale-votes`, its other face: after a split vote the candidate's tally
+/// carries over. n0 had n1's vote in term 1; in term 2 n1 votes for n2, which wins with n3, and
+/// n0 counts n1 again beside n4's vote. Two leaders of term 2.
+#[test]
+fn count_stale_votes_carries_a_tally_into_the_next_term() {
+    for bug in [None, Some("count-stale-votes")] {
+        let mut cluster = Cluster::with_bug(5, bug);
+        cluster.time_out(0);
+        cluster.drop_where(|e| !link(e, 0, 1));
+        cluster.deliver_votes();
+        cluster.time_out(0);
+        assert_eq!(cluster.node(0).current_term(), Term(2));
+        cluster.drop_where(|_| true);
+        cluster.time_out(2);
+        cluster.drop_where(|_| true);
+        cluster.time_out(2);
+        assert_eq!(cluster.node(2).current_term(), Term(2));
+        cluster.drop_where(|e| !(link(e, 2, 1) || link(e, 2, 3)));
+        cluster.deliver_votes();
+        assert!(cluster.node(2).is_leader());
+        cluster.drop_where(|_| true);
+        cluster.fire(0, protocols::raft::Timer::Heartbeat);
+        cluster.drop_where(|e| !link(e, 0, 4));
+        cluster.deliver_votes();
+        match bug {
+            None => {
+                assert!(!cluster.node(0).is_leader());
+                cluster.assert_safe();
+            }
+            Some(_) => assert_eq!(cluster.violated_property(), Some("election-safety")),
+        }
+    }
+}

@@ -43,8 +43,9 @@ fn run(scenario: &Scenario, seed: u64) -> RunData {
 fn every_raft_scenario_meets_its_expected_verdict() {
     assert!(scenario_support::scenario_files("raft").len() >= 7);
     let verdicts = scenario_support::expected_verdicts("raft", run, |path, data| {
+        // A bug may be caught before any operation completes (two leaders of the first term).
         assert!(
-            data.stats.operations_ok > 0,
+            !data.verdict.is_pass() || data.stats.operations_ok > 0,
             "{}: no operation succeeded",
             path.display()
         );
@@ -154,19 +155,23 @@ const FIRST_FAILURES_EVERYTHING: [(&str, u64, &str); 10] = [
     ),
     (
         "ack-before-persist",
-        250,
+        23,
         "safety-violation (leader-completeness)",
     ),
     (
         "accept-stale-leader",
-        4,
+        7,
         "safety-violation (leader-completeness)",
     ),
-    ("match-from-next-index", 0, "liveness-timeout"),
+    (
+        "match-from-next-index",
+        0,
+        "safety-violation (leader-completeness)",
+    ),
     (
         "quorum-off-by-one",
         1,
-        "safety-violation (state-machine-safety)",
+        "safety-violation (leader-completeness)",
     ),
     (
         "apply-uncommitted",
@@ -174,20 +179,16 @@ const FIRST_FAILURES_EVERYTHING: [(&str, u64, &str); 10] = [
         "safety-violation (leader-completeness)",
     ),
     ("skip-prev-term-check", 1, "safety-violation (log-matching)"),
-    (
-        "count-stale-votes",
-        1558,
-        "safety-violation (election-safety)",
-    ),
+    ("count-stale-votes", 4, "safety-violation (election-safety)"),
     (
         "vote-compare-length-only",
-        219,
+        140,
         "safety-violation (leader-completeness)",
     ),
     (
         "count-duplicate-votes",
-        5,
-        "safety-violation (leader-completeness)",
+        4,
+        "safety-violation (election-safety)",
     ),
 ];
 

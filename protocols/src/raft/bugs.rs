@@ -39,8 +39,9 @@ pub enum Bug {
     /// Figure 2, AppendEntries receiver rule 2: the consistency check asks only that the log
     /// reaches `prevLogIndex`, not that the entry there has `prevLogTerm`.
     SkipPrevTermCheck,
-    /// Raft §5.2: a candidate counts a vote granted in an earlier term of its own (the reply's
-    /// term is not compared with the current term).
+    /// Raft §5.2 (votes are per term): a candidate keeps a running tally — the votes of its
+    /// last election carry over into the next, and a reply granting a vote in an earlier term
+    /// is counted too.
     CountStaleVotes,
     /// Raft §5.4.1: "up-to-date" compares only log lengths, not the terms of the last entries.
     VoteCompareLengthOnly,

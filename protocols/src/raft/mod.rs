@@ -224,8 +224,10 @@
 //!   **leader-completeness** once a later leader overwrites them.
 //! - `skip-prev-term-check` — the consistency check asks only that the log reaches
 //!   `prevLogIndex`, not that the entry there has `prevLogTerm` (receiver rule 2): **log-matching**.
-//! - `count-stale-votes` — a candidate counts a vote granted in one of its earlier terms (§5.2:
-//!   votes are per term), so two candidates can both win a term: **election-safety**.
+//! - `count-stale-votes` — a candidate keeps a running tally of votes (§5.2: votes are per
+//!   term): after a split vote the votes of its last election carry over into the next, and a
+//!   late reply granting an earlier term's vote counts too; a voter that has since voted for
+//!   another candidate is counted by both, and two leaders share a term: **election-safety**.
 //! - `vote-compare-length-only` — "up-to-date" compares only log lengths, not last terms
 //!   (§5.4.1): a long log of stale entries wins an election over committed entries:
 //!   **leader-completeness**.

@@ -438,6 +438,11 @@ impl<M: StateMachine> Raft<M> {
         let mut votes = vec![false; self.node_count as usize];
         votes[self.id.index()] = true;
         let answered = votes.clone();
+        if let (Some(Bug::CountStaleVotes), RoleState::Candidate(previous)) = (self.bug, &self.role)
+        {
+            // Bug (Raft §5.2: votes are per term): the tally of the last election carries over.
+            votes = previous.votes.clone();
+        }
         self.role = RoleState::Candidate(CandidateState {
             votes,
             answered,
