@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 detsim="${1:-${CARGO_TARGET_DIR:-target}/release/detsim}"
 out="${2:-/tmp/shrink-sweep}"
 mkdir -p "$out"
-scenarios=(scenarios/raft/bug-*.toml scenarios/paxos/bug-*.toml scenarios/2pc/bug-*.toml
+scenarios=(scenarios/raft/bug-*.toml scenarios/paxos/bug-*.toml scenarios/2pc/bug-*.toml scenarios/locks/bug-*.toml
   scenarios/canary-lost-writes.toml scenarios/counter-bug-reapply-duplicates.toml)
 printf '%-52s %5s %14s %16s %6s %8s  %s\n' scenario seed faults operations runs seconds verdict
 rows="$out/rows.tsv"

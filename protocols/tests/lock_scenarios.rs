@@ -63,8 +63,12 @@ fn every_lock_scenario_meets_its_expected_verdict() {
     assert!(scenario_support::scenario_files("locks").len() >= 26);
     let verdicts = scenario_support::expected_verdicts("locks", run, |path, data| {
         let optimistic = path.ends_with("counter-optimistic.toml");
+        // A planted bug's scenario may be caught after a few grants.
+        let bug = path
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with("bug-"));
         assert!(
-            optimistic || figure(data, "lock_grants") > 10,
+            optimistic || bug || figure(data, "lock_grants") > 10,
             "{}: the service granted {} locks",
             path.display(),
             figure(data, "lock_grants")
