@@ -1062,13 +1062,7 @@ fn easy_search<M: Model>(
             budget: limits.budget.min(usage.steps.saturating_add(cap)),
             memory: limits.memory,
         };
-        let extra = plan.exhaustion || segment.iter().any(|&i| plan.lazy[i]);
-        let search = if extra {
-            search_segment::<M, true>
-        } else {
-            search_segment::<M, false>
-        };
-        let outcome = search(
+        let outcome = search_segment(
             model,
             ops,
             segment,
@@ -1228,13 +1222,7 @@ fn search_plan<M: Model>(
             budget,
             memory: limits.memory,
         };
-        let extra = plan.exhaustion || segment.iter().any(|&i| plan.lazy[i]);
-        let search = if extra {
-            search_segment::<M, true>
-        } else {
-            search_segment::<M, false>
-        };
-        let outcome = search(
+        let outcome = search_segment(
             model,
             ops,
             segment,
@@ -1525,10 +1513,48 @@ impl Placed {
 /// where the walk must place it. This removes the choice of where each unobserved write goes,
 /// which is what makes histories with many concurrent writers exponential.
 ///
-/// `EXTRA` is whether there are lazy writes or exhausted states to prune: the search without
-/// them is compiled apart, free of their bookkeeping.
+/// The search is compiled twice: with the bookkeeping of lazy writes and exhausted states
+/// (`EXTRA`), when the segment has either to prune, and without it otherwise.
 #[allow(clippy::too_many_arguments)]
-fn search_segment<M: Model, const EXTRA: bool>(
+fn search_segment<M: Model>(
+    model: &M,
+    ops: &[SearchOp<M::Op>],
+    local: &[usize],
+    plan: &Plan,
+    starts: &[Carried<M::State>],
+    last: bool,
+    limits: Limits,
+    usage: &mut Usage,
+    meter: &mut Meter,
+    carried_bytes: u64,
+    evidence: Evidence,
+    cancelled: &dyn Fn() -> bool,
+) -> SegmentOutcome<M::State> {
+    let extra = plan.exhaustion || local.iter().any(|&i| plan.lazy[i]);
+    let search = if extra {
+        search_segment_compiled::<M, true>
+    } else {
+        search_segment_compiled::<M, false>
+    };
+    search(
+        model,
+        ops,
+        local,
+        plan,
+        starts,
+        last,
+        limits,
+        usage,
+        meter,
+        carried_bytes,
+        evidence,
+        cancelled,
+    )
+}
+
+/// [`search_segment`], with or without (`EXTRA`) the lazy-write and exhaustion bookkeeping.
+#[allow(clippy::too_many_arguments)]
+fn search_segment_compiled<M: Model, const EXTRA: bool>(
     model: &M,
     ops: &[SearchOp<M::Op>],
     local: &[usize],
