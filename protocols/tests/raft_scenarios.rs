@@ -58,11 +58,6 @@ fn first_failure(scenario: &Scenario, seeds: std::ops::Range<u64>) -> Option<(u6
     scenario_support::first_failure(run, scenario, seeds)
 }
 
-/// The swarm scenario with `bug` planted.
-fn swarm_with_bug(bug: &str) -> Scenario {
-    scenario_support::swarm_with_bug("raft", bug)
-}
-
 /// The correct protocol passes a handful of swarm seeds in the default suite, for each
 /// workload it serves.
 #[test]
@@ -99,131 +94,87 @@ fn correct_raft_passes_10000_seeds_of_the_swarm_that_draws_everything() {
     }
 }
 
-/// Each planted bug, the first swarm seed (of `scenarios/raft/swarm.toml`) whose run catches
-/// it, and the property that catches it. `planted_bugs_first_failing_swarm_seeds` proves each is
-/// the first; `planted_bugs_are_caught_at_their_recorded_seeds` replays them in the default suite.
-const FIRST_FAILURES: [(&str, u64, &str); 5] = [
-    ("vote-without-log-check", 0, "leader-completeness"),
-    ("commit-previous-term", 332, "leader-completeness"),
-    ("vote-not-persisted", 1196, "election-safety"),
-    ("stale-local-read", 0, "linearizability"),
-    ("no-dedup", 1, "linearizability"),
-];
-
-/// Every planted bug is caught at its recorded seed, by the recorded property.
-#[test]
-fn planted_bugs_are_caught_at_their_recorded_seeds() {
-    for (bug, seed, property) in FIRST_FAILURES {
-        let verdict = run(&swarm_with_bug(bug), seed).verdict;
-        assert_eq!(
-            verdict_line(&verdict),
-            format!("safety-violation ({property})"),
-            "{bug} at seed {seed}: {verdict}"
-        );
-    }
-}
-
-/// Sweeps up to 2,000 swarm seeds per planted bug: the first failing seed of each is the one
-/// recorded in `FIRST_FAILURES`.
-#[test]
-#[ignore = "a sweep of up to 2,000 seeds per bug; run in release"]
-fn planted_bugs_first_failing_swarm_seeds() {
-    let mut found = Vec::new();
-    for (bug, _, _) in FIRST_FAILURES {
-        let (seed, verdict) = first_failure(&swarm_with_bug(bug), 0..2_000)
-            .unwrap_or_else(|| panic!("{bug}: not caught in 2,000 swarm seeds"));
-        println!("{bug}: first failing seed {seed}: {verdict}");
-        found.push((bug, seed, verdict_line(&verdict)));
-    }
-    let recorded: Vec<_> = FIRST_FAILURES
-        .iter()
-        .map(|(bug, seed, property)| (*bug, *seed, format!("safety-violation ({property})")))
-        .collect();
-    assert_eq!(found, recorded);
-}
-
-/// The rest of the bug catalogue, pinned on the swarm that draws everything
-/// (`scenarios/raft/swarm-everything.toml`): each bug, the first seed whose run catches it, and
-/// the verdict there. Each has its `scenarios/raft/bug-<bug>.toml` at that seed. The last of
-/// the catalogue, `commit-not-capped`, is caught by no seed below 2,000 (see the README's
-/// catalogue): it is left out here, and named as the swarm's gap.
-const FIRST_FAILURES_EVERYTHING: [(&str, u64, &str); 10] = [
+/// Each planted bug, the swarm scenario it is pinned on, the first seed of that swarm whose run
+/// catches it, and the property that catches it. The first five were found on
+/// `scenarios/raft/swarm.toml`; the rest of the catalogue is pinned on the swarm that draws
+/// everything (`scenarios/raft/swarm-everything.toml`). Each has its
+/// `scenarios/raft/bug-<bug>.toml` at that seed. `planted_bugs_first_failing_seeds` proves each
+/// is the first; `planted_bugs_are_caught_at_their_recorded_seeds` replays them in the default
+/// suite. `commit-not-capped` is caught by no seed below 2,000 (the README's catalogue names it
+/// as the swarm's gap) and is left out.
+const FIRST_FAILURES: [(&str, &str, u64, &str); 15] = [
     (
-        "truncate-on-append",
-        3,
-        "safety-violation (leader-completeness)",
+        "swarm.toml",
+        "vote-without-log-check",
+        0,
+        "leader-completeness",
     ),
     (
-        "ack-before-persist",
-        23,
-        "safety-violation (leader-completeness)",
+        "swarm.toml",
+        "commit-previous-term",
+        332,
+        "leader-completeness",
     ),
+    ("swarm.toml", "vote-not-persisted", 1196, "election-safety"),
+    ("swarm.toml", "stale-local-read", 0, "linearizability"),
+    ("swarm.toml", "no-dedup", 1, "linearizability"),
+    (EVERYTHING, "truncate-on-append", 3, "leader-completeness"),
+    (EVERYTHING, "ack-before-persist", 23, "leader-completeness"),
+    (EVERYTHING, "accept-stale-leader", 7, "leader-completeness"),
     (
-        "accept-stale-leader",
-        7,
-        "safety-violation (leader-completeness)",
-    ),
-    (
+        EVERYTHING,
         "match-from-next-index",
         0,
-        "safety-violation (leader-completeness)",
+        "leader-completeness",
     ),
+    (EVERYTHING, "quorum-off-by-one", 1, "leader-completeness"),
+    (EVERYTHING, "apply-uncommitted", 0, "leader-completeness"),
+    (EVERYTHING, "skip-prev-term-check", 1, "log-matching"),
+    (EVERYTHING, "count-stale-votes", 4, "election-safety"),
     (
-        "quorum-off-by-one",
-        1,
-        "safety-violation (leader-completeness)",
-    ),
-    (
-        "apply-uncommitted",
-        0,
-        "safety-violation (leader-completeness)",
-    ),
-    ("skip-prev-term-check", 1, "safety-violation (log-matching)"),
-    ("count-stale-votes", 4, "safety-violation (election-safety)"),
-    (
+        EVERYTHING,
         "vote-compare-length-only",
         140,
-        "safety-violation (leader-completeness)",
+        "leader-completeness",
     ),
-    (
-        "count-duplicate-votes",
-        4,
-        "safety-violation (election-safety)",
-    ),
+    (EVERYTHING, "count-duplicate-votes", 4, "election-safety"),
 ];
 
-/// The swarm that draws everything, with `bug` planted.
-fn everything_with_bug(bug: &str) -> Scenario {
-    let mut scenario = load("swarm-everything.toml");
+/// The swarm that draws everything.
+const EVERYTHING: &str = "swarm-everything.toml";
+
+/// The swarm scenario `file_name` with `bug` planted.
+fn with_bug(file_name: &str, bug: &str) -> Scenario {
+    let mut scenario = load(file_name);
     scenario.protocol.bug = Some(bug.to_string());
     scenario
 }
 
-/// Every catalogue bug is caught at its recorded seed of the swarm that draws everything.
+/// Every planted bug is caught at its recorded seed, by the recorded property.
 #[test]
-fn catalogue_bugs_are_caught_at_their_recorded_seeds() {
-    for (bug, seed, verdict) in FIRST_FAILURES_EVERYTHING {
-        let found = run(&everything_with_bug(bug), seed).verdict;
+fn planted_bugs_are_caught_at_their_recorded_seeds() {
+    for (file_name, bug, seed, property) in FIRST_FAILURES {
+        let verdict = run(&with_bug(file_name, bug), seed).verdict;
         assert_eq!(
-            verdict_line(&found),
-            verdict,
-            "{bug} at seed {seed}: {found}"
+            verdict_line(&verdict),
+            format!("safety-violation ({property})"),
+            "{bug} at seed {seed} of {file_name}: {verdict}"
         );
     }
 }
 
-/// Sweeps up to 2,000 seeds of the swarm that draws everything per catalogue bug: the first
-/// failing seed of each is the one recorded in `FIRST_FAILURES_EVERYTHING`.
+/// Sweeps up to 2,000 seeds of its swarm per planted bug: the first failing seed of each is the
+/// one recorded in `FIRST_FAILURES`.
 #[test]
 #[ignore = "a sweep of up to 2,000 seeds per bug; run in release"]
-fn catalogue_bugs_first_failing_seeds() {
-    for (bug, recorded, verdict) in FIRST_FAILURES_EVERYTHING {
-        let (seed, found) = first_failure(&everything_with_bug(bug), 0..2_000)
-            .unwrap_or_else(|| panic!("{bug}: not caught in 2,000 seeds"));
-        println!("{bug}: first failing seed {seed}: {found}");
+fn planted_bugs_first_failing_seeds() {
+    for (file_name, bug, recorded, property) in FIRST_FAILURES {
+        let (seed, verdict) = first_failure(&with_bug(file_name, bug), 0..2_000)
+            .unwrap_or_else(|| panic!("{bug}: not caught in 2,000 seeds of {file_name}"));
+        println!("{bug}: first failing seed {seed} of {file_name}: {verdict}");
         assert_eq!(
-            (seed, verdict_line(&found)),
-            (recorded, verdict.to_string()),
+            (seed, verdict_line(&verdict)),
+            (recorded, format!("safety-violation ({property})")),
             "{bug}"
         );
     }
@@ -250,8 +201,8 @@ fn a_fault_free_steady_state_is_available() {
 fn explanations_name_the_conflicting_operations_or_the_invariants_participants() {
     use sim::protocol::Protocol;
     use sim::workload::Workload;
-    for (bug, seed, property) in FIRST_FAILURES {
-        let scenario = swarm_with_bug(bug);
+    for (file_name, bug, seed, property) in FIRST_FAILURES {
+        let scenario = with_bug(file_name, bug);
         let data = run(&scenario, seed);
         let Verdict::SafetyViolation { detail, .. } = &data.verdict else {
             panic!("{bug}: {}", data.verdict);
