@@ -60,7 +60,7 @@ pub fn draw<'s>(
     let mut rng = SimRng::stream(seed, Stream::SwarmDrawOptions);
     let mut last_problem = String::new();
     for _ in 0..DRAW_ATTEMPTS {
-        let mut drawn = setting.clone();
+        let mut drawn = setting.as_ref().clone();
         merge_choices(&mut drawn.protocol.options, &draw.options, &mut rng);
         merge_choices(&mut drawn.workload.options, &draw.workload, &mut rng);
         match accept(&drawn) {
@@ -80,15 +80,15 @@ pub fn draw<'s>(
 }
 
 /// The setting `[swarm.draw]` draws for `seed` (no options yet), from its own sub-stream.
-fn draw_setting(scenario: &Scenario, seed: u64) -> Scenario {
-    let mut drawn = scenario.clone();
+fn draw_setting(scenario: &Scenario, seed: u64) -> std::borrow::Cow<'_, Scenario> {
     let Some(draw) = scenario
         .swarm
         .as_ref()
         .and_then(|swarm| swarm.draw.as_ref())
     else {
-        return drawn;
+        return std::borrow::Cow::Borrowed(scenario);
     };
+    let mut drawn = scenario.clone();
     let mut rng = SimRng::stream(seed, Stream::SwarmDraw);
     // The order of draws is part of the seed's meaning; a dimension left out draws nothing.
     fn pick<T: Clone>(choices: &[T], rng: &mut SimRng, into: &mut T) {
@@ -108,7 +108,7 @@ fn draw_setting(scenario: &Scenario, seed: u64) -> Scenario {
         &mut rng,
         &mut drawn.storage.lose_unsynced,
     );
-    drawn
+    std::borrow::Cow::Owned(drawn)
 }
 
 /// Sets each key of `choices` (a list of values) in `table` to one of its values.
