@@ -9,12 +9,14 @@
 
 mod scenario_support;
 
-use protocols::locks::{LockInvariants, LockServer, Redlock, ZkLock};
+use protocols::locks::{LockInvariants, LockNode, LockServer, Redlock, ZkLock};
 use scenario_support::verdict_line;
 use sim::history::{OpType, Process};
 use sim::nemesis;
 use sim::outcome::{RunData, Verdict};
+use sim::protocol::Protocol;
 use sim::scenario::Scenario;
+use sim::workload::lock::Locks;
 use sim::world;
 use std::collections::BTreeMap;
 
@@ -25,32 +27,30 @@ fn load(file_name: &str) -> Scenario {
 
 /// Runs `scenario` with `seed` and judges it as `detsim run` does, with the service it names.
 fn run(scenario: &Scenario, seed: u64) -> RunData {
-    let faults = nemesis::expand(scenario, seed);
-    let result = match scenario.protocol.name.as_str() {
-        "lock-server" => world::run::<LockServer, _>(
-            scenario,
-            &faults,
-            seed,
-            LockInvariants::<LockServer>::default(),
-            None,
-        ),
-        "redlock" => world::run::<Redlock, _>(
-            scenario,
-            &faults,
-            seed,
-            LockInvariants::<Redlock>::default(),
-            None,
-        ),
-        "zookeeper-lock" => world::run::<ZkLock, _>(
-            scenario,
-            &faults,
-            seed,
-            LockInvariants::<ZkLock>::default(),
-            None,
-        ),
+    run_observed(scenario, seed, false)
+}
+
+/// Runs `scenario` with the service it names, its observer stopping at the first broken
+/// property or, `measuring`, counting them all.
+fn run_observed(scenario: &Scenario, seed: u64, measuring: bool) -> RunData {
+    fn with<P>(scenario: &Scenario, seed: u64, measuring: bool) -> RunData
+    where
+        P: Protocol<Workload = Locks> + LockNode,
+    {
+        let faults = nemesis::expand(scenario, seed);
+        let invariants = if measuring {
+            LockInvariants::<P>::measuring()
+        } else {
+            LockInvariants::<P>::default()
+        };
+        world::run::<P, _>(scenario, &faults, seed, invariants, None).expect("the scenario runs")
+    }
+    match scenario.protocol.name.as_str() {
+        "lock-server" => with::<LockServer>(scenario, seed, measuring),
+        "redlock" => with::<Redlock>(scenario, seed, measuring),
+        "zookeeper-lock" => with::<ZkLock>(scenario, seed, measuring),
         other => panic!("not a lock service: {other}"),
-    };
-    result.expect("the scenario runs")
+    }
 }
 
 fn figure(data: &RunData, name: &str) -> u64 {
@@ -429,32 +429,7 @@ fn contention_raises_the_attempts_per_lock() {
 /// Runs `scenario` with an observer that counts broken properties instead of stopping at the
 /// first.
 fn run_measuring(scenario: &Scenario, seed: u64) -> RunData {
-    let faults = nemesis::expand(scenario, seed);
-    let result = match scenario.protocol.name.as_str() {
-        "lock-server" => world::run::<LockServer, _>(
-            scenario,
-            &faults,
-            seed,
-            LockInvariants::<LockServer>::measuring(),
-            None,
-        ),
-        "redlock" => world::run::<Redlock, _>(
-            scenario,
-            &faults,
-            seed,
-            LockInvariants::<Redlock>::measuring(),
-            None,
-        ),
-        "zookeeper-lock" => world::run::<ZkLock, _>(
-            scenario,
-            &faults,
-            seed,
-            LockInvariants::<ZkLock>::measuring(),
-            None,
-        ),
-        other => panic!("not a lock service: {other}"),
-    };
-    result.expect("the scenario runs")
+    run_observed(scenario, seed, true)
 }
 
 /// Lost updates of the distributed counter over `seeds`: (seeds that lost some, updates lost,
