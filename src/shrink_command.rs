@@ -18,7 +18,14 @@
 //! 3. each fault's duration, by bisection;
 //! 4. the clients, then the request rate, by bisection.
 //!
-//! Finally it tries rounding fault times to whole milliseconds, so the file reads well.
+//! Then, with the faults 1-minimal, the client operations, by delta debugging over the list the
+//! run keeps (`[workload] only_operations`): a skipped operation is still drawn, so no other
+//! draw moves, and each kept one carries its invocation time, so it is invoked no earlier than
+//! before — removing an operation moves none of the others, and the interleaving the failure
+//! needs survives.
+//!
+//! Finally it tries rounding fault times, and the kept operations' times, to whole
+//! milliseconds, so the file reads well.
 
 use crate::artifact::Artifact;
 use crate::campaign::invocations;
@@ -26,7 +33,7 @@ use crate::run_command::run_traced;
 use crate::ExitStatus;
 use clap::Args;
 use sim::outcome::RunData;
-use sim::scenario::{FaultSpec, NodeRef, Scenario};
+use sim::scenario::{Arrivals, FaultSpec, NodeRef, OnlyOperation, Scenario};
 use sim::time::SimDuration;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -321,6 +328,7 @@ impl Shrinker {
         self.shorten_run();
         self.simplify_settings();
         self.round_fault_times();
+        self.round_operation_times();
         self.remove_single_faults();
     }
 
@@ -383,11 +391,24 @@ impl Shrinker {
         }
     }
 
-    /// The operations the last run invoked, as `[client, n]` pairs (see
-    /// `[workload] only_operations`), in order of invocation.
-    fn invoked_operations(&self) -> Vec<[u64; 2]> {
+    /// The operations the last run invoked, as `[client, n, at]` (see `[workload]
+    /// only_operations`), in order of invocation. In a closed loop each carries its invocation
+    /// time, so that a run keeping it invokes it no earlier than this one did.
+    fn invoked_operations(&self) -> Vec<OnlyOperation> {
         let clients = u64::from(self.current.workload.clients.max(1));
         let only = self.current.workload.only_operations.as_ref();
+        let timed = self.current.workload.arrivals == Arrivals::Closed;
+        // With a list, a client's i-th invocation is its i-th listed operation.
+        let listed: Vec<Vec<u64>> = (0..clients)
+            .map(|client| {
+                let mut listed: Vec<u64> = (only.into_iter().flatten())
+                    .filter(|kept| kept.client == client)
+                    .map(|kept| kept.n)
+                    .collect();
+                listed.sort_unstable();
+                listed
+            })
+            .collect();
         let mut seen: Vec<usize> = vec![0; clients as usize];
         let mut invoked = Vec::new();
         for op in self.last.history.ops() {
@@ -399,36 +420,30 @@ impl Shrinker {
             }
             let client = process % clients;
             let count = &mut seen[client as usize];
-            let ordinal = match only {
-                // With a list, the client's i-th invocation is its i-th listed operation.
-                Some(only) => {
-                    let mut listed: Vec<u64> = (only.iter())
-                        .filter(|[c, _]| *c == client)
-                        .map(|[_, n]| *n)
-                        .collect();
-                    listed.sort_unstable();
-                    match listed.get(*count) {
-                        Some(n) => *n,
-                        None => continue,
-                    }
-                }
+            let n = match only {
+                Some(_) => match listed[client as usize].get(*count) {
+                    Some(n) => *n,
+                    None => continue,
+                },
                 None => *count as u64,
             };
             *count += 1;
-            invoked.push([client, ordinal]);
+            let at = timed.then(|| SimDuration::from_nanos(op.time));
+            invoked.push(OnlyOperation { client, n, at });
         }
         invoked
     }
 
     /// Delta debugging over the client operations: the run invokes only the operations kept
-    /// (`[workload] only_operations`); the others are drawn and skipped. Chunks of later
-    /// operations are tried first: they are the likeliest not to matter.
+    /// (`[workload] only_operations`); the others are drawn and skipped, and each kept one is
+    /// invoked no earlier than before, so removing an operation moves none of the others.
+    /// Chunks of later operations are tried first: they are the likeliest not to matter.
     fn remove_operations(&mut self) {
         let invoked = self.invoked_operations();
         if invoked.len() <= 1 || self.exhausted() {
             return;
         }
-        let set = |scenario: &mut Scenario, kept: &[[u64; 2]]| {
+        let set = |scenario: &mut Scenario, kept: &[OnlyOperation]| {
             let mut kept = kept.to_vec();
             kept.sort_unstable();
             scenario.workload.only_operations = Some(kept);
@@ -569,6 +584,32 @@ impl Shrinker {
                     "rounded to whole milliseconds: {}",
                     describe_fault(&self.current.faults[index])
                 );
+            }
+        }
+    }
+
+    /// Rounds the invocation times of the kept operations (`[workload] only_operations`) to
+    /// whole milliseconds, else to whole microseconds, for a file a human reads.
+    fn round_operation_times(&mut self) {
+        for (unit, name) in [
+            (MILLISECOND, "milliseconds"),
+            (MILLISECOND / 1000, "microseconds"),
+        ] {
+            let mut candidate = self.current.clone();
+            let Some(only) = candidate.workload.only_operations.as_mut() else {
+                return;
+            };
+            for kept in only.iter_mut() {
+                // Up, so that a kept operation still comes no earlier than it did.
+                kept.at = (kept.at)
+                    .map(|at| SimDuration::from_nanos(at.as_nanos().div_ceil(unit) * unit));
+            }
+            if candidate.workload.only_operations == self.current.workload.only_operations {
+                return;
+            }
+            if self.attempt(candidate) {
+                println!("rounded the kept operations' times to whole {name}");
+                return;
             }
         }
     }

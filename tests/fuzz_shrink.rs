@@ -26,14 +26,15 @@ const CASES: &[(&str, &str, &str)] = &[
 /// a few seconds; in a debug build a Raft run takes ~80ms, and 40 runs are not enough to shrink
 /// `vote-not-persisted` at all.)
 const SLOW_CASES: &[(&str, &str, &str)] = &[
+    // Each range starts at the scenario's pinned first failing seed.
     (
         "scenarios/raft/bug-commit-previous-term.toml",
-        "0..100",
+        "332..340",
         "2000",
     ),
     (
         "scenarios/raft/bug-vote-not-persisted.toml",
-        "0..100",
+        "1196..1200",
         "2000",
     ),
     (
@@ -42,6 +43,7 @@ const SLOW_CASES: &[(&str, &str, &str)] = &[
         "2000",
     ),
     ("scenarios/raft/bug-stale-local-read.toml", "0..100", "2000"),
+    ("scenarios/raft/bug-no-dedup.toml", "0..100", "2000"),
 ];
 
 /// `before -> after` from the shrink report line starting with `label: `.

@@ -320,15 +320,75 @@ pub struct WorkloadSection {
     /// taken by an idle client; an arrival that finds all busy waits for the first free one).
     #[serde(skip_serializing_if = "Arrivals::is_closed")]
     pub arrivals: Arrivals,
-    /// Only these operations are invoked, as `[client, n]` pairs (`n` counts a client's
-    /// operations from 0); every other one is drawn, so the rest of the run's draws stay as
-    /// they were, but skipped: the client thinks again instead. `detsim shrink` writes it
-    /// when a failure needs only a few of the operations. `None`: every operation.
+    /// Only these operations are invoked, as `[client, n]` or `[client, n, "at"]` (`n` counts
+    /// a client's operations from 0; see [`OnlyOperation`]); every other one is drawn, so the
+    /// rest of the run's draws stay as they were, but skipped: the client thinks again instead.
+    /// `detsim shrink` writes it when a failure needs only a few of the operations. `None`:
+    /// every operation.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub only_operations: Option<Vec<[u64; 2]>>,
+    pub only_operations: Option<Vec<OnlyOperation>>,
     /// The workload's own fields (`keys`, `mix`, ...), checked by the workload.
     #[serde(flatten)]
     pub options: toml::Table,
+}
+
+/// One operation a run keeps (`[workload] only_operations`): the `n`-th operation (from 0) of
+/// `client`, and optionally the time it was invoked in the run it was taken from. With a time, a
+/// closed-loop client that reaches the operation earlier (because the operations before it were
+/// skipped, and a skipped operation takes no time) waits until then: removing an operation then
+/// moves none of the kept ones, so the interleaving a failure needs survives the removal of the
+/// operations around it. A client that reaches it later (an earlier kept operation took longer)
+/// invokes it at once. Written `[client, n]` or `[client, n, "1.004213s"]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OnlyOperation {
+    /// The client.
+    pub client: u64,
+    /// The client's operation number, from 0.
+    pub n: u64,
+    /// When it was invoked in the run the list was taken from (closed loop only).
+    pub at: Option<SimDuration>,
+}
+
+impl Serialize for OnlyOperation {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(2 + usize::from(self.at.is_some())))?;
+        seq.serialize_element(&self.client)?;
+        seq.serialize_element(&self.n)?;
+        if let Some(at) = &self.at {
+            seq.serialize_element(at)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for OnlyOperation {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = OnlyOperation;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"[client, n] or [client, n, "invocation time"]"#)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<OnlyOperation, A::Error> {
+                let client = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let n = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                let at = seq.next_element()?;
+                if seq.next_element::<toml::Value>()?.is_some() {
+                    return Err(A::Error::invalid_length(4, &self));
+                }
+                Ok(OnlyOperation { client, n, at })
+            }
+        }
+        deserializer.deserialize_seq(Visitor)
+    }
 }
 
 fn is_false(value: &bool) -> bool {

@@ -221,3 +221,69 @@ fn reply_independent_draws_depend_only_on_the_seed_and_the_client() {
         .zip(&slow)
         .any(|(a, b)| a[..a.len().min(b.len())] != b[..a.len().min(b.len())]));
 }
+
+/// Each client's invocations, in order, as (time, operation text).
+fn timed_invocations(data: &RunData, clients: u64) -> Vec<Vec<(u64, String)>> {
+    let mut per_client = vec![Vec::new(); clients as usize];
+    for op in data.history.ops() {
+        if let (OpType::Invoke, Process::Client(process)) = (op.kind, &op.process) {
+            let key = op.key.as_ref().map(|k| k.to_string()).unwrap_or_default();
+            let text = format!("{} {key} {}", op.function, op.value);
+            per_client[(process % clients) as usize].push((op.time, text));
+        }
+    }
+    per_client
+}
+
+#[test]
+fn kept_operations_with_times_are_invoked_when_they_were_and_skipped_ones_take_no_time() {
+    let base = "clients = 2\nrate = 50\nreply_independent = true";
+    let (full, _) = run(&scenario(base), None);
+    let full = timed_invocations(&full, 2);
+    let kept = [(0usize, 3usize), (0, 7), (1, 5)];
+    let list = |timed: bool| {
+        let entries: Vec<String> = (kept.iter())
+            .map(|&(client, n)| match timed {
+                true => format!("[{client}, {n}, \"{}ns\"]", full[client][n].0),
+                false => format!("[{client}, {n}]"),
+            })
+            .collect();
+        format!("{base}\nonly_operations = [{}]", entries.join(", "))
+    };
+    // With times: the same operations; each client's first kept one at the time it had in
+    // the full run, and a later one no earlier (the first may now take longer: the client
+    // half has not yet learnt where the service is, so it is redirected).
+    let (timed, _) = run(&scenario(&list(true)), None);
+    let timed = timed_invocations(&timed, 2);
+    assert_eq!(timed[0][0], full[0][3]);
+    assert_eq!(timed[1], vec![full[1][5].clone()]);
+    assert_eq!(timed[0].len(), 2);
+    assert_eq!(timed[0][1].1, full[0][7].1);
+    assert!(timed[0][1].0 >= full[0][7].0, "{timed:?}");
+    // Without: the same operations, but each client reaches them early, the operations it
+    // skipped having taken no time.
+    let (untimed, _) = run(&scenario(&list(false)), None);
+    let untimed = timed_invocations(&untimed, 2);
+    assert_eq!(untimed[0].len(), 2);
+    assert_eq!(untimed[0][1].1, full[0][7].1);
+    assert!(untimed[0][1].0 < full[0][7].0, "{untimed:?}");
+    assert!(untimed[1][0].0 < full[1][5].0, "{untimed:?}");
+}
+
+#[test]
+fn a_malformed_kept_operation_names_its_line() {
+    for bad in [
+        "only_operations = [[0]]",
+        "only_operations = [[0, 1, \"5 parsecs\"]]",
+        "only_operations = [[0, 1, \"5ms\", 4]]",
+        "only_operations = [[0, -1]]",
+    ] {
+        let text = format!(
+            "[protocol]\nname = \"single\"\n[workload]\nclients = 2\n{bad}\n[run]\nduration = \"1s\"\n"
+        );
+        let error = Scenario::parse(&text, Path::new("single.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("single.toml:5"), "{bad}: {error}");
+    }
+}

@@ -422,8 +422,26 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             };
             let waited = self.now.saturating_since(arrived).0;
             self.stats.arrival_wait_max = self.stats.arrival_wait_max.max(waited);
+        } else if let Some(at) = self.kept_operation_time(client) {
+            // A kept operation is invoked no earlier than in the run its list came from.
+            if self.now < at {
+                self.push(at, Event::ClientReady { client });
+                return Applied::Skipped;
+            }
         }
         self.invoke(client)
+    }
+
+    /// The invocation time `[workload] only_operations` records for `client`'s next operation,
+    /// if it is kept with one.
+    fn kept_operation_time(&self, client: u32) -> Option<SimTime> {
+        let only = self.scenario.workload.only_operations.as_ref()?;
+        let (who, n) = (
+            u64::from(client),
+            self.clients.states[client as usize].drawn,
+        );
+        let kept = only.iter().find(|kept| kept.client == who && kept.n == n)?;
+        kept.at.map(|at| SimTime::ZERO + at)
     }
 
     /// `client` invokes its next operation now.
@@ -450,7 +468,11 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         let ordinal = self.clients.states[index].drawn;
         self.clients.states[index].drawn += 1;
         if let Some(only) = &self.scenario.workload.only_operations {
-            if !only.contains(&[u64::from(client), ordinal]) {
+            let who = u64::from(client);
+            if !only
+                .iter()
+                .any(|kept| kept.client == who && kept.n == ordinal)
+            {
                 // Drawn but skipped: the client thinks again.
                 self.fold((self.now.0, 12u8, client, ordinal));
                 self.schedule_next(client);
