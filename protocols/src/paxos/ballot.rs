@@ -72,6 +72,18 @@ impl Slot {
     }
 }
 
+/// Slots a per-slot vector makes room for at least at a time. Grown a slot at a time, a
+/// vector of every slot reallocates, copying everything it holds, about twenty times before it
+/// holds a million; starting at this size saves the first ten.
+const SLOTS_PER_GROWTH: usize = 1024;
+
+/// Makes room in `slots` for `len` elements, `SLOTS_PER_GROWTH` at least.
+pub(crate) fn make_room<T>(slots: &mut Vec<T>, len: usize) {
+    if slots.capacity() < len {
+        slots.reserve((len - slots.len()).max(SLOTS_PER_GROWTH));
+    }
+}
+
 impl fmt::Display for Slot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "s{}", self.0)

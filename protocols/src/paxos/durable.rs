@@ -2,7 +2,7 @@
 //! information even if it fails and then restarts") and the writes that change it. Accepted
 //! values are written incrementally: an update carries only the slots it changes.
 
-use super::ballot::{AcceptedValue, Ballot, Slot, Value};
+use super::ballot::{make_room, AcceptedValue, Ballot, Slot, Value};
 use sim::workload::register;
 
 /// The persistent state of an acceptor: its promise and, per slot, the value it last accepted.
@@ -56,11 +56,19 @@ impl<O> Durable<O> {
                 values,
             } => {
                 self.promised = self.promised.max(ballot);
+                let values = values.into_iter();
+                make_room(&mut self.accepted, first.position() + values.len());
+                if first.position() == self.accepted.len() {
+                    // The common case: values for the slots after the last one held.
+                    let accepted = values.map(|value| Some(AcceptedValue { ballot, value }));
+                    self.accepted.extend(accepted);
+                    return;
+                }
                 let end = first.position() + values.len();
                 if self.accepted.len() < end {
                     self.accepted.resize_with(end, || None);
                 }
-                for (offset, value) in values.into_iter().enumerate() {
+                for (offset, value) in values.enumerate() {
                     self.accepted[first.position() + offset] =
                         Some(AcceptedValue { ballot, value });
                 }

@@ -26,7 +26,7 @@
 //! with two or more nodes a leader only proposes after a remote promise, which its own durable
 //! promise preceded.
 
-use super::ballot::{Ballot, Slot, ValueId};
+use super::ballot::{make_room, Ballot, Slot, ValueId};
 use super::node::{Observation, Paxos};
 use sim::invariants::{Invariants, Violation};
 use sim::protocol::NodeId;
@@ -67,21 +67,40 @@ impl BallotAtSlot {
     };
 }
 
+/// What the checker knows of one slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SlotRecord {
+    /// The first ballot seen at the slot (later ones are in `other_ballots`).
+    first: BallotAtSlot,
+    /// The value chosen, once a majority accepted one.
+    chosen: Option<Chosen>,
+    /// The value first applied.
+    applied: Option<AppliedValue>,
+}
+
+impl SlotRecord {
+    const EMPTY: SlotRecord = SlotRecord {
+        first: BallotAtSlot::NONE,
+        chosen: None,
+        applied: None,
+    };
+}
+
 /// The checker of Multi-Paxos's four safety invariants.
 ///
-/// Almost every slot only ever sees one ballot, so the first ballot seen at each slot is kept in
-/// a vector indexed by slot (one lookup, no tree walk, as this runs after every event) and the
-/// rare others in a map; chosen and applied values are vectors indexed by slot too.
+/// Almost every slot only ever sees one ballot, so what the checker knows of a slot — the first
+/// ballot seen there, the value chosen, the value first applied — is one record in a vector
+/// indexed by slot (one lookup, no tree walk, as this runs after every event), and the rare
+/// later ballots live in a map. Every check's passing path is a few comparisons; the messages
+/// of a violation are built apart, off that path.
 #[derive(Clone, Debug, Default)]
 pub struct PaxosInvariants {
-    /// `first_ballots[s - 1]`: the first ballot seen at slot `s`.
-    first_ballots: Vec<BallotAtSlot>,
+    /// `slots[s - 1]`: slot `s`.
+    slots: Vec<SlotRecord>,
     /// Every later ballot seen at a slot.
     other_ballots: BTreeMap<(Slot, Ballot), BallotAtSlot>,
-    /// `chosen[s - 1]`: the value chosen at slot `s`, once a majority accepted one.
-    chosen: Vec<Option<Chosen>>,
-    /// `applied[s - 1]`: the value first applied at slot `s`.
-    applied: Vec<AppliedValue>,
+    /// How many slots (from the first) have been applied by some node.
+    applied_count: usize,
     /// The highest ballot each acceptor is known (by a proposer) to have promised.
     given: Vec<Ballot>,
     /// Each node's promise when last seen, while it stays up.
@@ -94,15 +113,30 @@ impl PaxosInvariants {
         PaxosInvariants::default()
     }
 
-    /// What `ballot` did at `slot`, recorded on first sight.
-    fn ballot_at(&mut self, slot: Slot, ballot: Ballot) -> &mut BallotAtSlot {
+    /// The record of `slot`, created empty on first sight.
+    #[inline]
+    fn record(&mut self, slot: Slot) -> &mut SlotRecord {
         let position = slot.position();
-        if self.first_ballots.len() <= position {
-            self.first_ballots.resize(position + 1, BallotAtSlot::NONE);
+        if position >= self.slots.len() {
+            self.grow(position);
         }
-        let first = self.first_ballots[position].ballot;
+        &mut self.slots[position]
+    }
+
+    #[cold]
+    fn grow(&mut self, position: usize) {
+        make_room(&mut self.slots, position + 1);
+        // Every slot the vector has room for, so that the next ones need no call here.
+        let len = self.slots.capacity();
+        self.slots.resize(len, SlotRecord::EMPTY);
+    }
+
+    /// What `ballot` did at `slot`, recorded on first sight.
+    #[inline]
+    fn ballot_at(&mut self, slot: Slot, ballot: Ballot) -> &mut BallotAtSlot {
+        let first = self.record(slot).first.ballot;
         if first == Ballot::ZERO || first == ballot {
-            let at = &mut self.first_ballots[position];
+            let at = &mut self.slots[slot.position()].first;
             at.ballot = ballot;
             return at;
         }
@@ -115,21 +149,15 @@ impl PaxosInvariants {
     }
 
     /// The value `ballot`'s leader proposed at `slot`, if it did.
+    #[inline]
     fn proposal(&self, slot: Slot, ballot: Ballot) -> Option<ValueId> {
-        match self.first_ballots.get(slot.position()) {
-            Some(first) if first.ballot == ballot => first.proposed,
+        match self.slots.get(slot.position()) {
+            Some(record) if record.first.ballot == ballot => record.first.proposed,
             _ => self.other_ballots.get(&(slot, ballot))?.proposed,
         }
     }
 
-    fn chosen_at(&mut self, slot: Slot) -> &mut Option<Chosen> {
-        let position = slot.position();
-        if self.chosen.len() <= position {
-            self.chosen.resize(position + 1, None);
-        }
-        &mut self.chosen[position]
-    }
-
+    #[inline]
     fn proposed(&mut self, ballot: Ballot, slot: Slot, value: ValueId) -> Result<(), Violation> {
         let at = self.ballot_at(slot, ballot);
         match at.proposed {
@@ -147,6 +175,7 @@ impl PaxosInvariants {
         }
     }
 
+    #[inline]
     fn accepted(
         &self,
         node: NodeId,
@@ -154,27 +183,16 @@ impl PaxosInvariants {
         slot: Slot,
         value: ValueId,
     ) -> Result<(), Violation> {
-        match self.proposal(slot, ballot) {
-            Some(proposed) if proposed == value => Ok(()),
-            Some(proposed) => Err(Violation::new(
-                "validity",
-                format!(
-                    "{node} accepted {value} at {slot} in {ballot}, whose leader proposed \
-                     {proposed} there"
-                ),
-            )),
-            None => Err(Violation::new(
-                "validity",
-                format!(
-                    "{node} accepted {value} at {slot} in {ballot}, whose leader proposed \
-                     nothing there"
-                ),
-            )),
+        let proposed = self.proposal(slot, ballot);
+        if proposed == Some(value) {
+            return Ok(());
         }
+        Err(accepted_unproposed(node, ballot, slot, value, proposed))
     }
 
     /// A proposer learned that `acceptor` promised `ballot`; returns the acceptor's bit when
     /// that raised what it is known to have promised (and its promise must be checked again).
+    #[inline]
     fn give(&mut self, acceptor: NodeId, ballot: Ballot) -> u64 {
         let given = &mut self.given[acceptor.index()];
         if ballot > *given {
@@ -193,34 +211,36 @@ impl PaxosInvariants {
         first: Slot,
         last: Slot,
     ) -> Result<(), Violation> {
+        let bit = 1u64 << acceptor.index();
         let mut slot = first;
         while slot <= last {
-            if self
-                .chosen_at(slot)
-                .is_some_and(|chosen| chosen.ballot == ballot)
-            {
+            let position = slot.position();
+            if position >= self.slots.len() {
+                self.grow(position);
+            }
+            let record = &mut self.slots[position];
+            if (record.chosen).is_some_and(|chosen| chosen.ballot == ballot) {
                 slot = slot.next();
                 continue;
             }
-            let at = self.ballot_at(slot, ballot);
-            at.acks |= 1u64 << acceptor.index();
-            if at.acks.count_ones() >= quorum {
-                if let Some(value) = at.proposed {
-                    let chosen = self.chosen_at(slot);
-                    match *chosen {
-                        None => *chosen = Some(Chosen { value, ballot }),
-                        Some(earlier) if earlier.value == value => {}
-                        Some(earlier) => {
-                            return Err(Violation::new(
-                                "agreement",
-                                format!(
-                                    "{value} chosen at {slot} in {ballot}, but {} was chosen \
-                                     there in {}",
-                                    earlier.value, earlier.ballot
-                                ),
-                            ))
-                        }
-                    }
+            // As `ballot_at`, with the record in hand.
+            let at = if record.first.ballot == Ballot::ZERO || record.first.ballot == ballot {
+                record.first.ballot = ballot;
+                &mut record.first
+            } else {
+                self.other_ballots
+                    .entry((slot, ballot))
+                    .or_insert(BallotAtSlot {
+                        ballot,
+                        ..BallotAtSlot::NONE
+                    })
+            };
+            at.acks |= bit;
+            if let (true, Some(value)) = (at.acks.count_ones() >= quorum, at.proposed) {
+                match record.chosen {
+                    None => record.chosen = Some(Chosen { value, ballot }),
+                    Some(earlier) if earlier.value == value => {}
+                    Some(earlier) => return Err(chosen_twice(slot, ballot, value, earlier)),
                 }
             }
             slot = slot.next();
@@ -228,22 +248,38 @@ impl PaxosInvariants {
         Ok(())
     }
 
-    fn learned(&self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
-        match self.chosen.get(slot.position()).copied().flatten() {
-            Some(chosen) if chosen.value != value => Err(Violation::new(
-                "agreement",
-                format!(
-                    "{node} learned {value} chosen at {slot}, but {} was chosen there in {}",
-                    chosen.value, chosen.ballot
-                ),
-            )),
-            _ => Ok(()),
+    /// `node` learned `value` at `slot` and applied it: the value chosen there, if one is known
+    /// to be (agreement), and the value every other node applied there (state-machine safety).
+    #[inline]
+    fn learned_and_applied(
+        &mut self,
+        node: NodeId,
+        slot: Slot,
+        value: ValueId,
+    ) -> Result<(), Violation> {
+        let position = slot.position();
+        if position < self.applied_count {
+            // Another node applied this slot first: agree with it and with the choice.
+            let record = &self.slots[position];
+            let agrees = |other: Option<ValueId>| other.is_none_or(|other| other == value);
+            if agrees(record.chosen.map(|c| c.value)) && agrees(record.applied.map(|a| a.value)) {
+                return Ok(());
+            }
         }
+        self.first_applied(node, slot, value)
     }
 
-    fn applied(&mut self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
-        let position = slot.position();
-        match self.applied.get(position) {
+    /// `learned_and_applied` for the first node to apply `slot`, or a violation.
+    #[inline(never)]
+    fn first_applied(&mut self, node: NodeId, slot: Slot, value: ValueId) -> Result<(), Violation> {
+        let applied_count = self.applied_count;
+        let record = self.record(slot);
+        if let Some(chosen) = record.chosen {
+            if chosen.value != value {
+                return Err(learned_unchosen(node, slot, value, chosen));
+            }
+        }
+        match record.applied {
             Some(first) if first.value != value => Err(Violation::new(
                 "state-machine-safety",
                 format!(
@@ -253,8 +289,9 @@ impl PaxosInvariants {
             )),
             Some(_) => Ok(()),
             None => {
-                assert_eq!(position, self.applied.len(), "slots are applied in order");
-                self.applied.push(AppliedValue { value, node });
+                assert_eq!(slot.position(), applied_count, "slots are applied in order");
+                record.applied = Some(AppliedValue { value, node });
+                self.applied_count += 1;
                 Ok(())
             }
         }
@@ -267,12 +304,19 @@ impl PaxosInvariants {
         if self.last_promised[index] == Some(promised) && self.given[index] <= promised {
             return Ok(()); // nothing changed since the last check
         }
+        self.promise_changed(paxos.id(), promised)
+    }
+
+    /// `node`'s promise is no longer what it was when last seen, or a proposer has learned of
+    /// a higher one it gave: it must not be below either.
+    #[cold]
+    fn promise_changed(&mut self, node: NodeId, promised: Ballot) -> Result<(), Violation> {
+        let index = node.index();
         if promised < self.given[index] {
             return Err(Violation::new(
                 "promise-monotonicity",
                 format!(
-                    "{} holds the promise {promised}, below {} which it promised before",
-                    paxos.id(),
+                    "{node} holds the promise {promised}, below {} which it promised before",
                     self.given[index]
                 ),
             ));
@@ -281,16 +325,56 @@ impl PaxosInvariants {
             if promised < last {
                 return Err(Violation::new(
                     "promise-monotonicity",
-                    format!(
-                        "{}'s promise went back from {last} to {promised}",
-                        paxos.id()
-                    ),
+                    format!("{node}'s promise went back from {last} to {promised}"),
                 ));
             }
         }
         self.last_promised[index] = Some(promised);
         Ok(())
     }
+}
+
+#[cold]
+#[inline(never)]
+fn accepted_unproposed(
+    node: NodeId,
+    ballot: Ballot,
+    slot: Slot,
+    value: ValueId,
+    proposed: Option<ValueId>,
+) -> Violation {
+    let proposed = match proposed {
+        Some(proposed) => format!("proposed {proposed} there"),
+        None => "proposed nothing there".to_string(),
+    };
+    Violation::new(
+        "validity",
+        format!("{node} accepted {value} at {slot} in {ballot}, whose leader {proposed}"),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn chosen_twice(slot: Slot, ballot: Ballot, value: ValueId, earlier: Chosen) -> Violation {
+    Violation::new(
+        "agreement",
+        format!(
+            "{value} chosen at {slot} in {ballot}, but {} was chosen there in {}",
+            earlier.value, earlier.ballot
+        ),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn learned_unchosen(node: NodeId, slot: Slot, value: ValueId, chosen: Chosen) -> Violation {
+    Violation::new(
+        "agreement",
+        format!(
+            "{node} learned {value} chosen at {slot}, but {} was chosen there in {}",
+            chosen.value, chosen.ballot
+        ),
+    )
 }
 
 impl<M: StateMachine> Invariants<Paxos<M>> for PaxosInvariants {
@@ -339,8 +423,7 @@ impl<M: StateMachine> Invariants<Paxos<M>> for PaxosInvariants {
                     informed |= self.give(acceptor, ballot);
                 }
                 Observation::Applied { slot, value } => {
-                    self.learned(touched, slot, value)?;
-                    self.applied(touched, slot, value)?
+                    self.learned_and_applied(touched, slot, value)?
                 }
             }
         }

@@ -10,7 +10,7 @@
 //! papers, citing it. A persist is pushed before the message or reply that depends on it: the
 //! simulator holds a message until the persist pushed before it is durable.
 
-use super::ballot::{AcceptedValue, Ballot, Slot, Value, ValueId};
+use super::ballot::{make_room, AcceptedValue, Ballot, Slot, Value, ValueId};
 use super::bugs::Bug;
 use super::durable::{Durable, Update};
 use super::messages::Message;
@@ -167,8 +167,11 @@ impl Acks {
     fn add(&mut self, first: Slot, last: Slot, bit: u64) {
         let start = first.0.saturating_sub(self.first.0) as usize;
         let end = (last.0 + 1).saturating_sub(self.first.0) as usize;
-        for bits in self.bits.iter_mut().take(end).skip(start) {
-            *bits |= bit;
+        let end = end.min(self.bits.len());
+        if start < end {
+            for bits in self.bits.range_mut(start..end) {
+                *bits |= bit;
+            }
         }
     }
 
@@ -468,15 +471,19 @@ impl<M: StateMachine> Paxos<M> {
     /// Records `value` as accepted at `slot` in `ballot` (in memory; the caller persists).
     fn store_accepted(&mut self, slot: Slot, ballot: Ballot, value: Value<MachineOperation<M>>) {
         let position = slot.position();
-        if self.accepted.len() <= position {
-            self.accepted.resize_with(position + 1, || None);
-        }
         self.observations.push(Observation::Accepted {
             ballot,
             slot,
             value: value.id(),
         });
-        self.accepted[position] = Some(AcceptedValue { ballot, value });
+        let accepted = Some(AcceptedValue { ballot, value });
+        if position < self.accepted.len() {
+            self.accepted[position] = accepted;
+            return;
+        }
+        make_room(&mut self.accepted, position + 1);
+        self.accepted.resize_with(position, || None);
+        self.accepted.push(accepted);
     }
 
     /// Marks `slot`, the one after the decided prefix, decided: the value this node's acceptor
