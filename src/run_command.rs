@@ -213,15 +213,26 @@ pub fn write_files(data: &RunData, out: &Path, formats: HistoryFormats) -> std::
     let mut json = serde_json::to_string_pretty(data).expect("a run result serializes");
     json.push('\n');
     fs::write(out.join("summary.json"), json)?;
-    // One streaming pass over the compact history writes the chosen formats, formatting each
+    // A streaming pass over the compact history writes each chosen format, formatting each
     // entry straight into a reused buffer: the history is never materialized for writing.
+    // With both formats, the EDN pass runs on a second thread beside the JSON Lines one: the
+    // files are independent, and on a long run writing them costs more than checking.
     let create = |name: &str| fs::File::create(out.join(name));
     let mut jsonl = formats.jsonl.then(|| create("history.jsonl")).transpose()?;
     let mut edn = formats.edn.then(|| create("history.edn")).transpose()?;
-    data.history.write_files(
-        jsonl.as_mut().map(|file| file as &mut dyn Write),
-        edn.as_mut().map(|file| file as &mut dyn Write),
-    )?;
+    let history = &data.history;
+    match (jsonl.as_mut(), edn.as_mut()) {
+        (Some(jsonl), Some(edn)) => std::thread::scope(|scope| {
+            let edn_pass = scope.spawn(|| history.write_files(None, Some(edn as &mut dyn Write)));
+            let jsonl_result = history.write_files(Some(jsonl as &mut dyn Write), None);
+            let edn_result = edn_pass.join().expect("the EDN writer does not panic");
+            jsonl_result.and(edn_result)
+        })?,
+        (jsonl, edn) => history.write_files(
+            jsonl.map(|file| file as &mut dyn Write),
+            edn.map(|file| file as &mut dyn Write),
+        )?,
+    }
     if let Some(explanation) = &data.check_explanation {
         // The checker's account, then why: the conflicting operations with their nodes and
         // the narrative up to the violation.
