@@ -103,6 +103,20 @@ pub fn main() -> ExitCode {
     main_with(Vec::new())
 }
 
+/// Campaigns run many simulations, and a panic in one (a planted bug's assertion, say) is that
+/// run's `panic` verdict, reported in the campaign's results and artifacts: the default hook's
+/// message and backtrace note on standard error would only bury the campaign's own output.
+/// Panics outside a simulation still speak. (`detsim run` and `replay` keep the default hook,
+/// whose message names the panic's source line.)
+fn quiet_simulation_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !sim::world::simulating() {
+            default(info);
+        }
+    }));
+}
+
 /// The `detsim` command line with `extra` (protocol, workload) pairings registered beside
 /// detsim's own (see [`registry::entry`]). A pairing whose protocol name and workload kind are
 /// already registered replaces the built-in one.
@@ -114,11 +128,23 @@ pub fn main_with(extra: Vec<&'static dyn registry::Registered>) -> ExitCode {
         Command::Run(args) => run_command::execute(&args) as u8,
         Command::Check(args) => check_command::execute(&args),
         Command::Bench(args) => bench_command::execute(&args) as u8,
-        Command::Fuzz(args) => fuzz_command::execute(&args) as u8,
-        Command::Compare(args) => compare_command::execute(&args) as u8,
-        Command::Bugs(args) => bugs_command::execute(&args) as u8,
+        Command::Fuzz(args) => {
+            quiet_simulation_panics();
+            fuzz_command::execute(&args) as u8
+        }
+        Command::Compare(args) => {
+            quiet_simulation_panics();
+            compare_command::execute(&args) as u8
+        }
+        Command::Bugs(args) => {
+            quiet_simulation_panics();
+            bugs_command::execute(&args) as u8
+        }
         Command::Replay(args) => replay_command::execute(&args) as u8,
-        Command::Shrink(args) => shrink_command::execute(&args) as u8,
+        Command::Shrink(args) => {
+            quiet_simulation_panics();
+            shrink_command::execute(&args) as u8
+        }
         Command::Explain(args) => explain_command::execute(&args) as u8,
         Command::Merge(args) => merge_command::execute(&args) as u8,
         Command::List => {

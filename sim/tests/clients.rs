@@ -287,3 +287,54 @@ fn a_malformed_kept_operation_names_its_line() {
         assert!(error.contains("single.toml:5"), "{bad}: {error}");
     }
 }
+
+/// Panics on the first completion it sees.
+struct PanicOnCompletion;
+
+impl Invariants<Single> for PanicOnCompletion {
+    fn after_event(
+        &mut self,
+        _: SimTime,
+        _: Option<NodeId>,
+        _: &[Option<Single>],
+    ) -> Result<(), Violation> {
+        Ok(())
+    }
+
+    fn on_completion(&mut self, _: &CompletionEvent<'_, Register>) -> Result<(), Violation> {
+        panic!("planted panic in a simulation");
+    }
+}
+
+#[test]
+fn a_panic_inside_a_simulation_is_its_verdict_and_the_thread_says_it_is_simulating() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static SEEN_SIMULATING: AtomicBool = AtomicBool::new(false);
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.to_string().contains("planted panic in a simulation") {
+            SEEN_SIMULATING.store(sim::world::simulating(), Ordering::SeqCst);
+        } else {
+            default(info);
+        }
+    }));
+    assert!(!sim::world::simulating());
+    let scenario = scenario("clients = 1");
+    let faults = sim::nemesis::expand(&scenario, 3);
+    let data =
+        sim::world::run::<Single, _>(&scenario, &faults, 3, PanicOnCompletion, None).unwrap();
+    assert_eq!(data.verdict.kind(), "panic", "{}", data.verdict);
+    assert!(
+        data.verdict.to_string().contains("planted panic"),
+        "{}",
+        data.verdict
+    );
+    assert!(
+        SEEN_SIMULATING.load(Ordering::SeqCst),
+        "the hook saw a simulating thread"
+    );
+    assert!(
+        !sim::world::simulating(),
+        "and the flag is cleared after the run"
+    );
+}

@@ -130,7 +130,10 @@ pub fn simulate<P: Protocol, I: Invariants<P>>(
         invariants,
         trace,
     );
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| world.run_loop()));
+    let outcome = {
+        let _simulating = Simulating::enter();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| world.run_loop()))
+    };
     let verdict = match outcome {
         Ok(verdict) => verdict,
         Err(payload) => Verdict::Panic {
@@ -138,6 +141,34 @@ pub fn simulate<P: Protocol, I: Invariants<P>>(
         },
     };
     world.finish(verdict)
+}
+
+thread_local! {
+    /// Whether this thread is inside a simulation, where a panic becomes the run's `panic`
+    /// verdict (with its message) rather than the end of the process.
+    static SIMULATING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the calling thread is running a simulation, whose panics become verdicts: a panic
+/// hook can stay quiet for those (a campaign reports them in its results) and speak for the
+/// others.
+pub fn simulating() -> bool {
+    SIMULATING.with(std::cell::Cell::get)
+}
+
+/// Marks the thread as simulating until dropped, even when the simulation unwinds.
+struct Simulating(bool);
+
+impl Simulating {
+    fn enter() -> Simulating {
+        Simulating(SIMULATING.with(|flag| flag.replace(true)))
+    }
+}
+
+impl Drop for Simulating {
+    fn drop(&mut self) {
+        SIMULATING.with(|flag| flag.set(self.0));
+    }
 }
 
 /// Whether `P` can run `scenario`: its options and workload options pass their checks (the
