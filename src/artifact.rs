@@ -203,7 +203,7 @@ pub struct Built {
 
 /// The one command that replays an artifact.
 pub fn replay_command(artifact_path: &Path) -> String {
-    format!("detsim replay {}", artifact_path.display())
+    format!("{} replay {}", crate::program(), artifact_path.display())
 }
 
 /// A `Write` that keeps only the last `limit` lines, so tracing a long run costs bounded memory.

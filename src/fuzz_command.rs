@@ -306,13 +306,14 @@ impl Campaign<'_> {
 /// the expanded scenario, which `detsim run` reads as it is.
 pub fn scenario_file_text(artifact: &Artifact, path: &Path) -> String {
     format!(
-        "# Seed {} of {} (detsim {}): {}, fingerprint {}.\n# Reproduce: detsim run {} \
+        "# Seed {} of {} (detsim {}): {}, fingerprint {}.\n# Reproduce: {} run {} \
          (the seed is set below).\n{}",
         artifact.seed,
         artifact.source,
         artifact.detsim_version,
         artifact.verdict.kind(),
         artifact.fingerprint,
+        crate::program(),
         path.display(),
         artifact.scenario
     )

@@ -103,6 +103,14 @@ pub fn main() -> ExitCode {
     main_with(Vec::new())
 }
 
+static PROGRAM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The program the reproduce and replay commands name: `detsim`, or the binary of a crate that
+/// registers protocols of its own through [`main_with`].
+pub fn program() -> &'static str {
+    PROGRAM.get().map_or("detsim", String::as_str)
+}
+
 /// Campaigns run many simulations, and a panic in one (a planted bug's assertion, say) is that
 /// run's `panic` verdict, reported in the campaign's results and artifacts: the default hook's
 /// message and backtrace note on standard error would only bury the campaign's own output.
@@ -121,6 +129,19 @@ fn quiet_simulation_panics() {
 /// detsim's own (see [`registry::entry`]). A pairing whose protocol name and workload kind are
 /// already registered replaces the built-in one.
 pub fn main_with(extra: Vec<&'static dyn registry::Registered>) -> ExitCode {
+    if !extra.is_empty() {
+        // A crate of one's own: the commands printed to reproduce a failure name its binary.
+        let name = std::env::args_os()
+            .next()
+            .and_then(|arg0| {
+                let path = std::path::PathBuf::from(arg0);
+                Some(path.file_name()?.to_string_lossy().into_owned())
+            })
+            .filter(|name| !name.is_empty());
+        if let Some(name) = name {
+            let _ = PROGRAM.set(name);
+        }
+    }
     registry::install(extra);
     restore_sigpipe();
     let cli = Cli::parse();

@@ -202,7 +202,11 @@ pub fn run_phased(
 
 /// The one command that reproduces a run.
 pub fn reproduce_command(scenario_path: &Path, seed: u64) -> String {
-    format!("detsim run {} --seed {seed}", scenario_path.display())
+    format!(
+        "{} run {} --seed {seed}",
+        crate::program(),
+        scenario_path.display()
+    )
 }
 
 /// Writes `summary.json`, the history files `formats` asks for (`history.jsonl`,

@@ -127,7 +127,7 @@ pub fn execute(args: &ShrinkArgs) -> ExitStatus {
     println!("verdict: {}", shrinker.last.verdict);
     println!("fingerprint: {}", shrinker.last.fingerprint);
     println!("wrote {}", out.display());
-    println!("reproduce: detsim run {}", out.display());
+    println!("reproduce: {} run {}", crate::program(), out.display());
     ExitStatus::Pass
 }
 
@@ -965,10 +965,11 @@ fn shrunk_file_text(shrinker: &Shrinker, artifact: &Path, out: &Path) -> String 
     scenario.seed = shrinker.seed;
     scenario.expect = Some(shrinker.target.to_string());
     format!(
-        "# Shrunk from {} (seed {}): still {}.\n# Reproduce: detsim run {}\n{}",
+        "# Shrunk from {} (seed {}): still {}.\n# Reproduce: {} run {}\n{}",
         artifact.display(),
         shrinker.seed,
         shrinker.target,
+        crate::program(),
         out.display(),
         scenario.to_toml()
     )

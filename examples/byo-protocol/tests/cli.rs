@@ -40,6 +40,11 @@ fn its_scenario_runs_and_passes_the_history_check() {
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("verdict: pass"), "{stdout}");
     assert!(stdout.contains("primary-backup"), "{stdout}");
+    // The command that reproduces the run names this binary, not `detsim`.
+    assert!(
+        stdout.contains("reproduce: byo-protocol run scenarios/primary-backup.toml"),
+        "{stdout}"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
 
