@@ -131,8 +131,9 @@ struct LeaderState {
     matched: Vec<Slot>,
     /// The highest decided prefix an acceptor reported: those slots are chosen.
     learned: Slot,
-    /// Client requests awaiting decision, by slot.
-    pending: BTreeMap<Slot, PendingRequest>,
+    /// Client requests awaiting decision, in slot order: proposed at the end (slots are taken
+    /// in order), answered from the front (slots are applied in order).
+    pending: VecDeque<(Slot, PendingRequest)>,
     /// Slots from here on were proposed in this ballot (and observed so); earlier slots, decided
     /// before this leadership, are proposed again when first resent to a lagging acceptor.
     proposed_from: Slot,
@@ -512,7 +513,7 @@ impl<M: StateMachine> Paxos<M> {
     fn become_follower(&mut self, context: &mut Context<Self>, leader: Option<NodeId>) {
         match std::mem::replace(&mut self.role, RoleState::Follower) {
             RoleState::Leader(leader_state) => {
-                for pending in leader_state.pending.values() {
+                for (_, pending) in &leader_state.pending {
                     let response = Response {
                         request: pending.request,
                         answer: Answer::Indeterminate(

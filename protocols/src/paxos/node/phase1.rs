@@ -10,7 +10,7 @@ use crate::paxos::durable::Update;
 use crate::paxos::messages::{Message, Prepare, Promise, Reject};
 use sim::protocol::{Context, NodeId};
 use sim::service::StateMachine;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 impl<M: StateMachine> Paxos<M> {
     /// PMS §2.2 phase 1(a): the election timeout elapsed without a leader; start phase 1 with a
@@ -231,7 +231,7 @@ impl<M: StateMachine> Paxos<M> {
             heard_from: vec![false; node_count],
             matched: vec![Slot::ZERO; node_count],
             learned: Slot::ZERO,
-            pending: BTreeMap::new(),
+            pending: VecDeque::new(),
             proposed_from: first,
         });
         self.leader_hint = Some(self.id);

@@ -50,8 +50,8 @@ impl<M: StateMachine> Paxos<M> {
         let leader = self.leader_state();
         if leader
             .pending
-            .values()
-            .any(|pending| pending.request == request.id)
+            .iter()
+            .any(|(_, pending)| pending.request == request.id)
         {
             return;
         }
@@ -92,7 +92,8 @@ impl<M: StateMachine> Paxos<M> {
         let own_bit = 1u64 << self.id.index();
         let leader = self.leader_state();
         leader.acks.push(slot, own_bit);
-        leader.pending.insert(slot, pending);
+        debug_assert!(leader.pending.back().is_none_or(|(last, _)| *last < slot));
+        leader.pending.push_back((slot, pending));
         self.replicate(context);
         // A cluster of one decides at once.
         self.maybe_decide(context);
@@ -407,7 +408,9 @@ impl<M: StateMachine> Paxos<M> {
             self.applied = slot;
             self.observations.push(Observation::Applied { slot, value });
             if let RoleState::Leader(leader) = &mut self.role {
-                if let Some(pending) = leader.pending.remove(&slot) {
+                // The pending requests' slots are all after the applied ones.
+                if leader.pending.front().is_some_and(|(at, _)| *at == slot) {
+                    let (_, pending) = leader.pending.pop_front().expect("the front exists");
                     let answer = match answer {
                         Some(answer) if value == ValueId::Request(pending.request) => answer,
                         _ => Answer::Indeterminate("another value was chosen".into()),
