@@ -235,3 +235,70 @@ fn shrunk_faults_are_one_minimal() {
         );
     }
 }
+
+/// The sweep of `scripts/shrink-sweep.sh` as a test: every planted bug's scenario (each names
+/// its first failing seed) shrinks, keeps the same verdict (the property named too), and in the
+/// median case at least 90% of the faults and of the client operations go. Run with
+/// `cargo test --release --test fuzz_shrink -- --ignored` (about 20 s in a release build).
+#[test]
+#[ignore]
+fn planted_bugs_shrink_to_a_tenth_in_the_median() {
+    let mut scenarios: Vec<String> = ["raft", "paxos", "2pc", "locks"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(format!("scenarios/{dir}")).unwrap())
+        .map(|entry| entry.unwrap().path().to_string_lossy().into_owned())
+        .filter(|path| path.contains("/bug-") && path.ends_with(".toml"))
+        .collect();
+    scenarios.sort();
+    scenarios.push("scenarios/canary-lost-writes.toml".into());
+    scenarios.push("scenarios/counter-bug-reapply-duplicates.toml".into());
+    assert!(scenarios.len() >= 34, "{scenarios:?}");
+    let share = |(before, after): (u64, u64)| match before {
+        0 => 1.0,
+        _ => (before - after) as f64 / before as f64,
+    };
+    let (mut faults, mut operations) = (Vec::new(), Vec::new());
+    for (index, scenario) in scenarios.iter().enumerate() {
+        let out = fresh_dir(&format!("sweep-{index}"));
+        let shrunk = out.join("shrunk.toml");
+        let before = detsim(&[
+            "run",
+            scenario,
+            "--no-report",
+            "--out",
+            arg(&out.join("before")),
+        ]);
+        let output = shrink(Path::new(scenario), &shrunk, &[]);
+        assert_eq!(output.code, 0, "{scenario}: {}", output.stderr);
+        let after = detsim(&[
+            "run",
+            arg(&shrunk),
+            "--no-report",
+            "--out",
+            arg(&out.join("after")),
+        ]);
+        let verdict = |stdout: &str| {
+            let line = stdout.lines().find(|l| l.starts_with("verdict: ")).unwrap();
+            // The kind and the property: "verdict: safety violation: leader-completeness ..."
+            line.split(" at t=").next().unwrap().to_string()
+        };
+        assert_eq!(
+            verdict(&before.stdout),
+            verdict(&after.stdout),
+            "{scenario}"
+        );
+        faults.push(share(before_after(&output.stdout, "faults")));
+        operations.push(share(before_after(&output.stdout, "client operations")));
+    }
+    let median = |values: &mut Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        (values[(n - 1) / 2] + values[n / 2]) / 2.0
+    };
+    let (faults, operations) = (median(&mut faults), median(&mut operations));
+    assert!(faults >= 0.9, "faults removed in the median: {faults:.3}");
+    assert!(
+        operations >= 0.9,
+        "operations removed in the median: {operations:.3}"
+    );
+}
