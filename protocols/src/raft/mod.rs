@@ -16,7 +16,7 @@
 //! | [`node`]            | the server: state and roles; `election`, `pre_vote`, `replication`   |
 //! | [`state_machine`]   | the key-value store and its client session table (§8)                |
 //! | [`options`]         | timeouts and limits from the scenario                                |
-//! | [`invariants`]      | election safety, log matching, leader completeness, state-machine safety |
+//! | [`invariants`]      | Figure 3: election safety, leader append-only, log matching, leader completeness, state-machine safety |
 //! | [`bugs`]            | the planted bugs, by name                                            |
 //!
 //! ## The algorithm
@@ -138,11 +138,15 @@
 //!
 //! ## Invariants
 //!
-//! [`RaftInvariants`] checks, after every event of a run, the four properties of Figure 3 and
-//! names the broken one in the verdict: `election-safety`, `log-matching`,
-//! `leader-completeness`, `state-machine-safety`. Each check looks only at what the event could
-//! have changed (see [`invariants`]). After the run, the client history is checked for
-//! linearizability (per key, against a compare-and-set register) by the `check` crate.
+//! [`RaftInvariants`] checks, after every event of a run, the five properties of Figure 3 and
+//! names the broken one in the verdict: `election-safety`, `leader-append-only` (a leader never
+//! overwrites or deletes an entry of its log while it leads, §5.3), `log-matching`,
+//! `leader-completeness`, `state-machine-safety`. Leader completeness is judged with the term in
+//! which each entry was committed — the term of the first node whose commit index covered it,
+//! the leader that counted a majority — so every leader of a later term must hold it (§5.4.3).
+//! Each check looks only at what the event could have changed (see [`invariants`]). After the
+//! run, the client history is checked for linearizability (per key, against a compare-and-set
+//! register) by the `check` crate.
 //!
 //! ## Scenarios
 //!
