@@ -2,8 +2,8 @@
 //! driving one handler directly and checking the effects it pushes, in order.
 
 use protocols::raft::{
-    AppendEntries, AppendEntriesReply, Command, Durable, Entry, LogIndex, Message, Options, Raft,
-    RequestVote, RequestVoteReply, Term, Timer, Update,
+    AppendEntries, AppendEntriesReply, Command, Durable, Entry, Heartbeat, HeartbeatReply,
+    LogIndex, Message, Options, Raft, Reads, RequestVote, RequestVoteReply, Term, Timer, Update,
 };
 use sim::protocol::{
     ClientId, Context, Effect, NodeConfig, NodeId, Protocol, RequestId, Role, TimerDelay,
@@ -1337,4 +1337,282 @@ fn options_parse_known_fields_and_reject_unknown_ones() {
         error.to_string().contains("unknown field `heartbeat`"),
         "{error}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dissertation §6.4 Processing read-only queries more efficiently
+
+fn read_options(reads: Reads) -> Options {
+    Options {
+        reads,
+        ..Options::default()
+    }
+}
+
+fn read(id: u64) -> Request<Operation> {
+    client_request(id, Operation::Read { key: 1 })
+}
+
+fn context_at(id: u32, millis: u64) -> Context<Raft> {
+    Context::new(NodeId(id), NODE_COUNT, SimTime(millis * 1_000_000))
+}
+
+/// Node 0, leader of term 1 with `options`, having committed a write of 5 at index 1: an entry
+/// of its own term is committed (§6.4 step 1).
+fn reading_leader(options: Options, bug: Option<&str>) -> (Raft, Context<Raft>) {
+    let (mut leader, mut context) = start_with_options(0, None, bug, options);
+    leader.on_timer(&mut context, Timer::Election);
+    let vote = RequestVoteReply {
+        term: Term(1),
+        vote_granted: true,
+    };
+    leader.on_message(&mut context, NodeId(1), Message::RequestVoteReply(vote));
+    assert!(leader.is_leader());
+    leader.submit(
+        &mut context,
+        client_request(100, Operation::Write { key: 1, value: 5 }),
+    );
+    leader.on_message(&mut context, NodeId(1), append_reply(1, true, 1));
+    assert_eq!(leader.commit_index(), LogIndex(1));
+    context.drain_effects();
+    (leader, context)
+}
+
+fn heartbeats(context: &Context<Raft>) -> Vec<(NodeId, u64)> {
+    sent(context)
+        .into_iter()
+        .filter_map(|(target, message)| match message {
+            Message::Heartbeat(heartbeat) => Some((target, heartbeat.round)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn heartbeat_reply(term: u64, round: u64) -> Message {
+    Message::HeartbeatReply(HeartbeatReply {
+        term: Term(term),
+        round,
+    })
+}
+
+/// §6.4 step 1: a leader that has not committed an entry of its term does not know the latest
+/// commit index; the read goes through the log (which commits such an entry with it).
+#[test]
+fn read_index_read_before_an_own_term_commit_goes_through_the_log() {
+    let options = read_options(Reads::ReadIndex);
+    let (mut leader, mut context) = start_with_options(0, None, None, options);
+    leader.on_timer(&mut context, Timer::Election);
+    let vote = RequestVoteReply {
+        term: Term(1),
+        vote_granted: true,
+    };
+    leader.on_message(&mut context, NodeId(1), Message::RequestVoteReply(vote));
+    context.drain_effects();
+    leader.submit(&mut context, read(1));
+    assert_eq!(
+        leader.log().last_index(),
+        LogIndex(1),
+        "the read is an entry"
+    );
+    assert!(heartbeats(&context).is_empty());
+}
+
+/// §6.4 steps 2–4: the leader records its commit index, sends a round of heartbeats, and
+/// answers only once a majority (itself and one more of three) acknowledged that round.
+#[test]
+fn read_index_read_waits_for_a_majority_to_confirm_the_leader() {
+    let (mut leader, mut context) = reading_leader(read_options(Reads::ReadIndex), None);
+    leader.submit(&mut context, read(1));
+    assert_eq!(leader.log().last_index(), LogIndex(1), "no log entry");
+    assert_eq!(heartbeats(&context), vec![(NodeId(1), 1), (NodeId(2), 1)]);
+    assert!(replies(&context).is_empty(), "not before the round");
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(2), heartbeat_reply(1, 1));
+    assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(Some(5)))]);
+}
+
+/// §6.4 step 3: the round must be sent after the read arrived. An acknowledgement of a round
+/// already in flight answers only the reads that were waiting for it; later reads wait for the
+/// next round, which leaves as soon as the earlier one is confirmed (reads share rounds).
+#[test]
+fn read_index_read_is_not_confirmed_by_a_round_sent_before_it_arrived() {
+    let (mut leader, mut context) = reading_leader(read_options(Reads::ReadIndex), None);
+    leader.submit(&mut context, read(1));
+    leader.submit(&mut context, read(2));
+    leader.submit(&mut context, read(3));
+    assert_eq!(
+        heartbeats(&context).len(),
+        2,
+        "one round for the first read"
+    );
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(1), heartbeat_reply(1, 1));
+    assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(Some(5)))]);
+    assert_eq!(heartbeats(&context), vec![(NodeId(1), 2), (NodeId(2), 2)]);
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(2), heartbeat_reply(1, 2));
+    assert_eq!(
+        replies(&context),
+        vec![
+            (RequestId(2), Answer::Ok(Some(5))),
+            (RequestId(3), Answer::Ok(Some(5)))
+        ]
+    );
+}
+
+/// §6.4 step 2: the read sees what was committed when it arrived, never an entry the leader
+/// appended but has not committed.
+#[test]
+fn read_index_read_does_not_see_uncommitted_writes() {
+    let (mut leader, mut context) = reading_leader(read_options(Reads::ReadIndex), None);
+    leader.submit(
+        &mut context,
+        client_request(2, Operation::Write { key: 1, value: 9 }),
+    );
+    leader.submit(&mut context, read(3));
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(1), heartbeat_reply(1, 1));
+    assert_eq!(replies(&context), vec![(RequestId(3), Answer::Ok(Some(5)))]);
+}
+
+/// A leader that steps down before a read was confirmed answers it `Unavailable`: the read did
+/// not happen, and the client asks the next leader.
+#[test]
+fn leader_stepping_down_gives_up_its_waiting_reads() {
+    let (mut leader, mut context) = reading_leader(read_options(Reads::ReadIndex), None);
+    leader.submit(&mut context, read(1));
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(1), heartbeat_reply(2, 1));
+    assert!(!leader.is_leader());
+    assert!(matches!(
+        replies(&context).as_slice(),
+        [(RequestId(1), Answer::Unavailable(_))]
+    ));
+}
+
+/// §6.4: a follower answers its leader's heartbeat round and, as for an `AppendEntries`,
+/// restarts its election timeout; a stale leader's round is answered with the later term.
+#[test]
+fn follower_answers_a_heartbeat_round_of_its_leader() {
+    let (mut follower, mut context) = follower_with_log(1, 1, vec![]);
+    let round = Message::Heartbeat(Heartbeat {
+        term: Term(1),
+        round: 4,
+    });
+    follower.on_message(&mut context, NodeId(0), round);
+    assert_eq!(follower.leader_hint(), Some(NodeId(0)));
+    assert_eq!(
+        sent(&context),
+        vec![(NodeId(0), heartbeat_reply(1, 4))],
+        "the round, in its term"
+    );
+    context.drain_effects();
+    let stale = Message::Heartbeat(Heartbeat {
+        term: Term(0),
+        round: 9,
+    });
+    follower.on_message(&mut context, NodeId(2), stale);
+    assert_eq!(sent(&context), vec![(NodeId(2), heartbeat_reply(1, 9))]);
+}
+
+/// The planted bug `read-index-unconfirmed` answers at the read index without the round.
+#[test]
+fn read_index_unconfirmed_bug_answers_without_a_round() {
+    let options = read_options(Reads::ReadIndex);
+    let (mut leader, mut context) = reading_leader(options, Some("read-index-unconfirmed"));
+    leader.submit(&mut context, read(1));
+    assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(Some(5)))]);
+}
+
+/// §6.4.1: with leases the leader sends a heartbeat round every heartbeat interval; once a
+/// majority acknowledged a round, it answers reads at once until the lease ends —
+/// `election_timeout_min × (1 − b) / (1 + b)` after the round was *sent* (150ms, b = 10%:
+/// 122.7ms), however late the acknowledgement came.
+#[test]
+fn lease_read_is_answered_without_a_round_until_the_lease_ends() {
+    let (mut leader, mut context) = reading_leader(read_options(Reads::Lease), None);
+    leader.on_timer(&mut context, Timer::Heartbeat);
+    assert_eq!(heartbeats(&context), vec![(NodeId(1), 1), (NodeId(2), 1)]);
+    let mut context = context_at(0, 100);
+    leader.on_message(&mut context, NodeId(1), heartbeat_reply(1, 1));
+    let mut context = context_at(0, 122);
+    leader.submit(&mut context, read(1));
+    assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(Some(5)))]);
+    assert!(heartbeats(&context).is_empty(), "within the lease");
+    let mut context = context_at(0, 123);
+    leader.submit(&mut context, read(2));
+    assert!(replies(&context).is_empty(), "the lease ended");
+    assert_eq!(heartbeats(&context).len(), 2, "a ReadIndex round instead");
+}
+
+/// The planted bug `lease-ignores-drift` lets the lease run the whole minimum election
+/// timeout: at 123ms it still answers at once.
+#[test]
+fn lease_ignores_drift_bug_keeps_the_lease_for_the_whole_timeout() {
+    let options = read_options(Reads::Lease);
+    let (mut leader, mut context) = reading_leader(options, Some("lease-ignores-drift"));
+    leader.on_timer(&mut context, Timer::Heartbeat);
+    let mut context = context_at(0, 100);
+    leader.on_message(&mut context, NodeId(1), heartbeat_reply(1, 1));
+    let mut context = context_at(0, 149);
+    leader.submit(&mut context, read(1));
+    assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(Some(5)))]);
+}
+
+/// §4.2.3, on which §6.4.1 relies: with leases, a server that heard from its leader within the
+/// minimum election timeout ignores `RequestVote` — it neither adopts the term nor answers —
+/// and votes again once the timeout has passed.
+#[test]
+fn with_leases_a_server_ignores_request_vote_soon_after_hearing_from_its_leader() {
+    let options = read_options(Reads::Lease);
+    let (mut follower, _) = start_with_options(1, None, None, options);
+    let mut context = context_at(1, 200);
+    follower.on_message(
+        &mut context,
+        NodeId(0),
+        append_entries(1, (0, 0), vec![], 0),
+    );
+    let mut context = context_at(1, 300);
+    follower.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
+    assert_eq!(follower.current_term(), Term(1), "the term is not adopted");
+    assert!(sent(&context).is_empty(), "no answer");
+    let mut context = context_at(1, 351);
+    follower.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
+    assert_eq!(follower.current_term(), Term(2));
+    assert!(the_vote(&context).vote_granted);
+}
+
+/// §6.4.1: a restarted server may have acknowledged a lease just before its crash; it keeps
+/// ignoring `RequestVote` for a minimum election timeout after it starts.
+#[test]
+fn with_leases_a_restarted_server_waits_before_voting() {
+    let (mut follower, _) = start_with_options(1, None, None, read_options(Reads::Lease));
+    let mut context = context_at(1, 0);
+    follower.on_message(&mut context, NodeId(2), request_vote(1, 0, 0));
+    assert!(sent(&context).is_empty());
+    let (mut follower, _) = start_with_options(1, None, None, read_options(Reads::Log));
+    follower.on_message(&mut context, NodeId(2), request_vote(1, 0, 0));
+    assert!(the_vote(&context).vote_granted, "without leases it votes");
+}
+
+/// §6.4.1: lease reads are unsafe without check-quorum (a leader cut off from every follower
+/// would keep believing it leads): the options check says so and names the fields.
+#[test]
+fn options_reject_lease_reads_without_check_quorum() {
+    let options = Options {
+        reads: Reads::Lease,
+        check_quorum: false,
+        ..Options::default()
+    };
+    let problem = options.check().expect_err("unsafe");
+    assert!(
+        problem.contains("check_quorum") && problem.contains("lease"),
+        "{problem}"
+    );
+    let read_index = Options {
+        reads: Reads::ReadIndex,
+        check_quorum: false,
+        ..Options::default()
+    };
+    assert_eq!(read_index.check(), Ok(()), "ReadIndex needs no clock");
 }

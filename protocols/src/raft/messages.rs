@@ -25,6 +25,12 @@ pub enum Message<O = register::Operation> {
     /// The answer to a `PreVote`. When granted, `term` is the term asked about; when denied, the
     /// voter's current term.
     PreVoteReply(RequestVoteReply),
+    /// With `reads = "read-index"` or `"lease"`: a leader confirms it still leads with a round
+    /// of heartbeats (Ongaro's dissertation §6.4); a follower treats it as it treats an
+    /// `AppendEntries` from its leader, without the log.
+    Heartbeat(Heartbeat),
+    /// The answer to a `Heartbeat`, naming its round.
+    HeartbeatReply(HeartbeatReply),
 }
 
 impl<O> Message<O> {
@@ -37,6 +43,8 @@ impl<O> Message<O> {
             Message::AppendEntriesReply(_) => "AppendEntriesReply",
             Message::PreVote(_) => "PreVote",
             Message::PreVoteReply(_) => "PreVoteReply",
+            Message::Heartbeat(_) => "Heartbeat",
+            Message::HeartbeatReply(_) => "HeartbeatReply",
         }
     }
 
@@ -53,6 +61,7 @@ impl<O> Message<O> {
                 words(4) + 4 + entry * message.entries.len() as u64
             }
             Message::AppendEntriesReply(_) => words(2) + 1,
+            Message::Heartbeat(_) | Message::HeartbeatReply(_) => words(2),
         }
     }
 
@@ -67,6 +76,8 @@ impl<O> Message<O> {
             Message::AppendEntriesReply(message) => Some(message.term),
             Message::PreVote(_) => None,
             Message::PreVoteReply(message) => (!message.vote_granted).then_some(message.term),
+            Message::Heartbeat(message) => Some(message.term),
+            Message::HeartbeatReply(message) => Some(message.term),
         }
     }
 }
@@ -89,6 +100,24 @@ pub struct RequestVoteReply {
     pub term: Term,
     /// Whether the candidate received the vote.
     pub vote_granted: bool,
+}
+
+/// A round of leadership confirmation (dissertation §6.4).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Heartbeat {
+    /// The leader's term.
+    pub term: Term,
+    /// The round, counted per leadership from 1.
+    pub round: u64,
+}
+
+/// The answer to a [`Heartbeat`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HeartbeatReply {
+    /// The follower's current term, for a stale leader to step down.
+    pub term: Term,
+    /// The round answered.
+    pub round: u64,
 }
 
 /// `AppendEntries` arguments (Figure 2).

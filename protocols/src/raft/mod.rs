@@ -16,6 +16,7 @@
 //! | [`node`]            | the server: state and roles; `election`, `pre_vote`, `replication`   |
 //! | [`state_machine`]   | the key-value store and its client session table (§8)                |
 //! | [`options`]         | timeouts and limits from the scenario                                |
+//! | `node/reads`        | ReadIndex and lease reads (dissertation §6.4)                        |
 //! | [`invariants`]      | Figure 3: election safety, leader append-only, log matching, leader completeness, state-machine safety |
 //! | [`bugs`]            | the planted bugs, by name                                            |
 //!
@@ -110,6 +111,26 @@
 //! Raft §8 also asks a new leader to commit a no-op entry at the start of its term before serving
 //! reads. Because reads go through the log here, they need no such entry: a leader's earlier-term
 //! entries are committed together with the first client entry of its term.
+//!
+//! ## Reads without the log (dissertation §6.4)
+//!
+//! The `reads` option chooses how the leader serves reads. `"log"` (the default) is the above.
+//! `"read-index"` is §6.4's ReadIndex: the leader (1) must have committed an entry of its own
+//! term — until then the read goes through the log, which commits one; (2) records its commit
+//! index as the read index; (3) confirms that it still leads with a round of `Heartbeat`s sent
+//! after the read arrived and acknowledged by a majority; (4) answers from its state machine
+//! once it has applied up to the read index. Reads share rounds: those arriving while a round
+//! is outstanding wait for the next one. `"lease"` is §6.4.1: the leader sends a round every
+//! heartbeat interval, and a round sent at local time `t` that a majority acknowledged gives
+//! it a lease until `t + election_timeout_min × (1 − b) / (1 + b)` on its clock, `b` being
+//! `clock_drift_bound_ppm`; within the lease it answers reads without a round. It is safe
+//! because, with leases, a server that heard from a leader within the minimum election timeout
+//! ignores `RequestVote` (§4.2.3: it neither adopts the term nor votes), and a restarted server
+//! waits that long before voting, so no other leader can be elected before the lease ends — if
+//! no clock runs faster or slower than the bound. Leases trust clocks, so they need
+//! check-quorum: the options check rejects `reads = "lease"` with `check_quorum = false`.
+//! `node/reads.rs` holds the rules; `scenarios/raft/read-index*.toml` and `lease-reads*.toml`
+//! run them, and `lease-reads-swarm-beyond-bound.toml` shows what drift beyond the bound does.
 //!
 //! ## Check-quorum
 //!
@@ -243,6 +264,21 @@
 //!   majority of the servers), so a duplicated reply, or the answer to a `RequestVote` it
 //!   retried, counts one voter twice; with a split vote two candidates both lead the term:
 //!   **election-safety**.
+//!
+//! Two bugs live in the reads of dissertation §6.4, and act only with the `reads` option that
+//! enables them; `detsim bugs scenarios/raft/read-index-swarm.toml` and
+//! `lease-reads-swarm*.toml` measure them:
+//!
+//! - `read-index-unconfirmed` — with `reads = "read-index"` (or a lease that has run out), the
+//!   leader answers a read at its read index without the heartbeat round that confirms it still
+//!   leads (§6.4 step 3). A leader cut off by a partition keeps answering while a new leader
+//!   commits writes: the **linearizability** check catches the stale read.
+//! - `lease-ignores-drift` — with `reads = "lease"`, the lease lasts the whole minimum election
+//!   timeout from the send of the round, without the allowance for clock drift (§6.4.1). With
+//!   perfect clocks that is just safe (the followers' promise starts when the round arrives);
+//!   when the leader's clock runs slow or a follower's fast, the lease outlives the promise,
+//!   and a new leader's writes are missed by the old leader's reads: **linearizability**, and
+//!   only when clocks drift.
 
 pub mod bugs;
 pub mod durable;
@@ -257,7 +293,10 @@ pub use bugs::Bug;
 pub use durable::{Durable, Update};
 pub use invariants::RaftInvariants;
 pub use log::{Entry, Log, LogIndex, Term};
-pub use messages::{AppendEntries, AppendEntriesReply, Message, RequestVote, RequestVoteReply};
+pub use messages::{
+    AppendEntries, AppendEntriesReply, Heartbeat, HeartbeatReply, Message, RequestVote,
+    RequestVoteReply,
+};
 pub use node::{Raft, Timer};
-pub use options::Options;
+pub use options::{Options, Reads};
 pub use state_machine::{Command, Sessions, StateMachine};

@@ -13,7 +13,7 @@ use super::bugs::Bug;
 use super::durable::{Durable, Update};
 use super::log::{Log, LogIndex, Term};
 use super::messages::Message;
-use super::options::Options;
+use super::options::{Options, Reads};
 use sim::protocol::{ClientId, Context, NodeConfig, NodeId, NodeView, Protocol, RequestId, Role};
 use sim::service::{
     Answer, FollowLeader, MachineOperation, MachineOutput, Request, Response, Sessions,
@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 mod election;
 mod pre_vote;
+mod reads;
 mod replication;
 
 /// The largest cluster a Raft node supports (the engine's limit too).
@@ -52,7 +53,7 @@ struct PendingRequest {
 
 /// Volatile state of a leader (Figure 2), reinitialized after each election.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct LeaderState {
+struct LeaderState<O> {
     /// For each server, the index of the next entry to send it. Advanced optimistically when
     /// entries are sent, so each entry goes out once rather than with every later request, and
     /// moved back on a rejection (a lost message shows up as the next heartbeat's rejection).
@@ -67,6 +68,8 @@ struct LeaderState {
     heard_from: Vec<bool>,
     /// Client requests awaiting commit, by the index of their entry.
     pending: BTreeMap<LogIndex, PendingRequest>,
+    /// Reads served without the log (dissertation §6.4), when the options ask for it.
+    reads: reads::ReadState<O>,
 }
 
 /// Volatile state of a candidate.
@@ -83,12 +86,12 @@ struct CandidateState {
 
 /// What a node is doing, with the state only that role has (Raft §5.1, Figure 4).
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum RoleState {
+enum RoleState<O> {
     Follower,
     /// Asking for pre-votes, still in its old term (with the `pre_vote` option).
     PreCandidate(CandidateState),
     Candidate(CandidateState),
-    Leader(LeaderState),
+    Leader(LeaderState<O>),
 }
 
 /// One Raft server with its key-value state machine.
@@ -106,7 +109,7 @@ pub struct Raft<M: StateMachine = Registers> {
     commit_index: LogIndex,
     last_applied: LogIndex,
     leader_hint: Option<NodeId>,
-    role: RoleState,
+    role: RoleState<MachineOperation<M>>,
     kv: Sessions<M>,
     election_timer: ElectionTimer,
     /// Local time this node last heard from a leader of its term, for pre-vote.
@@ -178,6 +181,11 @@ impl<M: StateMachine> Protocol for Raft<M> {
         };
         // Raft §5.2: servers start as followers and wait one election timeout for a leader.
         raft.reset_election_timer(context);
+        if raft.options.reads == Reads::Lease {
+            // Dissertation §6.4.1: a server may have acknowledged a leader's lease just before
+            // it crashed; it keeps the promise not to vote for a minimum election timeout.
+            raft.leader_contact_at = Some(context.now());
+        }
         raft
     }
 
@@ -186,6 +194,11 @@ impl<M: StateMachine> Protocol for Raft<M> {
             source != self.id && source.0 < self.node_count,
             "message from {source}"
         );
+        // Dissertation §4.2.3 and §6.4.1: with leases, a server that heard from a leader within
+        // the minimum election timeout neither adopts a candidate's term nor votes.
+        if matches!(message, Message::RequestVote(_)) && self.ignores_request_vote(context) {
+            return;
+        }
         // Raft §5.1: a message from a later term makes this node a follower of that term first.
         if let Some(term) = message.term_to_adopt() {
             if term > self.current_term {
@@ -203,6 +216,10 @@ impl<M: StateMachine> Protocol for Raft<M> {
             }
             Message::PreVote(message) => self.handle_pre_vote(context, source, message),
             Message::PreVoteReply(message) => self.handle_pre_vote_reply(context, source, message),
+            Message::Heartbeat(message) => self.handle_heartbeat(context, source, message),
+            Message::HeartbeatReply(message) => {
+                self.handle_heartbeat_reply(context, source, message)
+            }
         }
     }
 
@@ -221,6 +238,7 @@ impl<M: StateMachine> Protocol for Raft<M> {
             }
             (Timer::Heartbeat, RoleState::Leader(_)) => {
                 self.broadcast_heartbeat(context);
+                self.heartbeat_reads(context);
                 context.set_timer(Timer::Heartbeat, self.options.heartbeat_interval);
             }
             (Timer::Heartbeat, RoleState::Candidate(_) | RoleState::PreCandidate(_)) => {
@@ -264,7 +282,9 @@ impl<M: StateMachine> Protocol for Raft<M> {
                 return;
             }
         }
-        self.append_client_request(context, request);
+        if let Some(request) = self.serve_read(context, request) {
+            self.append_client_request(context, request);
+        }
     }
 
     fn apply_update(durable: &mut Self::Durable, update: Self::Update) {
@@ -408,6 +428,7 @@ impl<M: StateMachine> Raft<M> {
                     };
                     context.reply(pending.client, response);
                 }
+                Self::abandon_reads(&leader_state.reads, context);
                 context.cancel_timer(Timer::Heartbeat);
                 context.cancel_timer(Timer::CheckQuorum);
                 self.reset_election_timer(context);
@@ -473,6 +494,7 @@ impl<M: StateMachine> Raft<M> {
             in_flight: vec![0; node_count],
             heard_from: vec![false; node_count],
             pending: BTreeMap::new(),
+            reads: reads::ReadState::new(node_count),
         });
         self.leader_hint = Some(self.id);
         context.cancel_timer(Timer::Election);

@@ -412,6 +412,8 @@ impl<M: StateMachine> Raft<M> {
                 }
             }
         }
+        // Dissertation §6.4 step 4: reads wait for the state machine to reach their read index.
+        self.answer_reads(context);
     }
 
     /// Check-quorum: a leader that has not heard from a majority within an election timeout
