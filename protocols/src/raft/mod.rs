@@ -174,10 +174,11 @@
 //! `scenarios/raft/` holds one scenario per situation, each with its expected verdict:
 //! `steady-state`, `leader-isolated`, `one-way-partition` (and `-pre-vote`),
 //! `leader-crash-restart`, `clock-drift-and-jumps`, `duplication-and-reordering` and `swarm`
-//! (and `swarm-pre-vote`) pass;
-//! `bug-vote-without-log-check`, `bug-commit-previous-term`, `bug-vote-not-persisted` and
-//! `bug-stale-local-read` are the swarm scenario with a bug, at the first seed that catches it,
-//! and end in a safety violation.
+//! (and `swarm-pre-vote`) pass, as do `read-index`, `read-index-swarm`, `lease-reads` and
+//! `lease-reads-swarm` (reads without the log, clocks within the drift bound);
+//! `lease-reads-beyond-bound` (clocks drifting beyond it) ends in a linearizability violation;
+//! each `bug-<bug>` is its swarm (or, for the read bugs, its read scenario) with the bug, at the
+//! first seed that catches it, and ends in a safety violation.
 //! `detsim run scenarios/raft/<name>.toml` replays any of them; `--seed N` another seed.
 //!
 //! ## How it is tested
