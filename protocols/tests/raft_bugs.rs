@@ -34,7 +34,8 @@ fn every_planted_bug_is_selectable_by_name() {
             "commit-not-capped",
             "count-duplicate-votes",
             "read-index-unconfirmed",
-            "lease-ignores-drift"
+            "lease-ignores-drift",
+            "snapshot-without-sessions"
         ]
     );
     for name in <Raft>::BUGS {

@@ -3,7 +3,8 @@
 
 use protocols::raft::{
     AppendEntries, AppendEntriesReply, Command, Durable, Entry, Heartbeat, HeartbeatReply,
-    LogIndex, Message, Options, Raft, Reads, RequestVote, RequestVoteReply, Term, Timer, Update,
+    InstallSnapshot, LogIndex, Message, Options, Raft, Reads, RequestVote, RequestVoteReply,
+    Snapshot, Term, Timer, Update,
 };
 use sim::protocol::{
     ClientId, Context, Effect, NodeConfig, NodeId, Protocol, RequestId, Role, TimerDelay,
@@ -59,6 +60,7 @@ fn follower_with_log(id: u32, term: u64, log: Vec<Entry>) -> (Raft, Context<Raft
         current_term: Term(term),
         voted_for: None,
         log,
+        snapshot: None,
     };
     start_with(id, Some(durable), None)
 }
@@ -74,6 +76,7 @@ fn leader_with_log(
         current_term: Term(term),
         voted_for: None,
         log,
+        snapshot: None,
     };
     let (mut raft, mut context) = start_with(id, Some(durable), bug);
     raft.on_timer(&mut context, Timer::Election);
@@ -1005,6 +1008,7 @@ fn restarted_server_recovers_term_vote_and_log() {
         current_term: Term(6),
         voted_for: Some(NodeId(2)),
         log: entries(&[1, 4, 6]),
+        snapshot: None,
     };
     let (mut raft, mut context) = start_with(1, Some(durable), None);
     assert_eq!(raft.role(), Role::Follower);
@@ -1191,6 +1195,7 @@ fn pre_vote_node(id: u32, term: u64, log: Vec<Entry>) -> (Raft, Context<Raft>) {
         current_term: Term(term),
         voted_for: None,
         log,
+        snapshot: None,
     };
     let options = Options {
         pre_vote: true,
@@ -1294,6 +1299,7 @@ fn vote_without_log_check_bug_grants_stale_candidate() {
         current_term: Term(3),
         voted_for: None,
         log: entries(&[1, 3]),
+        snapshot: None,
     };
     let (mut voter, mut context) = start_with(2, Some(durable), Some("vote-without-log-check"));
     voter.on_message(&mut context, NodeId(0), request_vote(4, 0, 0));
@@ -1615,4 +1621,234 @@ fn options_reject_lease_reads_without_check_quorum() {
         ..Options::default()
     };
     assert_eq!(read_index.check(), Ok(()), "ReadIndex needs no clock");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dissertation ch. 5 Log compaction
+
+fn compacting_options() -> Options {
+    Options {
+        snapshot_entries_max: 2,
+        ..Options::default()
+    }
+}
+
+/// Node 0, leader of term 1 with snapshots every 2 applied entries, having committed writes of
+/// 5 and 6 to key 1 (requests 100 and 101 of client 7); returns it with everything it persisted.
+fn compacted_leader(bug: Option<&str>) -> (Raft, Context<Raft>, Durable) {
+    let (mut leader, mut context) = start_with_options(0, None, bug, compacting_options());
+    leader.on_timer(&mut context, Timer::Election);
+    let vote = RequestVoteReply {
+        term: Term(1),
+        vote_granted: true,
+    };
+    leader.on_message(&mut context, NodeId(1), Message::RequestVoteReply(vote));
+    for (request, value) in [(100, 5), (101, 6)] {
+        leader.submit(
+            &mut context,
+            client_request(request, Operation::Write { key: 1, value }),
+        );
+    }
+    leader.on_message(&mut context, NodeId(1), append_reply(1, true, 2));
+    assert_eq!(leader.commit_index(), LogIndex(2));
+    assert_eq!(
+        leader.log().snapshot_index(),
+        LogIndex::ZERO,
+        "not in the same step"
+    );
+    // The next step starts by snapshotting what the earlier ones applied.
+    leader.on_timer(&mut context, Timer::Heartbeat);
+    let mut disk = Durable::default();
+    for update in persisted(&context) {
+        <Raft>::apply_update(&mut disk, update);
+    }
+    context.drain_effects();
+    (leader, context, disk)
+}
+
+fn the_snapshot(disk: &Durable) -> Snapshot {
+    disk.snapshot.clone().expect("a snapshot on disk")
+}
+
+/// §5.1: once `snapshot_entries_max` applied entries are in the log, the node snapshots its
+/// state machine at `lastApplied` (as its next step starts, as a background task would),
+/// writes the snapshot to disk and discards the entries.
+#[test]
+fn a_node_snapshots_its_state_once_enough_entries_are_applied() {
+    let (leader, _, disk) = compacted_leader(None);
+    assert_eq!(leader.log().snapshot_index(), LogIndex(2));
+    assert_eq!(leader.log().snapshot_term(), Term(1));
+    assert!(
+        leader.log().entries().is_empty(),
+        "the entries are discarded"
+    );
+    assert_eq!(leader.log().last_index(), LogIndex(2), "indexes go on");
+    let snapshot = the_snapshot(&disk);
+    assert_eq!(
+        (snapshot.last_index, snapshot.last_term),
+        (LogIndex(2), Term(1))
+    );
+    assert!(
+        disk.log.is_empty(),
+        "the disk's log holds only what follows the snapshot"
+    );
+}
+
+/// §5.1: a restarted node starts from its snapshot: state machine (with its sessions), commit
+/// index and `lastApplied` at the snapshot's last index, the log after it.
+#[test]
+fn a_restarted_node_starts_from_its_snapshot() {
+    let (_, _, disk) = compacted_leader(None);
+    let (mut node, mut context) = start_with_options(0, Some(disk), None, compacting_options());
+    assert_eq!(node.commit_index(), LogIndex(2));
+    assert_eq!(node.last_applied(), LogIndex(2));
+    assert_eq!(node.log().last_index(), LogIndex(2));
+    assert_eq!(node.log().last_term(), Term(1));
+    // It wins an election and answers a retried write from the session table in its
+    // snapshot, without appending it again (§8).
+    node.on_timer(&mut context, Timer::Election);
+    let vote = RequestVoteReply {
+        term: Term(2),
+        vote_granted: true,
+    };
+    node.on_message(&mut context, NodeId(1), Message::RequestVoteReply(vote));
+    assert!(node.is_leader());
+    context.drain_effects();
+    node.submit(
+        &mut context,
+        client_request(101, Operation::Write { key: 1, value: 6 }),
+    );
+    assert_eq!(replies(&context), vec![(RequestId(101), Answer::Ok(None))]);
+    assert_eq!(node.log().last_index(), LogIndex(2), "not appended again");
+}
+
+/// The planted bug `snapshot-without-sessions`: the snapshot forgets the session table, so the
+/// restarted node appends the retried write again — it would run twice.
+#[test]
+fn snapshot_without_sessions_bug_runs_a_retried_request_again() {
+    let (_, _, disk) = compacted_leader(Some("snapshot-without-sessions"));
+    let options = compacting_options();
+    let (mut node, mut context) =
+        start_with_options(0, Some(disk), Some("snapshot-without-sessions"), options);
+    node.on_timer(&mut context, Timer::Election);
+    let vote = RequestVoteReply {
+        term: Term(2),
+        vote_granted: true,
+    };
+    node.on_message(&mut context, NodeId(1), Message::RequestVoteReply(vote));
+    context.drain_effects();
+    node.submit(
+        &mut context,
+        client_request(101, Operation::Write { key: 1, value: 6 }),
+    );
+    assert!(replies(&context).is_empty());
+    assert_eq!(node.log().last_index(), LogIndex(3), "appended again");
+}
+
+/// §5.3: a leader whose `nextIndex` for a follower falls inside its snapshot sends the
+/// snapshot, and then entries from just after it.
+#[test]
+fn leader_sends_its_snapshot_to_a_follower_that_needs_discarded_entries() {
+    let (mut leader, mut context, disk) = compacted_leader(None);
+    // n2 never answered: its nextIndex moved back to 1 after a rejection.
+    leader.on_message(&mut context, NodeId(2), append_reply(1, false, 0));
+    let installs: Vec<(NodeId, Snapshot)> = sent(&context)
+        .into_iter()
+        .filter_map(|(target, message)| match message {
+            Message::InstallSnapshot(install) => Some((target, install.snapshot)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(installs, vec![(NodeId(2), the_snapshot(&disk))]);
+    assert_eq!(leader.next_index(NodeId(2)), Some(LogIndex(3)));
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(2), append_reply(1, true, 2));
+    assert_eq!(leader.match_index(NodeId(2)), Some(LogIndex(2)));
+}
+
+/// Figure 5.3, rules 7 and 8: a follower whose log does not hold the snapshot's last entry
+/// discards its whole log, loads the snapshot's state, and answers that it matches up to the
+/// snapshot's last index; the disk gets the snapshot without the old log.
+#[test]
+fn follower_installs_a_snapshot_its_log_does_not_match() {
+    let (_, _, disk) = compacted_leader(None);
+    let snapshot = the_snapshot(&disk);
+    let (mut follower, mut context) = follower_with_log(2, 1, entries(&[1]));
+    let install = Message::InstallSnapshot(InstallSnapshot {
+        term: Term(1),
+        snapshot: snapshot.clone(),
+    });
+    follower.on_message(&mut context, NodeId(0), install);
+    assert_eq!(follower.log().snapshot_index(), LogIndex(2));
+    assert!(follower.log().entries().is_empty());
+    assert_eq!(
+        (follower.commit_index(), follower.last_applied()),
+        (LogIndex(2), LogIndex(2))
+    );
+    assert_eq!(
+        sim::service::StateMachine::query(follower.state_machine(), &Operation::Read { key: 1 }),
+        Some(Some(6))
+    );
+    assert!(persisted(&context).contains(&Update::Snapshot {
+        snapshot,
+        retain_log: false
+    }));
+    let reply = the_append_entries_reply(&context);
+    assert!(reply.success);
+    assert_eq!(reply.match_hint, LogIndex(2));
+}
+
+/// Figure 5.3, rule 6: a follower whose log holds the snapshot's last entry keeps the entries
+/// after it.
+#[test]
+fn follower_keeps_the_entries_after_a_snapshot_its_log_matches() {
+    let (_, _, disk) = compacted_leader(None);
+    let snapshot = the_snapshot(&disk);
+    let mut log = vec![
+        entry_of(1, 100, Operation::Write { key: 1, value: 5 }),
+        entry_of(1, 101, Operation::Write { key: 1, value: 6 }),
+    ];
+    log.push(entry(1, 102));
+    let (mut follower, mut context) = follower_with_log(2, 1, log);
+    let install = Message::InstallSnapshot(InstallSnapshot {
+        term: Term(1),
+        snapshot: snapshot.clone(),
+    });
+    follower.on_message(&mut context, NodeId(0), install);
+    assert_eq!(follower.log().snapshot_index(), LogIndex(2));
+    assert_eq!(
+        follower.log().last_index(),
+        LogIndex(3),
+        "the entry after it stays"
+    );
+    assert!(persisted(&context).contains(&Update::Snapshot {
+        snapshot,
+        retain_log: true
+    }));
+}
+
+/// Figure 5.3, rule 1: a snapshot from an earlier term is refused, with the later term.
+#[test]
+fn follower_refuses_a_snapshot_from_an_earlier_term() {
+    let (_, _, disk) = compacted_leader(None);
+    let (mut follower, mut context) = follower_with_log(2, 3, vec![]);
+    let install = Message::InstallSnapshot(InstallSnapshot {
+        term: Term(1),
+        snapshot: the_snapshot(&disk),
+    });
+    follower.on_message(&mut context, NodeId(0), install);
+    assert_eq!(follower.log().snapshot_index(), LogIndex::ZERO);
+    let reply = the_append_entries_reply(&context);
+    assert_eq!((reply.term, reply.success), (Term(3), false));
+}
+
+fn entry_of(term: u64, request: u64, operation: Operation) -> Entry {
+    Entry {
+        term: Term(term),
+        command: Command {
+            id: RequestId(request),
+            client: ClientId(7),
+            operation,
+        },
+    }
 }

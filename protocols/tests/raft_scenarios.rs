@@ -68,6 +68,8 @@ fn correct_raft_passes_swarm_seeds() {
         "swarm-everything.toml",
         "read-index-swarm.toml",
         "lease-reads-swarm.toml",
+        "snapshot-swarm.toml",
+        "snapshot-counter-swarm.toml",
     ] {
         let scenario = load(file_name);
         if let Some((seed, verdict)) = first_failure(&scenario, 0..16) {
@@ -77,8 +79,8 @@ fn correct_raft_passes_swarm_seeds() {
 }
 
 /// The correct protocol passes 1,000 swarm seeds: no safety violation, no liveness failure;
-/// with pre-vote as without, serving counters as registers, and with reads served by ReadIndex
-/// or by leases (clocks drifting within the bound).
+/// with pre-vote as without, serving counters as registers, with reads served by ReadIndex or
+/// by leases (clocks drifting within the bound), and with log compaction.
 #[test]
 #[ignore = "a sweep of 1,000 seeds; run in release"]
 fn correct_raft_passes_1000_swarm_seeds() {
@@ -88,6 +90,8 @@ fn correct_raft_passes_1000_swarm_seeds() {
         "counter-swarm.toml",
         "read-index-swarm.toml",
         "lease-reads-swarm.toml",
+        "snapshot-swarm.toml",
+        "snapshot-counter-swarm.toml",
     ] {
         let scenario = load(file_name);
         if let Some((seed, verdict)) = first_failure(&scenario, 0..1_000) {
@@ -118,7 +122,9 @@ fn correct_raft_passes_10000_seeds_of_the_swarm_that_draws_everything() {
 /// enables them: `read-index-unconfirmed` is pinned on the ReadIndex swarm, and
 /// `lease-ignores-drift` on `lease-reads.toml`, the schedule that breaks leases (a slow leader
 /// cut off from fast followers; clocks within the drift bound), swept over seeds.
-const FIRST_FAILURES: [(&str, &str, u64, &str); 17] = [
+/// `snapshot-without-sessions` acts only with log compaction on: it is pinned on the swarm that
+/// snapshots every 4 applied entries.
+const FIRST_FAILURES: [(&str, &str, u64, &str); 18] = [
     (
         "swarm.toml",
         "vote-without-log-check",
@@ -164,6 +170,12 @@ const FIRST_FAILURES: [(&str, &str, u64, &str); 17] = [
         "lease-reads.toml",
         "lease-ignores-drift",
         3,
+        "linearizability",
+    ),
+    (
+        "snapshot-swarm.toml",
+        "snapshot-without-sessions",
+        892,
         "linearizability",
     ),
 ];
@@ -260,28 +272,45 @@ fn explanations_name_the_conflicting_operations_or_the_invariants_participants()
                 "{bug}: operation at entry {conflict} names no serving node"
             );
         }
-        type W = <Raft as Protocol>::Workload;
-        let options =
-            world::workload_options::<W>(&scenario.workload, scenario.run.duration).unwrap();
-        let setup = sim::workload::Setup {
-            clients: scenario.workload.clients,
-            reply_independent: scenario.workload.reply_independent,
-        };
-        let workload = W::new(&options, setup);
-        let check = scenario.run.check_options();
-        let without = |removed: &[usize]| {
-            sim::conflict::linearizable_without(&data.history, &workload, &check, stuck, removed)
-        };
-        assert_eq!(
-            without(&[]),
-            Some(false),
-            "{bug}: the prefix is linearizable"
-        );
-        assert_eq!(without(&conflicts), Some(true), "{bug}: {conflicts:?}");
-        for index in 0..conflicts.len() {
-            let mut fewer = conflicts.clone();
-            fewer.remove(index);
-            assert_eq!(without(&fewer), Some(false), "{bug}: {fewer:?} suffice");
+        match scenario.workload.kind.as_str() {
+            "counter" => assert_conflicts_are_minimal::<<Raft<Counters> as Protocol>::Workload>(
+                &scenario, &data, bug, stuck, &conflicts,
+            ),
+            _ => assert_conflicts_are_minimal::<<Raft as Protocol>::Workload>(
+                &scenario, &data, bug, stuck, &conflicts,
+            ),
         }
+    }
+}
+
+/// Without the named operations the history up to the stuck one is linearizable, and without
+/// all but one of them it is not: each is needed.
+fn assert_conflicts_are_minimal<W: sim::workload::Workload>(
+    scenario: &Scenario,
+    data: &RunData,
+    bug: &str,
+    stuck: usize,
+    conflicts: &[usize],
+) {
+    let options = world::workload_options::<W>(&scenario.workload, scenario.run.duration).unwrap();
+    let setup = sim::workload::Setup {
+        clients: scenario.workload.clients,
+        reply_independent: scenario.workload.reply_independent,
+    };
+    let workload = W::new(&options, setup);
+    let check = scenario.run.check_options();
+    let without = |removed: &[usize]| {
+        sim::conflict::linearizable_without(&data.history, &workload, &check, stuck, removed)
+    };
+    assert_eq!(
+        without(&[]),
+        Some(false),
+        "{bug}: the prefix is linearizable"
+    );
+    assert_eq!(without(conflicts), Some(true), "{bug}: {conflicts:?}");
+    for index in 0..conflicts.len() {
+        let mut fewer = conflicts.to_vec();
+        fewer.remove(index);
+        assert_eq!(without(&fewer), Some(false), "{bug}: {fewer:?} suffice");
     }
 }

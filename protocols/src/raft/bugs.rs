@@ -59,11 +59,15 @@ pub enum Bug {
     /// Dissertation §6.4.1 (with `reads = "lease"`): the lease lasts the whole minimum election
     /// timeout, without the allowance for clock drift.
     LeaseIgnoresDrift,
+    /// Dissertation §5.1 (with `snapshot_entries_max`): the snapshot holds the state machine
+    /// without its client session table (§8), so a node restored from it executes a retried
+    /// request again.
+    SnapshotWithoutSessions,
 }
 
 impl Bug {
     /// Every planted bug, in the order of [`Bug::NAMES`].
-    pub const ALL: [Bug; 18] = [
+    pub const ALL: [Bug; 19] = [
         Bug::VoteWithoutLogCheck,
         Bug::CommitPreviousTerm,
         Bug::VoteNotPersisted,
@@ -82,10 +86,11 @@ impl Bug {
         Bug::CountDuplicateVotes,
         Bug::ReadIndexUnconfirmed,
         Bug::LeaseIgnoresDrift,
+        Bug::SnapshotWithoutSessions,
     ];
 
     /// The names scenarios use, in the order of [`Bug::ALL`].
-    pub const NAMES: [&'static str; 18] = [
+    pub const NAMES: [&'static str; 19] = [
         "vote-without-log-check",
         "commit-previous-term",
         "vote-not-persisted",
@@ -104,6 +109,7 @@ impl Bug {
         "count-duplicate-votes",
         "read-index-unconfirmed",
         "lease-ignores-drift",
+        "snapshot-without-sessions",
     ];
 
     /// The bug's name as scenarios write it.

@@ -17,6 +17,12 @@
 //!   of a later term must hold that entry (Raft §5.4); by log matching it then holds all entries
 //!   before it too, so one lookup per leader event suffices.
 //!
+//! With log compaction, entries a node's snapshot covers are no longer in its log: they were
+//! checked when nodes applied them one by one (a snapshot is taken only in a later step than the
+//! one that applied its entries, so the checker has seen them), and a node that installed a
+//! snapshot is checked from the entry after it; a leader whose snapshot covers a committed entry
+//! holds it.
+//!
 //! A command is identified by its `RequestId`, unique across a run: the checker remembers every
 //! entry of the run as a 16- or 24-byte record, never as a copy of the entry.
 //!
@@ -215,7 +221,9 @@ impl RaftInvariants {
             };
             watch.truncation_count = truncation_count;
         }
-        let mut index = watch.verified_index.next();
+        // Entries a snapshot covers were checked before they were discarded (a node that
+        // installed a snapshot has its state, not its entries).
+        let mut index = watch.verified_index.next().max(log.snapshot_index().next());
         while let Some(entry) = log.entry(index) {
             let seen = SeenEntry {
                 entry: EntryId::of(entry),
@@ -252,6 +260,12 @@ impl RaftInvariants {
         }
         let mut index = watch.applied_checked.next();
         while index <= raft.last_applied() {
+            if index <= raft.log().snapshot_index() {
+                // Applied through a snapshot (dissertation ch. 5): the state of entries that
+                // nodes applied one by one and this checker judged then.
+                index = raft.log().snapshot_index().next();
+                continue;
+            }
             let Some(entry) = raft.log().entry(index) else {
                 // Only a broken protocol erases what it applied: the entry at `index` may be
                 // replaced by another, and the state machine no longer matches the log.
@@ -332,7 +346,9 @@ impl RaftInvariants {
         let first = watch.committed_checked.next();
         watch.committed_checked = commit_index;
         let known = LogIndex(self.committed.len() as u64);
-        let mut index = first.max(known.next());
+        let mut index = first
+            .max(known.next())
+            .max(raft.log().snapshot_index().next());
         while index <= commit_index {
             let entry = EntryId::of(raft.log().entry(index).expect("within the log"));
             self.record_committed(index, entry, raft, false);
@@ -362,6 +378,12 @@ impl RaftInvariants {
         let Some(before) = before.filter(|before| before.term == now.term) else {
             return Ok(());
         };
+        if before.last_index <= log.snapshot_index()
+            && now.truncation_count == before.truncation_count
+        {
+            // Compacted into a snapshot (dissertation ch. 5), not deleted.
+            return Ok(());
+        }
         let held = log.entry(before.last_index).map(EntryId::of);
         if now.truncation_count == before.truncation_count && held == before.last_entry {
             return Ok(());
@@ -395,6 +417,11 @@ impl RaftInvariants {
         let Some(index) = committed else {
             return Ok(());
         };
+        if index <= raft.log().snapshot_index() {
+            // The leader's snapshot covers it: its state machine applied it (state-machine
+            // safety judged the entry when it was applied).
+            return Ok(());
+        }
         let expected = self.committed[(index.0 - 1) as usize];
         let held = raft.log().entry(index).map(EntryId::of);
         if held == Some(expected.entry) {

@@ -3,6 +3,7 @@
 //! The sender of a message is known to the receiver (`on_message` gets its `source`), so the
 //! paper's `candidateId` and `leaderId` fields are not repeated here.
 
+use super::durable::Snapshot;
 use super::log::{Entry, LogIndex, Term};
 use sim::workload::register;
 
@@ -31,6 +32,10 @@ pub enum Message<O = register::Operation> {
     Heartbeat(Heartbeat),
     /// The answer to a `Heartbeat`, naming its round.
     HeartbeatReply(HeartbeatReply),
+    /// A leader sends its snapshot to a follower that needs entries it has discarded
+    /// (dissertation §5.3; in one message, not in chunks). The follower answers with an
+    /// `AppendEntriesReply` matching up to the snapshot's last index.
+    InstallSnapshot(InstallSnapshot),
 }
 
 impl<O> Message<O> {
@@ -45,6 +50,7 @@ impl<O> Message<O> {
             Message::PreVoteReply(_) => "PreVoteReply",
             Message::Heartbeat(_) => "Heartbeat",
             Message::HeartbeatReply(_) => "HeartbeatReply",
+            Message::InstallSnapshot(_) => "InstallSnapshot",
         }
     }
 
@@ -62,6 +68,8 @@ impl<O> Message<O> {
             }
             Message::AppendEntriesReply(_) => words(2) + 1,
             Message::Heartbeat(_) | Message::HeartbeatReply(_) => words(2),
+            // The state machine's size is not counted: its type is not known here.
+            Message::InstallSnapshot(_) => words(3),
         }
     }
 
@@ -78,6 +86,7 @@ impl<O> Message<O> {
             Message::PreVoteReply(message) => (!message.vote_granted).then_some(message.term),
             Message::Heartbeat(message) => Some(message.term),
             Message::HeartbeatReply(message) => Some(message.term),
+            Message::InstallSnapshot(message) => Some(message.term),
         }
     }
 }
@@ -100,6 +109,15 @@ pub struct RequestVoteReply {
     pub term: Term,
     /// Whether the candidate received the vote.
     pub vote_granted: bool,
+}
+
+/// `InstallSnapshot` arguments (dissertation §5.3, Figure 5.3), the snapshot whole.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct InstallSnapshot {
+    /// The leader's term.
+    pub term: Term,
+    /// The snapshot, with the index and term of the last entry it covers.
+    pub snapshot: Snapshot,
 }
 
 /// A round of leadership confirmation (dissertation §6.4).

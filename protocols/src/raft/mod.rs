@@ -17,6 +17,7 @@
 //! | [`state_machine`]   | the key-value store and its client session table (§8)                |
 //! | [`options`]         | timeouts and limits from the scenario                                |
 //! | `node/reads`        | ReadIndex and lease reads (dissertation §6.4)                        |
+//! | `node/snapshots`    | log compaction: snapshots and `InstallSnapshot` (dissertation ch. 5) |
 //! | [`invariants`]      | Figure 3: election safety, leader append-only, log matching, leader completeness, state-machine safety |
 //! | [`bugs`]            | the planted bugs, by name                                            |
 //!
@@ -132,6 +133,24 @@
 //! `node/reads.rs` holds the rules; `scenarios/raft/read-index*.toml` and `lease-reads*.toml`
 //! run them, and `lease-reads-swarm-beyond-bound.toml` shows what drift beyond the bound does.
 //!
+//! ## Log compaction (dissertation ch. 5)
+//!
+//! With `snapshot_entries_max = n` (0, the default, turns it off) a node snapshots its state
+//! machine — with the client session table, without which a request retried after the snapshot
+//! was installed would run twice — at `lastApplied` once `n` applied entries are in its log,
+//! writes the snapshot to disk and discards the entries it covers (§5.1); the log keeps its
+//! indexes, offset by the snapshot. Snapshots are taken as a handler starts, as a background task
+//! would: never in the step that applied the entries, so the invariant checker, which looks
+//! after each step, has seen every entry before it goes. A restarted node starts from its
+//! snapshot, with commit index and `lastApplied` at its last index. A leader whose `nextIndex`
+//! for a follower falls inside its snapshot sends `InstallSnapshot` (§5.3, the whole snapshot,
+//! no chunks); the follower keeps the entries after it if its log holds the snapshot's last
+//! entry and discards its log otherwise (Figure 5.3), loads the state and answers as to an
+//! `AppendEntries` that matched up to the snapshot's last index. An `AppendEntries` whose first
+//! entries a follower's snapshot covers is cut to start after it (those entries are committed,
+//! so they match). `node/snapshots.rs` holds the rules; `scenarios/raft/snapshot-swarm.toml`,
+//! `snapshot-counter-swarm.toml` and `steady-state-snapshots.toml` run them.
+//!
 //! ## Check-quorum
 //!
 //! With `check_quorum` (on by default; Ongaro's dissertation §6.2) a leader steps down when it
@@ -175,7 +194,8 @@
 //! `steady-state`, `leader-isolated`, `one-way-partition` (and `-pre-vote`),
 //! `leader-crash-restart`, `clock-drift-and-jumps`, `duplication-and-reordering` and `swarm`
 //! (and `swarm-pre-vote`) pass, as do `read-index`, `read-index-swarm`, `lease-reads` and
-//! `lease-reads-swarm` (reads without the log, clocks within the drift bound);
+//! `lease-reads-swarm` (reads without the log, clocks within the drift bound),
+//! `snapshot-swarm`, `snapshot-counter-swarm` and `steady-state-snapshots` (log compaction);
 //! `lease-reads-beyond-bound` (clocks drifting beyond it) ends in a linearizability violation;
 //! each `bug-<bug>` is its swarm (or, for the read bugs, its read scenario) with the bug, at the
 //! first seed that catches it, and ends in a safety violation.
@@ -280,6 +300,14 @@
 //!   when the leader's clock runs slow or a follower's fast, the lease outlives the promise,
 //!   and a new leader's writes are missed by the old leader's reads: **linearizability**, and
 //!   only when clocks drift.
+//!
+//! One bug lives in log compaction and acts only with `snapshot_entries_max`
+//! (`detsim bugs scenarios/raft/snapshot-swarm.toml` measures it):
+//!
+//! - `snapshot-without-sessions` — the snapshot holds the state machine without its client
+//!   session table (§5.1 with §8). A node that installs it, or restarts from it, executes again
+//!   a request whose duplicate the table would have recognised — a second copy of a retried
+//!   write in the log, or a client's retry to the new leader: **linearizability**.
 
 pub mod bugs;
 pub mod durable;
@@ -291,12 +319,12 @@ pub mod options;
 pub mod state_machine;
 
 pub use bugs::Bug;
-pub use durable::{Durable, Update};
+pub use durable::{Durable, Snapshot, SnapshotState, Update};
 pub use invariants::RaftInvariants;
 pub use log::{Entry, Log, LogIndex, Term};
 pub use messages::{
-    AppendEntries, AppendEntriesReply, Heartbeat, HeartbeatReply, Message, RequestVote,
-    RequestVoteReply,
+    AppendEntries, AppendEntriesReply, Heartbeat, HeartbeatReply, InstallSnapshot, Message,
+    RequestVote, RequestVoteReply,
 };
 pub use node::{Raft, Timer};
 pub use options::{Options, Reads};

@@ -58,6 +58,10 @@ pub struct Options {
     /// `election_timeout_min × (1 − b) / (1 + b)` from the send of the heartbeat round that
     /// renewed it.
     pub clock_drift_bound_ppm: u64,
+    /// Log compaction (dissertation ch. 5): a node takes a snapshot of its state machine, and
+    /// discards the log entries it covers, once this many applied entries are in its log. 0
+    /// (the default): never.
+    pub snapshot_entries_max: usize,
 }
 
 impl Default for Options {
@@ -73,6 +77,7 @@ impl Default for Options {
             pending_requests_max: 1024,
             reads: Reads::Log,
             clock_drift_bound_ppm: 100_000,
+            snapshot_entries_max: 0,
         }
     }
 }

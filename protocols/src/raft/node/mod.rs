@@ -10,7 +10,7 @@
 //! pushed before it is durable.
 
 use super::bugs::Bug;
-use super::durable::{Durable, Update};
+use super::durable::{Durable, Snapshot, Update};
 use super::log::{Log, LogIndex, Term};
 use super::messages::Message;
 use super::options::{Options, Reads};
@@ -27,6 +27,7 @@ mod election;
 mod pre_vote;
 mod reads;
 mod replication;
+mod snapshots;
 
 /// The largest cluster a Raft node supports (the engine's limit too).
 pub const NODE_COUNT_MAX: usize = 64;
@@ -114,6 +115,8 @@ pub struct Raft<M: StateMachine = Registers> {
     election_timer: ElectionTimer,
     /// Local time this node last heard from a leader of its term, for pre-vote.
     leader_contact_at: Option<SimTime>,
+    /// The latest snapshot this node took or installed (log compaction, dissertation ch. 5).
+    snapshot: Option<Snapshot>,
 }
 
 /// The election timeout, restarted lazily. Followers restart it on every `AppendEntries`; setting
@@ -161,8 +164,21 @@ impl<M: StateMachine> Protocol for Raft<M> {
             })
         });
         // Raft §5.2 and Figure 2: a restarting server recovers term, vote and log from disk;
-        // everything else (commit index, state machine) is rebuilt from the log.
+        // everything else (commit index, state machine) is rebuilt from the log — after the
+        // snapshot, if there is one (dissertation §5.1), from which it starts.
         let durable = durable.cloned().unwrap_or_default();
+        let (log, kv, applied) = match &durable.snapshot {
+            Some(snapshot) => (
+                Log::from_snapshot(snapshot.last_index, snapshot.last_term, durable.log),
+                Self::snapshot_state(snapshot),
+                snapshot.last_index,
+            ),
+            None => (
+                Log::from_entries(durable.log),
+                Sessions::new(),
+                LogIndex::ZERO,
+            ),
+        };
         let mut raft = Raft {
             id: config.id,
             node_count: config.node_count,
@@ -170,14 +186,15 @@ impl<M: StateMachine> Protocol for Raft<M> {
             bug,
             current_term: durable.current_term,
             voted_for: durable.voted_for,
-            log: Log::from_entries(durable.log),
-            commit_index: LogIndex::ZERO,
-            last_applied: LogIndex::ZERO,
+            log,
+            commit_index: applied,
+            last_applied: applied,
             leader_hint: None,
             role: RoleState::Follower,
-            kv: Sessions::new(),
+            kv,
             election_timer: ElectionTimer::default(),
             leader_contact_at: None,
+            snapshot: durable.snapshot,
         };
         // Raft §5.2: servers start as followers and wait one election timeout for a leader.
         raft.reset_election_timer(context);
@@ -194,6 +211,7 @@ impl<M: StateMachine> Protocol for Raft<M> {
             source != self.id && source.0 < self.node_count,
             "message from {source}"
         );
+        self.maybe_snapshot(context);
         // Dissertation §4.2.3 and §6.4.1: with leases, a server that heard from a leader within
         // the minimum election timeout neither adopts a candidate's term nor votes.
         if matches!(message, Message::RequestVote(_)) && self.ignores_request_vote(context) {
@@ -220,10 +238,14 @@ impl<M: StateMachine> Protocol for Raft<M> {
             Message::HeartbeatReply(message) => {
                 self.handle_heartbeat_reply(context, source, message)
             }
+            Message::InstallSnapshot(message) => {
+                self.handle_install_snapshot(context, source, message)
+            }
         }
     }
 
     fn on_timer(&mut self, context: &mut Context<Self>, timer: Timer) {
+        self.maybe_snapshot(context);
         match (timer, &self.role) {
             (Timer::Election, _) if self.is_leader() => {}
             (Timer::Election, _) => {
@@ -261,6 +283,7 @@ impl<M: StateMachine> Protocol for Raft<M> {
             client, request.client,
             "a request comes from its own client"
         );
+        self.maybe_snapshot(context);
         // Raft §8: only the leader serves clients; others point at the leader they know of.
         if !self.is_leader() {
             let response = Response {
