@@ -34,6 +34,11 @@ pub struct BugsArgs {
     /// Also write the table as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Measure only this planted bug (repeatable; default: the whole catalogue). For bugs that
+    /// act only with an option the scenario sets, such as Raft's read bugs on a swarm with
+    /// `reads = "read-index"`.
+    #[arg(long = "bug", value_name = "BUG")]
+    pub only: Vec<String>,
 }
 
 /// One row: the correct protocol (`bug: None`) or one planted bug.
@@ -94,8 +99,26 @@ pub fn execute(args: &BugsArgs) -> ExitStatus {
             return ExitStatus::InputError;
         }
     };
+    if let Some(unknown) = args
+        .only
+        .iter()
+        .find(|bug| !entry.bugs().contains(&bug.as_str()))
+    {
+        eprintln!(
+            "error: --bug {unknown}: {} has no planted bug {unknown:?} (known: {})",
+            entry.protocol(),
+            entry.bugs().join(", ")
+        );
+        return ExitStatus::InputError;
+    }
     let bugs: Vec<Option<String>> = std::iter::once(None)
-        .chain(entry.bugs().iter().map(|bug| Some(bug.to_string())))
+        .chain(
+            entry
+                .bugs()
+                .iter()
+                .filter(|bug| args.only.is_empty() || args.only.iter().any(|only| only == *bug))
+                .map(|bug| Some(bug.to_string())),
+        )
         .collect();
     println!(
         "bugs of {} ({} planted) on {}, seeds {}, {jobs} jobs",

@@ -175,6 +175,23 @@ fn protocol_options_that_cannot_work() {
     );
 }
 
+/// Dissertation §6.4.1: lease reads trust clocks and need check-quorum; the combination the
+/// Raft module documents as unsafe is rejected, naming the field.
+#[test]
+fn raft_lease_reads_without_check_quorum() {
+    let text = GOOD.replace("unreplicated", "raft").replace(
+        "[cluster]",
+        "[protocol.options]\nreads = \"lease\"\ncheck_quorum = false\n\n[cluster]",
+    );
+    assert_rejected(
+        "raft-lease-without-check-quorum",
+        &text,
+        4,
+        "check_quorum = false with reads = \"lease\": lease reads are unsafe without \
+         check-quorum",
+    );
+}
+
 #[test]
 fn unknown_workload_kind() {
     let text = format!("{GOOD}\n[workload]\nclients = 2\nkind = \"queue\"\n");

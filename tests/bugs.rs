@@ -45,3 +45,44 @@ fn each_planted_bug_gets_a_row_with_its_first_seed_and_what_caught_it() {
     assert_eq!(names, expected);
     assert!(output.stdout.contains("catalogue: "), "{}", output.stdout);
 }
+
+#[test]
+fn bug_option_measures_only_the_named_bugs() {
+    let output = detsim(&[
+        "bugs",
+        "scenarios/raft/read-index-swarm.toml",
+        "--seeds",
+        "61..62",
+        "--jobs",
+        "1",
+        "--bug",
+        "read-index-unconfirmed",
+    ]);
+    // The correct protocol passes seed 61 and the one bug measured is caught there.
+    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    assert!(
+        output
+            .stdout
+            .contains("| `read-index-unconfirmed` | 61 | linearizability |"),
+        "{}",
+        output.stdout
+    );
+    assert!(output.stdout.contains("(1 planted)"), "{}", output.stdout);
+    assert!(
+        output
+            .stdout
+            .contains("catalogue: 1 of 1 planted bugs caught"),
+        "{}",
+        output.stdout
+    );
+    let unknown = detsim(&[
+        "bugs",
+        "scenarios/raft/read-index-swarm.toml",
+        "--seeds",
+        "0..1",
+        "--bug",
+        "no-such-bug",
+    ]);
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("no-such-bug"), "{}", unknown.stderr);
+}

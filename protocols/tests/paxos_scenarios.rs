@@ -54,8 +54,9 @@ fn every_paxos_scenario_meets_its_expected_verdict() {
 }
 
 /// Each scenario of `scenarios/raft/` runs on Multi-Paxos by changing its protocol line, and
-/// those that pass on Raft pass on Multi-Paxos (options Raft has and Paxos has not — pre-vote —
-/// are dropped, also from a swarm's draws; the bug scenarios are Raft's bugs and are skipped).
+/// those that pass on Raft pass on Multi-Paxos (options Raft has and Paxos has not — pre-vote,
+/// the read mode and its drift bound, log compaction — are dropped, also from a swarm's draws; the bug
+/// scenarios are Raft's bugs and are skipped).
 #[test]
 fn raft_scenarios_run_on_paxos_by_changing_the_protocol_line() {
     let raft = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/raft");
@@ -73,6 +74,9 @@ fn raft_scenarios_run_on_paxos_by_changing_the_protocol_line() {
         let mut scenario = Scenario::load(&path).expect("the scenario loads");
         assert_eq!(scenario.protocol.name, "raft");
         scenario.protocol.name = "paxos".to_string();
+        for raft_only in ["reads", "clock_drift_bound_ppm", "snapshot_entries_max"] {
+            scenario.protocol.options.remove(raft_only);
+        }
         // A swarm that draws Raft's options draws the ones Multi-Paxos shares.
         if let Some(draw) = scenario
             .swarm

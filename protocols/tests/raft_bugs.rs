@@ -4,7 +4,7 @@
 
 mod raft_support;
 
-use protocols::raft::{Bug, LogIndex, Raft, Term};
+use protocols::raft::{Bug, LogIndex, Options, Raft, Reads, Term};
 use raft_support::{figure_8_until_c, is_vote, link, read, write, Cluster};
 use sim::protocol::Protocol;
 use sim::protocol::{Context, NodeId};
@@ -32,7 +32,10 @@ fn every_planted_bug_is_selectable_by_name() {
             "count-stale-votes",
             "vote-compare-length-only",
             "commit-not-capped",
-            "count-duplicate-votes"
+            "count-duplicate-votes",
+            "read-index-unconfirmed",
+            "lease-ignores-drift",
+            "snapshot-without-sessions"
         ]
     );
     for name in <Raft>::BUGS {
@@ -151,6 +154,50 @@ fn stale_local_read_returns_an_overwritten_value() {
             ),
         }
         // The invariants see nothing wrong: only the client history can show this bug.
+        cluster.assert_safe();
+    }
+}
+
+/// Dissertation §6.4 with `read-index-unconfirmed`: a leader cut off by a partition, which has
+/// committed an entry of its term, answers a read at its read index without the heartbeat
+/// round — the value before a write the new leader acknowledged. The correct protocol sends the
+/// round, which no majority answers, and the read waits; when the partition heals the old
+/// leader learns the later term and gives the read up (it did not happen).
+#[test]
+fn read_index_unconfirmed_returns_an_overwritten_value() {
+    let options = Options {
+        reads: Reads::ReadIndex,
+        ..Options::default()
+    };
+    for bug in [None, Some("read-index-unconfirmed")] {
+        let mut cluster = Cluster::with_options(3, bug, options.clone());
+        cluster.elect(0);
+        cluster.request(0, write(1));
+        cluster.deliver_all();
+        cluster.isolate(0);
+        cluster.elect(1);
+        let overwrite = cluster.request(1, write(2));
+        cluster.deliver_all();
+        assert_eq!(cluster.replies_to(overwrite), vec![Answer::Ok(None)]);
+        let stale = cluster.request(0, read());
+        assert_eq!(cluster.node(0).log().last_index(), LogIndex(1), "no entry");
+        match bug {
+            None => {
+                assert!(cluster.replies_to(stale).is_empty());
+                cluster.heal();
+                cluster.heartbeat(1);
+                cluster.heartbeat(0);
+                assert!(matches!(
+                    cluster.replies_to(stale).as_slice(),
+                    [Answer::Unavailable(_)]
+                ));
+            }
+            Some(_) => assert_eq!(
+                cluster.replies_to(stale),
+                vec![Answer::Ok(Some(1))],
+                "the value before the acknowledged write of 2: not linearizable"
+            ),
+        }
         cluster.assert_safe();
     }
 }

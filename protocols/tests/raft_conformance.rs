@@ -2,8 +2,9 @@
 //! driving one handler directly and checking the effects it pushes, in order.
 
 use protocols::raft::{
-    AppendEntries, AppendEntriesReply, Command, Durable, Entry, LogIndex, Message, Options, Raft,
-    RequestVote, RequestVoteReply, Term, Timer, Update,
+    AppendEntries, AppendEntriesReply, Command, Durable, Entry, Heartbeat, HeartbeatReply,
+    InstallSnapshot, LogIndex, Message, Options, Raft, Reads, RequestVote, RequestVoteReply,
+    Snapshot, Term, Timer, Update,
 };
 use sim::protocol::{
     ClientId, Context, Effect, NodeConfig, NodeId, Protocol, RequestId, Role, TimerDelay,
@@ -59,6 +60,7 @@ fn follower_with_log(id: u32, term: u64, log: Vec<Entry>) -> (Raft, Context<Raft
         current_term: Term(term),
         voted_for: None,
         log,
+        snapshot: None,
     };
     start_with(id, Some(durable), None)
 }
@@ -74,6 +76,7 @@ fn leader_with_log(
         current_term: Term(term),
         voted_for: None,
         log,
+        snapshot: None,
     };
     let (mut raft, mut context) = start_with(id, Some(durable), bug);
     raft.on_timer(&mut context, Timer::Election);
@@ -1005,6 +1008,7 @@ fn restarted_server_recovers_term_vote_and_log() {
         current_term: Term(6),
         voted_for: Some(NodeId(2)),
         log: entries(&[1, 4, 6]),
+        snapshot: None,
     };
     let (mut raft, mut context) = start_with(1, Some(durable), None);
     assert_eq!(raft.role(), Role::Follower);
@@ -1191,6 +1195,7 @@ fn pre_vote_node(id: u32, term: u64, log: Vec<Entry>) -> (Raft, Context<Raft>) {
         current_term: Term(term),
         voted_for: None,
         log,
+        snapshot: None,
     };
     let options = Options {
         pre_vote: true,
@@ -1294,6 +1299,7 @@ fn vote_without_log_check_bug_grants_stale_candidate() {
         current_term: Term(3),
         voted_for: None,
         log: entries(&[1, 3]),
+        snapshot: None,
     };
     let (mut voter, mut context) = start_with(2, Some(durable), Some("vote-without-log-check"));
     voter.on_message(&mut context, NodeId(0), request_vote(4, 0, 0));
@@ -1337,4 +1343,512 @@ fn options_parse_known_fields_and_reject_unknown_ones() {
         error.to_string().contains("unknown field `heartbeat`"),
         "{error}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dissertation §6.4 Processing read-only queries more efficiently
+
+fn read_options(reads: Reads) -> Options {
+    Options {
+        reads,
+        ..Options::default()
+    }
+}
+
+fn read(id: u64) -> Request<Operation> {
+    client_request(id, Operation::Read { key: 1 })
+}
+
+fn context_at(id: u32, millis: u64) -> Context<Raft> {
+    Context::new(NodeId(id), NODE_COUNT, SimTime(millis * 1_000_000))
+}
+
+/// Node 0, leader of term 1 with `options`, having committed a write of 5 at index 1: an entry
+/// of its own term is committed (§6.4 step 1).
+fn reading_leader(options: Options, bug: Option<&str>) -> (Raft, Context<Raft>) {
+    let (mut leader, mut context) = start_with_options(0, None, bug, options);
+    leader.on_timer(&mut context, Timer::Election);
+    let vote = RequestVoteReply {
+        term: Term(1),
+        vote_granted: true,
+    };
+    leader.on_message(&mut context, NodeId(1), Message::RequestVoteReply(vote));
+    assert!(leader.is_leader());
+    leader.submit(
+        &mut context,
+        client_request(100, Operation::Write { key: 1, value: 5 }),
+    );
+    leader.on_message(&mut context, NodeId(1), append_reply(1, true, 1));
+    assert_eq!(leader.commit_index(), LogIndex(1));
+    context.drain_effects();
+    (leader, context)
+}
+
+fn heartbeats(context: &Context<Raft>) -> Vec<(NodeId, u64)> {
+    sent(context)
+        .into_iter()
+        .filter_map(|(target, message)| match message {
+            Message::Heartbeat(heartbeat) => Some((target, heartbeat.round)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn heartbeat_reply(term: u64, round: u64) -> Message {
+    Message::HeartbeatReply(HeartbeatReply {
+        term: Term(term),
+        round,
+    })
+}
+
+/// §6.4 step 1: a leader that has not committed an entry of its term does not know the latest
+/// commit index; the read goes through the log (which commits such an entry with it).
+#[test]
+fn read_index_read_before_an_own_term_commit_goes_through_the_log() {
+    let options = read_options(Reads::ReadIndex);
+    let (mut leader, mut context) = start_with_options(0, None, None, options);
+    leader.on_timer(&mut context, Timer::Election);
+    let vote = RequestVoteReply {
+        term: Term(1),
+        vote_granted: true,
+    };
+    leader.on_message(&mut context, NodeId(1), Message::RequestVoteReply(vote));
+    context.drain_effects();
+    leader.submit(&mut context, read(1));
+    assert_eq!(
+        leader.log().last_index(),
+        LogIndex(1),
+        "the read is an entry"
+    );
+    assert!(heartbeats(&context).is_empty());
+}
+
+/// §6.4 steps 2–4: the leader records its commit index, sends a round of heartbeats, and
+/// answers only once a majority (itself and one more of three) acknowledged that round.
+#[test]
+fn read_index_read_waits_for_a_majority_to_confirm_the_leader() {
+    let (mut leader, mut context) = reading_leader(read_options(Reads::ReadIndex), None);
+    leader.submit(&mut context, read(1));
+    assert_eq!(leader.log().last_index(), LogIndex(1), "no log entry");
+    assert_eq!(heartbeats(&context), vec![(NodeId(1), 1), (NodeId(2), 1)]);
+    assert!(replies(&context).is_empty(), "not before the round");
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(2), heartbeat_reply(1, 1));
+    assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(Some(5)))]);
+}
+
+/// §6.4 step 3: the round must be sent after the read arrived. An acknowledgement of a round
+/// already in flight answers only the reads that were waiting for it; later reads wait for the
+/// next round, which leaves as soon as the earlier one is confirmed (reads share rounds).
+#[test]
+fn read_index_read_is_not_confirmed_by_a_round_sent_before_it_arrived() {
+    let (mut leader, mut context) = reading_leader(read_options(Reads::ReadIndex), None);
+    leader.submit(&mut context, read(1));
+    leader.submit(&mut context, read(2));
+    leader.submit(&mut context, read(3));
+    assert_eq!(
+        heartbeats(&context).len(),
+        2,
+        "one round for the first read"
+    );
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(1), heartbeat_reply(1, 1));
+    assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(Some(5)))]);
+    assert_eq!(heartbeats(&context), vec![(NodeId(1), 2), (NodeId(2), 2)]);
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(2), heartbeat_reply(1, 2));
+    assert_eq!(
+        replies(&context),
+        vec![
+            (RequestId(2), Answer::Ok(Some(5))),
+            (RequestId(3), Answer::Ok(Some(5)))
+        ]
+    );
+}
+
+/// §6.4 step 2: the read sees what was committed when it arrived, never an entry the leader
+/// appended but has not committed.
+#[test]
+fn read_index_read_does_not_see_uncommitted_writes() {
+    let (mut leader, mut context) = reading_leader(read_options(Reads::ReadIndex), None);
+    leader.submit(
+        &mut context,
+        client_request(2, Operation::Write { key: 1, value: 9 }),
+    );
+    leader.submit(&mut context, read(3));
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(1), heartbeat_reply(1, 1));
+    assert_eq!(replies(&context), vec![(RequestId(3), Answer::Ok(Some(5)))]);
+}
+
+/// A leader that steps down before a read was confirmed answers it `Unavailable`: the read did
+/// not happen, and the client asks the next leader.
+#[test]
+fn leader_stepping_down_gives_up_its_waiting_reads() {
+    let (mut leader, mut context) = reading_leader(read_options(Reads::ReadIndex), None);
+    leader.submit(&mut context, read(1));
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(1), heartbeat_reply(2, 1));
+    assert!(!leader.is_leader());
+    assert!(matches!(
+        replies(&context).as_slice(),
+        [(RequestId(1), Answer::Unavailable(_))]
+    ));
+}
+
+/// §6.4: a follower answers its leader's heartbeat round and, as for an `AppendEntries`,
+/// restarts its election timeout; a stale leader's round is answered with the later term.
+#[test]
+fn follower_answers_a_heartbeat_round_of_its_leader() {
+    let (mut follower, mut context) = follower_with_log(1, 1, vec![]);
+    let round = Message::Heartbeat(Heartbeat {
+        term: Term(1),
+        round: 4,
+    });
+    follower.on_message(&mut context, NodeId(0), round);
+    assert_eq!(follower.leader_hint(), Some(NodeId(0)));
+    assert_eq!(
+        sent(&context),
+        vec![(NodeId(0), heartbeat_reply(1, 4))],
+        "the round, in its term"
+    );
+    context.drain_effects();
+    let stale = Message::Heartbeat(Heartbeat {
+        term: Term(0),
+        round: 9,
+    });
+    follower.on_message(&mut context, NodeId(2), stale);
+    assert_eq!(sent(&context), vec![(NodeId(2), heartbeat_reply(1, 9))]);
+}
+
+/// The planted bug `read-index-unconfirmed` answers at the read index without the round.
+#[test]
+fn read_index_unconfirmed_bug_answers_without_a_round() {
+    let options = read_options(Reads::ReadIndex);
+    let (mut leader, mut context) = reading_leader(options, Some("read-index-unconfirmed"));
+    leader.submit(&mut context, read(1));
+    assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(Some(5)))]);
+}
+
+/// §6.4.1: with leases the leader sends a heartbeat round every heartbeat interval; once a
+/// majority acknowledged a round, it answers reads at once until the lease ends —
+/// `election_timeout_min × (1 − b) / (1 + b)` after the round was *sent* (150ms, b = 10%:
+/// 122.7ms), however late the acknowledgement came.
+#[test]
+fn lease_read_is_answered_without_a_round_until_the_lease_ends() {
+    let (mut leader, mut context) = reading_leader(read_options(Reads::Lease), None);
+    leader.on_timer(&mut context, Timer::Heartbeat);
+    assert_eq!(heartbeats(&context), vec![(NodeId(1), 1), (NodeId(2), 1)]);
+    let mut context = context_at(0, 100);
+    leader.on_message(&mut context, NodeId(1), heartbeat_reply(1, 1));
+    let mut context = context_at(0, 122);
+    leader.submit(&mut context, read(1));
+    assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(Some(5)))]);
+    assert!(heartbeats(&context).is_empty(), "within the lease");
+    let mut context = context_at(0, 123);
+    leader.submit(&mut context, read(2));
+    assert!(replies(&context).is_empty(), "the lease ended");
+    assert_eq!(heartbeats(&context).len(), 2, "a ReadIndex round instead");
+}
+
+/// The planted bug `lease-ignores-drift` lets the lease run the whole minimum election
+/// timeout: at 123ms it still answers at once.
+#[test]
+fn lease_ignores_drift_bug_keeps_the_lease_for_the_whole_timeout() {
+    let options = read_options(Reads::Lease);
+    let (mut leader, mut context) = reading_leader(options, Some("lease-ignores-drift"));
+    leader.on_timer(&mut context, Timer::Heartbeat);
+    let mut context = context_at(0, 100);
+    leader.on_message(&mut context, NodeId(1), heartbeat_reply(1, 1));
+    let mut context = context_at(0, 149);
+    leader.submit(&mut context, read(1));
+    assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(Some(5)))]);
+}
+
+/// §4.2.3, on which §6.4.1 relies: with leases, a server that heard from its leader within the
+/// minimum election timeout ignores `RequestVote` — it neither adopts the term nor answers —
+/// and votes again once the timeout has passed.
+#[test]
+fn with_leases_a_server_ignores_request_vote_soon_after_hearing_from_its_leader() {
+    let options = read_options(Reads::Lease);
+    let (mut follower, _) = start_with_options(1, None, None, options);
+    let mut context = context_at(1, 200);
+    follower.on_message(
+        &mut context,
+        NodeId(0),
+        append_entries(1, (0, 0), vec![], 0),
+    );
+    let mut context = context_at(1, 300);
+    follower.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
+    assert_eq!(follower.current_term(), Term(1), "the term is not adopted");
+    assert!(sent(&context).is_empty(), "no answer");
+    let mut context = context_at(1, 351);
+    follower.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
+    assert_eq!(follower.current_term(), Term(2));
+    assert!(the_vote(&context).vote_granted);
+}
+
+/// §6.4.1: a restarted server may have acknowledged a lease just before its crash; it keeps
+/// ignoring `RequestVote` for a minimum election timeout after it starts.
+#[test]
+fn with_leases_a_restarted_server_waits_before_voting() {
+    let (mut follower, _) = start_with_options(1, None, None, read_options(Reads::Lease));
+    let mut context = context_at(1, 0);
+    follower.on_message(&mut context, NodeId(2), request_vote(1, 0, 0));
+    assert!(sent(&context).is_empty());
+    let (mut follower, _) = start_with_options(1, None, None, read_options(Reads::Log));
+    follower.on_message(&mut context, NodeId(2), request_vote(1, 0, 0));
+    assert!(the_vote(&context).vote_granted, "without leases it votes");
+}
+
+/// §6.4.1: lease reads are unsafe without check-quorum (a leader cut off from every follower
+/// would keep believing it leads): the options check says so and names the fields.
+#[test]
+fn options_reject_lease_reads_without_check_quorum() {
+    let options = Options {
+        reads: Reads::Lease,
+        check_quorum: false,
+        ..Options::default()
+    };
+    let problem = options.check().expect_err("unsafe");
+    assert!(
+        problem.contains("check_quorum") && problem.contains("lease"),
+        "{problem}"
+    );
+    let read_index = Options {
+        reads: Reads::ReadIndex,
+        check_quorum: false,
+        ..Options::default()
+    };
+    assert_eq!(read_index.check(), Ok(()), "ReadIndex needs no clock");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dissertation ch. 5 Log compaction
+
+fn compacting_options() -> Options {
+    Options {
+        snapshot_entries_max: 2,
+        ..Options::default()
+    }
+}
+
+/// Node 0, leader of term 1 with snapshots every 2 applied entries, having committed writes of
+/// 5 and 6 to key 1 (requests 100 and 101 of client 7); returns it with everything it persisted.
+fn compacted_leader(bug: Option<&str>) -> (Raft, Context<Raft>, Durable) {
+    let (mut leader, mut context) = start_with_options(0, None, bug, compacting_options());
+    leader.on_timer(&mut context, Timer::Election);
+    let vote = RequestVoteReply {
+        term: Term(1),
+        vote_granted: true,
+    };
+    leader.on_message(&mut context, NodeId(1), Message::RequestVoteReply(vote));
+    for (request, value) in [(100, 5), (101, 6)] {
+        leader.submit(
+            &mut context,
+            client_request(request, Operation::Write { key: 1, value }),
+        );
+    }
+    leader.on_message(&mut context, NodeId(1), append_reply(1, true, 2));
+    assert_eq!(leader.commit_index(), LogIndex(2));
+    assert_eq!(
+        leader.log().snapshot_index(),
+        LogIndex::ZERO,
+        "not in the same step"
+    );
+    // The next step starts by snapshotting what the earlier ones applied.
+    leader.on_timer(&mut context, Timer::Heartbeat);
+    let mut disk = Durable::default();
+    for update in persisted(&context) {
+        <Raft>::apply_update(&mut disk, update);
+    }
+    context.drain_effects();
+    (leader, context, disk)
+}
+
+fn the_snapshot(disk: &Durable) -> Snapshot {
+    disk.snapshot.clone().expect("a snapshot on disk")
+}
+
+/// §5.1: once `snapshot_entries_max` applied entries are in the log, the node snapshots its
+/// state machine at `lastApplied` (as its next step starts, as a background task would),
+/// writes the snapshot to disk and discards the entries.
+#[test]
+fn a_node_snapshots_its_state_once_enough_entries_are_applied() {
+    let (leader, _, disk) = compacted_leader(None);
+    assert_eq!(leader.log().snapshot_index(), LogIndex(2));
+    assert_eq!(leader.log().snapshot_term(), Term(1));
+    assert!(
+        leader.log().entries().is_empty(),
+        "the entries are discarded"
+    );
+    assert_eq!(leader.log().last_index(), LogIndex(2), "indexes go on");
+    let snapshot = the_snapshot(&disk);
+    assert_eq!(
+        (snapshot.last_index, snapshot.last_term),
+        (LogIndex(2), Term(1))
+    );
+    assert!(
+        disk.log.is_empty(),
+        "the disk's log holds only what follows the snapshot"
+    );
+}
+
+/// §5.1: a restarted node starts from its snapshot: state machine (with its sessions), commit
+/// index and `lastApplied` at the snapshot's last index, the log after it.
+#[test]
+fn a_restarted_node_starts_from_its_snapshot() {
+    let (_, _, disk) = compacted_leader(None);
+    let (mut node, mut context) = start_with_options(0, Some(disk), None, compacting_options());
+    assert_eq!(node.commit_index(), LogIndex(2));
+    assert_eq!(node.last_applied(), LogIndex(2));
+    assert_eq!(node.log().last_index(), LogIndex(2));
+    assert_eq!(node.log().last_term(), Term(1));
+    // It wins an election and answers a retried write from the session table in its
+    // snapshot, without appending it again (§8).
+    node.on_timer(&mut context, Timer::Election);
+    let vote = RequestVoteReply {
+        term: Term(2),
+        vote_granted: true,
+    };
+    node.on_message(&mut context, NodeId(1), Message::RequestVoteReply(vote));
+    assert!(node.is_leader());
+    context.drain_effects();
+    node.submit(
+        &mut context,
+        client_request(101, Operation::Write { key: 1, value: 6 }),
+    );
+    assert_eq!(replies(&context), vec![(RequestId(101), Answer::Ok(None))]);
+    assert_eq!(node.log().last_index(), LogIndex(2), "not appended again");
+}
+
+/// The planted bug `snapshot-without-sessions`: the snapshot forgets the session table, so the
+/// restarted node appends the retried write again — it would run twice.
+#[test]
+fn snapshot_without_sessions_bug_runs_a_retried_request_again() {
+    let (_, _, disk) = compacted_leader(Some("snapshot-without-sessions"));
+    let options = compacting_options();
+    let (mut node, mut context) =
+        start_with_options(0, Some(disk), Some("snapshot-without-sessions"), options);
+    node.on_timer(&mut context, Timer::Election);
+    let vote = RequestVoteReply {
+        term: Term(2),
+        vote_granted: true,
+    };
+    node.on_message(&mut context, NodeId(1), Message::RequestVoteReply(vote));
+    context.drain_effects();
+    node.submit(
+        &mut context,
+        client_request(101, Operation::Write { key: 1, value: 6 }),
+    );
+    assert!(replies(&context).is_empty());
+    assert_eq!(node.log().last_index(), LogIndex(3), "appended again");
+}
+
+/// §5.3: a leader whose `nextIndex` for a follower falls inside its snapshot sends the
+/// snapshot, and then entries from just after it.
+#[test]
+fn leader_sends_its_snapshot_to_a_follower_that_needs_discarded_entries() {
+    let (mut leader, mut context, disk) = compacted_leader(None);
+    // n2 never answered: its nextIndex moved back to 1 after a rejection.
+    leader.on_message(&mut context, NodeId(2), append_reply(1, false, 0));
+    let installs: Vec<(NodeId, Snapshot)> = sent(&context)
+        .into_iter()
+        .filter_map(|(target, message)| match message {
+            Message::InstallSnapshot(install) => Some((target, install.snapshot)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(installs, vec![(NodeId(2), the_snapshot(&disk))]);
+    assert_eq!(leader.next_index(NodeId(2)), Some(LogIndex(3)));
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(2), append_reply(1, true, 2));
+    assert_eq!(leader.match_index(NodeId(2)), Some(LogIndex(2)));
+}
+
+/// Figure 5.3, rules 7 and 8: a follower whose log does not hold the snapshot's last entry
+/// discards its whole log, loads the snapshot's state, and answers that it matches up to the
+/// snapshot's last index; the disk gets the snapshot without the old log.
+#[test]
+fn follower_installs_a_snapshot_its_log_does_not_match() {
+    let (_, _, disk) = compacted_leader(None);
+    let snapshot = the_snapshot(&disk);
+    let (mut follower, mut context) = follower_with_log(2, 1, entries(&[1]));
+    let install = Message::InstallSnapshot(InstallSnapshot {
+        term: Term(1),
+        snapshot: snapshot.clone(),
+    });
+    follower.on_message(&mut context, NodeId(0), install);
+    assert_eq!(follower.log().snapshot_index(), LogIndex(2));
+    assert!(follower.log().entries().is_empty());
+    assert_eq!(
+        (follower.commit_index(), follower.last_applied()),
+        (LogIndex(2), LogIndex(2))
+    );
+    assert_eq!(
+        sim::service::StateMachine::query(follower.state_machine(), &Operation::Read { key: 1 }),
+        Some(Some(6))
+    );
+    assert!(persisted(&context).contains(&Update::Snapshot {
+        snapshot,
+        retain_log: false
+    }));
+    let reply = the_append_entries_reply(&context);
+    assert!(reply.success);
+    assert_eq!(reply.match_hint, LogIndex(2));
+}
+
+/// Figure 5.3, rule 6: a follower whose log holds the snapshot's last entry keeps the entries
+/// after it.
+#[test]
+fn follower_keeps_the_entries_after_a_snapshot_its_log_matches() {
+    let (_, _, disk) = compacted_leader(None);
+    let snapshot = the_snapshot(&disk);
+    let mut log = vec![
+        entry_of(1, 100, Operation::Write { key: 1, value: 5 }),
+        entry_of(1, 101, Operation::Write { key: 1, value: 6 }),
+    ];
+    log.push(entry(1, 102));
+    let (mut follower, mut context) = follower_with_log(2, 1, log);
+    let install = Message::InstallSnapshot(InstallSnapshot {
+        term: Term(1),
+        snapshot: snapshot.clone(),
+    });
+    follower.on_message(&mut context, NodeId(0), install);
+    assert_eq!(follower.log().snapshot_index(), LogIndex(2));
+    assert_eq!(
+        follower.log().last_index(),
+        LogIndex(3),
+        "the entry after it stays"
+    );
+    assert!(persisted(&context).contains(&Update::Snapshot {
+        snapshot,
+        retain_log: true
+    }));
+}
+
+/// Figure 5.3, rule 1: a snapshot from an earlier term is refused, with the later term.
+#[test]
+fn follower_refuses_a_snapshot_from_an_earlier_term() {
+    let (_, _, disk) = compacted_leader(None);
+    let (mut follower, mut context) = follower_with_log(2, 3, vec![]);
+    let install = Message::InstallSnapshot(InstallSnapshot {
+        term: Term(1),
+        snapshot: the_snapshot(&disk),
+    });
+    follower.on_message(&mut context, NodeId(0), install);
+    assert_eq!(follower.log().snapshot_index(), LogIndex::ZERO);
+    let reply = the_append_entries_reply(&context);
+    assert_eq!((reply.term, reply.success), (Term(3), false));
+}
+
+fn entry_of(term: u64, request: u64, operation: Operation) -> Entry {
+    Entry {
+        term: Term(term),
+        command: Command {
+            id: RequestId(request),
+            client: ClientId(7),
+            operation,
+        },
+    }
 }

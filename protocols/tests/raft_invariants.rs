@@ -1,10 +1,12 @@
-//! The invariant checker says no: each of the four properties is broken on purpose, by forging
+//! The invariant checker says no: each of the five properties of Figure 3 is broken on purpose, by forging
 //! the messages a faulty server would send, and the checker names it. (The planted-bug tests
 //! show the same from real executions; these pin each check on its own.)
 
 mod raft_support;
 
-use protocols::raft::{AppendEntries, Command, Entry, LogIndex, Message, RequestVoteReply, Term};
+use protocols::raft::{
+    AppendEntries, Command, Entry, LogIndex, Message, RequestVoteReply, Term, Timer,
+};
 use raft_support::{write, Cluster};
 use sim::protocol::{ClientId, NodeId, Protocol, RequestId};
 use sim::workload::register::Operation;
@@ -124,4 +126,92 @@ fn leader_completeness_flags_a_leader_missing_a_committed_entry() {
     cluster.step(2, |raft, context| raft.on_message(context, NodeId(1), vote));
     assert!(cluster.node(2).is_leader());
     assert_eq!(cluster.violated_property(), Some("leader-completeness"));
+}
+
+/// Leader append-only (Figure 3, §5.3): a leader whose log loses an entry while it leads is
+/// flagged. No handler of the protocol does that, so the forged server is the same leader seen
+/// again with the log it had before its last append.
+#[test]
+fn leader_append_only_flags_a_leader_whose_log_lost_an_entry() {
+    let mut cluster = Cluster::new(3);
+    cluster.elect(0);
+    cluster.request(0, write(1));
+    cluster.deliver_all();
+    let before_append = cluster.node(0).clone();
+    cluster.request(0, write(2));
+    cluster.assert_safe();
+    assert_eq!(cluster.node(0).log().last_index(), LogIndex(2));
+    cluster.in_flight.clear();
+    cluster.nodes[0] = Some(before_append);
+    cluster.fire(0, Timer::Heartbeat);
+    assert!(cluster.node(0).is_leader());
+    assert_eq!(cluster.violated_property(), Some("leader-append-only"));
+}
+
+/// Leader append-only: a leader that replaces its last entry by another of its term (a
+/// truncation and an append in one step) is flagged, not only one whose log got shorter.
+#[test]
+fn leader_append_only_flags_a_leader_that_rewrote_its_last_entry() {
+    let mut cluster = Cluster::new(3);
+    cluster.elect(0);
+    cluster.request(0, write(1));
+    // The same leader, in another history of the same term, appended other commands.
+    let mut other = Cluster::new(3);
+    other.next_request = 100;
+    other.elect(0);
+    other.request(0, write(7));
+    other.request(0, write(8));
+    let forged = other.node(0).clone();
+    cluster.assert_safe();
+    cluster.in_flight.clear();
+    cluster.nodes[0] = Some(forged);
+    cluster.fire(0, Timer::Heartbeat);
+    assert_eq!(cluster.violated_property(), Some("leader-append-only"));
+}
+
+/// A leader that only appends passes, across heartbeats, commits and client requests.
+#[test]
+fn leader_append_only_passes_a_leader_that_only_appends() {
+    let mut cluster = Cluster::new(3);
+    cluster.elect(0);
+    for value in 1..=5 {
+        cluster.request(0, write(value));
+        cluster.heartbeat(0);
+        cluster.deliver_all();
+    }
+    assert_eq!(cluster.node(0).commit_index(), LogIndex(5));
+    cluster.assert_safe();
+}
+
+/// Leader completeness is judged with the term in which the entry was committed: the leader
+/// of term 1 commits index 1 in term 1, so the leader of term 2, elected without it, is flagged
+/// — and the verdict names the commit, not an applying node's later term.
+#[test]
+fn leader_completeness_names_the_term_in_which_the_entry_committed() {
+    let mut cluster = Cluster::new(3);
+    cluster.isolate(2);
+    cluster.elect(0);
+    cluster.request(0, write(1));
+    cluster.deliver_all();
+    assert_eq!(cluster.node(0).commit_index(), LogIndex(1));
+    cluster.heal();
+    // n2 never got the entry; a forged vote makes it leader of term 2.
+    cluster.time_out(2);
+    cluster.time_out(2);
+    let term = cluster.node(2).current_term();
+    assert_eq!(term, Term(2));
+    cluster.in_flight.clear();
+    let vote = Message::RequestVoteReply(RequestVoteReply {
+        term,
+        vote_granted: true,
+    });
+    cluster.step(2, |raft, context| raft.on_message(context, NodeId(1), vote));
+    assert!(cluster.node(2).is_leader());
+    let violation = cluster.violation.as_ref().expect("flagged");
+    assert_eq!(violation.property, "leader-completeness");
+    assert!(
+        violation.detail.contains("which n0 committed in t1"),
+        "{}",
+        violation.detail
+    );
 }

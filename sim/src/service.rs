@@ -220,6 +220,15 @@ impl<M: StateMachine> Sessions<M> {
         }
         answer
     }
+
+    /// The state machine alone, with an empty session table — what a snapshot that forgets the
+    /// sessions restores. Only planted bugs call this.
+    pub fn without_sessions(&self) -> Sessions<M> {
+        Sessions {
+            machine: self.machine.clone(),
+            sessions: BTreeMap::new(),
+        }
+    }
 }
 
 /// Timers of [`FollowLeader`].

@@ -53,11 +53,21 @@ pub enum Bug {
     /// replies, not voters, so a duplicated reply — or the answer to a retried `RequestVote` —
     /// counts one voter twice.
     CountDuplicateVotes,
+    /// Dissertation §6.4 step 3 (with `reads = "read-index"` or `"lease"`): answer a read at
+    /// the read index without a heartbeat round confirming the leader still leads.
+    ReadIndexUnconfirmed,
+    /// Dissertation §6.4.1 (with `reads = "lease"`): the lease lasts the whole minimum election
+    /// timeout, without the allowance for clock drift.
+    LeaseIgnoresDrift,
+    /// Dissertation §5.1 (with `snapshot_entries_max`): the snapshot holds the state machine
+    /// without its client session table (§8), so a node restored from it executes a retried
+    /// request again.
+    SnapshotWithoutSessions,
 }
 
 impl Bug {
     /// Every planted bug, in the order of [`Bug::NAMES`].
-    pub const ALL: [Bug; 16] = [
+    pub const ALL: [Bug; 19] = [
         Bug::VoteWithoutLogCheck,
         Bug::CommitPreviousTerm,
         Bug::VoteNotPersisted,
@@ -74,10 +84,13 @@ impl Bug {
         Bug::VoteCompareLengthOnly,
         Bug::CommitNotCapped,
         Bug::CountDuplicateVotes,
+        Bug::ReadIndexUnconfirmed,
+        Bug::LeaseIgnoresDrift,
+        Bug::SnapshotWithoutSessions,
     ];
 
     /// The names scenarios use, in the order of [`Bug::ALL`].
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 19] = [
         "vote-without-log-check",
         "commit-previous-term",
         "vote-not-persisted",
@@ -94,6 +107,9 @@ impl Bug {
         "vote-compare-length-only",
         "commit-not-capped",
         "count-duplicate-votes",
+        "read-index-unconfirmed",
+        "lease-ignores-drift",
+        "snapshot-without-sessions",
     ];
 
     /// The bug's name as scenarios write it.

@@ -1,10 +1,55 @@
 //! What a Raft node keeps on disk (Figure 2, "persistent state on all servers") and the writes
 //! that change it. The log is written incrementally: an update carries only the entries that
-//! changed, never the whole log.
+//! changed, never the whole log. With log compaction (dissertation ch. 5) the disk also holds
+//! the latest snapshot, and the log only the entries after it.
 
 use super::log::{Entry, LogIndex, Term};
 use sim::protocol::NodeId;
 use sim::workload::register;
+use std::any::Any;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
+
+/// A snapshot of the replicated state machine — with its client session table (§8), which a
+/// snapshot must carry or a retried request runs twice after it is installed — and of the last
+/// entry it covers (dissertation §5.1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Snapshot {
+    /// The index of the last entry the snapshot covers.
+    pub last_index: LogIndex,
+    /// The term of that entry.
+    pub last_term: Term,
+    /// The state machine after applying every entry up to `last_index`.
+    pub state: SnapshotState,
+}
+
+/// The state machine in a snapshot, shared (never copied) between a node, its disk and the
+/// `InstallSnapshot` messages that carry it. It is the node's `Sessions<M>`; the log's types do
+/// not name the state machine, so it is held as `Any` and read back by the node that knows it.
+#[derive(Clone)]
+pub struct SnapshotState(pub Rc<dyn Any>);
+
+impl fmt::Debug for SnapshotState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SnapshotState")
+    }
+}
+
+/// Two snapshot states are equal when they are the same snapshot.
+impl PartialEq for SnapshotState {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SnapshotState {}
+
+/// The trace fingerprint hashes a snapshot by the entry it covers (its index and term, hashed
+/// by [`Snapshot`]), not by its contents: hashing a pointer would not be reproducible.
+impl Hash for SnapshotState {
+    fn hash<H: Hasher>(&self, _state: &mut H) {}
+}
 
 /// The persistent state: `currentTerm`, `votedFor` and `log[]` (Figure 2).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,8 +58,10 @@ pub struct Durable<O = register::Operation> {
     pub current_term: Term,
     /// The candidate that received the node's vote in `current_term`, if any.
     pub voted_for: Option<NodeId>,
-    /// The log, index 1 first.
+    /// The log after the snapshot (index 1 first without one).
     pub log: Vec<Entry<O>>,
+    /// The latest snapshot, if the node took or installed one.
+    pub snapshot: Option<Snapshot>,
 }
 
 /// One write to disk.
@@ -34,6 +81,15 @@ pub enum Update<O = register::Operation> {
         /// The entries, in order.
         entries: Vec<Entry<O>>,
     },
+    /// Writes `snapshot` in place of the last one and discards the log entries it covers; when
+    /// `retain_log` is false, the whole log (InstallSnapshot of a snapshot the log does not
+    /// match, dissertation §5.3).
+    Snapshot {
+        /// The new snapshot.
+        snapshot: Snapshot,
+        /// Whether entries after the snapshot stay.
+        retain_log: bool,
+    },
 }
 
 impl<O> Default for Durable<O> {
@@ -42,6 +98,7 @@ impl<O> Default for Durable<O> {
             current_term: Term::default(),
             voted_for: None,
             log: Vec::new(),
+            snapshot: None,
         }
     }
 }
@@ -62,7 +119,9 @@ impl<O> Durable<O> {
                 self.voted_for = voted_for;
             }
             Update::Append { first, entries } => {
-                let keep = first.0.checked_sub(1).expect("entries start at index 1") as usize;
+                let snapshot_index = self.snapshot_index();
+                assert!(first > snapshot_index, "append inside the snapshot");
+                let keep = (first.0 - snapshot_index.0 - 1) as usize;
                 assert!(
                     keep <= self.log.len(),
                     "append at {first} leaves a gap in the log"
@@ -70,6 +129,29 @@ impl<O> Durable<O> {
                 self.log.truncate(keep);
                 self.log.extend(entries);
             }
+            Update::Snapshot {
+                snapshot,
+                retain_log,
+            } => {
+                assert!(
+                    snapshot.last_index > self.snapshot_index(),
+                    "snapshots only move forward"
+                );
+                let covered = (snapshot.last_index.0 - self.snapshot_index().0) as usize;
+                if retain_log && covered <= self.log.len() {
+                    self.log.drain(..covered);
+                } else {
+                    self.log.clear();
+                }
+                self.snapshot = Some(snapshot);
+            }
         }
+    }
+
+    /// The last index the snapshot on disk covers (0 without one).
+    pub fn snapshot_index(&self) -> LogIndex {
+        self.snapshot
+            .as_ref()
+            .map_or(LogIndex::ZERO, |snapshot| snapshot.last_index)
     }
 }

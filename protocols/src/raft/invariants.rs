@@ -10,16 +10,31 @@
 //! - **state-machine-safety**: the entry applied at each index, by whichever node applied it first;
 //!   any node applying a different entry there later is a violation, even if the first one has
 //!   crashed since (Raft §5.4.3).
-//! - **leader-completeness**: for each term, the highest index first seen applied in that term. A
-//!   leader of a later term must hold that entry (Raft §5.4); by log matching it then holds all
-//!   entries before it too, so one lookup per leader event suffices.
+//! - **leader-append-only**: for each node while it leads a term, the last entry of its log when
+//!   last examined. A leader never overwrites or deletes entries in its log, it only appends
+//!   (Raft §5.3): that entry must still be there, and the log may not have been truncated since.
+//! - **leader-completeness**: for each term, the highest index committed in that term. A leader
+//!   of a later term must hold that entry (Raft §5.4); by log matching it then holds all entries
+//!   before it too, so one lookup per leader event suffices.
+//!
+//! With log compaction, entries a node's snapshot covers are no longer in its log: they were
+//! checked when nodes applied them one by one (a snapshot is taken only in a later step than the
+//! one that applied its entries, so the checker has seen them), and a node that installed a
+//! snapshot is checked from the entry after it; a leader whose snapshot covers a committed entry
+//! holds it.
 //!
 //! A command is identified by its `RequestId`, unique across a run: the checker remembers every
 //! entry of the run as a 16- or 24-byte record, never as a copy of the entry.
 //!
-//! "Committed" is judged by what nodes applied, and an entry counts as committed in the term the
-//! applying node was in: a conservative reading (an entry may have been committed earlier), so
-//! the checker never flags a correct run.
+//! An entry counts as committed in the term in which a node first knew it committed: the first
+//! node whose commit index covers it, in that node's term when it did — for the correct
+//! protocol, the leader that counted a majority (Raft §5.3), in its term. An entry a node
+//! applied counts as committed too, in the applier's term, even when no commit index covers it
+//! (Figure 2: `lastApplied` never passes `commitIndex`; a protocol that applies early claims the
+//! entry committed). Leader completeness (§5.4.3: "if a log entry is committed in a given term,
+//! then that entry will be present in the logs of the leaders for all higher-numbered terms")
+//! is judged against that term: every leader of a later term is checked, and none of an earlier
+//! one.
 
 use super::log::{Entry, LogIndex, Term};
 use super::node::Raft;
@@ -40,6 +55,21 @@ struct NodeWatch {
     truncation_count: u64,
     /// Entries up to here that the node applied were checked against `applied`.
     applied_checked: LogIndex,
+    /// Entries up to here that the node's commit index covered were recorded in `committed`.
+    committed_checked: LogIndex,
+    /// While the node leads: the term it leads, and its log when last examined (leader
+    /// append-only).
+    leading: Option<LeaderWatch>,
+}
+
+/// A leader's log when the checker last examined it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LeaderWatch {
+    term: Term,
+    last_index: LogIndex,
+    /// The entry at `last_index`, if any.
+    last_entry: Option<EntryId>,
+    truncation_count: u64,
 }
 
 /// An entry as the checker remembers it: its term and the request its command carries.
@@ -69,8 +99,18 @@ impl fmt::Display for EntryId {
 struct AppliedEntry {
     entry: EntryId,
     node: NodeId,
-    /// The applying node's term: the entry was committed in this term or earlier.
+}
+
+/// An entry as the first node to know it committed knew it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CommittedEntry {
+    entry: EntryId,
+    node: NodeId,
+    /// The term in which it was committed: that node's term when it first knew.
     term: Term,
+    /// Whether that node learned it by applying it (a protocol that applies before its commit
+    /// index covers the entry), rather than from its commit index.
+    by_applying: bool,
 }
 
 /// An entry seen in some log, with the term of the entry before it.
@@ -117,7 +157,7 @@ impl SeenEntries {
     }
 }
 
-/// The checker of Raft's four safety invariants.
+/// The checker of Raft's five safety invariants (Figure 3).
 #[derive(Clone, Debug, Default)]
 pub struct RaftInvariants {
     leaders: BTreeMap<Term, NodeId>,
@@ -125,7 +165,9 @@ pub struct RaftInvariants {
     entries: SeenEntries,
     /// `applied[i]` is the entry first applied at index `i + 1`.
     applied: Vec<AppliedEntry>,
-    /// For each term, the highest index first applied by a node in that term.
+    /// `committed[i]` is the entry first known committed at index `i + 1`.
+    committed: Vec<CommittedEntry>,
+    /// For each term, the highest index committed in that term.
     committed_in_term: BTreeMap<Term, LogIndex>,
     nodes: Vec<NodeWatch>,
 }
@@ -166,11 +208,9 @@ impl RaftInvariants {
             || (truncation_count == watch.truncation_count
                 && log.last_index() < watch.verified_index)
         {
-            // A restarted node whose crash this checker did not see: start over.
-            *watch = NodeWatch {
-                applied_checked: watch.applied_checked,
-                ..NodeWatch::default()
-            };
+            // A restarted node whose crash this checker did not see: check its log afresh.
+            watch.verified_index = LogIndex::ZERO;
+            watch.truncation_count = 0;
         }
         if truncation_count > watch.truncation_count {
             // One handler truncates at most once; if more happened, recheck the whole log.
@@ -181,7 +221,9 @@ impl RaftInvariants {
             };
             watch.truncation_count = truncation_count;
         }
-        let mut index = watch.verified_index.next();
+        // Entries a snapshot covers were checked before they were discarded (a node that
+        // installed a snapshot has its state, not its entries).
+        let mut index = watch.verified_index.next().max(log.snapshot_index().next());
         while let Some(entry) = log.entry(index) {
             let seen = SeenEntry {
                 entry: EntryId::of(entry),
@@ -218,6 +260,12 @@ impl RaftInvariants {
         }
         let mut index = watch.applied_checked.next();
         while index <= raft.last_applied() {
+            if index <= raft.log().snapshot_index() {
+                // Applied through a snapshot (dissertation ch. 5): the state of entries that
+                // nodes applied one by one and this checker judged then.
+                index = raft.log().snapshot_index().next();
+                continue;
+            }
             let Some(entry) = raft.log().entry(index) else {
                 // Only a broken protocol erases what it applied: the entry at `index` may be
                 // replaced by another, and the state machine no longer matches the log.
@@ -251,19 +299,109 @@ impl RaftInvariants {
                     self.applied.push(AppliedEntry {
                         entry,
                         node: raft.id(),
-                        term: raft.current_term(),
                     });
-                    let highest = self
-                        .committed_in_term
-                        .entry(raft.current_term())
-                        .or_insert(index);
-                    *highest = (*highest).max(index);
+                    self.record_committed(index, entry, raft, true);
                 }
             }
             index = index.next();
         }
-        watch.applied_checked = raft.last_applied();
+        self.nodes[raft.id().index()].applied_checked = raft.last_applied();
         Ok(())
+    }
+
+    /// Records that `raft` knows `entry` at `index` committed, if no node knew before.
+    fn record_committed<M: StateMachine>(
+        &mut self,
+        index: LogIndex,
+        entry: EntryId,
+        raft: &Raft<M>,
+        by_applying: bool,
+    ) {
+        let position = (index.0 - 1) as usize;
+        if position < self.committed.len() {
+            return;
+        }
+        // Commit indexes and applied prefixes only grow by whole prefixes, and every index
+        // before this one was recorded when a node's prefix first covered it.
+        assert_eq!(position, self.committed.len(), "entries commit in order");
+        let term = raft.current_term();
+        self.committed.push(CommittedEntry {
+            entry,
+            node: raft.id(),
+            term,
+            by_applying,
+        });
+        let highest = self.committed_in_term.entry(term).or_insert(index);
+        *highest = (*highest).max(index);
+    }
+
+    /// Records the entries `raft`'s commit index covers that no node knew committed before.
+    fn record_commit_index<M: StateMachine>(&mut self, raft: &Raft<M>) {
+        let watch = &mut self.nodes[raft.id().index()];
+        let commit_index = raft.commit_index().min(raft.log().last_index());
+        if commit_index < watch.committed_checked {
+            // Restarted: it learns its commit index again.
+            watch.committed_checked = LogIndex::ZERO;
+        }
+        let first = watch.committed_checked.next();
+        watch.committed_checked = commit_index;
+        let known = LogIndex(self.committed.len() as u64);
+        let mut index = first
+            .max(known.next())
+            .max(raft.log().snapshot_index().next());
+        while index <= commit_index {
+            let entry = EntryId::of(raft.log().entry(index).expect("within the log"));
+            self.record_committed(index, entry, raft, false);
+            index = index.next();
+        }
+    }
+
+    /// Figure 3, Leader Append-Only: a leader never overwrites or deletes entries in its log; it
+    /// only appends new entries (Raft §5.3).
+    fn check_leader_append_only<M: StateMachine>(
+        &mut self,
+        raft: &Raft<M>,
+    ) -> Result<(), Violation> {
+        let watch = &mut self.nodes[raft.id().index()];
+        if !raft.is_leader() {
+            watch.leading = None;
+            return Ok(());
+        }
+        let log = raft.log();
+        let now = LeaderWatch {
+            term: raft.current_term(),
+            last_index: log.last_index(),
+            last_entry: log.entry(log.last_index()).map(EntryId::of),
+            truncation_count: log.truncation_count(),
+        };
+        let before = watch.leading.replace(now);
+        let Some(before) = before.filter(|before| before.term == now.term) else {
+            return Ok(());
+        };
+        if before.last_index <= log.snapshot_index()
+            && now.truncation_count == before.truncation_count
+        {
+            // Compacted into a snapshot (dissertation ch. 5), not deleted.
+            return Ok(());
+        }
+        let held = log.entry(before.last_index).map(EntryId::of);
+        if now.truncation_count == before.truncation_count && held == before.last_entry {
+            return Ok(());
+        }
+        let held = held.map_or_else(|| "nothing".to_string(), |entry| entry.to_string());
+        let had = before
+            .last_entry
+            .map_or_else(|| "nothing".to_string(), |entry| entry.to_string());
+        Err(Violation::new(
+            "leader-append-only",
+            format!(
+                "{} leads {} and held {had} at {}; its log now holds {held} there and ends at {}",
+                raft.id(),
+                now.term,
+                before.last_index,
+                now.last_index
+            ),
+        ))
     }
 
     fn check_leader_completeness<M: StateMachine>(&self, raft: &Raft<M>) -> Result<(), Violation> {
@@ -279,16 +417,26 @@ impl RaftInvariants {
         let Some(index) = committed else {
             return Ok(());
         };
-        let expected = self.applied[(index.0 - 1) as usize];
+        if index <= raft.log().snapshot_index() {
+            // The leader's snapshot covers it: its state machine applied it (state-machine
+            // safety judged the entry when it was applied).
+            return Ok(());
+        }
+        let expected = self.committed[(index.0 - 1) as usize];
         let held = raft.log().entry(index).map(EntryId::of);
         if held == Some(expected.entry) {
             return Ok(());
         }
         let held = held.map_or_else(|| "nothing".to_string(), |entry| entry.to_string());
+        let how = if expected.by_applying {
+            "applied"
+        } else {
+            "committed"
+        };
         Err(Violation::new(
             "leader-completeness",
             format!(
-                "{} leads {term} but holds at {index} {held}, not {}, which {} applied in {}",
+                "{} leads {term} but holds at {index} {held}, not {}, which {} {how} in {}",
                 raft.id(),
                 expected.entry,
                 expected.node,
@@ -317,7 +465,9 @@ impl<M: StateMachine> Invariants<Raft<M>> for RaftInvariants {
             return Ok(());
         };
         self.check_election_safety(raft)?;
+        self.check_leader_append_only(raft)?;
         self.check_log_matching(raft)?;
+        self.record_commit_index(raft);
         self.check_state_machine_safety(raft)?;
         self.check_leader_completeness(raft)
     }

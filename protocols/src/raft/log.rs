@@ -65,13 +65,19 @@ pub struct Entry<O = register::Operation> {
     pub command: Command<O>,
 }
 
-/// A node's log. Entries are only appended, or truncated after a conflict (Raft §5.3).
+/// A node's log. Entries are only appended, or truncated after a conflict (Raft §5.3), or
+/// discarded from the front once a snapshot covers them (log compaction, dissertation ch. 5):
+/// `entries[0]` is at `snapshot_index + 1`, and the snapshot stands for everything before.
 ///
 /// The log counts its truncations so that the invariant checker can re-examine only what changed
 /// since it last looked, instead of the whole log after every event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Log<O = register::Operation> {
     entries: Vec<Entry<O>>,
+    /// The last index the snapshot covers (0: no snapshot).
+    snapshot_index: LogIndex,
+    /// The term of the entry at `snapshot_index`.
+    snapshot_term: Term,
     truncation_count: u64,
     last_truncation: LogIndex,
 }
@@ -85,41 +91,69 @@ impl<O> Default for Log<O> {
 impl<O> Log<O> {
     /// A log holding `entries` (as recovered from disk).
     pub fn from_entries(entries: Vec<Entry<O>>) -> Log<O> {
+        Log::from_snapshot(LogIndex::ZERO, Term(0), entries)
+    }
+
+    /// A log whose first `snapshot_index` entries a snapshot of term `snapshot_term` covers,
+    /// followed by `entries` (as recovered from disk).
+    pub fn from_snapshot(
+        snapshot_index: LogIndex,
+        snapshot_term: Term,
+        entries: Vec<Entry<O>>,
+    ) -> Log<O> {
         Log {
             entries,
+            snapshot_index,
+            snapshot_term,
             truncation_count: 0,
             last_truncation: LogIndex::ZERO,
         }
     }
 
+    /// The last index the snapshot covers (0 without a snapshot).
+    pub fn snapshot_index(&self) -> LogIndex {
+        self.snapshot_index
+    }
+
+    /// The term of the last entry the snapshot covers.
+    pub fn snapshot_term(&self) -> Term {
+        self.snapshot_term
+    }
+
     /// The index of the last entry, or 0 for an empty log.
     pub fn last_index(&self) -> LogIndex {
-        LogIndex(self.entries.len() as u64)
+        LogIndex(self.snapshot_index.0 + self.entries.len() as u64)
     }
 
     /// The term of the last entry, or 0 for an empty log.
     pub fn last_term(&self) -> Term {
-        self.entries.last().map_or(Term(0), |entry| entry.term)
+        self.entries
+            .last()
+            .map_or(self.snapshot_term, |entry| entry.term)
     }
 
-    /// The term of the entry at `index` (0 for index 0), or `None` past the end.
+    /// The term of the entry at `index` (0 for index 0, the snapshot's term at its last index),
+    /// or `None` past the end or inside the snapshot.
     pub fn term_at(&self, index: LogIndex) -> Option<Term> {
-        if index == LogIndex::ZERO {
-            return Some(Term(0));
+        if index == self.snapshot_index {
+            return Some(self.snapshot_term);
         }
         self.entry(index).map(|entry| entry.term)
     }
 
-    /// The entry at `index`, if the log reaches it.
+    /// The entry at `index`, if the log holds it (not past the end, not inside the snapshot).
     pub fn entry(&self, index: LogIndex) -> Option<&Entry<O>> {
-        let position = usize::try_from(index.0).ok()?.checked_sub(1)?;
-        self.entries.get(position)
+        let position = index.0.checked_sub(self.snapshot_index.0)?.checked_sub(1)?;
+        self.entries.get(usize::try_from(position).ok()?)
     }
 
     /// Up to `count_max` entries starting at `first` (empty when `first` is past the end).
     pub fn entries_from(&self, first: LogIndex, count_max: usize) -> &[Entry<O>] {
-        assert!(first > LogIndex::ZERO, "entries start at index 1");
-        let start = (first.0 as usize - 1).min(self.entries.len());
+        assert!(
+            first > self.snapshot_index,
+            "entries start after the snapshot"
+        );
+        let start = ((first.0 - self.snapshot_index.0) as usize - 1).min(self.entries.len());
         let end = start.saturating_add(count_max).min(self.entries.len());
         &self.entries[start..end]
     }
@@ -145,10 +179,36 @@ impl<O> Log<O> {
 
     /// Deletes the entry at `index` and all that follow it (Raft §5.3, receiver rule 3).
     pub fn truncate_from(&mut self, index: LogIndex) {
-        assert!(index > LogIndex::ZERO && index <= self.last_index());
-        self.entries.truncate(index.0 as usize - 1);
+        assert!(index > self.snapshot_index && index <= self.last_index());
+        self.entries
+            .truncate((index.0 - self.snapshot_index.0) as usize - 1);
         self.truncation_count += 1;
         self.last_truncation = index;
+    }
+
+    /// Log compaction (dissertation §5.1): a snapshot now covers every entry up to `index`,
+    /// whose term is `term`; they are discarded. Entries after it stay.
+    pub fn compact_through(&mut self, index: LogIndex, term: Term) {
+        assert!(index > self.snapshot_index && index <= self.last_index());
+        assert_eq!(
+            self.term_at(index),
+            Some(term),
+            "the snapshot matches the log"
+        );
+        self.entries
+            .drain(..(index.0 - self.snapshot_index.0) as usize);
+        self.snapshot_index = index;
+        self.snapshot_term = term;
+    }
+
+    /// InstallSnapshot (dissertation §5.3, Figure 5.3 rule 7): a snapshot up to `index` of
+    /// `term` replaces the whole log, which does not hold that entry. Counts as a truncation.
+    pub fn reset_to_snapshot(&mut self, index: LogIndex, term: Term) {
+        self.entries.clear();
+        self.snapshot_index = index;
+        self.snapshot_term = term;
+        self.truncation_count += 1;
+        self.last_truncation = index.next();
     }
 
     /// Raft §5.4.1: a log whose last entry is (`last_term`, `last_index`) is at least as
@@ -168,7 +228,8 @@ impl<O> Log<O> {
         self.last_truncation
     }
 
-    /// All entries, index 1 first.
+    /// The entries after the snapshot (all entries without one), the first at
+    /// `snapshot_index + 1`.
     pub fn entries(&self) -> &[Entry<O>] {
         &self.entries
     }

@@ -3,6 +3,7 @@
 //! The sender of a message is known to the receiver (`on_message` gets its `source`), so the
 //! paper's `candidateId` and `leaderId` fields are not repeated here.
 
+use super::durable::Snapshot;
 use super::log::{Entry, LogIndex, Term};
 use sim::workload::register;
 
@@ -25,6 +26,16 @@ pub enum Message<O = register::Operation> {
     /// The answer to a `PreVote`. When granted, `term` is the term asked about; when denied, the
     /// voter's current term.
     PreVoteReply(RequestVoteReply),
+    /// With `reads = "read-index"` or `"lease"`: a leader confirms it still leads with a round
+    /// of heartbeats (Ongaro's dissertation §6.4); a follower treats it as it treats an
+    /// `AppendEntries` from its leader, without the log.
+    Heartbeat(Heartbeat),
+    /// The answer to a `Heartbeat`, naming its round.
+    HeartbeatReply(HeartbeatReply),
+    /// A leader sends its snapshot to a follower that needs entries it has discarded
+    /// (dissertation §5.3; in one message, not in chunks). The follower answers with an
+    /// `AppendEntriesReply` matching up to the snapshot's last index.
+    InstallSnapshot(InstallSnapshot),
 }
 
 impl<O> Message<O> {
@@ -37,6 +48,9 @@ impl<O> Message<O> {
             Message::AppendEntriesReply(_) => "AppendEntriesReply",
             Message::PreVote(_) => "PreVote",
             Message::PreVoteReply(_) => "PreVoteReply",
+            Message::Heartbeat(_) => "Heartbeat",
+            Message::HeartbeatReply(_) => "HeartbeatReply",
+            Message::InstallSnapshot(_) => "InstallSnapshot",
         }
     }
 
@@ -53,6 +67,9 @@ impl<O> Message<O> {
                 words(4) + 4 + entry * message.entries.len() as u64
             }
             Message::AppendEntriesReply(_) => words(2) + 1,
+            Message::Heartbeat(_) | Message::HeartbeatReply(_) => words(2),
+            // The state machine's size is not counted: its type is not known here.
+            Message::InstallSnapshot(_) => words(3),
         }
     }
 
@@ -67,6 +84,9 @@ impl<O> Message<O> {
             Message::AppendEntriesReply(message) => Some(message.term),
             Message::PreVote(_) => None,
             Message::PreVoteReply(message) => (!message.vote_granted).then_some(message.term),
+            Message::Heartbeat(message) => Some(message.term),
+            Message::HeartbeatReply(message) => Some(message.term),
+            Message::InstallSnapshot(message) => Some(message.term),
         }
     }
 }
@@ -89,6 +109,33 @@ pub struct RequestVoteReply {
     pub term: Term,
     /// Whether the candidate received the vote.
     pub vote_granted: bool,
+}
+
+/// `InstallSnapshot` arguments (dissertation §5.3, Figure 5.3), the snapshot whole.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct InstallSnapshot {
+    /// The leader's term.
+    pub term: Term,
+    /// The snapshot, with the index and term of the last entry it covers.
+    pub snapshot: Snapshot,
+}
+
+/// A round of leadership confirmation (dissertation §6.4).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Heartbeat {
+    /// The leader's term.
+    pub term: Term,
+    /// The round, counted per leadership from 1.
+    pub round: u64,
+}
+
+/// The answer to a [`Heartbeat`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HeartbeatReply {
+    /// The follower's current term, for a stale leader to step down.
+    pub term: Term,
+    /// The round answered.
+    pub round: u64,
 }
 
 /// `AppendEntries` arguments (Figure 2).

@@ -16,7 +16,9 @@
 //! | [`node`]            | the server: state and roles; `election`, `pre_vote`, `replication`   |
 //! | [`state_machine`]   | the key-value store and its client session table (§8)                |
 //! | [`options`]         | timeouts and limits from the scenario                                |
-//! | [`invariants`]      | election safety, log matching, leader completeness, state-machine safety |
+//! | `node/reads`        | ReadIndex and lease reads (dissertation §6.4)                        |
+//! | `node/snapshots`    | log compaction: snapshots and `InstallSnapshot` (dissertation ch. 5) |
+//! | [`invariants`]      | Figure 3: election safety, leader append-only, log matching, leader completeness, state-machine safety |
 //! | [`bugs`]            | the planted bugs, by name                                            |
 //!
 //! ## The algorithm
@@ -111,6 +113,44 @@
 //! reads. Because reads go through the log here, they need no such entry: a leader's earlier-term
 //! entries are committed together with the first client entry of its term.
 //!
+//! ## Reads without the log (dissertation §6.4)
+//!
+//! The `reads` option chooses how the leader serves reads. `"log"` (the default) is the above.
+//! `"read-index"` is §6.4's ReadIndex: the leader (1) must have committed an entry of its own
+//! term — until then the read goes through the log, which commits one; (2) records its commit
+//! index as the read index; (3) confirms that it still leads with a round of `Heartbeat`s sent
+//! after the read arrived and acknowledged by a majority; (4) answers from its state machine
+//! once it has applied up to the read index. Reads share rounds: those arriving while a round
+//! is outstanding wait for the next one. `"lease"` is §6.4.1: the leader sends a round every
+//! heartbeat interval, and a round sent at local time `t` that a majority acknowledged gives
+//! it a lease until `t + election_timeout_min × (1 − b) / (1 + b)` on its clock, `b` being
+//! `clock_drift_bound_ppm`; within the lease it answers reads without a round. It is safe
+//! because, with leases, a server that heard from a leader within the minimum election timeout
+//! ignores `RequestVote` (§4.2.3: it neither adopts the term nor votes), and a restarted server
+//! waits that long before voting, so no other leader can be elected before the lease ends — if
+//! no clock runs faster or slower than the bound. Leases trust clocks, so they need
+//! check-quorum: the options check rejects `reads = "lease"` with `check_quorum = false`.
+//! `node/reads.rs` holds the rules; `scenarios/raft/read-index*.toml` and `lease-reads*.toml`
+//! run them, and `lease-reads-swarm-beyond-bound.toml` shows what drift beyond the bound does.
+//!
+//! ## Log compaction (dissertation ch. 5)
+//!
+//! With `snapshot_entries_max = n` (0, the default, turns it off) a node snapshots its state
+//! machine — with the client session table, without which a request retried after the snapshot
+//! was installed would run twice — at `lastApplied` once `n` applied entries are in its log,
+//! writes the snapshot to disk and discards the entries it covers (§5.1); the log keeps its
+//! indexes, offset by the snapshot. Snapshots are taken as a handler starts, as a background task
+//! would: never in the step that applied the entries, so the invariant checker, which looks
+//! after each step, has seen every entry before it goes. A restarted node starts from its
+//! snapshot, with commit index and `lastApplied` at its last index. A leader whose `nextIndex`
+//! for a follower falls inside its snapshot sends `InstallSnapshot` (§5.3, the whole snapshot,
+//! no chunks); the follower keeps the entries after it if its log holds the snapshot's last
+//! entry and discards its log otherwise (Figure 5.3), loads the state and answers as to an
+//! `AppendEntries` that matched up to the snapshot's last index. An `AppendEntries` whose first
+//! entries a follower's snapshot covers is cut to start after it (those entries are committed,
+//! so they match). `node/snapshots.rs` holds the rules; `scenarios/raft/snapshot-swarm.toml`,
+//! `snapshot-counter-swarm.toml` and `steady-state-snapshots.toml` run them.
+//!
 //! ## Check-quorum
 //!
 //! With `check_quorum` (on by default; Ongaro's dissertation §6.2) a leader steps down when it
@@ -138,21 +178,27 @@
 //!
 //! ## Invariants
 //!
-//! [`RaftInvariants`] checks, after every event of a run, the four properties of Figure 3 and
-//! names the broken one in the verdict: `election-safety`, `log-matching`,
-//! `leader-completeness`, `state-machine-safety`. Each check looks only at what the event could
-//! have changed (see [`invariants`]). After the run, the client history is checked for
-//! linearizability (per key, against a compare-and-set register) by the `check` crate.
+//! [`RaftInvariants`] checks, after every event of a run, the five properties of Figure 3 and
+//! names the broken one in the verdict: `election-safety`, `leader-append-only` (a leader never
+//! overwrites or deletes an entry of its log while it leads, §5.3), `log-matching`,
+//! `leader-completeness`, `state-machine-safety`. Leader completeness is judged with the term in
+//! which each entry was committed — the term of the first node whose commit index covered it,
+//! the leader that counted a majority — so every leader of a later term must hold it (§5.4.3).
+//! Each check looks only at what the event could have changed (see [`invariants`]). After the
+//! run, the client history is checked for linearizability (per key, against a compare-and-set
+//! register) by the `check` crate.
 //!
 //! ## Scenarios
 //!
 //! `scenarios/raft/` holds one scenario per situation, each with its expected verdict:
 //! `steady-state`, `leader-isolated`, `one-way-partition` (and `-pre-vote`),
 //! `leader-crash-restart`, `clock-drift-and-jumps`, `duplication-and-reordering` and `swarm`
-//! (and `swarm-pre-vote`) pass;
-//! `bug-vote-without-log-check`, `bug-commit-previous-term`, `bug-vote-not-persisted` and
-//! `bug-stale-local-read` are the swarm scenario with a bug, at the first seed that catches it,
-//! and end in a safety violation.
+//! (and `swarm-pre-vote`) pass, as do `read-index`, `read-index-swarm`, `lease-reads` and
+//! `lease-reads-swarm` (reads without the log, clocks within the drift bound),
+//! `snapshot-swarm`, `snapshot-counter-swarm` and `steady-state-snapshots` (log compaction);
+//! `lease-reads-beyond-bound` (clocks drifting beyond it) ends in a linearizability violation;
+//! each `bug-<bug>` is its swarm (or, for the read bugs, its read scenario) with the bug, at the
+//! first seed that catches it, and ends in a safety violation.
 //! `detsim run scenarios/raft/<name>.toml` replays any of them; `--seed N` another seed.
 //!
 //! ## How it is tested
@@ -239,6 +285,29 @@
 //!   majority of the servers), so a duplicated reply, or the answer to a `RequestVote` it
 //!   retried, counts one voter twice; with a split vote two candidates both lead the term:
 //!   **election-safety**.
+//!
+//! Two bugs live in the reads of dissertation §6.4, and act only with the `reads` option that
+//! enables them; `detsim bugs scenarios/raft/read-index-swarm.toml` and
+//! `lease-reads-swarm*.toml` measure them:
+//!
+//! - `read-index-unconfirmed` — with `reads = "read-index"` (or a lease that has run out), the
+//!   leader answers a read at its read index without the heartbeat round that confirms it still
+//!   leads (§6.4 step 3). A leader cut off by a partition keeps answering while a new leader
+//!   commits writes: the **linearizability** check catches the stale read.
+//! - `lease-ignores-drift` — with `reads = "lease"`, the lease lasts the whole minimum election
+//!   timeout from the send of the round, without the allowance for clock drift (§6.4.1). With
+//!   perfect clocks that is just safe (the followers' promise starts when the round arrives);
+//!   when the leader's clock runs slow or a follower's fast, the lease outlives the promise,
+//!   and a new leader's writes are missed by the old leader's reads: **linearizability**, and
+//!   only when clocks drift.
+//!
+//! One bug lives in log compaction and acts only with `snapshot_entries_max`
+//! (`detsim bugs scenarios/raft/snapshot-swarm.toml` measures it):
+//!
+//! - `snapshot-without-sessions` — the snapshot holds the state machine without its client
+//!   session table (§5.1 with §8). A node that installs it, or restarts from it, executes again
+//!   a request whose duplicate the table would have recognised — a second copy of a retried
+//!   write in the log, or a client's retry to the new leader: **linearizability**.
 
 pub mod bugs;
 pub mod durable;
@@ -250,10 +319,13 @@ pub mod options;
 pub mod state_machine;
 
 pub use bugs::Bug;
-pub use durable::{Durable, Update};
+pub use durable::{Durable, Snapshot, SnapshotState, Update};
 pub use invariants::RaftInvariants;
 pub use log::{Entry, Log, LogIndex, Term};
-pub use messages::{AppendEntries, AppendEntriesReply, Message, RequestVote, RequestVoteReply};
+pub use messages::{
+    AppendEntries, AppendEntriesReply, Heartbeat, HeartbeatReply, InstallSnapshot, Message,
+    RequestVote, RequestVoteReply,
+};
 pub use node::{Raft, Timer};
-pub use options::Options;
+pub use options::{Options, Reads};
 pub use state_machine::{Command, Sessions, StateMachine};

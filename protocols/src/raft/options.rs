@@ -7,6 +7,21 @@ use sim::time::SimDuration;
 /// simulated network can hold.
 pub const IN_FLIGHT_MAX: usize = 1024;
 
+/// How a leader serves reads (Ongaro's dissertation §6.4). See `node/reads.rs`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reads {
+    /// Every read is a log entry, answered when applied (Raft §8): no clock assumption.
+    #[default]
+    Log,
+    /// ReadIndex (§6.4): the leader records its commit index, confirms it still leads with a
+    /// round of heartbeats answered by a majority, and answers once it applied that far.
+    ReadIndex,
+    /// Leases (§6.4.1): ReadIndex, but within a lease renewed by every heartbeat round the
+    /// leader answers without a round. Trusts `clock_drift_bound_ppm`; needs `check_quorum`.
+    Lease,
+}
+
 /// Raft's tunables. Every field has a default, so an empty table is a sensible cluster.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -36,6 +51,17 @@ pub struct Options {
     pub append_entries_in_flight_max: usize,
     /// The most client requests a leader holds awaiting commit; beyond it, new ones fail.
     pub pending_requests_max: usize,
+    /// How the leader serves reads: `"log"` (default), `"read-index"` or `"lease"`.
+    pub reads: Reads,
+    /// With `reads = "lease"`: the most any server's clock may run fast or slow, in parts per
+    /// million (dissertation §6.4.1: leases trust a bound on clock drift). A lease lasts
+    /// `election_timeout_min × (1 − b) / (1 + b)` from the send of the heartbeat round that
+    /// renewed it.
+    pub clock_drift_bound_ppm: u64,
+    /// Log compaction (dissertation ch. 5): a node takes a snapshot of its state machine, and
+    /// discards the log entries it covers, once this many applied entries are in its log. 0
+    /// (the default): never.
+    pub snapshot_entries_max: usize,
 }
 
 impl Default for Options {
@@ -49,6 +75,9 @@ impl Default for Options {
             entries_per_message_max: 64,
             append_entries_in_flight_max: 2,
             pending_requests_max: 1024,
+            reads: Reads::Log,
+            clock_drift_bound_ppm: 100_000,
+            snapshot_entries_max: 0,
         }
     }
 }
@@ -87,6 +116,23 @@ impl Options {
         }
         if self.pending_requests_max == 0 {
             return Err("pending_requests_max is 0".to_string());
+        }
+        // Dissertation §6.4.1: a lease is only as good as the leader's knowledge that it still
+        // leads; without check-quorum a leader cut off from every follower keeps believing it
+        // leads, and within its lease would answer reads while another leader commits writes.
+        if self.reads == Reads::Lease && !self.check_quorum {
+            return Err(
+                "check_quorum = false with reads = \"lease\": lease reads are unsafe without \
+                 check-quorum (dissertation §6.4.1)"
+                    .to_string(),
+            );
+        }
+        if self.clock_drift_bound_ppm >= 1_000_000 {
+            return Err(format!(
+                "clock_drift_bound_ppm {} must be below 1000000 (a clock that may stop bounds \
+                 nothing)",
+                self.clock_drift_bound_ppm
+            ));
         }
         Ok(())
     }

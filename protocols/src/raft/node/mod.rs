@@ -10,10 +10,10 @@
 //! pushed before it is durable.
 
 use super::bugs::Bug;
-use super::durable::{Durable, Update};
+use super::durable::{Durable, Snapshot, Update};
 use super::log::{Log, LogIndex, Term};
 use super::messages::Message;
-use super::options::Options;
+use super::options::{Options, Reads};
 use sim::protocol::{ClientId, Context, NodeConfig, NodeId, NodeView, Protocol, RequestId, Role};
 use sim::service::{
     Answer, FollowLeader, MachineOperation, MachineOutput, Request, Response, Sessions,
@@ -25,7 +25,9 @@ use std::collections::BTreeMap;
 
 mod election;
 mod pre_vote;
+mod reads;
 mod replication;
+mod snapshots;
 
 /// The largest cluster a Raft node supports (the engine's limit too).
 pub const NODE_COUNT_MAX: usize = 64;
@@ -52,7 +54,7 @@ struct PendingRequest {
 
 /// Volatile state of a leader (Figure 2), reinitialized after each election.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct LeaderState {
+struct LeaderState<O> {
     /// For each server, the index of the next entry to send it. Advanced optimistically when
     /// entries are sent, so each entry goes out once rather than with every later request, and
     /// moved back on a rejection (a lost message shows up as the next heartbeat's rejection).
@@ -67,6 +69,8 @@ struct LeaderState {
     heard_from: Vec<bool>,
     /// Client requests awaiting commit, by the index of their entry.
     pending: BTreeMap<LogIndex, PendingRequest>,
+    /// Reads served without the log (dissertation §6.4), when the options ask for it.
+    reads: reads::ReadState<O>,
 }
 
 /// Volatile state of a candidate.
@@ -83,12 +87,12 @@ struct CandidateState {
 
 /// What a node is doing, with the state only that role has (Raft §5.1, Figure 4).
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum RoleState {
+enum RoleState<O> {
     Follower,
     /// Asking for pre-votes, still in its old term (with the `pre_vote` option).
     PreCandidate(CandidateState),
     Candidate(CandidateState),
-    Leader(LeaderState),
+    Leader(LeaderState<O>),
 }
 
 /// One Raft server with its key-value state machine.
@@ -106,11 +110,13 @@ pub struct Raft<M: StateMachine = Registers> {
     commit_index: LogIndex,
     last_applied: LogIndex,
     leader_hint: Option<NodeId>,
-    role: RoleState,
+    role: RoleState<MachineOperation<M>>,
     kv: Sessions<M>,
     election_timer: ElectionTimer,
     /// Local time this node last heard from a leader of its term, for pre-vote.
     leader_contact_at: Option<SimTime>,
+    /// The latest snapshot this node took or installed (log compaction, dissertation ch. 5).
+    snapshot: Option<Snapshot>,
 }
 
 /// The election timeout, restarted lazily. Followers restart it on every `AppendEntries`; setting
@@ -158,8 +164,21 @@ impl<M: StateMachine> Protocol for Raft<M> {
             })
         });
         // Raft §5.2 and Figure 2: a restarting server recovers term, vote and log from disk;
-        // everything else (commit index, state machine) is rebuilt from the log.
+        // everything else (commit index, state machine) is rebuilt from the log — after the
+        // snapshot, if there is one (dissertation §5.1), from which it starts.
         let durable = durable.cloned().unwrap_or_default();
+        let (log, kv, applied) = match &durable.snapshot {
+            Some(snapshot) => (
+                Log::from_snapshot(snapshot.last_index, snapshot.last_term, durable.log),
+                Self::snapshot_state(snapshot),
+                snapshot.last_index,
+            ),
+            None => (
+                Log::from_entries(durable.log),
+                Sessions::new(),
+                LogIndex::ZERO,
+            ),
+        };
         let mut raft = Raft {
             id: config.id,
             node_count: config.node_count,
@@ -167,17 +186,23 @@ impl<M: StateMachine> Protocol for Raft<M> {
             bug,
             current_term: durable.current_term,
             voted_for: durable.voted_for,
-            log: Log::from_entries(durable.log),
-            commit_index: LogIndex::ZERO,
-            last_applied: LogIndex::ZERO,
+            log,
+            commit_index: applied,
+            last_applied: applied,
             leader_hint: None,
             role: RoleState::Follower,
-            kv: Sessions::new(),
+            kv,
             election_timer: ElectionTimer::default(),
             leader_contact_at: None,
+            snapshot: durable.snapshot,
         };
         // Raft §5.2: servers start as followers and wait one election timeout for a leader.
         raft.reset_election_timer(context);
+        if raft.options.reads == Reads::Lease {
+            // Dissertation §6.4.1: a server may have acknowledged a leader's lease just before
+            // it crashed; it keeps the promise not to vote for a minimum election timeout.
+            raft.leader_contact_at = Some(context.now());
+        }
         raft
     }
 
@@ -186,6 +211,12 @@ impl<M: StateMachine> Protocol for Raft<M> {
             source != self.id && source.0 < self.node_count,
             "message from {source}"
         );
+        self.maybe_snapshot(context);
+        // Dissertation §4.2.3 and §6.4.1: with leases, a server that heard from a leader within
+        // the minimum election timeout neither adopts a candidate's term nor votes.
+        if matches!(message, Message::RequestVote(_)) && self.ignores_request_vote(context) {
+            return;
+        }
         // Raft §5.1: a message from a later term makes this node a follower of that term first.
         if let Some(term) = message.term_to_adopt() {
             if term > self.current_term {
@@ -203,10 +234,18 @@ impl<M: StateMachine> Protocol for Raft<M> {
             }
             Message::PreVote(message) => self.handle_pre_vote(context, source, message),
             Message::PreVoteReply(message) => self.handle_pre_vote_reply(context, source, message),
+            Message::Heartbeat(message) => self.handle_heartbeat(context, source, message),
+            Message::HeartbeatReply(message) => {
+                self.handle_heartbeat_reply(context, source, message)
+            }
+            Message::InstallSnapshot(message) => {
+                self.handle_install_snapshot(context, source, message)
+            }
         }
     }
 
     fn on_timer(&mut self, context: &mut Context<Self>, timer: Timer) {
+        self.maybe_snapshot(context);
         match (timer, &self.role) {
             (Timer::Election, _) if self.is_leader() => {}
             (Timer::Election, _) => {
@@ -221,6 +260,7 @@ impl<M: StateMachine> Protocol for Raft<M> {
             }
             (Timer::Heartbeat, RoleState::Leader(_)) => {
                 self.broadcast_heartbeat(context);
+                self.heartbeat_reads(context);
                 context.set_timer(Timer::Heartbeat, self.options.heartbeat_interval);
             }
             (Timer::Heartbeat, RoleState::Candidate(_) | RoleState::PreCandidate(_)) => {
@@ -243,6 +283,7 @@ impl<M: StateMachine> Protocol for Raft<M> {
             client, request.client,
             "a request comes from its own client"
         );
+        self.maybe_snapshot(context);
         // Raft §8: only the leader serves clients; others point at the leader they know of.
         if !self.is_leader() {
             let response = Response {
@@ -264,7 +305,9 @@ impl<M: StateMachine> Protocol for Raft<M> {
                 return;
             }
         }
-        self.append_client_request(context, request);
+        if let Some(request) = self.serve_read(context, request) {
+            self.append_client_request(context, request);
+        }
     }
 
     fn apply_update(durable: &mut Self::Durable, update: Self::Update) {
@@ -408,6 +451,7 @@ impl<M: StateMachine> Raft<M> {
                     };
                     context.reply(pending.client, response);
                 }
+                Self::abandon_reads(&leader_state.reads, context);
                 context.cancel_timer(Timer::Heartbeat);
                 context.cancel_timer(Timer::CheckQuorum);
                 self.reset_election_timer(context);
@@ -473,6 +517,7 @@ impl<M: StateMachine> Raft<M> {
             in_flight: vec![0; node_count],
             heard_from: vec![false; node_count],
             pending: BTreeMap::new(),
+            reads: reads::ReadState::new(node_count),
         });
         self.leader_hint = Some(self.id);
         context.cancel_timer(Timer::Election);

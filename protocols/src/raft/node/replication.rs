@@ -48,10 +48,18 @@ impl<M: StateMachine> Raft<M> {
     }
 
     pub(super) fn send_append_entries(&mut self, context: &mut Context<Self>, peer: NodeId) {
-        let RoleState::Leader(leader) = &mut self.role else {
+        let RoleState::Leader(leader) = &self.role else {
             unreachable!("only leaders send AppendEntries");
         };
         let next_index = leader.next_index[peer.index()];
+        if next_index <= self.log.snapshot_index() {
+            // Dissertation §5.3: the entries it needs were discarded; send the snapshot.
+            self.send_install_snapshot(context, peer);
+            return;
+        }
+        let RoleState::Leader(leader) = &mut self.role else {
+            unreachable!("only leaders send AppendEntries");
+        };
         assert!(next_index > LogIndex::ZERO && next_index <= self.log.last_index().next());
         let prev_log_index = next_index.previous();
         let prev_log_term = self
@@ -165,6 +173,13 @@ impl<M: StateMachine> Raft<M> {
             self.leader_contact_at = Some(context.now());
         }
 
+        // Entries a snapshot of this follower covers are committed, and match the leader's.
+        let message_end = message.prev_log_index.0 + message.entries.len() as u64;
+        let Some(message) = self.skip_snapshotted_entries(message) else {
+            let covered = LogIndex(message_end);
+            self.reply_append_entries(context, source, true, covered);
+            return;
+        };
         // Raft §5.3 consistency check: the log must hold an entry at prevLogIndex whose term
         // matches prevLogTerm. If not, hint where the logs may still agree. The bug only asks
         // that the log reaches prevLogIndex.
@@ -412,6 +427,8 @@ impl<M: StateMachine> Raft<M> {
                 }
             }
         }
+        // Dissertation §6.4 step 4: reads wait for the state machine to reach their read index.
+        self.answer_reads(context);
     }
 
     /// Check-quorum: a leader that has not heard from a majority within an election timeout
