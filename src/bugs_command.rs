@@ -56,6 +56,9 @@ pub struct BugRow {
     pub first_caught_by: Option<String>,
     /// Failing seeds by what caught them.
     pub caught_by: BTreeMap<String, u64>,
+    /// Seeds whose options let the bug act (see `Protocol::bug_can_act`); 0: the scenario does
+    /// not exercise it, and it counts neither as caught nor as missed.
+    pub exercised: u64,
 }
 
 impl BugRow {
@@ -149,7 +152,9 @@ pub fn execute(args: &BugsArgs) -> ExitStatus {
         }
     }
     let correct_passes = rows[0].caught == 0;
-    let all_caught = rows[1..].iter().all(|row| row.caught > 0);
+    let all_caught = (rows[1..].iter())
+        .filter(|row| row.exercised > 0)
+        .all(|row| row.caught > 0);
     if correct_passes && all_caught {
         ExitStatus::Pass
     } else {
@@ -169,6 +174,13 @@ fn row_of(entry: &dyn Registered, scenario: &Scenario, seeds: SeedRange) -> Resu
                 .map_err(|error| error.to_string())
         })
         .collect();
+    let exercised = match &scenario.protocol.bug {
+        None => seeds.end - seeds.start,
+        Some(bug) => (seeds.start..seeds.end)
+            .into_par_iter()
+            .map(|seed| entry.bug_can_act(scenario, seed, bug).map(u64::from))
+            .sum::<Result<u64, String>>()?,
+    };
     let mut row = BugRow {
         bug: scenario.protocol.bug.clone(),
         seeds: seeds.end - seeds.start,
@@ -176,6 +188,7 @@ fn row_of(entry: &dyn Registered, scenario: &Scenario, seeds: SeedRange) -> Resu
         first_failing_seed: None,
         first_caught_by: None,
         caught_by: BTreeMap::new(),
+        exercised,
     };
     for (seed, verdict) in verdicts? {
         if verdict.is_pass() {
@@ -202,6 +215,13 @@ pub fn markdown(rows: &[BugRow]) -> String {
     let _ = writeln!(out, "|---|---|---|---|---|---|");
     for row in rows {
         let name = row.bug.as_deref().unwrap_or("(correct)");
+        if row.exercised == 0 {
+            let _ = writeln!(
+                out,
+                "| `{name}` | – | not exercised: no seed's options let it act | – | – | – |"
+            );
+            continue;
+        }
         let smoke = if row.bug.is_some() && row.share() > 1.0 / 3.0 {
             " (smoke test: over a third)"
         } else {
@@ -228,7 +248,10 @@ pub fn markdown(rows: &[BugRow]) -> String {
             }
         );
     }
-    let planted = &rows[1.min(rows.len())..];
+    let planted: Vec<&BugRow> = (rows[1.min(rows.len())..].iter())
+        .filter(|row| row.exercised > 0)
+        .collect();
+    let idle = rows.len().saturating_sub(1) - planted.len();
     let caught = planted.iter().filter(|row| row.caught > 0).count();
     let hard = planted
         .iter()
@@ -241,6 +264,13 @@ pub fn markdown(rows: &[BugRow]) -> String {
         planted.len(),
         100.0 * caught as f64 / planted.len().max(1) as f64
     );
+    if idle > 0 {
+        let _ = writeln!(
+            out,
+            "{idle} more not exercised: no seed's options let them act (measure them on a \
+             scenario that sets those options, with --bug)"
+        );
+    }
     out
 }
 
@@ -261,12 +291,18 @@ mod tests {
             } else {
                 BTreeMap::new()
             },
+            exercised: 30,
+        };
+        let idle = BugRow {
+            exercised: 0,
+            ..row(Some("idle"), 0, None)
         };
         let table = markdown(&[
             row(None, 0, None),
             row(Some("easy"), 20, Some(0)),
             row(Some("hard"), 2, Some(17)),
             row(Some("missed"), 0, None),
+            idle,
         ]);
         assert!(
             table.contains("| `(correct)` | – | – | 0/30 | 0.0% | – |"),
@@ -284,5 +320,11 @@ mod tests {
             table.contains("catalogue: 2 of 3 planted bugs caught (67%); 1 by fewer than a third"),
             "{table}"
         );
+        // A bug no seed's options let act is neither caught nor missed.
+        assert!(
+            table.contains("| `idle` | – | not exercised: no seed's options let it act |"),
+            "{table}"
+        );
+        assert!(table.contains("1 more not exercised"), "{table}");
     }
 }

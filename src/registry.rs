@@ -39,6 +39,9 @@ pub trait Registered: Sync {
     /// Whether a drawn scenario's options pass the protocol's and the workload's checks (what
     /// a swarm's `[swarm.draw]` must satisfy; see `sim::nemesis::draw`).
     fn accepts(&self, scenario: &Scenario) -> Result<(), String>;
+    /// Whether the planted `bug` can act in `scenario` with `seed` (after its swarm draws): see
+    /// `Protocol::bug_can_act`.
+    fn bug_can_act(&self, scenario: &Scenario, seed: u64, bug: &str) -> Result<bool, String>;
     /// Checks the scenario's `[protocol]` and `[workload]` sections without running anything.
     fn validate(&self, scenario: &Scenario) -> Result<(), RunError>;
     /// Runs the scenario with an explicit fault schedule and checks its history — the verdict
@@ -82,6 +85,11 @@ impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
     }
     fn accepts(&self, scenario: &Scenario) -> Result<(), String> {
         world::accepts::<P>(scenario)
+    }
+    fn bug_can_act(&self, scenario: &Scenario, seed: u64, bug: &str) -> Result<bool, String> {
+        let drawn = sim::nemesis::draw(scenario, seed, &|drawn| world::accepts::<P>(drawn))?;
+        let options = world::protocol_options::<P>(&drawn.protocol).map_err(|e| e.to_string())?;
+        Ok(P::bug_can_act(bug, &options))
     }
     fn validate(&self, scenario: &Scenario) -> Result<(), RunError> {
         world::protocol_options::<P>(&scenario.protocol)?;

@@ -44,6 +44,30 @@ fn each_planted_bug_gets_a_row_with_its_first_seed_and_what_caught_it() {
         .collect();
     assert_eq!(names, expected);
     assert!(output.stdout.contains("catalogue: "), "{}", output.stdout);
+    // The read and snapshot bugs need options this swarm never sets: not exercised, which is
+    // neither caught nor missed.
+    for bug in [
+        "read-index-unconfirmed",
+        "lease-ignores-drift",
+        "snapshot-without-sessions",
+    ] {
+        assert!(
+            output.stdout.contains(&format!(
+                "| `{bug}` | – | not exercised: no seed's options let it act |"
+            )),
+            "{bug}: {}",
+            output.stdout
+        );
+        let row = rows.iter().find(|row| row["bug"] == bug).unwrap();
+        assert_eq!(row["exercised"], 0, "{row}");
+    }
+    assert!(
+        output.stdout.contains("3 more not exercised"),
+        "{}",
+        output.stdout
+    );
+    let exercised = rows.iter().find(|row| row["bug"] == "no-dedup").unwrap();
+    assert_eq!(exercised["exercised"], 2, "{exercised}");
 }
 
 #[test]

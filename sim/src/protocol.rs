@@ -388,6 +388,14 @@ pub trait Protocol: Sized + 'static {
         Ok(())
     }
 
+    /// Whether the planted `bug` (one of [`Protocol::BUGS`]) can act under `options`: a bug in a
+    /// part of the protocol the options switch off (a read path, snapshots) cannot be caught,
+    /// and `detsim bugs` says the scenario does not exercise it rather than counting it missed.
+    /// Default: every bug can act.
+    fn bug_can_act(_bug: &str, _options: &Self::Options) -> bool {
+        true
+    }
+
     /// What the node is doing, in the protocol's own words (`"electing"`, `"leading, entries
     /// in flight"`), for the coverage table of fuzz campaigns: which faults hit which moments
     /// of the protocol. A handful of values at most. Default: from the view's role.

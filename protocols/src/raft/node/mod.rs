@@ -327,6 +327,16 @@ impl<M: StateMachine> Protocol for Raft<M> {
         options.check()
     }
 
+    /// The read and snapshot bugs live in paths only their options turn on.
+    fn bug_can_act(bug: &str, options: &Options) -> bool {
+        match Bug::from_name(bug) {
+            Some(Bug::ReadIndexUnconfirmed) => options.reads == Reads::ReadIndex,
+            Some(Bug::LeaseIgnoresDrift) => options.reads == Reads::Lease,
+            Some(Bug::SnapshotWithoutSessions) => options.snapshot_entries_max > 0,
+            _ => true,
+        }
+    }
+
     fn activity(&self) -> &'static str {
         match &self.role {
             RoleState::Leader(_) if self.commit_index < self.log.last_index() => {
