@@ -240,7 +240,6 @@ fn a_fault_free_steady_state_is_available() {
 #[test]
 fn explanations_name_the_conflicting_operations_or_the_invariants_participants() {
     use sim::protocol::Protocol;
-    use sim::workload::Workload;
     for (file_name, bug, seed, property) in FIRST_FAILURES {
         let scenario = with_bug(file_name, bug);
         let data = run(&scenario, seed);
