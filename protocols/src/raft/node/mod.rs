@@ -448,6 +448,25 @@ impl<M: StateMachine> Raft<M> {
     /// current leader or a granted vote. Restarting it on every later term would let a server
     /// with a stale log, campaigning again and again, keep the up-to-date servers from ever
     /// timing out — a livelock.
+    /// A message from `leader`, leading this node's `term`: Raft §5.2, a candidate that hears
+    /// from the leader of its term returns to follower, and a follower restarts its election
+    /// timeout; the contact is remembered for the disruptive-server rule (§4.2.3).
+    pub(super) fn heard_from_leader(
+        &mut self,
+        context: &mut Context<Self>,
+        term: Term,
+        leader: NodeId,
+    ) {
+        assert!(
+            !self.is_leader(),
+            "Raft §5.2 election safety: two leaders in {}",
+            self.current_term
+        );
+        self.become_follower(context, term, Some(leader));
+        self.reset_election_timer(context);
+        self.leader_contact_at = Some(context.now());
+    }
+
     fn become_follower(&mut self, context: &mut Context<Self>, term: Term, leader: Option<NodeId>) {
         assert!(term >= self.current_term, "Raft §5.1: terms never go back");
         match std::mem::replace(&mut self.role, RoleState::Follower) {

@@ -219,14 +219,7 @@ impl<M: StateMachine> Raft<M> {
         message: Heartbeat,
     ) {
         if message.term == self.current_term {
-            assert!(
-                !self.is_leader(),
-                "Raft §5.2 election safety: two leaders in {}",
-                self.current_term
-            );
-            self.become_follower(context, message.term, Some(source));
-            self.reset_election_timer(context);
-            self.leader_contact_at = Some(context.now());
+            self.heard_from_leader(context, message.term, source);
         }
         // A stale leader learns the later term from the reply and steps down (§5.1).
         let reply = HeartbeatReply {

@@ -160,17 +160,7 @@ impl<M: StateMachine> Raft<M> {
             return;
         }
         if !stale {
-            assert!(
-                !self.is_leader(),
-                "Raft §5.2 election safety: two leaders in {}",
-                self.current_term
-            );
-            // Raft §5.2: a candidate that hears from the leader of its term returns to
-            // follower; a follower hearing from the current leader restarts its election
-            // timeout.
-            self.become_follower(context, message.term, Some(source));
-            self.reset_election_timer(context);
-            self.leader_contact_at = Some(context.now());
+            self.heard_from_leader(context, message.term, source);
         }
 
         // Entries a snapshot of this follower covers are committed, and match the leader's.

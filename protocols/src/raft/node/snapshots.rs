@@ -98,14 +98,7 @@ impl<M: StateMachine> Raft<M> {
             self.reply_append_entries(context, source, false, LogIndex::ZERO);
             return;
         }
-        assert!(
-            !self.is_leader(),
-            "Raft §5.2 election safety: two leaders in {}",
-            self.current_term
-        );
-        self.become_follower(context, message.term, Some(source));
-        self.reset_election_timer(context);
-        self.leader_contact_at = Some(context.now());
+        self.heard_from_leader(context, message.term, source);
         let snapshot = message.snapshot;
         let last_index = snapshot.last_index;
         // A snapshot of entries this node already knows committed brings nothing new: its own
