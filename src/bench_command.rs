@@ -13,8 +13,10 @@ use std::time::Duration;
 /// Arguments of `detsim bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// The scenario to run (no trace is written).
-    pub scenario: PathBuf,
+    /// The scenarios to run (no trace is written). With more than one, each round runs every
+    /// scenario in turn, and each is compared with the first, round by round.
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
     /// The seed (default: the scenario's).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -124,35 +126,44 @@ impl WholeRuns {
     }
 }
 
-/// Runs the command.
-pub fn execute(args: &BenchArgs) -> ExitStatus {
-    let mut scenario = match load_scenario(&args.scenario) {
-        Ok(scenario) => scenario,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitStatus::InputError;
-        }
-    };
+/// One scenario measured in a bench: its runs and the bare loop's beside them.
+struct Side {
+    scenario: Scenario,
+    seed: u64,
+    entry: &'static dyn registry::Registered,
+    faults: Vec<sim::scenario::FaultSpec>,
+    engine_best: Duration,
+    bare_best: Duration,
+    /// Per round, bare loop time over engine time.
+    ratios: Vec<f64>,
+    whole: WholeRuns,
+    events: u64,
+    depth: usize,
+    simulated: sim::time::SimTime,
+}
+
+/// Loads a scenario for a bench: lengthened to `--duration` (which must not shorten it, and
+/// must pass the same checks as a file), with no event limit.
+fn load_side(path: &std::path::Path, args: &BenchArgs) -> Result<Side, String> {
+    let mut scenario = load_scenario(path).map_err(|error| error.to_string())?;
     if let Some(text) = &args.duration {
         match SimDuration::parse(text) {
             Ok(duration) if duration >= scenario.run.duration => {
                 scenario.run.duration = duration;
                 // The lengthened scenario must pass the same checks as a file (upper bound of
                 // the run length, and the arithmetic behind it).
-                let reread = Scenario::parse(&scenario.to_toml(), &args.scenario);
+                let reread = Scenario::parse(&scenario.to_toml(), path);
                 if let Err(sim::scenario::ScenarioError::Invalid { message, .. }) = reread {
-                    eprintln!("error: --duration {text}: {message}");
-                    return ExitStatus::InputError;
+                    return Err(format!("--duration {text}: {message}"));
                 }
             }
             Ok(_) => {
-                eprintln!("error: --duration: must not shorten the scenario's run");
-                return ExitStatus::InputError;
+                return Err(format!(
+                    "--duration: must not shorten the run of {}",
+                    path.display()
+                ))
             }
-            Err(message) => {
-                eprintln!("error: --duration: {message}");
-                return ExitStatus::InputError;
-            }
+            Err(message) => return Err(format!("--duration: {message}")),
         }
     }
     scenario.run.max_events = u64::MAX;
@@ -160,77 +171,145 @@ pub fn execute(args: &BenchArgs) -> ExitStatus {
     let entry = registry::find(&scenario.protocol.name, &scenario.workload.kind)
         .expect("validated at load");
     let faults = nemesis::expand(&scenario, seed);
-    let repeat = args.repeat.max(1);
-    let (mut engine_best, mut bare_best) = (Duration::MAX, Duration::MAX);
-    let mut ratios = Vec::new();
-    let mut whole = WholeRuns::default();
-    let scratch = std::env::temp_dir().join(format!("detsim-bench-{}", std::process::id()));
-    let mut events = 0;
-    let mut depth = 0;
-    let mut simulated = sim::time::SimTime::ZERO;
-    for round in 0..repeat {
-        // Alternate the sides so that noise on a shared machine hits them alike.
-        let (data, engine) = time(|| entry.simulate(&scenario, &faults, seed, None));
-        let data = match data {
-            Ok(data) => data,
+    Ok(Side {
+        scenario,
+        seed,
+        entry,
+        faults,
+        engine_best: Duration::MAX,
+        bare_best: Duration::MAX,
+        ratios: Vec::new(),
+        whole: WholeRuns::default(),
+        events: 0,
+        depth: 0,
+        simulated: sim::time::SimTime::ZERO,
+    })
+}
+
+impl Side {
+    /// One round: the engine, then the bare loop on as many events, then (with `--whole-run`)
+    /// a whole run. Returns the round's line for standard error.
+    fn round(&mut self, args: &BenchArgs, scratch: &std::path::Path) -> Result<String, String> {
+        let (data, engine) =
+            time(|| (self.entry).simulate(&self.scenario, &self.faults, self.seed, None));
+        let data = data.map_err(|error| error.to_string())?;
+        self.events = data.stats.events;
+        self.depth = args
+            .pending
+            .unwrap_or(data.stats.queue_depth_mean as usize)
+            .max(1);
+        self.simulated = data.stats.simulated_time;
+        drop(data);
+        self.engine_best = self.engine_best.min(engine);
+        let (checksum, bare) =
+            time(|| sim::baseline::bare_event_loop(self.events, self.depth, self.seed));
+        std::hint::black_box(checksum);
+        self.bare_best = self.bare_best.min(bare);
+        let ratio = bare.as_secs_f64() / engine.as_secs_f64();
+        self.ratios.push(ratio);
+        let mut line = format!(
+            "engine {:.3} s, bare loop {:.3} s, ratio {ratio:.3}",
+            engine.as_secs_f64(),
+            bare.as_secs_f64(),
+        );
+        if args.whole_run {
+            let whole = self
+                .whole
+                .measure(&self.scenario, self.seed, scratch, engine)?;
+            line.push_str(&whole);
+        }
+        Ok(line)
+    }
+
+    fn print(&self, repeat: u32, whole_run: bool) {
+        let events = self.events;
+        let engine_rate = events as f64 / self.engine_best.as_secs_f64();
+        let bare_rate = events as f64 / self.bare_best.as_secs_f64();
+        println!(
+            "scenario {} ({}), seed {}, {events} events, {} s simulated",
+            self.scenario.display_name(),
+            self.scenario.protocol.name,
+            self.seed,
+            self.simulated
+        );
+        println!("engine:    {engine_rate:>14.0} events/s (best of {repeat})");
+        println!(
+            "bare loop: {bare_rate:>14.0} events/s (best of {repeat}, {} events in flight)",
+            self.depth
+        );
+        let (median, low, high) = median_and_spread(&mut self.ratios.clone());
+        println!(
+            "ratio:     {:>14.3} (engine / bare loop, best times); per round: median {median:.3}, \
+             spread {low:.3}-{high:.3}",
+            engine_rate / bare_rate
+        );
+        println!(
+            "simulated time per wall second: {:.1} s",
+            self.simulated.as_nanos() as f64 / 1e9 / self.engine_best.as_secs_f64()
+        );
+        if whole_run {
+            self.whole.print();
+        }
+    }
+}
+
+/// Runs the command.
+pub fn execute(args: &BenchArgs) -> ExitStatus {
+    let mut sides = Vec::new();
+    for path in &args.scenarios {
+        match load_side(path, args) {
+            Ok(side) => sides.push(side),
             Err(error) => {
                 eprintln!("error: {error}");
                 return ExitStatus::InputError;
             }
-        };
-        events = data.stats.events;
-        let pending = args
-            .pending
-            .unwrap_or(data.stats.queue_depth_mean as usize)
-            .max(1);
-        depth = pending;
-        simulated = data.stats.simulated_time;
-        drop(data);
-        engine_best = engine_best.min(engine);
-        let (checksum, bare) = time(|| sim::baseline::bare_event_loop(events, pending, seed));
-        std::hint::black_box(checksum);
-        bare_best = bare_best.min(bare);
-        ratios.push(bare.as_secs_f64() / engine.as_secs_f64());
-        eprint!(
-            "round {}: engine {:.3} s, bare loop {:.3} s, ratio {:.3}",
-            round + 1,
-            engine.as_secs_f64(),
-            bare.as_secs_f64(),
-            ratios[ratios.len() - 1]
-        );
-        if args.whole_run {
-            match whole.measure(&scenario, seed, &scratch, engine) {
-                Ok(line) => eprint!("{line}"),
+        }
+    }
+    let repeat = args.repeat.max(1);
+    let scratch = std::env::temp_dir().join(format!("detsim-bench-{}", std::process::id()));
+    for round in 0..repeat {
+        // Alternate the scenarios, and each with its bare loop, so that noise on a shared
+        // machine hits them alike.
+        for (index, side) in sides.iter_mut().enumerate() {
+            match side.round(args, &scratch) {
+                Ok(line) => {
+                    let name = if args.scenarios.len() > 1 {
+                        format!(" {}", side.scenario.display_name())
+                    } else {
+                        String::new()
+                    };
+                    eprintln!("round {}{name}: {line}", round + 1);
+                }
                 Err(error) => {
-                    eprintln!("\nerror: {error}");
+                    eprintln!("error: {}: {error}", args.scenarios[index].display());
+                    let _ = std::fs::remove_dir_all(&scratch);
                     return ExitStatus::InputError;
                 }
             }
         }
-        eprintln!();
     }
     let _ = std::fs::remove_dir_all(&scratch);
-    let engine_rate = events as f64 / engine_best.as_secs_f64();
-    let bare_rate = events as f64 / bare_best.as_secs_f64();
-    println!(
-        "scenario {} ({}), seed {seed}, {events} events, {simulated} s simulated",
-        scenario.display_name(),
-        scenario.protocol.name
-    );
-    println!("engine:    {engine_rate:>14.0} events/s (best of {repeat})");
-    println!("bare loop: {bare_rate:>14.0} events/s (best of {repeat}, {depth} events in flight)");
-    let (median, low, high) = median_and_spread(&mut ratios);
-    println!(
-        "ratio:     {:>14.3} (engine / bare loop, best times); per round: median {median:.3}, \
-         spread {low:.3}-{high:.3}",
-        engine_rate / bare_rate
-    );
-    println!(
-        "simulated time per wall second: {:.1} s",
-        simulated.as_nanos() as f64 / 1e9 / engine_best.as_secs_f64()
-    );
-    if args.whole_run {
-        whole.print();
+    for (index, side) in sides.iter().enumerate() {
+        if index > 0 {
+            println!();
+        }
+        side.print(repeat, args.whole_run);
+    }
+    if let Some((first, others)) = sides.split_first() {
+        for other in others {
+            // Per round, the two ratios were measured a moment apart: their quotient cancels
+            // most of the machine's load from round to round.
+            let mut quotients: Vec<f64> = (other.ratios.iter().zip(&first.ratios))
+                .map(|(theirs, ours)| theirs / ours)
+                .collect();
+            let (median, low, high) = median_and_spread(&mut quotients);
+            println!(
+                "\n{} / {}: ratio to the bare loop {median:.3} in the median round \
+                 (spread {low:.3}-{high:.3}, {repeat} rounds)",
+                other.scenario.display_name(),
+                first.scenario.display_name(),
+            );
+        }
     }
     ExitStatus::Pass
 }

@@ -228,6 +228,62 @@ fn bench_duration_has_an_upper_bound() {
 }
 
 #[test]
+fn bench_alternates_several_scenarios_and_compares_each_with_the_first() {
+    let output = detsim(&[
+        "bench",
+        "scenarios/quickstart.toml",
+        "scenarios/raft/steady-state.toml",
+        "--repeat",
+        "2",
+    ]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    // Rounds alternate: each round names the scenario it ran.
+    let rounds: Vec<&str> = output
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("round"))
+        .collect();
+    assert_eq!(rounds.len(), 4, "{}", output.stderr);
+    assert!(
+        rounds[0].starts_with("round 1 quickstart:"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        rounds[1].starts_with("round 1 raft-steady-state:"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        rounds[2].starts_with("round 2 quickstart:"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stdout.contains("scenario quickstart (unreplicated)"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("scenario raft-steady-state (raft)"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("raft-steady-state / quickstart: ratio to the bare loop"),
+        "{}",
+        output.stdout
+    );
+    // A missing scenario among several is named, before anything runs.
+    let missing = detsim(&["bench", "scenarios/quickstart.toml", "scenarios/nope.toml"]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(missing.stderr.contains("nope.toml"), "{}", missing.stderr);
+    assert!(!missing.stderr.contains("round"), "{}", missing.stderr);
+}
+
+#[test]
 fn a_reused_out_directory_holds_only_the_new_run() {
     let out = fresh_dir("reused-out");
     let canary = detsim(&["run", "scenarios/quickstart.toml", "--out", arg(&out)]);
