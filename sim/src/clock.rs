@@ -128,6 +128,23 @@ impl NodeClock {
     pub fn deadline_after(&self, now: SimTime, delay: SimDuration) -> SimTime {
         self.local_at(now).saturating_add(delay)
     }
+
+    /// A timer set at true time `now` for `delay`: its local deadline
+    /// ([`NodeClock::deadline_after`]) and the true time it fires
+    /// ([`NodeClock::true_time_of`] of that deadline), with one reading of the clock.
+    pub fn deadline_and_firing(&self, now: SimTime, delay: SimDuration) -> (SimTime, SimTime) {
+        let deadline = self.deadline_after(now, delay);
+        if self.drift_ppm == 0 {
+            // Local time runs at true time's rate: the timer fires `delay` from now (unless
+            // the deadline saturated, which the general path handles).
+            if let Some(fire) = now.0.checked_add(delay.0) {
+                if deadline.0 < u64::MAX {
+                    return (deadline, SimTime(fire));
+                }
+            }
+        }
+        (deadline, self.true_time_of(now, deadline))
+    }
 }
 
 /// A process's two clocks: monotonic (for timers and elapsed time) and wall (offset, drift,
@@ -186,6 +203,11 @@ impl ProcessClocks {
     /// `deadline`.
     pub fn true_time_of(&self, now: SimTime, deadline: SimTime) -> SimTime {
         self.monotonic.true_time_of(now, deadline)
+    }
+
+    /// A timer on the monotonic clock: see [`NodeClock::deadline_and_firing`].
+    pub fn deadline_and_firing(&self, now: SimTime, delay: SimDuration) -> (SimTime, SimTime) {
+        self.monotonic.deadline_and_firing(now, delay)
     }
 }
 
@@ -266,6 +288,33 @@ mod tests {
         clock.set_drift(SimTime(100 * MS), 500_000);
         assert_eq!(clock.local_at(SimTime(100 * MS)).0, LOCAL_EPOCH + 100 * MS);
         assert_eq!(clock.local_at(SimTime(200 * MS)).0, LOCAL_EPOCH + 250 * MS);
+    }
+
+    #[test]
+    fn deadline_and_firing_agrees_with_its_two_parts() {
+        let mut clocks = vec![NodeClock::new(0, 0), NodeClock::new(-3 * MS as i64, 0)];
+        let mut drifting = NodeClock::new(0, 0);
+        drifting.set_drift(SimTime(5 * MS), 120_000);
+        clocks.push(drifting);
+        let mut jumped = NodeClock::new(0, 0);
+        jumped.jump(SimTime(2 * MS), -(MS as i64));
+        clocks.push(jumped);
+        for clock in &clocks {
+            for (now, delay) in [
+                (7 * MS, 0),
+                (7 * MS, 1),
+                (9 * MS, 150 * MS),
+                (86_400_000_000 * MS, 9),
+            ] {
+                let (now, delay) = (SimTime(now), SimDuration(delay));
+                let deadline = clock.deadline_after(now, delay);
+                assert_eq!(
+                    clock.deadline_and_firing(now, delay),
+                    (deadline, clock.true_time_of(now, deadline)),
+                    "{clock:?} at {now:?} for {delay:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -286,8 +286,11 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             let effect = self.clients.effects.pop().expect("one effect");
             self.apply_client_effect(client, effect);
         } else if acted {
+            // Applied in order, popped from the back of the reversed list (cheaper than a
+            // drain for the usual two or three effects).
             let mut effects = std::mem::take(&mut self.clients.effects);
-            for effect in effects.drain(..) {
+            effects.reverse();
+            while let Some(effect) = effects.pop() {
                 self.apply_client_effect(client, effect);
             }
             self.clients.effects = effects;
@@ -312,12 +315,11 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                     }
                 };
                 let state = &mut self.clients.states[client as usize];
-                let deadline = state.clock.deadline_after(self.now, delay);
+                let (deadline, fire_at) = state.clock.deadline_and_firing(self.now, delay);
                 match state.timers.iter_mut().find(|t| t.timer == timer) {
                     Some(active) => active.deadline = deadline,
                     None => state.timers.push(ActiveTimer { timer, deadline }),
                 }
-                let fire_at = state.clock.true_time_of(self.now, deadline);
                 if state.alarm.is_none_or(|(alarm, _)| fire_at < alarm) {
                     self.arm_client_alarm(client, fire_at);
                 }

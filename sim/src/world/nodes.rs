@@ -345,8 +345,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         let generation = self.next_generation;
         self.next_generation += 1;
         let runtime = &mut self.runtime[node.index()];
-        let local_deadline = runtime.clock.deadline_after(self.now, delay);
-        let fire_at = runtime.clock.true_time_of(self.now, local_deadline);
+        let (local_deadline, fire_at) = runtime.clock.deadline_and_firing(self.now, delay);
         assert!(
             fire_at >= self.now,
             "detsim bug: {node}'s timer would fire in the past"
