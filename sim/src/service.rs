@@ -21,9 +21,9 @@ use crate::client::{ClientConfig, ClientContext, ClientHalf};
 use crate::completion::Completion;
 use crate::protocol::{ClientId, NodeId, Protocol, RequestId};
 use crate::time::{SimDuration, SimTime};
+use crate::workload::keys::KeyMap;
 use crate::workload::{OperationOf, OutputOf, Workload};
 use std::borrow::Cow;
-use std::collections::{btree_map, BTreeMap};
 use std::fmt;
 use std::hash::Hash;
 
@@ -105,11 +105,56 @@ pub trait StateMachine: Clone + fmt::Debug + Default + PartialEq + 'static {
 /// A state machine with the client session table of Raft §8.
 pub struct Sessions<M: StateMachine> {
     machine: M,
-    sessions: BTreeMap<ClientId, Session<M>>,
+    sessions: SessionTable<Session<M>>,
 }
 
 /// A client's latest executed request and the answer it was given.
 type Session<M> = (RequestId, Answer<MachineOutput<M>>);
+
+/// Per client, its session. The workload's client ids are small and dense (`0..clients`), so
+/// they sit in a vector indexed by id (every replica consults the table for every request);
+/// ids a protocol makes up for its own requests (a ZooKeeper leader's session expiries) may be
+/// large and go to a B-tree ([`KeyMap`]). Equality and `Debug` are those of the map from
+/// clients to sessions.
+#[derive(Clone)]
+struct SessionTable<S> {
+    slots: KeyMap<S, DENSE_CLIENTS>,
+}
+
+/// Client ids below this are kept in the vector.
+const DENSE_CLIENTS: u64 = 1 << 14;
+
+impl<S> SessionTable<S> {
+    fn new() -> SessionTable<S> {
+        SessionTable {
+            slots: KeyMap::new(),
+        }
+    }
+
+    fn get(&self, client: ClientId) -> Option<&S> {
+        self.slots.get(u64::from(client.0))
+    }
+
+    fn set(&mut self, client: ClientId, session: S) {
+        self.slots.insert(u64::from(client.0), session);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (ClientId, &S)> {
+        (self.slots.iter()).map(|(client, session)| (ClientId(client as u32), session))
+    }
+}
+
+impl<S: PartialEq> PartialEq for SessionTable<S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.slots == other.slots
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for SessionTable<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
 
 // Written out rather than derived: a derive would ask the workload type itself to be `Clone`.
 impl<M: StateMachine> Clone for Sessions<M> {
@@ -147,7 +192,7 @@ impl<M: StateMachine> Sessions<M> {
     pub fn new() -> Sessions<M> {
         Sessions {
             machine: M::default(),
-            sessions: BTreeMap::new(),
+            sessions: SessionTable::new(),
         }
     }
 
@@ -162,7 +207,7 @@ impl<M: StateMachine> Sessions<M> {
         client: ClientId,
         request: RequestId,
     ) -> Option<&Answer<OutputOf<M::Workload>>> {
-        match self.sessions.get(&client) {
+        match self.sessions.get(client) {
             Some((latest, answer)) if *latest == request => Some(answer),
             _ => None,
         }
@@ -178,33 +223,26 @@ impl<M: StateMachine> Sessions<M> {
             // answer is the state at a point within the request's lifetime.
             return self.machine.execute(&request.operation).into();
         }
-        // One search of the table: this runs for every request on every replica.
-        match self.sessions.entry(request.client) {
-            btree_map::Entry::Occupied(mut session) => {
-                let (latest, answer) = session.get();
-                if *latest == request.id {
-                    // Raft §8: a duplicate of the latest request is answered, not executed again.
-                    return answer.clone();
-                }
-                if *latest > request.id {
-                    // A client sends its next request only after the previous one was answered
-                    // or abandoned, so an older request arriving now is a delayed duplicate.
-                    // Whether its first copy ran is no longer recorded: the honest answer is
-                    // "unknown".
-                    return Answer::Indeterminate(
-                        format!("{} is older than {latest}", request.id).into(),
-                    );
-                }
-                let answer: Answer<_> = self.machine.execute(&request.operation).into();
-                session.insert((request.id, answer.clone()));
-                answer
+        // This runs for every request on every replica.
+        if let Some((latest, answer)) = self.sessions.get(request.client) {
+            if *latest == request.id {
+                // Raft §8: a duplicate of the latest request is answered, not executed again.
+                return answer.clone();
             }
-            btree_map::Entry::Vacant(vacant) => {
-                let answer: Answer<_> = self.machine.execute(&request.operation).into();
-                vacant.insert((request.id, answer.clone()));
-                answer
+            if *latest > request.id {
+                // A client sends its next request only after the previous one was answered
+                // or abandoned, so an older request arriving now is a delayed duplicate.
+                // Whether its first copy ran is no longer recorded: the honest answer is
+                // "unknown".
+                return Answer::Indeterminate(
+                    format!("{} is older than {latest}", request.id).into(),
+                );
             }
         }
+        let answer: Answer<_> = self.machine.execute(&request.operation).into();
+        self.sessions
+            .set(request.client, (request.id, answer.clone()));
+        answer
     }
 
     /// Executes `request` without consulting the session table — what a service that does not
@@ -216,7 +254,7 @@ impl<M: StateMachine> Sessions<M> {
         let answer: Answer<_> = self.machine.execute(&request.operation).into();
         if !M::is_read_only(&request.operation) {
             self.sessions
-                .insert(request.client, (request.id, answer.clone()));
+                .set(request.client, (request.id, answer.clone()));
         }
         answer
     }
@@ -226,7 +264,7 @@ impl<M: StateMachine> Sessions<M> {
     pub fn without_sessions(&self) -> Sessions<M> {
         Sessions {
             machine: self.machine.clone(),
-            sessions: BTreeMap::new(),
+            sessions: SessionTable::new(),
         }
     }
 }
@@ -700,5 +738,36 @@ mod tests {
         );
         sessions.apply(&add(6));
         assert_eq!(sessions.machine().get(0), 4);
+    }
+
+    #[test]
+    fn sessions_of_large_client_ids_and_keys_work_as_the_small_ones() {
+        // Protocols make up client ids for their own requests (a ZooKeeper leader's session
+        // expiries use ids far above the workload's clients), and keys may reach a million.
+        let mut sessions = Sessions::<Counters>::new();
+        let add = |client, id, key| Request {
+            id: RequestId(id),
+            client: ClientId(client),
+            operation: counter::Operation::Add { key, amount: 3 },
+        };
+        for (client, key) in [(u32::MAX - 1, 999_999), (1 << 20, 64), (3, 2)] {
+            assert_eq!(sessions.apply(&add(client, 7, key)), Answer::Ok(None));
+            assert_eq!(sessions.apply(&add(client, 7, key)), Answer::Ok(None));
+            assert_eq!(sessions.machine().get(key), 3, "client {client}");
+            assert!(matches!(
+                sessions.apply(&add(client, 6, key)),
+                Answer::Indeterminate(_)
+            ));
+        }
+        let mut other = Sessions::<Counters>::new();
+        for (client, key) in [(3, 2), (1 << 20, 64), (u32::MAX - 1, 999_999)] {
+            other.apply(&add(client, 7, key));
+        }
+        assert_eq!(sessions, other, "the same sessions, added in another order");
+        assert_eq!(format!("{sessions:?}"), format!("{other:?}"));
+        assert!(
+            format!("{sessions:?}").contains("999999: 3"),
+            "{sessions:?}"
+        );
     }
 }

@@ -11,6 +11,7 @@
 //! some later read too large for any order, which is how the counter catches a service that
 //! does not deduplicate.
 
+use super::keys::KeyMap;
 use super::{
     check_key_count, check_mix, key_of, linearizable, Entry, FieldError, HistoryCheck, Setup,
     Workload, Written,
@@ -23,7 +24,6 @@ use crate::rng::SimRng;
 use crate::service::StateMachine;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 /// Largest amount one add may draw.
 pub const ADD_MAX: u32 = 1_000_000;
@@ -186,13 +186,13 @@ impl Workload for Counter {
 /// The counters as one sequential state machine, for protocols that replicate a log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
-    values: BTreeMap<Key, i64>,
+    values: KeyMap<i64>,
 }
 
 impl Counters {
     /// A counter's value.
     pub fn get(&self, key: Key) -> i64 {
-        self.values.get(&key).copied().unwrap_or(0)
+        self.values.get(key).copied().unwrap_or(0)
     }
 }
 
@@ -203,7 +203,7 @@ impl StateMachine for Counters {
         match *operation {
             Operation::Read { key } => Ok(Some(self.get(key))),
             Operation::Add { key, amount } => {
-                let value = self.values.entry(key).or_insert(0);
+                let value = self.values.get_or_insert_with(key, || 0);
                 *value = value
                     .checked_add(amount)
                     .ok_or(Cow::Borrowed("add: the counter would overflow"))?;

@@ -34,6 +34,7 @@
 
 pub mod bank;
 pub mod counter;
+pub mod keys;
 pub mod linearizable;
 pub mod lock;
 pub mod register;

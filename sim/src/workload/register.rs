@@ -15,6 +15,7 @@
 //! `nil` read match anything, and so would accept the very data loss the unreplicated store's
 //! canary is there to show.
 
+use super::keys::KeyMap;
 use super::{
     check_key_count, check_mix, key_of, linearizable, Entry, FieldError, HistoryCheck, Setup,
     Workload, Written,
@@ -27,7 +28,6 @@ use crate::rng::SimRng;
 use crate::service::StateMachine;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 /// What a register client asks.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -133,7 +133,7 @@ pub struct Register {
     /// Per client, the value it last saw of each register it has seen (reply-dependent draws
     /// only). A map, not a table of every register, so that memory follows what clients did,
     /// not clients × keys (10,000 clients of a million registers would need 160 GB).
-    known: Vec<BTreeMap<Key, Option<i64>>>,
+    known: Vec<KeyMap<Option<i64>>>,
 }
 
 impl Workload for Register {
@@ -157,7 +157,7 @@ impl Workload for Register {
         let known = if setup.reply_independent {
             Vec::new()
         } else {
-            vec![BTreeMap::new(); setup.clients as usize]
+            vec![KeyMap::new(); setup.clients as usize]
         };
         Register {
             options: options.clone(),
@@ -199,7 +199,7 @@ impl Workload for Register {
             Operation::Cas {
                 key,
                 from: self.known[client as usize]
-                    .get(&key)
+                    .get(key)
                     .copied()
                     .flatten()
                     .unwrap_or(0),
@@ -283,13 +283,13 @@ impl Workload for Register {
 /// The registers as one sequential state machine, for protocols that replicate a log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Registers {
-    values: BTreeMap<Key, i64>,
+    values: KeyMap<i64>,
 }
 
 impl Registers {
     /// A register's value (`None` when never written).
     pub fn get(&self, key: Key) -> Option<i64> {
-        self.values.get(&key).copied()
+        self.values.get(key).copied()
     }
 }
 
@@ -303,7 +303,7 @@ impl StateMachine for Registers {
                 self.values.insert(key, value);
                 Ok(None)
             }
-            Operation::Cas { key, from, to } => match self.values.get_mut(&key) {
+            Operation::Cas { key, from, to } => match self.values.get_mut(key) {
                 Some(current) if *current == from => {
                     *current = to;
                     Ok(None)
