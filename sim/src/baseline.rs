@@ -38,7 +38,7 @@ pub fn bare_event_loop(events: u64, pending: usize, seed: u64) -> u64 {
 /// A uniform integer in `0..bound`: the yardstick's own copy of the draw (see the module
 /// documentation). It keeps the same values as [`SimRng::below`].
 #[inline]
-fn draw_below(rng: &mut SimRng, bound: u64) -> u64 {
+pub(crate) fn draw_below(rng: &mut SimRng, bound: u64) -> u64 {
     let threshold = bound.wrapping_neg() % bound;
     loop {
         let product = u128::from(rng.next_u64()) * u128::from(bound);

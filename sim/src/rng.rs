@@ -301,16 +301,9 @@ mod tests {
 
     #[test]
     fn below_keeps_the_draws_of_the_plain_rejection_loop() {
-        // The reference: the threshold first, then multiply and reject.
-        fn plain(rng: &mut SimRng, bound: u64) -> u64 {
-            let threshold = bound.wrapping_neg() % bound;
-            loop {
-                let product = u128::from(rng.next_u64()) * u128::from(bound);
-                if (product as u64) >= threshold {
-                    return (product >> 64) as u64;
-                }
-            }
-        }
+        // The reference: the bench yardstick's copy of the draw, which computes the threshold
+        // first, then multiplies and rejects.
+        let plain = crate::baseline::draw_below;
         // Bounds just above a power of two reject almost half the draws.
         let bounds = [
             1,
