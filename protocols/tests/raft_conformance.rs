@@ -1158,7 +1158,8 @@ fn deposed_leader_answers_pending_requests_indeterminate() {
         client_request(1, Operation::Write { key: 1, value: 1 }),
     );
     context.drain_effects();
-    leader.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
+    // A reply of a later term deposes it (a RequestVote would be ignored: §4.2.3).
+    leader.on_message(&mut context, NodeId(2), append_reply(2, false, 0));
     assert_eq!(leader.role(), Role::Follower);
     assert!(matches!(
         replies(&context).as_slice(),
@@ -1565,12 +1566,33 @@ fn lease_ignores_drift_bug_keeps_the_lease_for_the_whole_timeout() {
     assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(Some(5)))]);
 }
 
-/// §4.2.3, on which §6.4.1 relies: with leases, a server that heard from its leader within the
-/// minimum election timeout ignores `RequestVote` — it neither adopts the term nor answers —
-/// and votes again once the timeout has passed.
+/// Dissertation §4.2.3 (disruptive servers), on which §6.4.1 relies: with check-quorum (the
+/// default, and so with leases), a server that heard from its leader within the minimum
+/// election timeout ignores `RequestVote` — it neither adopts the term nor answers — and votes
+/// again once the timeout has passed. Without check-quorum it votes at once.
 #[test]
-fn with_leases_a_server_ignores_request_vote_soon_after_hearing_from_its_leader() {
-    let options = read_options(Reads::Lease);
+fn with_check_quorum_a_server_ignores_request_vote_soon_after_hearing_from_its_leader() {
+    for options in [Options::default(), read_options(Reads::Lease)] {
+        let (mut follower, _) = start_with_options(1, None, None, options);
+        let mut context = context_at(1, 200);
+        follower.on_message(
+            &mut context,
+            NodeId(0),
+            append_entries(1, (0, 0), vec![], 0),
+        );
+        let mut context = context_at(1, 300);
+        follower.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
+        assert_eq!(follower.current_term(), Term(1), "the term is not adopted");
+        assert!(sent(&context).is_empty(), "no answer");
+        let mut context = context_at(1, 351);
+        follower.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
+        assert_eq!(follower.current_term(), Term(2));
+        assert!(the_vote(&context).vote_granted);
+    }
+    let options = Options {
+        check_quorum: false,
+        ..Options::default()
+    };
     let (mut follower, _) = start_with_options(1, None, None, options);
     let mut context = context_at(1, 200);
     follower.on_message(
@@ -1580,12 +1602,7 @@ fn with_leases_a_server_ignores_request_vote_soon_after_hearing_from_its_leader(
     );
     let mut context = context_at(1, 300);
     follower.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
-    assert_eq!(follower.current_term(), Term(1), "the term is not adopted");
-    assert!(sent(&context).is_empty(), "no answer");
-    let mut context = context_at(1, 351);
-    follower.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
-    assert_eq!(follower.current_term(), Term(2));
-    assert!(the_vote(&context).vote_granted);
+    assert!(the_vote(&context).vote_granted, "without check-quorum");
 }
 
 /// §6.4.1: a restarted server may have acknowledged a lease just before its crash; it keeps

@@ -125,9 +125,9 @@
 //! heartbeat interval, and a round sent at local time `t` that a majority acknowledged gives
 //! it a lease until `t + election_timeout_min × (1 − b) / (1 + b)` on its clock, `b` being
 //! `clock_drift_bound_ppm`; within the lease it answers reads without a round. It is safe
-//! because, with leases, a server that heard from a leader within the minimum election timeout
-//! ignores `RequestVote` (§4.2.3: it neither adopts the term nor votes), and a restarted server
-//! waits that long before voting, so no other leader can be elected before the lease ends — if
+//! because a server that heard from a leader within the minimum election timeout ignores
+//! `RequestVote` (§4.2.3, under check-quorum: it neither adopts the term nor votes), and with
+//! leases a restarted server waits that long before voting, so no other leader can be elected before the lease ends — if
 //! no clock runs faster or slower than the bound. Leases trust clocks, so they need
 //! check-quorum: the options check rejects `reads = "lease"` with `check_quorum = false`.
 //! `node/reads.rs` holds the rules; `scenarios/raft/read-index*.toml` and `lease-reads*.toml`
@@ -158,6 +158,13 @@
 //! partition believes it leads until the partition heals, and every client that reaches it
 //! waits for a commit that cannot come until its timeout; with it, the isolated leader returns
 //! to follower and redirects. It does not change safety, which never depends on timing.
+//!
+//! Check-quorum also turns on the rule of dissertation §4.2.3 against disruptive servers: a
+//! server that heard from a current leader within the minimum election timeout (or leads)
+//! ignores `RequestVote` — it neither adopts the candidate's term nor votes. A server that can
+//! no longer hear the leader (removed from the configuration, or behind a one-way partition)
+//! then cannot depose it by campaigning in ever higher terms; and because a leader that lost its
+//! majority steps down, no follower waits on a leader that cannot lead.
 //!
 //! ## Pre-vote
 //!

@@ -117,4 +117,21 @@ impl<M: StateMachine> Raft<M> {
             self.become_leader(context);
         }
     }
+
+    /// Dissertation §4.2.3 (disruptive servers): with check-quorum (and so with leases, which
+    /// need it, §6.4.1), a server that heard from a current leader within the minimum election
+    /// timeout — or leads, or, with leases, restarted that recently — ignores `RequestVote`: it
+    /// neither adopts the term nor votes. A server removed from the configuration, which no
+    /// longer hears the leader and times out, cannot depose it; nor can one cut off by a
+    /// one-way partition. Check-quorum makes the rule safe for liveness: a leader that lost its
+    /// majority steps down, so followers never wait on a leader that cannot lead.
+    pub(super) fn ignores_request_vote(&self, context: &Context<Self>) -> bool {
+        if !self.options.check_quorum {
+            return false;
+        }
+        let heard_recently = self.leader_contact_at.is_some_and(|at| {
+            context.now().saturating_since(at) < self.options.election_timeout_min
+        });
+        self.is_leader() || heard_recently
+    }
 }

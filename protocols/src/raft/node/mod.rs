@@ -212,8 +212,8 @@ impl<M: StateMachine> Protocol for Raft<M> {
             "message from {source}"
         );
         self.maybe_snapshot(context);
-        // Dissertation §4.2.3 and §6.4.1: with leases, a server that heard from a leader within
-        // the minimum election timeout neither adopts a candidate's term nor votes.
+        // Dissertation §4.2.3 (and §6.4.1): with check-quorum, a server that heard from a leader
+        // within the minimum election timeout neither adopts a candidate's term nor votes.
         if matches!(message, Message::RequestVote(_)) && self.ignores_request_vote(context) {
             return;
         }

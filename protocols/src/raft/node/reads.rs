@@ -327,17 +327,4 @@ impl<M: StateMachine> Raft<M> {
             context.reply(read.client, response);
         }
     }
-
-    /// §4.2.3 (and §6.4.1, which relies on it): with leases, a server that heard from a leader
-    /// within the minimum election timeout — or leads, or restarted that recently — ignores
-    /// `RequestVote`: it neither adopts the term nor votes.
-    pub(super) fn ignores_request_vote(&self, context: &Context<Self>) -> bool {
-        if self.options.reads != Reads::Lease {
-            return false;
-        }
-        let heard_recently = self.leader_contact_at.is_some_and(|at| {
-            context.now().saturating_since(at) < self.options.election_timeout_min
-        });
-        self.is_leader() || heard_recently
-    }
 }
