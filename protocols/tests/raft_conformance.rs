@@ -99,14 +99,14 @@ fn leader_with_log(
 fn entry(term: u64, request: u64) -> Entry {
     Entry {
         term: Term(term),
-        command: Command {
+        command: Command::Client(Request {
             id: RequestId(request),
             client: ClientId(0),
             operation: Operation::Write {
                 key: 1,
                 value: request as i64,
             },
-        },
+        }),
     }
 }
 
@@ -583,11 +583,11 @@ fn leader_appends_client_command_and_replicates_it() {
     leader.submit(&mut context, client_request(1, operation.clone()));
     let expected = Entry {
         term: Term(1),
-        command: Command {
+        command: Command::Client(Request {
             id: RequestId(1),
             client: ClientId(7),
             operation,
-        },
+        }),
     };
     assert_eq!(leader.log().entries(), std::slice::from_ref(&expected));
     assert_eq!(
@@ -1862,10 +1862,10 @@ fn follower_refuses_a_snapshot_from_an_earlier_term() {
 fn entry_of(term: u64, request: u64, operation: Operation) -> Entry {
     Entry {
         term: Term(term),
-        command: Command {
+        command: Command::Client(Request {
             id: RequestId(request),
             client: ClientId(7),
             operation,
-        },
+        }),
     }
 }

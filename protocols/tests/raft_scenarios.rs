@@ -70,6 +70,7 @@ fn correct_raft_passes_swarm_seeds() {
         "lease-reads-swarm.toml",
         "snapshot-swarm.toml",
         "snapshot-counter-swarm.toml",
+        "membership-swarm.toml",
     ] {
         let scenario = load(file_name);
         if let Some((seed, verdict)) = first_failure(&scenario, 0..16) {
@@ -80,7 +81,8 @@ fn correct_raft_passes_swarm_seeds() {
 
 /// The correct protocol passes 1,000 swarm seeds: no safety violation, no liveness failure;
 /// with pre-vote as without, serving counters as registers, with reads served by ReadIndex or
-/// by leases (clocks drifting within the bound), and with log compaction.
+/// by leases (clocks drifting within the bound), with log compaction, and with membership
+/// changes together with log compaction and ReadIndex.
 #[test]
 #[ignore = "a sweep of 1,000 seeds; run in release"]
 fn correct_raft_passes_1000_swarm_seeds() {
@@ -92,6 +94,7 @@ fn correct_raft_passes_1000_swarm_seeds() {
         "lease-reads-swarm.toml",
         "snapshot-swarm.toml",
         "snapshot-counter-swarm.toml",
+        "membership-swarm.toml",
     ] {
         let scenario = load(file_name);
         if let Some((seed, verdict)) = first_failure(&scenario, 0..1_000) {
@@ -123,8 +126,9 @@ fn correct_raft_passes_10000_seeds_of_the_swarm_that_draws_everything() {
 /// `lease-ignores-drift` on `lease-reads.toml`, the schedule that breaks leases (a slow leader
 /// cut off from fast followers; clocks within the drift bound), swept over seeds.
 /// `snapshot-without-sessions` acts only with log compaction on: it is pinned on the swarm that
-/// snapshots every 4 applied entries.
-const FIRST_FAILURES: [(&str, &str, u64, &str); 18] = [
+/// snapshots every 4 applied entries. `two-changes-at-once` acts only when membership changes:
+/// it is pinned on the swarm that adds and removes servers.
+const FIRST_FAILURES: [(&str, &str, u64, &str); 19] = [
     (
         "swarm.toml",
         "vote-without-log-check",
@@ -177,6 +181,12 @@ const FIRST_FAILURES: [(&str, &str, u64, &str); 18] = [
         "snapshot-without-sessions",
         689,
         "linearizability",
+    ),
+    (
+        "membership-swarm.toml",
+        "two-changes-at-once",
+        6,
+        "single-server-change",
     ),
 ];
 

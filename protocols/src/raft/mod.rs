@@ -317,6 +317,7 @@
 //!   write in the log, or a client's retry to the new leader: **linearizability**.
 
 pub mod bugs;
+pub mod configuration;
 pub mod durable;
 pub mod invariants;
 pub mod log;
@@ -326,6 +327,7 @@ pub mod options;
 pub mod state_machine;
 
 pub use bugs::Bug;
+pub use configuration::Configuration;
 pub use durable::{Durable, Snapshot, SnapshotState, Update};
 pub use invariants::RaftInvariants;
 pub use log::{Entry, Log, LogIndex, Term};

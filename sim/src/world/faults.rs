@@ -443,6 +443,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                     Fault::AddServer(_) => MembershipChange::Add(nodes[0]),
                     _ => MembershipChange::Remove(nodes[0]),
                 };
+                self.trace_line(format_args!("nemesis {}", change.inverse()));
                 self.request_membership_change(change.inverse());
             }
             Fault::Heal | Fault::Restart(_) | Fault::Resume(_) => {
@@ -490,7 +491,6 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             "detsim bug: {change} reached {}, which has no membership changes",
             P::NAME
         );
-        self.trace_line(format_args!("nemesis membership {change}"));
         for node in (0..self.node_count).map(NodeId) {
             if self.is_up(node) {
                 let incarnation = self.runtime[node.index()].incarnation;

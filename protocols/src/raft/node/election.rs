@@ -98,6 +98,7 @@ impl<M: StateMachine> Raft<M> {
         if message.term < self.current_term && self.bug != Some(Bug::CountStaleVotes) {
             return;
         }
+        let configuration = self.configuration;
         let RoleState::Candidate(candidate) = &mut self.role else {
             return;
         };
@@ -106,14 +107,16 @@ impl<M: StateMachine> Raft<M> {
             candidate.votes[source.index()] = true;
             candidate.grants += 1;
         }
-        // Raft §5.2: a majority of servers. The bug counts replies, so a duplicated reply (or
-        // the answer to a retried request) counts its voter twice.
-        let vote_count = if self.bug == Some(Bug::CountDuplicateVotes) {
-            candidate.grants
+        // Raft §5.2: a majority of servers — of the configuration in force (dissertation
+        // §4.1). The bug counts replies, so a duplicated reply (or the answer to a retried
+        // request) counts its voter twice.
+        let won = if self.bug == Some(Bug::CountDuplicateVotes) {
+            candidate.grants >= configuration.quorum()
         } else {
-            candidate.votes.iter().filter(|vote| **vote).count()
+            let votes = &candidate.votes;
+            configuration.has_majority(|voter| votes[voter.index()])
         };
-        if vote_count >= self.quorum() {
+        if won {
             self.become_leader(context);
         }
     }
