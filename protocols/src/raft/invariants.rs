@@ -13,6 +13,10 @@
 //! - **leader-append-only**: for each node while it leads a term, the last entry of its log when
 //!   last examined. A leader never overwrites or deletes entries in its log, it only appends
 //!   (Raft §5.3): that entry must still be there, and the log may not have been truncated since.
+//! - **single-server-change** (dissertation §4.1, membership changes): while a node leads, the
+//!   configuration entries of its term appended since the checker last looked. Each must differ
+//!   from the configuration before it by one server, and no two may be past its commit index
+//!   at once (a change begins only when the previous one committed).
 //! - **leader-completeness**: for each term, the highest index committed in that term. A leader
 //!   of a later term must hold that entry (Raft §5.4); by log matching it then holds all entries
 //!   before it too, so one lookup per leader event suffices.
