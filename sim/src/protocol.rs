@@ -8,7 +8,9 @@
 //! the **wall** clock ([`Context::wall_clock`]: offset, drift and jumps), see [`crate::clock`].
 //!
 //! Inputs: [`Protocol::start`] (with the durable state that survived a crash, if any),
-//! [`Protocol::on_message`], [`Protocol::on_timer`], [`Protocol::on_client_request`].
+//! [`Protocol::on_message`], [`Protocol::on_timer`], [`Protocol::on_client_request`], and for
+//! protocols that change their membership, [`Protocol::on_membership_change`] (a scenario's
+//! `add-server` / `remove-server` request, handed to every live node).
 //! Effects: send a message, set a timer (a fixed delay on the monotonic clock or a *range* the simulator draws
 //! from — how randomized election timeouts stay deterministic), cancel a timer, persist a durable
 //! update, reply to a client.
