@@ -9,7 +9,9 @@
 
 use protocols::raft::{Durable, LogIndex, Message, Options, Raft, RaftInvariants, Term, Timer};
 use sim::invariants::{Invariants, Violation};
-use sim::protocol::{ClientId, Context, Effect, NodeConfig, NodeId, Protocol, RequestId, Role};
+use sim::protocol::{
+    ClientId, Context, Effect, MembershipChange, NodeConfig, NodeId, Protocol, RequestId, Role,
+};
 use sim::service::{Answer, Request};
 use sim::time::SimTime;
 use sim::workload::register::Operation;
@@ -164,6 +166,15 @@ impl Cluster {
         }
         if let Err(violation) = self.invariants.after_event(self.now, touched, &self.nodes) {
             self.violation = Some(violation);
+        }
+    }
+
+    /// Hands a membership change to every running node, as the engine does.
+    pub fn change_membership(&mut self, change: MembershipChange) {
+        for id in 0..self.node_count() {
+            self.step(id, |raft, context| {
+                raft.on_membership_change(context, change)
+            });
         }
     }
 
