@@ -209,7 +209,8 @@ impl<M: StateMachine> Raft<M> {
         let now = context.now();
         let last_index = self.log.last_index();
         let timeout_min = self.options.election_timeout_min;
-        let round_timeout = self.options.election_timeout_max.0 * CATCH_UP_ROUND_TIMEOUTS;
+        let round_timeout =
+            (self.options.election_timeout_max.0).saturating_mul(CATCH_UP_ROUND_TIMEOUTS);
         let RoleState::Leader(leader) = &mut self.role else {
             return;
         };
