@@ -137,7 +137,7 @@ fn latency() -> BoxedStrategy<String> {
 
 // ----- scenarios -----
 
-const ACTIONS: [&str; 10] = [
+const ACTIONS: [&str; 12] = [
     "partition",
     "cut",
     "heal",
@@ -148,6 +148,8 @@ const ACTIONS: [&str; 10] = [
     "clock-jump",
     "clock-drift",
     "network",
+    "add-server",
+    "remove-server",
 ];
 
 /// One `[[faults]]` entry: the fields its action needs (so that many validate), each with a
@@ -181,7 +183,7 @@ fn fault() -> BoxedStrategy<String> {
                     "cut" => {
                         let _ = writeln!(text, "from = {node}\nto = {other}");
                     }
-                    "crash" | "restart" => {
+                    "crash" | "restart" | "add-server" | "remove-server" => {
                         let _ = writeln!(text, "node = {node}");
                     }
                     // Pauses and clock faults aim at a client process now and then (client 3

@@ -73,6 +73,12 @@ pub fn check_against_registry(
         RunError::UnknownMoment { index, .. } => {
             invalid(fault_line(text, index, "on"), error.to_string())
         }
+        RunError::MembershipUnsupported {
+            index: Some(index), ..
+        } => invalid(fault_line(text, index, "action"), error.to_string()),
+        RunError::MembershipUnsupported { index: None, .. } => {
+            invalid(key_line(text, "swarm", "kinds"), error.to_string())
+        }
         RunError::Options(ref message) => {
             // A protocol's message that begins with an option's name points at its line.
             let line = message

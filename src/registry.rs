@@ -94,7 +94,8 @@ impl<P: Protocol, I: Invariants<P> + Default> Registered for Entry<P, I> {
     fn validate(&self, scenario: &Scenario) -> Result<(), RunError> {
         world::protocol_options::<P>(&scenario.protocol)?;
         world::workload_options::<P::Workload>(&scenario.workload, scenario.run.duration)?;
-        world::check_moments::<P>(&scenario.faults)
+        world::check_moments::<P>(&scenario.faults)?;
+        world::check_membership::<P>(scenario)
     }
     fn run_phased(
         &self,

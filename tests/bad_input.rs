@@ -417,3 +417,23 @@ fn a_zookeeper_session_timeout_of_zero() {
         "protocol.options: session_timeout: 0s is outside",
     );
 }
+
+#[test]
+fn a_membership_change_asked_of_a_protocol_without_them() {
+    let text = format!("{BANK}\n[[faults]]\nat = \"1s\"\naction = \"add-server\"\nnode = 1\n");
+    assert_rejected(
+        "membership-unsupported",
+        &text,
+        19,
+        "faults.action: two-phase-commit does not support membership changes",
+    );
+    let swarm = SWARM_DRAW
+        .replace("name = \"raft\"", "name = \"paxos\"")
+        .replace("kinds = [\"crash\"]", "kinds = [\"crash\", \"membership\"]");
+    assert_rejected(
+        "swarm-membership-unsupported",
+        &swarm,
+        12,
+        "swarm.kinds: paxos does not support membership changes",
+    );
+}

@@ -16,7 +16,7 @@ const CASES: &[(&str, &str)] = &[
     // Raft's planted bugs: each file's swarm, fuzzed up to its first failure (the first failing
     // seeds themselves are proved in protocols/tests/raft_scenarios.rs).
     ("scenarios/raft/bug-commit-previous-term.toml", "300..400"),
-    ("scenarios/raft/bug-vote-not-persisted.toml", "1150..1250"),
+    ("scenarios/raft/bug-vote-not-persisted.toml", "650..750"),
     ("scenarios/raft/bug-vote-without-log-check.toml", "0..100"),
     ("scenarios/raft/bug-stale-local-read.toml", "0..100"),
 ];

@@ -29,12 +29,12 @@ const SLOW_CASES: &[(&str, &str, &str)] = &[
     // Each range starts at the scenario's pinned first failing seed.
     (
         "scenarios/raft/bug-commit-previous-term.toml",
-        "332..340",
+        "308..316",
         "2000",
     ),
     (
         "scenarios/raft/bug-vote-not-persisted.toml",
-        "1196..1200",
+        "687..691",
         "2000",
     ),
     (

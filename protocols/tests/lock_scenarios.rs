@@ -178,7 +178,7 @@ const FIRST_FAILURES: [(&str, &str, u64, &str); 7] = [
     (
         "zookeeper-bugs.toml",
         "session-expiry-on-wall-clock",
-        0,
+        35,
         "write-safety",
     ),
     (

@@ -35,7 +35,8 @@ fn every_planted_bug_is_selectable_by_name() {
             "count-duplicate-votes",
             "read-index-unconfirmed",
             "lease-ignores-drift",
-            "snapshot-without-sessions"
+            "snapshot-without-sessions",
+            "two-changes-at-once"
         ]
     );
     for name in <Raft>::BUGS {

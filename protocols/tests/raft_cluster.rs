@@ -3,9 +3,9 @@
 
 mod raft_support;
 
-use protocols::raft::{LogIndex, Term, Timer};
+use protocols::raft::{LogIndex, Options, Term, Timer};
 use raft_support::{figure_8_until_c, link, read, write, Cluster};
-use sim::protocol::{NodeId, Role};
+use sim::protocol::{MembershipChange, NodeId, Role};
 use sim::service::Answer;
 
 /// Raft §5.2, §5.3: one election, then a write travels to a majority, commits, and reaches
@@ -220,5 +220,42 @@ fn figure_8_current_term_entry_commits_the_earlier_one() {
         !cluster.node(4).is_leader(),
         "n1 and n2 hold a later last term"
     );
+    cluster.assert_safe();
+}
+
+/// Dissertation ch. 4 on a small cluster: a spare server is caught up and added (§4.1,
+/// §4.2.1), the leader removes itself and steps down once that change commits (§4.2.2), and
+/// the remaining servers elect a leader among themselves that holds every committed entry.
+#[test]
+fn a_server_joins_and_the_leader_leaves_one_change_at_a_time() {
+    let options = Options {
+        initial_members: Some(3),
+        ..Options::default()
+    };
+    let mut cluster = Cluster::with_options(4, None, options);
+    cluster.elect(0);
+    let request = cluster.request(0, write(1));
+    cluster.deliver_all();
+    assert_eq!(cluster.replies_to(request), vec![Answer::Ok(None)]);
+    assert!(!cluster.node(3).configuration().contains(NodeId(3)));
+    cluster.change_membership(MembershipChange::Add(NodeId(3)));
+    cluster.deliver_all();
+    cluster.heartbeat(0);
+    for id in 0..4 {
+        let configuration = cluster.node(id).configuration();
+        assert!(configuration.contains(NodeId(3)), "n{id}: {configuration}");
+    }
+    assert_eq!(
+        cluster.node(3).last_applied(),
+        cluster.node(0).commit_index()
+    );
+    cluster.change_membership(MembershipChange::Remove(NodeId(0)));
+    cluster.deliver_all();
+    assert_eq!(cluster.node(0).role(), Role::Follower, "stepped down");
+    assert!(!cluster.node(1).configuration().contains(NodeId(0)));
+    cluster.elect(1);
+    let request = cluster.request(1, read());
+    cluster.deliver_all();
+    assert_eq!(cluster.replies_to(request), vec![Answer::Ok(Some(1))]);
     cluster.assert_safe();
 }

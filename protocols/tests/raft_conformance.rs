@@ -2,12 +2,13 @@
 //! driving one handler directly and checking the effects it pushes, in order.
 
 use protocols::raft::{
-    AppendEntries, AppendEntriesReply, Command, Durable, Entry, Heartbeat, HeartbeatReply,
-    InstallSnapshot, LogIndex, Message, Options, Raft, Reads, RequestVote, RequestVoteReply,
-    Snapshot, Term, Timer, Update,
+    AppendEntries, AppendEntriesReply, Command, Configuration, Durable, Entry, Heartbeat,
+    HeartbeatReply, InstallSnapshot, LogIndex, Message, Options, Raft, Reads, RequestVote,
+    RequestVoteReply, Snapshot, Term, Timer, Update,
 };
 use sim::protocol::{
-    ClientId, Context, Effect, NodeConfig, NodeId, Protocol, RequestId, Role, TimerDelay,
+    ClientId, Context, Effect, MembershipChange, NodeConfig, NodeId, Protocol, RequestId, Role,
+    TimerDelay,
 };
 use sim::service::{Answer, Request};
 use sim::time::{SimDuration, SimTime};
@@ -99,14 +100,14 @@ fn leader_with_log(
 fn entry(term: u64, request: u64) -> Entry {
     Entry {
         term: Term(term),
-        command: Command {
+        command: Command::Client(Request {
             id: RequestId(request),
             client: ClientId(0),
             operation: Operation::Write {
                 key: 1,
                 value: request as i64,
             },
-        },
+        }),
     }
 }
 
@@ -583,11 +584,11 @@ fn leader_appends_client_command_and_replicates_it() {
     leader.submit(&mut context, client_request(1, operation.clone()));
     let expected = Entry {
         term: Term(1),
-        command: Command {
+        command: Command::Client(Request {
             id: RequestId(1),
             client: ClientId(7),
             operation,
-        },
+        }),
     };
     assert_eq!(leader.log().entries(), std::slice::from_ref(&expected));
     assert_eq!(
@@ -1158,7 +1159,8 @@ fn deposed_leader_answers_pending_requests_indeterminate() {
         client_request(1, Operation::Write { key: 1, value: 1 }),
     );
     context.drain_effects();
-    leader.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
+    // A reply of a later term deposes it (a RequestVote would be ignored: §4.2.3).
+    leader.on_message(&mut context, NodeId(2), append_reply(2, false, 0));
     assert_eq!(leader.role(), Role::Follower);
     assert!(matches!(
         replies(&context).as_slice(),
@@ -1565,12 +1567,33 @@ fn lease_ignores_drift_bug_keeps_the_lease_for_the_whole_timeout() {
     assert_eq!(replies(&context), vec![(RequestId(1), Answer::Ok(Some(5)))]);
 }
 
-/// §4.2.3, on which §6.4.1 relies: with leases, a server that heard from its leader within the
-/// minimum election timeout ignores `RequestVote` — it neither adopts the term nor answers —
-/// and votes again once the timeout has passed.
+/// Dissertation §4.2.3 (disruptive servers), on which §6.4.1 relies: with check-quorum (the
+/// default, and so with leases), a server that heard from its leader within the minimum
+/// election timeout ignores `RequestVote` — it neither adopts the term nor answers — and votes
+/// again once the timeout has passed. Without check-quorum it votes at once.
 #[test]
-fn with_leases_a_server_ignores_request_vote_soon_after_hearing_from_its_leader() {
-    let options = read_options(Reads::Lease);
+fn with_check_quorum_a_server_ignores_request_vote_soon_after_hearing_from_its_leader() {
+    for options in [Options::default(), read_options(Reads::Lease)] {
+        let (mut follower, _) = start_with_options(1, None, None, options);
+        let mut context = context_at(1, 200);
+        follower.on_message(
+            &mut context,
+            NodeId(0),
+            append_entries(1, (0, 0), vec![], 0),
+        );
+        let mut context = context_at(1, 300);
+        follower.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
+        assert_eq!(follower.current_term(), Term(1), "the term is not adopted");
+        assert!(sent(&context).is_empty(), "no answer");
+        let mut context = context_at(1, 351);
+        follower.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
+        assert_eq!(follower.current_term(), Term(2));
+        assert!(the_vote(&context).vote_granted);
+    }
+    let options = Options {
+        check_quorum: false,
+        ..Options::default()
+    };
     let (mut follower, _) = start_with_options(1, None, None, options);
     let mut context = context_at(1, 200);
     follower.on_message(
@@ -1580,12 +1603,7 @@ fn with_leases_a_server_ignores_request_vote_soon_after_hearing_from_its_leader(
     );
     let mut context = context_at(1, 300);
     follower.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
-    assert_eq!(follower.current_term(), Term(1), "the term is not adopted");
-    assert!(sent(&context).is_empty(), "no answer");
-    let mut context = context_at(1, 351);
-    follower.on_message(&mut context, NodeId(2), request_vote(2, 0, 0));
-    assert_eq!(follower.current_term(), Term(2));
-    assert!(the_vote(&context).vote_granted);
+    assert!(the_vote(&context).vote_granted, "without check-quorum");
 }
 
 /// §6.4.1: a restarted server may have acknowledged a lease just before its crash; it keeps
@@ -1845,10 +1863,222 @@ fn follower_refuses_a_snapshot_from_an_earlier_term() {
 fn entry_of(term: u64, request: u64, operation: Operation) -> Entry {
     Entry {
         term: Term(term),
-        command: Command {
+        command: Command::Client(Request {
             id: RequestId(request),
             client: ClientId(7),
             operation,
-        },
+        }),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Membership changes (Ongaro's dissertation ch. 4)
+
+fn configuration(members: &[u32]) -> Configuration {
+    members
+        .iter()
+        .fold(Configuration::default(), |configuration, member| {
+            configuration.with(NodeId(*member))
+        })
+}
+
+fn configuration_entry(term: u64, members: &[u32]) -> Entry {
+    Entry {
+        term: Term(term),
+        command: Command::Configuration(configuration(members)),
+    }
+}
+
+/// The options of a three-node cluster whose first configuration is `{n0 n1}` (n2 is spare).
+fn two_of_three() -> Options {
+    Options {
+        initial_members: Some(2),
+        ..Options::default()
+    }
+}
+
+/// The configuration entries in `raft`'s log, in order.
+fn configurations_in_log(raft: &Raft) -> Vec<Configuration> {
+    raft.log()
+        .entries()
+        .iter()
+        .filter_map(|entry| match entry.command {
+            Command::Configuration(configuration) => Some(configuration),
+            Command::Client(_) => None,
+        })
+        .collect()
+}
+
+/// §4.1: a server uses the latest configuration in its log, committed or not — it takes effect
+/// when appended — and a configuration entry that a conflict truncates no longer counts: the
+/// server reverts to the configuration before it.
+#[test]
+fn a_configuration_takes_effect_when_appended_and_reverts_when_truncated() {
+    let (mut follower, mut context) = follower_with_log(1, 1, entries(&[1]));
+    assert_eq!(follower.configuration(), configuration(&[0, 1, 2]));
+    let change = vec![configuration_entry(1, &[0, 1])];
+    follower.on_message(
+        &mut context,
+        NodeId(0),
+        append_entries(1, (1, 1), change, 1),
+    );
+    assert_eq!(follower.commit_index(), LogIndex(1), "not committed");
+    assert_eq!(follower.configuration(), configuration(&[0, 1]));
+    assert_eq!(follower.configuration_index(), LogIndex(2));
+    // A leader of term 2 holds another entry at index 2: the configuration entry goes.
+    let mut context = context_at(1, 1_000);
+    follower.on_message(
+        &mut context,
+        NodeId(2),
+        append_entries(2, (1, 1), vec![entry(2, 7)], 1),
+    );
+    assert_eq!(follower.configuration(), configuration(&[0, 1, 2]));
+    assert_eq!(follower.configuration_index(), LogIndex::ZERO);
+}
+
+/// §4.1 with the correction of 2015 (Ongaro, raft-dev, "bug in single-server membership
+/// changes"): a new leader changes the configuration only once it has committed an entry of
+/// its own term; until then a requested change waits.
+#[test]
+fn a_leader_changes_the_configuration_only_after_committing_an_entry_of_its_term() {
+    let (mut leader, mut context) = leader_with_log(0, 1, entries(&[1]), None);
+    leader.on_membership_change(&mut context, MembershipChange::Remove(NodeId(2)));
+    assert!(
+        configurations_in_log(&leader).is_empty(),
+        "no entry of t2 committed yet"
+    );
+    leader.submit(&mut context, client_request(5, Operation::Read { key: 1 }));
+    assert_eq!(leader.log().last_index(), LogIndex(2));
+    leader.on_message(&mut context, NodeId(1), append_reply(2, true, 2));
+    assert_eq!(leader.commit_index(), LogIndex(2));
+    // The entry of its term committed: the change is appended and in force at once.
+    assert_eq!(configurations_in_log(&leader), vec![configuration(&[0, 1])]);
+    assert_eq!(leader.configuration(), configuration(&[0, 1]));
+    assert_eq!(leader.configuration_index(), LogIndex(3));
+}
+
+/// §4.1: a leader does not begin a configuration change until the previous one is committed;
+/// and it counts majorities of the configuration in force, the uncommitted one included.
+#[test]
+fn a_leader_begins_one_change_at_a_time() {
+    let (mut leader, mut context) = reading_leader(Options::default(), None);
+    leader.on_membership_change(&mut context, MembershipChange::Remove(NodeId(2)));
+    assert_eq!(leader.configuration(), configuration(&[0, 1]));
+    context.drain_effects();
+    // Asked to add n2 back while {n0 n1} is uncommitted: nothing is sent to n2 yet.
+    leader.on_membership_change(&mut context, MembershipChange::Add(NodeId(2)));
+    leader.on_timer(&mut context, Timer::Heartbeat);
+    assert!(sent(&context).iter().all(|(peer, _)| *peer != NodeId(2)));
+    assert_eq!(configurations_in_log(&leader).len(), 1);
+    // n1 alone is a majority of {n0 n1}: the change commits, and the next one begins with
+    // catching n2 up (§4.2.1).
+    context.drain_effects();
+    leader.on_message(&mut context, NodeId(1), append_reply(1, true, 2));
+    assert_eq!(leader.commit_index(), LogIndex(2));
+    assert!(sent(&context).iter().any(|(peer, _)| *peer == NodeId(2)));
+}
+
+/// The planted bug `two-changes-at-once` begins the next change while the last is uncommitted.
+#[test]
+fn two_changes_at_once_bug_begins_a_change_while_one_is_uncommitted() {
+    let (mut leader, mut context) = reading_leader(Options::default(), Some("two-changes-at-once"));
+    leader.on_membership_change(&mut context, MembershipChange::Remove(NodeId(2)));
+    context.drain_effects();
+    leader.on_membership_change(&mut context, MembershipChange::Add(NodeId(2)));
+    assert!(sent(&context).iter().any(|(peer, _)| *peer == NodeId(2)));
+}
+
+/// §4.2.1: a new server is caught up as a non-voting learner before the configuration entry
+/// adding it is appended: a round that takes at least the minimum election timeout is
+/// followed by another; one that takes less ends the catch-up.
+#[test]
+fn a_new_server_is_caught_up_in_rounds_before_it_counts() {
+    let (mut leader, mut context) = reading_leader(two_of_three(), None);
+    assert_eq!(leader.configuration(), configuration(&[0, 1]));
+    leader.on_membership_change(&mut context, MembershipChange::Add(NodeId(2)));
+    assert!(sent(&context).iter().any(|(peer, message)| {
+        *peer == NodeId(2) && matches!(message, Message::AppendEntries(_))
+    }));
+    assert_eq!(leader.configuration(), configuration(&[0, 1]), "a learner");
+    // The first round ends 200ms later, after the minimum election timeout (150ms): another.
+    let mut context = context_at(0, 200);
+    leader.on_message(&mut context, NodeId(2), append_reply(1, true, 1));
+    assert!(configurations_in_log(&leader).is_empty());
+    // The second round ends within 10ms: the server is caught up and added.
+    let mut context = context_at(0, 210);
+    leader.on_message(&mut context, NodeId(2), append_reply(1, true, 1));
+    assert_eq!(
+        configurations_in_log(&leader),
+        vec![configuration(&[0, 1, 2])]
+    );
+    assert_eq!(leader.configuration(), configuration(&[0, 1, 2]));
+}
+
+/// §4.2.2: a leader removed from the configuration keeps leading — without counting itself —
+/// until the configuration without it is committed, then steps down; outside a committed
+/// configuration it never campaigns.
+#[test]
+fn a_removed_leader_steps_down_once_the_change_commits() {
+    let (mut leader, mut context) = reading_leader(Options::default(), None);
+    leader.on_membership_change(&mut context, MembershipChange::Remove(NodeId(0)));
+    assert_eq!(leader.configuration(), configuration(&[1, 2]));
+    assert!(leader.is_leader());
+    // n1 and n0 are not a majority of {n1 n2}: the leader's own log does not count.
+    leader.on_message(&mut context, NodeId(1), append_reply(1, true, 2));
+    assert_eq!(leader.commit_index(), LogIndex(1));
+    assert!(leader.is_leader());
+    leader.on_message(&mut context, NodeId(2), append_reply(1, true, 2));
+    assert_eq!(leader.commit_index(), LogIndex(2));
+    assert_eq!(leader.role(), Role::Follower);
+    let term = leader.current_term();
+    let mut context = context_at(0, 1_000);
+    leader.on_timer(&mut context, Timer::Election);
+    assert_eq!(
+        leader.current_term(),
+        term,
+        "a removed server does not campaign"
+    );
+}
+
+/// §4.2.3: a removed server that times out and campaigns does not disrupt the leader, which
+/// (with check-quorum) ignores its `RequestVote`.
+#[test]
+fn a_leader_ignores_request_vote_from_a_removed_server() {
+    let (mut leader, mut context) = leader_with_log(0, 1, entries(&[1]), None);
+    leader.on_message(&mut context, NodeId(2), request_vote(9, 1, 1));
+    assert!(leader.is_leader());
+    assert_eq!(leader.current_term(), Term(2));
+    assert!(sent(&context).is_empty());
+}
+
+/// §5.1 with §4.1: a snapshot carries the latest configuration of the entries it covers, and
+/// a server restarted from it uses it.
+#[test]
+fn a_snapshot_carries_the_configuration() {
+    let options = Options {
+        snapshot_entries_max: 2,
+        ..Options::default()
+    };
+    let (mut follower, mut context) = start_with_options(1, None, None, options.clone());
+    let log = vec![entry(1, 1), configuration_entry(1, &[0, 1])];
+    follower.on_message(&mut context, NodeId(0), append_entries(1, (0, 0), log, 2));
+    assert_eq!(follower.last_applied(), LogIndex(2));
+    // A snapshot is taken as the next handler starts.
+    follower.on_timer(&mut context, Timer::Heartbeat);
+    let snapshot = persisted(&context)
+        .into_iter()
+        .find_map(|update| match update {
+            Update::Snapshot { snapshot, .. } => Some(snapshot),
+            _ => None,
+        })
+        .expect("a snapshot");
+    assert_eq!(snapshot.configuration, configuration(&[0, 1]));
+    let durable = Durable {
+        current_term: Term(1),
+        voted_for: None,
+        log: vec![],
+        snapshot: Some(snapshot),
+    };
+    let (restarted, _) = start_with_options(1, Some(durable), None, options);
+    assert_eq!(restarted.configuration(), configuration(&[0, 1]));
 }

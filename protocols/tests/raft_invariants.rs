@@ -9,19 +9,20 @@ use protocols::raft::{
 };
 use raft_support::{write, Cluster};
 use sim::protocol::{ClientId, NodeId, Protocol, RequestId};
+use sim::service::Request;
 use sim::workload::register::Operation;
 
 fn entry(term: u64, request: u64) -> Entry {
     Entry {
         term: Term(term),
-        command: Command {
+        command: Command::Client(Request {
             id: RequestId(request),
             client: ClientId(9),
             operation: Operation::Write {
                 key: 1,
                 value: request as i64,
             },
-        },
+        }),
     }
 }
 

@@ -258,6 +258,7 @@ pub fn render(data: &RunData, messages: &[Message]) -> String {
             FaultKind::Partition => ("#ee6677", "partition"),
             FaultKind::Clock => ("#66ccee", "clock"),
             FaultKind::Network => ("#aa3377", "network"),
+            FaultKind::Membership => ("#4477aa", "membership"),
         };
         let single =
             matches!(fault.kind, FaultKind::Crash | FaultKind::Pause) && fault.nodes.len() == 1;

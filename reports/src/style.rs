@@ -55,6 +55,7 @@ pub fn fault_color(kind: FaultKind) -> RGBColor {
         FaultKind::Pause => RGBColor(0x66, 0xCC, 0xEE),
         FaultKind::Clock => RGBColor(0x22, 0x88, 0x33),
         FaultKind::Network => RGBColor(0xEE, 0x99, 0x44),
+        FaultKind::Membership => RGBColor(0x44, 0x77, 0xAA),
     }
 }
 
@@ -66,6 +67,7 @@ pub fn fault_css(kind: FaultKind) -> &'static str {
         FaultKind::Pause => "#66ccee",
         FaultKind::Clock => "#228833",
         FaultKind::Network => "#ee9944",
+        FaultKind::Membership => "#4477aa",
     }
 }
 
@@ -77,6 +79,7 @@ pub fn fault_label_css(kind: FaultKind) -> &'static str {
         FaultKind::Pause => "#1f6f8b",
         FaultKind::Clock => "#1b6b28",
         FaultKind::Network => "#a35200",
+        FaultKind::Membership => "#2b4c6f",
     }
 }
 
@@ -88,6 +91,7 @@ pub fn fault_name(kind: FaultKind) -> &'static str {
         FaultKind::Pause => "pause",
         FaultKind::Clock => "clock",
         FaultKind::Network => "network",
+        FaultKind::Membership => "membership",
     }
 }
 

@@ -136,6 +136,10 @@ pub enum FaultAction {
     ClockDrift,
     /// Set network-wide extra `loss`, `duplicate`, `reorder` rates.
     Network,
+    /// Ask the cluster to add `node` to its configuration (protocols with membership changes).
+    AddServer,
+    /// Ask the cluster to remove `node` from its configuration.
+    RemoveServer,
 }
 
 /// The process a pause or clock fault targets: a node, or a client process (a lock holder's
@@ -233,6 +237,12 @@ pub enum Fault {
         /// Extra reordering.
         reorder: Ratio,
     },
+    /// Ask the cluster to add a server to its configuration; with a duration, to remove it
+    /// again when it ends.
+    AddServer(NodeRef),
+    /// Ask the cluster to remove a server from its configuration; with a duration, to add it
+    /// back when it ends.
+    RemoveServer(NodeRef),
 }
 
 impl Fault {
@@ -249,6 +259,8 @@ impl Fault {
             Fault::ClockJump { .. } => FaultAction::ClockJump,
             Fault::ClockDrift { .. } => FaultAction::ClockDrift,
             Fault::Network { .. } => FaultAction::Network,
+            Fault::AddServer(_) => FaultAction::AddServer,
+            Fault::RemoveServer(_) => FaultAction::RemoveServer,
         }
     }
 
@@ -269,6 +281,8 @@ impl Fault {
             Fault::Partition(Partition::Isolate(node))
             | Fault::Crash(node)
             | Fault::Restart(node)
+            | Fault::AddServer(node)
+            | Fault::RemoveServer(node)
             | Fault::Pause(Target::Node(node))
             | Fault::Resume(Target::Node(node))
             | Fault::ClockJump {
@@ -441,7 +455,7 @@ impl TryFrom<FaultEntry> for FaultSpec {
             },
             Cut => (&["from", "to"], &["for"]),
             Heal => (&[], &[]),
-            Crash | Pause => (&["node"], &["for"]),
+            Crash | Pause | AddServer | RemoveServer => (&["node"], &["for"]),
             Restart | Resume => (&["node"], &[]),
             ClockJump => (&["node", "by"], &["for"]),
             ClockDrift => (&["node", "drift_ppm"], &["for"]),
@@ -515,6 +529,8 @@ impl TryFrom<FaultEntry> for FaultSpec {
                 duplicate: entry.duplicate.unwrap_or_default(),
                 reorder: entry.reorder.unwrap_or_default(),
             },
+            AddServer => Fault::AddServer(node()),
+            RemoveServer => Fault::RemoveServer(node()),
         };
         Ok(FaultSpec {
             at: entry.at.unwrap_or(SimDuration::ZERO),
@@ -557,7 +573,10 @@ impl From<&FaultSpec> for FaultEntry {
                 entry.to = Some(*to);
             }
             Fault::Heal => {}
-            Fault::Crash(node) | Fault::Restart(node) => entry.node = Some(*node),
+            Fault::Crash(node)
+            | Fault::Restart(node)
+            | Fault::AddServer(node)
+            | Fault::RemoveServer(node) => entry.node = Some(*node),
             Fault::Pause(target) | Fault::Resume(target) => entry.set_target(*target),
             Fault::ClockJump { target, by } => {
                 entry.set_target(*target);
@@ -714,6 +733,15 @@ mod tests {
                     drift_ppm: -20_000,
                 },
             ),
+            FaultSpec::new(
+                SimDuration::from_millis(4),
+                Fault::AddServer(NodeRef::Id(3)),
+            ),
+            FaultSpec::new(
+                SimDuration::from_millis(4),
+                Fault::RemoveServer(NodeRef::Leader),
+            )
+            .lasting(SimDuration::from_secs(1)),
             FaultSpec::new(
                 SimDuration::from_millis(4),
                 Fault::Network {

@@ -218,6 +218,14 @@ fn draw_fault(
         SwarmKind::ClientClock => draw_clock_fault(swarm, rng, |rng| {
             Target::Client(rng.below(u64::from(clients)) as u32)
         }),
+        SwarmKind::Membership => {
+            let node = draw_node(nodes, rng);
+            if rng.chance(Ratio::new(1, 2)) {
+                Fault::RemoveServer(node)
+            } else {
+                Fault::AddServer(node)
+            }
+        }
         SwarmKind::Network => {
             let loss = [Ratio::new(1, 100), Ratio::new(1, 20), Ratio::new(1, 5)];
             let duplicate = [Ratio::ZERO, Ratio::new(1, 50), Ratio::new(1, 10)];

@@ -158,6 +158,9 @@ pub enum FaultKind {
     Clock,
     /// Message loss, duplication or reordering was raised.
     Network,
+    /// A server was added to or removed from the cluster's configuration (while the window
+    /// lasts, the change is in force).
+    Membership,
 }
 
 /// A span of true time during which a fault was in force, for reports.

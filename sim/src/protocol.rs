@@ -8,7 +8,9 @@
 //! the **wall** clock ([`Context::wall_clock`]: offset, drift and jumps), see [`crate::clock`].
 //!
 //! Inputs: [`Protocol::start`] (with the durable state that survived a crash, if any),
-//! [`Protocol::on_message`], [`Protocol::on_timer`], [`Protocol::on_client_request`].
+//! [`Protocol::on_message`], [`Protocol::on_timer`], [`Protocol::on_client_request`], and for
+//! protocols that change their membership, [`Protocol::on_membership_change`] (a scenario's
+//! `add-server` / `remove-server` request, handed to every live node).
 //! Effects: send a message, set a timer (a fixed delay on the monotonic clock or a *range* the simulator draws
 //! from — how randomized election timeouts stay deterministic), cancel a timer, persist a durable
 //! update, reply to a client.
@@ -304,6 +306,37 @@ pub struct NodeView {
     pub leader_hint: Option<NodeId>,
 }
 
+/// A change of the cluster's membership that a scenario asks for (`action = "add-server"` or
+/// `"remove-server"`, or the swarm's `membership` kind). The engine hands it to every live node
+/// ([`Protocol::on_membership_change`]), as an operator's request reaching the cluster: the
+/// protocol decides who acts on it (a leader) and when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MembershipChange {
+    /// Add this server to the configuration.
+    Add(NodeId),
+    /// Remove this server from the configuration.
+    Remove(NodeId),
+}
+
+impl MembershipChange {
+    /// The change that undoes this one (a membership fault with `for = …` ends with it).
+    pub fn inverse(self) -> MembershipChange {
+        match self {
+            MembershipChange::Add(node) => MembershipChange::Remove(node),
+            MembershipChange::Remove(node) => MembershipChange::Add(node),
+        }
+    }
+}
+
+impl fmt::Display for MembershipChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MembershipChange::Add(node) => write!(f, "add-server {node}"),
+            MembershipChange::Remove(node) => write!(f, "remove-server {node}"),
+        }
+    }
+}
+
 /// What a node is given when it starts.
 #[derive(Clone, Debug)]
 pub struct NodeConfig<'a, O> {
@@ -353,6 +386,10 @@ pub trait Protocol: Sized + 'static {
     /// The moments the protocol marks with [`Context::moment`], by name: what a scenario's
     /// `[[faults]] on = "…"` may name.
     const MOMENTS: &'static [&'static str] = &[];
+    /// Whether the protocol changes its membership on request ([`Protocol::on_membership_change`]).
+    /// A scenario that asks a protocol without support for a change is an error before anything
+    /// runs. Default: not supported.
+    const MEMBERSHIP_CHANGES: bool = false;
 
     /// Starts a node: at the beginning of the run with `durable = None`, or on restart after a
     /// crash with what was durable on its disk.
@@ -375,6 +412,18 @@ pub trait Protocol: Sized + 'static {
         client: ClientId,
         request: Self::Request,
     );
+
+    /// A membership change was requested (a scenario's `add-server` / `remove-server` fault):
+    /// the engine calls this on every live node. Only protocols that set
+    /// [`Protocol::MEMBERSHIP_CHANGES`] are called; the default says the protocol does not
+    /// support membership changes.
+    fn on_membership_change(&mut self, _context: &mut Context<Self>, change: MembershipChange) {
+        panic!(
+            "{} does not support membership changes ({change} requested; scenario checks \
+             should have refused it)",
+            Self::NAME
+        );
+    }
 
     /// Applies one durable write to the disk image.
     fn apply_update(durable: &mut Self::Durable, update: Self::Update);

@@ -603,7 +603,8 @@ pub use crate::fault::{
 pub struct SwarmSection {
     /// Fault kinds the generator may enable (each seed enables a random non-empty subset):
     /// `partition`, `crash`, `pause`, `clock`, `network` (the default set), and
-    /// `client-pause`, `client-clock` (faults on client processes).
+    /// `client-pause`, `client-clock` (faults on client processes), `membership` (servers
+    /// removed and added, for protocols with membership changes).
     #[serde(default = "default_swarm_kinds")]
     pub kinds: Vec<SwarmKind>,
     /// Shortest gap between faults.
@@ -719,6 +720,11 @@ pub enum SwarmKind {
     ClientPause,
     /// Wall-clock jumps and drift of client processes. Not in the default set.
     ClientClock,
+    /// Membership changes: a server (a third of the time the leader) removed from the
+    /// configuration for a while and added back, or added for a while and removed again. Not in
+    /// the default set (a swarm opts in, so no existing swarm's draws change); only for
+    /// protocols with membership changes.
+    Membership,
 }
 
 /// A duration that may be negative, written `"-40ms"`.

@@ -63,11 +63,16 @@ pub enum Bug {
     /// without its client session table (§8), so a node restored from it executes a retried
     /// request again.
     SnapshotWithoutSessions,
+    /// Dissertation §4.1 ("a leader does not begin a new configuration change until the
+    /// previous one is committed", with membership changes): the leader appends a configuration
+    /// entry while another is uncommitted, so two changes are in flight and majorities of the
+    /// configurations they leave behind need not overlap.
+    TwoChangesAtOnce,
 }
 
 impl Bug {
     /// Every planted bug, in the order of [`Bug::NAMES`].
-    pub const ALL: [Bug; 19] = [
+    pub const ALL: [Bug; 20] = [
         Bug::VoteWithoutLogCheck,
         Bug::CommitPreviousTerm,
         Bug::VoteNotPersisted,
@@ -87,10 +92,11 @@ impl Bug {
         Bug::ReadIndexUnconfirmed,
         Bug::LeaseIgnoresDrift,
         Bug::SnapshotWithoutSessions,
+        Bug::TwoChangesAtOnce,
     ];
 
     /// The names scenarios use, in the order of [`Bug::ALL`].
-    pub const NAMES: [&'static str; 19] = [
+    pub const NAMES: [&'static str; 20] = [
         "vote-without-log-check",
         "commit-previous-term",
         "vote-not-persisted",
@@ -110,6 +116,7 @@ impl Bug {
         "read-index-unconfirmed",
         "lease-ignores-drift",
         "snapshot-without-sessions",
+        "two-changes-at-once",
     ];
 
     /// The bug's name as scenarios write it.

@@ -3,6 +3,7 @@
 //! changed, never the whole log. With log compaction (dissertation ch. 5) the disk also holds
 //! the latest snapshot, and the log only the entries after it.
 
+use super::configuration::Configuration;
 use super::log::{Entry, LogIndex, Term};
 use sim::protocol::NodeId;
 use sim::workload::register;
@@ -22,6 +23,9 @@ pub struct Snapshot {
     pub last_term: Term,
     /// The state machine after applying every entry up to `last_index`.
     pub state: SnapshotState,
+    /// The latest configuration in the entries it covers (dissertation §5.1: a snapshot carries
+    /// the configuration, which its entries no longer hold).
+    pub configuration: Configuration,
 }
 
 /// The state machine in a snapshot, shared (never copied) between a node, its disk and the

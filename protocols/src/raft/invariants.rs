@@ -13,6 +13,10 @@
 //! - **leader-append-only**: for each node while it leads a term, the last entry of its log when
 //!   last examined. A leader never overwrites or deletes entries in its log, it only appends
 //!   (Raft §5.3): that entry must still be there, and the log may not have been truncated since.
+//! - **single-server-change** (dissertation §4.1, membership changes): while a node leads, the
+//!   configuration entries of its term appended since the checker last looked. Each must differ
+//!   from the configuration before it by one server, and no two may be past its commit index
+//!   at once (a change begins only when the previous one committed).
 //! - **leader-completeness**: for each term, the highest index committed in that term. A leader
 //!   of a later term must hold that entry (Raft §5.4); by log matching it then holds all entries
 //!   before it too, so one lookup per leader event suffices.
@@ -36,8 +40,10 @@
 //! is judged against that term: every leader of a later term is checked, and none of an earlier
 //! one.
 
+use super::configuration::Configuration;
 use super::log::{Entry, LogIndex, Term};
 use super::node::Raft;
+use super::state_machine::Command;
 use sim::invariants::{Invariants, Violation};
 use sim::protocol::{NodeId, RequestId};
 use sim::service::StateMachine;
@@ -47,7 +53,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// What the checker remembers about one node between events.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct NodeWatch {
     /// The node's log up to here was checked against `entries`.
     verified_index: LogIndex,
@@ -60,6 +66,21 @@ struct NodeWatch {
     /// While the node leads: the term it leads, and its log when last examined (leader
     /// append-only).
     leading: Option<LeaderWatch>,
+    /// While the node leads: the configuration entries it appended (single-server changes).
+    changes: Option<ChangeWatch>,
+}
+
+/// The configuration entries a leader appended in its term, for the single-server-change
+/// check (dissertation §4.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ChangeWatch {
+    term: Term,
+    /// The leader's log up to here was examined.
+    examined: LogIndex,
+    /// The configuration of the last configuration entry seen (at first, the leader's).
+    configuration: Configuration,
+    /// Configuration entries of its term past its commit index, by index.
+    uncommitted: Vec<LogIndex>,
 }
 
 /// A leader's log when the checker last examined it.
@@ -72,25 +93,41 @@ struct LeaderWatch {
     truncation_count: u64,
 }
 
-/// An entry as the checker remembers it: its term and the request its command carries.
+/// An entry as the checker remembers it: its term and what its command is — the request it
+/// carries, or the configuration it sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct EntryId {
     term: Term,
-    request: RequestId,
+    command: CommandId,
+}
+
+/// A command, by the request id it carries or the configuration it sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CommandId {
+    Request(RequestId),
+    Configuration(Configuration),
 }
 
 impl EntryId {
     fn of<O>(entry: &Entry<O>) -> EntryId {
         EntryId {
             term: entry.term,
-            request: entry.command.id,
+            command: match &entry.command {
+                Command::Client(request) => CommandId::Request(request.id),
+                Command::Configuration(configuration) => CommandId::Configuration(*configuration),
+            },
         }
     }
 }
 
 impl fmt::Display for EntryId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} of {}", self.request, self.term)
+        match self.command {
+            CommandId::Request(request) => write!(f, "{request} of {}", self.term),
+            CommandId::Configuration(configuration) => {
+                write!(f, "configuration {configuration} of {}", self.term)
+            }
+        }
     }
 }
 
@@ -404,6 +441,69 @@ impl RaftInvariants {
         ))
     }
 
+    /// Dissertation §4.1, single-server changes: each configuration entry a leader appends
+    /// differs from the configuration before it by one server, and it appends one only when no
+    /// other configuration entry of its term is uncommitted. Only entries appended since the
+    /// last look are examined.
+    fn check_single_server_change<M: StateMachine>(
+        &mut self,
+        raft: &Raft<M>,
+    ) -> Result<(), Violation> {
+        let watch = &mut self.nodes[raft.id().index()];
+        if !raft.is_leader() {
+            watch.changes = None;
+            return Ok(());
+        }
+        let term = raft.current_term();
+        let log = raft.log();
+        let changes = match &mut watch.changes {
+            Some(changes) if changes.term == term && changes.examined <= log.last_index() => {
+                changes
+            }
+            // Leading anew (or a log that shrank, which leader-append-only judges): from here.
+            changes => changes.insert(ChangeWatch {
+                term,
+                examined: log.last_index(),
+                configuration: raft.configuration(),
+                uncommitted: Vec::new(),
+            }),
+        };
+        let mut index = changes.examined.next().max(log.snapshot_index().next());
+        while let Some(entry) = log.entry(index) {
+            if let (Command::Configuration(next), true) = (&entry.command, entry.term == term) {
+                let before = changes.configuration;
+                if before.distance(*next) > 1 {
+                    return Err(Violation::new(
+                        "single-server-change",
+                        format!(
+                            "{} leads {term} and changed the configuration from {before} to \
+                             {next} at {index}: more than one server at a time",
+                            raft.id()
+                        ),
+                    ));
+                }
+                changes.configuration = *next;
+                changes.uncommitted.push(index);
+            }
+            index = index.next();
+        }
+        changes.examined = log.last_index();
+        let commit_index = raft.commit_index();
+        changes.uncommitted.retain(|index| *index > commit_index);
+        if let [first, second, ..] = changes.uncommitted[..] {
+            return Err(Violation::new(
+                "single-server-change",
+                format!(
+                    "{} leads {term} with configuration entries at {first} and {second} both \
+                     uncommitted (commit index {commit_index}): a change began before the last \
+                     one committed",
+                    raft.id()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn check_leader_completeness<M: StateMachine>(&self, raft: &Raft<M>) -> Result<(), Violation> {
         if !raft.is_leader() {
             return Ok(());
@@ -469,6 +569,7 @@ impl<M: StateMachine> Invariants<Raft<M>> for RaftInvariants {
         self.check_log_matching(raft)?;
         self.record_commit_index(raft);
         self.check_state_machine_safety(raft)?;
+        self.check_single_server_change(raft)?;
         self.check_leader_completeness(raft)
     }
 }

@@ -186,11 +186,11 @@ mod tests {
         assert_eq!(heartbeat, 1 + 4 * 8 + 4);
         let entry = Entry {
             term: Term(3),
-            command: Request {
+            command: super::super::state_machine::Command::Client(Request {
                 id: RequestId(1),
                 client: ClientId(0),
                 operation: register::Operation::Read { key: 0 },
-            },
+            }),
         };
         let full = AppendEntries {
             entries: vec![entry.clone(), entry],

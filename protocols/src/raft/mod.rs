@@ -18,7 +18,9 @@
 //! | [`options`]         | timeouts and limits from the scenario                                |
 //! | `node/reads`        | ReadIndex and lease reads (dissertation §6.4)                        |
 //! | `node/snapshots`    | log compaction: snapshots and `InstallSnapshot` (dissertation ch. 5) |
-//! | [`invariants`]      | Figure 3: election safety, leader append-only, log matching, leader completeness, state-machine safety |
+//! | [`configuration`]   | the set of voting servers and its majorities (dissertation ch. 4)    |
+//! | `node/membership`   | single-server membership changes, catch-up, removing the leader (ch. 4) |
+//! | [`invariants`]      | Figure 3: election safety, leader append-only, log matching, leader completeness, state-machine safety; single-server changes |
 //! | [`bugs`]            | the planted bugs, by name                                            |
 //!
 //! ## The algorithm
@@ -125,9 +127,9 @@
 //! heartbeat interval, and a round sent at local time `t` that a majority acknowledged gives
 //! it a lease until `t + election_timeout_min × (1 − b) / (1 + b)` on its clock, `b` being
 //! `clock_drift_bound_ppm`; within the lease it answers reads without a round. It is safe
-//! because, with leases, a server that heard from a leader within the minimum election timeout
-//! ignores `RequestVote` (§4.2.3: it neither adopts the term nor votes), and a restarted server
-//! waits that long before voting, so no other leader can be elected before the lease ends — if
+//! because a server that heard from a leader within the minimum election timeout ignores
+//! `RequestVote` (§4.2.3, under check-quorum: it neither adopts the term nor votes), and with
+//! leases a restarted server waits that long before voting, so no other leader can be elected before the lease ends — if
 //! no clock runs faster or slower than the bound. Leases trust clocks, so they need
 //! check-quorum: the options check rejects `reads = "lease"` with `check_quorum = false`.
 //! `node/reads.rs` holds the rules; `scenarios/raft/read-index*.toml` and `lease-reads*.toml`
@@ -151,6 +153,44 @@
 //! so they match). `node/snapshots.rs` holds the rules; `scenarios/raft/snapshot-swarm.toml`,
 //! `snapshot-counter-swarm.toml` and `steady-state-snapshots.toml` run them.
 //!
+//! ## Membership changes (dissertation ch. 4)
+//!
+//! The servers that vote form the *configuration*. Nodes `0..initial_members` form the first one
+//! (the option; every node by default); the others are spare servers that start with empty logs
+//! and never campaign. A scenario asks for changes with `action = "add-server"` and
+//! `"remove-server"` faults (or the swarm's `membership` kind): the engine hands each request to
+//! every live server, which remembers the configuration it was asked to reach, and whoever leads
+//! moves the cluster there, one server at a time (`node/membership.rs`):
+//!
+//! - **§4.1.** A configuration is a log entry, and a server uses the latest configuration in its
+//!   log whether or not it is committed: it takes effect when appended, and a truncated
+//!   configuration entry reverts the server to the one before. Elections, the commit rule,
+//!   check-quorum and ReadIndex confirmation count majorities of the configuration in force.
+//!   Configurations one server apart have overlapping majorities, so a leader begins a change
+//!   only once the previous one is committed — and, by the correction Ongaro published on the
+//!   raft-dev list in 2015, only once it has committed an entry of its own term: without it, a
+//!   new leader could append a change while an uncommitted change of an earlier leader sits in
+//!   other logs, and two leaders could be elected by disjoint majorities of the two changed
+//!   configurations. A snapshot carries the latest configuration of the entries it covers.
+//! - **§4.2.1.** A new server is caught up as a non-voting learner before it counts: the leader
+//!   replicates to it in rounds (each round ends when it holds what the leader's log held when
+//!   the round began) and appends the configuration entry adding it once a round takes less
+//!   than the minimum election timeout; after ten rounds, or a round lasting four maximum
+//!   election timeouts, it gives up and does waiting removals first.
+//! - **§4.2.2.** A leader that removes itself keeps leading, without counting its own log or
+//!   vote, until the new configuration commits, then steps down. A server outside a
+//!   configuration it knows committed never campaigns; one whose exclusion is not yet committed
+//!   still may — its log may be the only one that can win.
+//! - **§4.2.3.** A removed server stops hearing the leader and campaigns; with check-quorum the
+//!   others, having heard from the leader within the minimum election timeout, ignore it (see
+//!   check-quorum below).
+//!
+//! One limit is this testbed's, not the dissertation's: a removal never leaves fewer than two
+//! voters. A lone voter that leads commits an entry by counting its own log, and the protocol
+//! contract tells a node nothing about when its write became durable (see *Persistence and
+//! crashes*): a crash that loses unsynced writes then erases a committed entry. The membership
+//! swarm found exactly that, eight times in 1,000 seeds, before the rule.
+//!
 //! ## Check-quorum
 //!
 //! With `check_quorum` (on by default; Ongaro's dissertation §6.2) a leader steps down when it
@@ -158,6 +198,13 @@
 //! partition believes it leads until the partition heals, and every client that reaches it
 //! waits for a commit that cannot come until its timeout; with it, the isolated leader returns
 //! to follower and redirects. It does not change safety, which never depends on timing.
+//!
+//! Check-quorum also turns on the rule of dissertation §4.2.3 against disruptive servers: a
+//! server that heard from a current leader within the minimum election timeout (or leads)
+//! ignores `RequestVote` — it neither adopts the candidate's term nor votes. A server that can
+//! no longer hear the leader (removed from the configuration, or behind a one-way partition)
+//! then cannot depose it by campaigning in ever higher terms; and because a leader that lost its
+//! majority steps down, no follower waits on a leader that cannot lead.
 //!
 //! ## Pre-vote
 //!
@@ -181,7 +228,10 @@
 //! [`RaftInvariants`] checks, after every event of a run, the five properties of Figure 3 and
 //! names the broken one in the verdict: `election-safety`, `leader-append-only` (a leader never
 //! overwrites or deletes an entry of its log while it leads, §5.3), `log-matching`,
-//! `leader-completeness`, `state-machine-safety`. Leader completeness is judged with the term in
+//! `leader-completeness`, `state-machine-safety` — and, for membership changes,
+//! `single-server-change` (dissertation §4.1: each configuration a leader appends differs from
+//! the one before by one server, and is appended only when no other configuration entry of its
+//! term is uncommitted). Leader completeness is judged with the term in
 //! which each entry was committed — the term of the first node whose commit index covered it,
 //! the leader that counted a majority — so every leader of a later term must hold it (§5.4.3).
 //! Each check looks only at what the event could have changed (see [`invariants`]). After the
@@ -195,7 +245,9 @@
 //! `leader-crash-restart`, `clock-drift-and-jumps`, `duplication-and-reordering` and `swarm`
 //! (and `swarm-pre-vote`) pass, as do `read-index`, `read-index-swarm`, `lease-reads` and
 //! `lease-reads-swarm` (reads without the log, clocks within the drift bound),
-//! `snapshot-swarm`, `snapshot-counter-swarm` and `steady-state-snapshots` (log compaction);
+//! `snapshot-swarm`, `snapshot-counter-swarm` and `steady-state-snapshots` (log compaction),
+//! `membership` and `membership-swarm` (membership changes, the swarm with snapshots and
+//! ReadIndex);
 //! `lease-reads-beyond-bound` (clocks drifting beyond it) ends in a linearizability violation;
 //! each `bug-<bug>` is its swarm (or, for the read bugs, its read scenario) with the bug, at the
 //! first seed that catches it, and ends in a safety violation.
@@ -308,8 +360,19 @@
 //!   session table (§5.1 with §8). A node that installs it, or restarts from it, executes again
 //!   a request whose duplicate the table would have recognised — a second copy of a retried
 //!   write in the log, or a client's retry to the new leader: **linearizability**.
+//!
+//! One bug lives in membership changes and acts only in scenarios that set `initial_members`
+//! (how a scenario with spare servers says it changes membership; `detsim bugs
+//! scenarios/raft/membership-swarm.toml` measures it):
+//!
+//! - `two-changes-at-once` — the leader appends a configuration entry while another is still
+//!   uncommitted (dissertation §4.1: one change at a time). Two changes in flight leave
+//!   configurations two servers apart, whose majorities need not overlap: **single-server-change**
+//!   catches it as the second entry is appended, and when that invariant is not looking, the
+//!   split majorities elect leaders that miss committed entries (**leader-completeness**).
 
 pub mod bugs;
+pub mod configuration;
 pub mod durable;
 pub mod invariants;
 pub mod log;
@@ -319,6 +382,7 @@ pub mod options;
 pub mod state_machine;
 
 pub use bugs::Bug;
+pub use configuration::Configuration;
 pub use durable::{Durable, Snapshot, SnapshotState, Update};
 pub use invariants::RaftInvariants;
 pub use log::{Entry, Log, LogIndex, Term};

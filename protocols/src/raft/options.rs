@@ -62,6 +62,12 @@ pub struct Options {
     /// discards the log entries it covers, once this many applied entries are in its log. 0
     /// (the default): never.
     pub snapshot_entries_max: usize,
+    /// Membership (dissertation ch. 4): nodes `0..initial_members` form the first
+    /// configuration; the others are spare servers that start with an empty log and vote only
+    /// once a scenario adds them (`action = "add-server"`). Unset (the default): every node.
+    /// More than the cluster's size counts as every node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_members: Option<u32>,
 }
 
 impl Default for Options {
@@ -78,6 +84,7 @@ impl Default for Options {
             reads: Reads::Log,
             clock_drift_bound_ppm: 100_000,
             snapshot_entries_max: 0,
+            initial_members: None,
         }
     }
 }
@@ -124,6 +131,12 @@ impl Options {
             return Err(
                 "check_quorum = false with reads = \"lease\": lease reads are unsafe without \
                  check-quorum (dissertation §6.4.1)"
+                    .to_string(),
+            );
+        }
+        if self.initial_members == Some(0) {
+            return Err(
+                "initial_members: 0 leaves no server to vote (at least 1, at most the cluster)"
                     .to_string(),
             );
         }

@@ -12,11 +12,19 @@
 //! being executed twice: that is [`Sessions`], shared with every other protocol that replicates
 //! commands, so Raft carries no copy of any workload's semantics.
 
+use super::configuration::Configuration;
 use sim::service::Request;
 use sim::workload::register;
 
 pub use sim::service::{Sessions, StateMachine};
 
-/// What a log entry asks the state machine to do: a client's request, carried whole (its id
-/// makes duplicates recognisable).
-pub type Command<O = register::Operation> = Request<O>;
+/// What a log entry holds: a client's request for the state machine, carried whole (its id
+/// makes duplicates recognisable), or a new configuration (dissertation §4.1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Command<O = register::Operation> {
+    /// A client's request, applied to the state machine.
+    Client(Request<O>),
+    /// A configuration entry: the servers that vote from this entry on (dissertation §4.1). It
+    /// takes effect on a server as soon as it is in its log; applying it changes no state.
+    Configuration(Configuration),
+}

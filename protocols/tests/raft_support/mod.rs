@@ -9,7 +9,9 @@
 
 use protocols::raft::{Durable, LogIndex, Message, Options, Raft, RaftInvariants, Term, Timer};
 use sim::invariants::{Invariants, Violation};
-use sim::protocol::{ClientId, Context, Effect, NodeConfig, NodeId, Protocol, RequestId, Role};
+use sim::protocol::{
+    ClientId, Context, Effect, MembershipChange, NodeConfig, NodeId, Protocol, RequestId, Role,
+};
 use sim::service::{Answer, Request};
 use sim::time::SimTime;
 use sim::workload::register::Operation;
@@ -52,6 +54,10 @@ pub struct Cluster {
     pub invariants: RaftInvariants,
     pub violation: Option<Violation>,
     pub next_request: u64,
+    /// The cluster's clock (every node's clocks read it): it stands still except when an
+    /// election timer fires, so a server that heard from its leader ignores
+    /// `RequestVote` until then (dissertation §4.2.3).
+    pub now: SimTime,
 }
 
 impl Cluster {
@@ -80,6 +86,7 @@ impl Cluster {
             invariants: RaftInvariants::new(),
             violation: None,
             next_request: 1,
+            now: SimTime::ZERO,
         };
         for id in 0..node_count {
             cluster.start(NodeId(id), false);
@@ -104,7 +111,7 @@ impl Cluster {
             options: &options,
             bug: self.bug,
         };
-        let mut context = Context::new(id, self.node_count(), SimTime::ZERO);
+        let mut context = Context::new(id, self.node_count(), self.now);
         let durable = from_disk.then(|| self.disks[id.index()].clone());
         let raft = <Raft>::start(&config, durable.as_ref(), &mut context);
         self.nodes[id.index()] = Some(raft);
@@ -114,7 +121,7 @@ impl Cluster {
     /// Runs one handler on node `id` and applies what it pushed.
     pub fn step(&mut self, id: u32, handler: impl FnOnce(&mut Raft, &mut Context<Raft>)) {
         let node = NodeId(id);
-        let mut context = Context::new(node, self.node_count(), SimTime::ZERO);
+        let mut context = Context::new(node, self.node_count(), self.now);
         let Some(raft) = self.nodes[node.index()].as_mut() else {
             return;
         };
@@ -157,16 +164,26 @@ impl Cluster {
         if self.violation.is_some() {
             return;
         }
-        if let Err(violation) = self
-            .invariants
-            .after_event(SimTime::ZERO, touched, &self.nodes)
-        {
+        if let Err(violation) = self.invariants.after_event(self.now, touched, &self.nodes) {
             self.violation = Some(violation);
         }
     }
 
-    /// Fires `timer` on node `id` (whether or not it is armed, as a late timer would).
+    /// Hands a membership change to every running node, as the engine does.
+    pub fn change_membership(&mut self, change: MembershipChange) {
+        for id in 0..self.node_count() {
+            self.step(id, |raft, context| {
+                raft.on_membership_change(context, change)
+            });
+        }
+    }
+
+    /// Fires `timer` on node `id` (whether or not it is armed, as a late timer would). An
+    /// election timeout that elapses moves the cluster's clock on by the longest timeout.
     pub fn fire(&mut self, id: u32, timer: Timer) {
+        if timer == Timer::Election {
+            self.now += self.options.election_timeout_max;
+        }
         self.timers[id as usize].retain(|t| *t != timer);
         self.step(id, |raft, context| raft.on_timer(context, timer));
     }

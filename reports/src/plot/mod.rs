@@ -352,6 +352,7 @@ impl Frame {
             FaultKind::Pause,
             FaultKind::Clock,
             FaultKind::Network,
+            FaultKind::Membership,
         ] {
             let windows: Vec<&FaultWindow> = self
                 .faults

@@ -9,7 +9,7 @@ use super::{Applied, Event, World};
 use crate::invariants::Invariants;
 use crate::network::{shapes, FaultRates};
 use crate::outcome::{FaultKind, FaultWindow};
-use crate::protocol::{NodeId, Protocol, Role};
+use crate::protocol::{MembershipChange, NodeId, Protocol, Role};
 use crate::rng::{Purpose, SimRng};
 use crate::scenario::{Fault, NodeRef, Partition, Target};
 use crate::time::SimTime;
@@ -266,6 +266,20 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 let affected = nodes.clone();
                 Some(self.open_window(FaultKind::Clock, label, affected))
             }
+            Fault::AddServer(node) | Fault::RemoveServer(node) => {
+                let node = self.resolve(*node);
+                nodes.push(node);
+                let change = match spec.fault {
+                    Fault::AddServer(_) => MembershipChange::Add(node),
+                    _ => MembershipChange::Remove(node),
+                };
+                self.request_membership_change(change);
+                let window = self.open_window(FaultKind::Membership, change.to_string(), vec![]);
+                if spec.duration.is_none() {
+                    self.close_window(window);
+                }
+                Some(window)
+            }
             Fault::Network {
                 loss,
                 duplicate,
@@ -424,6 +438,14 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 self.network.set_rates(FaultRates::default());
                 self.trace_line(format_args!("nemesis network rates back to normal"));
             }
+            Fault::AddServer(_) | Fault::RemoveServer(_) => {
+                let change = match spec.fault {
+                    Fault::AddServer(_) => MembershipChange::Add(nodes[0]),
+                    _ => MembershipChange::Remove(nodes[0]),
+                };
+                self.trace_line(format_args!("nemesis {}", change.inverse()));
+                self.request_membership_change(change.inverse());
+            }
             Fault::Heal | Fault::Restart(_) | Fault::Resume(_) => {
                 unreachable!("instant faults have no end")
             }
@@ -456,6 +478,59 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         }
         self.fault_state.heal_time = Some(self.now);
         Applied::Other
+    }
+}
+
+impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
+    /// Hands `change` to every live node, each in an event of its own at this instant, after
+    /// the events already due now (a node down now never hears of it; a paused one when it
+    /// resumes).
+    fn request_membership_change(&mut self, change: MembershipChange) {
+        assert!(
+            P::MEMBERSHIP_CHANGES,
+            "detsim bug: {change} reached {}, which has no membership changes",
+            P::NAME
+        );
+        for node in (0..self.node_count).map(NodeId) {
+            if self.is_up(node) {
+                let incarnation = self.runtime[node.index()].incarnation;
+                self.push(
+                    self.now,
+                    Event::Membership {
+                        node,
+                        incarnation,
+                        change,
+                    },
+                );
+            }
+        }
+    }
+
+    /// A membership change reaches `node`: its handler runs (or waits while it is paused).
+    pub(super) fn apply_membership(
+        &mut self,
+        node: NodeId,
+        incarnation: u32,
+        change: MembershipChange,
+    ) -> Applied {
+        if self.runtime[node.index()].incarnation != incarnation || !self.is_up(node) {
+            return Applied::Skipped;
+        }
+        let runtime = &mut self.runtime[node.index()];
+        if runtime.paused {
+            runtime.inbox.push(Event::Membership {
+                node,
+                incarnation,
+                change,
+            });
+            return Applied::Skipped;
+        }
+        self.fold((self.now.0, 13u8, node.0, &change));
+        self.trace_line(format_args!("membership {node} {change}"));
+        self.call(node, |state, context| {
+            state.on_membership_change(context, change)
+        });
+        Applied::Node(node)
     }
 }
 

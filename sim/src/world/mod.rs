@@ -84,6 +84,19 @@ pub enum RunError {
         /// The moments it marks.
         known: String,
     },
+    /// A fault (or the swarm) asks for membership changes from a protocol without them.
+    #[error(
+        "{field}: {protocol} does not support membership changes (add-server, remove-server, the \
+         swarm's membership kind)"
+    )]
+    MembershipUnsupported {
+        /// Which `[[faults]]` entry (from 0), or `None` for the swarm's `kinds`.
+        index: Option<usize>,
+        /// `faults.action` or `swarm.kinds`.
+        field: &'static str,
+        /// The protocol.
+        protocol: &'static str,
+    },
     /// Writing the trace failed.
     #[error("writing the trace: {0}")]
     Trace(#[from] std::io::Error),
@@ -232,6 +245,40 @@ pub fn check_moments<P: Protocol>(faults: &[FaultSpec]) -> Result<(), RunError> 
     Ok(())
 }
 
+/// Checks that a scenario asks for membership changes (`add-server`, `remove-server`, the
+/// swarm's `membership` kind) only from a protocol that supports them.
+pub fn check_membership<P: Protocol>(scenario: &Scenario) -> Result<(), RunError> {
+    if P::MEMBERSHIP_CHANGES {
+        return Ok(());
+    }
+    let asks = |fault: &FaultSpec| {
+        matches!(
+            fault.fault,
+            crate::fault::Fault::AddServer(_) | crate::fault::Fault::RemoveServer(_)
+        )
+    };
+    if let Some(index) = scenario.faults.iter().position(asks) {
+        return Err(RunError::MembershipUnsupported {
+            index: Some(index),
+            field: "faults.action",
+            protocol: P::NAME,
+        });
+    }
+    let swarm_asks = scenario.swarm.as_ref().is_some_and(|swarm| {
+        swarm
+            .kinds
+            .contains(&crate::scenario::SwarmKind::Membership)
+    });
+    if swarm_asks {
+        return Err(RunError::MembershipUnsupported {
+            index: None,
+            field: "swarm.kinds",
+            protocol: P::NAME,
+        });
+    }
+    Ok(())
+}
+
 /// The workload's own options from a scenario's `[workload]` section, checked.
 pub fn workload_options<W: Workload>(
     section: &WorkloadSection,
@@ -350,6 +397,13 @@ enum Event<P: Protocol> {
         index: usize,
         nodes: Vec<NodeId>,
         window: usize,
+    },
+    /// A membership change a fault asked for, handed to one node (each live node gets its own
+    /// event, so the invariants look at each after its handler ran).
+    Membership {
+        node: NodeId,
+        incarnation: u32,
+        change: crate::protocol::MembershipChange,
     },
     /// An event that waited in a paused node's inbox, applied after the node resumed.
     FromInbox {
@@ -656,6 +710,11 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 self.apply_client_timer(client, generation)
             }
             Event::Fault { index } => self.apply_fault(index),
+            Event::Membership {
+                node,
+                incarnation,
+                change,
+            } => self.apply_membership(node, incarnation, change),
             Event::FaultEnd {
                 index,
                 nodes,

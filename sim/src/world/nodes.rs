@@ -137,7 +137,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
     }
 
     /// Calls one handler of a live, running node and applies its effects.
-    fn call(&mut self, node: NodeId, handler: impl FnOnce(&mut P, &mut Context<P>)) {
+    pub(super) fn call(&mut self, node: NodeId, handler: impl FnOnce(&mut P, &mut Context<P>)) {
         assert!(
             !self.runtime[node.index()].paused,
             "detsim bug: a handler of paused {node} was called"

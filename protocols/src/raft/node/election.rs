@@ -98,6 +98,7 @@ impl<M: StateMachine> Raft<M> {
         if message.term < self.current_term && self.bug != Some(Bug::CountStaleVotes) {
             return;
         }
+        let configuration = self.configuration;
         let RoleState::Candidate(candidate) = &mut self.role else {
             return;
         };
@@ -106,15 +107,34 @@ impl<M: StateMachine> Raft<M> {
             candidate.votes[source.index()] = true;
             candidate.grants += 1;
         }
-        // Raft §5.2: a majority of servers. The bug counts replies, so a duplicated reply (or
-        // the answer to a retried request) counts its voter twice.
-        let vote_count = if self.bug == Some(Bug::CountDuplicateVotes) {
-            candidate.grants
+        // Raft §5.2: a majority of servers — of the configuration in force (dissertation
+        // §4.1). The bug counts replies, so a duplicated reply (or the answer to a retried
+        // request) counts its voter twice.
+        let won = if self.bug == Some(Bug::CountDuplicateVotes) {
+            candidate.grants >= configuration.quorum()
         } else {
-            candidate.votes.iter().filter(|vote| **vote).count()
+            let votes = &candidate.votes;
+            configuration.has_majority(|voter| votes[voter.index()])
         };
-        if vote_count >= self.quorum() {
+        if won {
             self.become_leader(context);
         }
+    }
+
+    /// Dissertation §4.2.3 (disruptive servers): with check-quorum (and so with leases, which
+    /// need it, §6.4.1), a server that heard from a current leader within the minimum election
+    /// timeout — or leads, or, with leases, restarted that recently — ignores `RequestVote`: it
+    /// neither adopts the term nor votes. A server removed from the configuration, which no
+    /// longer hears the leader and times out, cannot depose it; nor can one cut off by a
+    /// one-way partition. Check-quorum makes the rule safe for liveness: a leader that lost its
+    /// majority steps down, so followers never wait on a leader that cannot lead.
+    pub(super) fn ignores_request_vote(&self, context: &Context<Self>) -> bool {
+        if !self.options.check_quorum {
+            return false;
+        }
+        let heard_recently = self.leader_contact_at.is_some_and(|at| {
+            context.now().saturating_since(at) < self.options.election_timeout_min
+        });
+        self.is_leader() || heard_recently
     }
 }

@@ -10,11 +10,14 @@
 //! pushed before it is durable.
 
 use super::bugs::Bug;
+use super::configuration::Configuration;
 use super::durable::{Durable, Snapshot, Update};
 use super::log::{Log, LogIndex, Term};
 use super::messages::Message;
 use super::options::{Options, Reads};
-use sim::protocol::{ClientId, Context, NodeConfig, NodeId, NodeView, Protocol, RequestId, Role};
+use sim::protocol::{
+    ClientId, Context, MembershipChange, NodeConfig, NodeId, NodeView, Protocol, RequestId, Role,
+};
 use sim::service::{
     Answer, FollowLeader, MachineOperation, MachineOutput, Request, Response, Sessions,
     StateMachine,
@@ -24,6 +27,7 @@ use sim::workload::register::Registers;
 use std::collections::BTreeMap;
 
 mod election;
+mod membership;
 mod pre_vote;
 mod reads;
 mod replication;
@@ -71,6 +75,10 @@ struct LeaderState<O> {
     pending: BTreeMap<LogIndex, PendingRequest>,
     /// Reads served without the log (dissertation §6.4), when the options ask for it.
     reads: reads::ReadState<O>,
+    /// A server being caught up before it is added (dissertation §4.2.1).
+    catch_up: Option<Box<membership::CatchUp>>,
+    /// Whether the last catch-up was abandoned: removals waiting go first.
+    addition_abandoned: bool,
 }
 
 /// Volatile state of a candidate.
@@ -117,6 +125,18 @@ pub struct Raft<M: StateMachine = Registers> {
     leader_contact_at: Option<SimTime>,
     /// The latest snapshot this node took or installed (log compaction, dissertation ch. 5).
     snapshot: Option<Snapshot>,
+    /// The latest configuration in this server's log, committed or not (dissertation §4.1):
+    /// the servers whose majorities count.
+    configuration: Configuration,
+    /// The index of the entry holding `configuration` (at or below the snapshot's last index
+    /// when the snapshot, or the initial configuration, stands for it).
+    configuration_index: LogIndex,
+    /// The configuration every server starts with (`initial_members`).
+    initial_configuration: Configuration,
+    /// The configuration this server was asked to reach by membership changes; a leader moves
+    /// the cluster towards it one server at a time (volatile: a restarted server aims at the
+    /// configuration in its log).
+    wanted: Configuration,
 }
 
 /// The election timeout, restarted lazily. Followers restart it on every `AppendEntries`; setting
@@ -147,6 +167,7 @@ impl<M: StateMachine> Protocol for Raft<M> {
 
     const NAME: &'static str = "raft";
     const BUGS: &'static [&'static str] = &Bug::NAMES;
+    const MEMBERSHIP_CHANGES: bool = true;
 
     fn start(
         config: &NodeConfig<'_, Options>,
@@ -179,6 +200,11 @@ impl<M: StateMachine> Protocol for Raft<M> {
                 LogIndex::ZERO,
             ),
         };
+        let members = config
+            .options
+            .initial_members
+            .map_or(config.node_count, |members| members.min(config.node_count));
+        let initial_configuration = Configuration::first(members);
         let mut raft = Raft {
             id: config.id,
             node_count: config.node_count,
@@ -195,7 +221,14 @@ impl<M: StateMachine> Protocol for Raft<M> {
             election_timer: ElectionTimer::default(),
             leader_contact_at: None,
             snapshot: durable.snapshot,
+            configuration: initial_configuration,
+            configuration_index: LogIndex::ZERO,
+            initial_configuration,
+            wanted: initial_configuration,
         };
+        // Dissertation §4.1: the latest configuration in the log (or the snapshot's) is in force.
+        raft.refresh_configuration();
+        raft.wanted = raft.configuration;
         // Raft §5.2: servers start as followers and wait one election timeout for a leader.
         raft.reset_election_timer(context);
         if raft.options.reads == Reads::Lease {
@@ -212,8 +245,8 @@ impl<M: StateMachine> Protocol for Raft<M> {
             "message from {source}"
         );
         self.maybe_snapshot(context);
-        // Dissertation §4.2.3 and §6.4.1: with leases, a server that heard from a leader within
-        // the minimum election timeout neither adopts a candidate's term nor votes.
+        // Dissertation §4.2.3 (and §6.4.1): with check-quorum, a server that heard from a leader
+        // within the minimum election timeout neither adopts a candidate's term nor votes.
         if matches!(message, Message::RequestVote(_)) && self.ignores_request_vote(context) {
             return;
         }
@@ -252,6 +285,8 @@ impl<M: StateMachine> Protocol for Raft<M> {
                 self.election_timer.armed = false;
                 if self.election_timer.restarted {
                     self.rearm_election_timer(context);
+                } else if !self.may_campaign() {
+                    self.reset_election_timer(context);
                 } else if self.options.pre_vote && self.quorum() > 1 {
                     self.become_pre_candidate(context);
                 } else {
@@ -261,6 +296,8 @@ impl<M: StateMachine> Protocol for Raft<M> {
             (Timer::Heartbeat, RoleState::Leader(_)) => {
                 self.broadcast_heartbeat(context);
                 self.heartbeat_reads(context);
+                self.advance_catch_up(context);
+                self.maybe_change_configuration(context);
                 context.set_timer(Timer::Heartbeat, self.options.heartbeat_interval);
             }
             (Timer::Heartbeat, RoleState::Candidate(_) | RoleState::PreCandidate(_)) => {
@@ -310,6 +347,21 @@ impl<M: StateMachine> Protocol for Raft<M> {
         }
     }
 
+    /// Dissertation ch. 4: every server remembers the configuration it was asked to reach; a
+    /// leader moves the cluster there, one server at a time.
+    fn on_membership_change(&mut self, context: &mut Context<Self>, change: MembershipChange) {
+        self.maybe_snapshot(context);
+        let wanted = match change {
+            MembershipChange::Add(node) => self.wanted.with(node),
+            MembershipChange::Remove(node) => self.wanted.without(node),
+        };
+        // A configuration of nobody cannot elect anyone: the last server stays.
+        if !wanted.is_empty() {
+            self.wanted = wanted;
+        }
+        self.maybe_change_configuration(context);
+    }
+
     fn apply_update(durable: &mut Self::Durable, update: Self::Update) {
         durable.apply(update);
     }
@@ -333,6 +385,9 @@ impl<M: StateMachine> Protocol for Raft<M> {
             Some(Bug::ReadIndexUnconfirmed) => options.reads == Reads::ReadIndex,
             Some(Bug::LeaseIgnoresDrift) => options.reads == Reads::Lease,
             Some(Bug::SnapshotWithoutSessions) => options.snapshot_entries_max > 0,
+            // Membership bugs act only when servers are added or removed; which scenarios ask
+            // for that, the options cannot tell: they may act wherever spare servers exist.
+            Some(Bug::TwoChangesAtOnce) => options.initial_members.is_some(),
             _ => true,
         }
     }
@@ -424,17 +479,44 @@ impl<M: StateMachine> Raft<M> {
         }
     }
 
-    /// The other servers, in id order (without borrowing `self`, so handlers can send while
-    /// iterating).
-    fn peers(&self) -> impl Iterator<Item = NodeId> {
-        let id = self.id;
-        (0..self.node_count)
-            .map(NodeId)
-            .filter(move |peer| *peer != id)
+    /// The configuration in force: the latest in this server's log (dissertation §4.1).
+    pub fn configuration(&self) -> Configuration {
+        self.configuration
+    }
+    /// The index of the entry holding the configuration in force (at or below the snapshot's
+    /// last index when the snapshot or the initial configuration stands for it).
+    pub fn configuration_index(&self) -> LogIndex {
+        self.configuration_index
+    }
+    /// The configuration this server was asked to reach.
+    pub fn wanted_configuration(&self) -> Configuration {
+        self.wanted
     }
 
+    /// A server outside its configuration (a spare, or removed) does not campaign once it
+    /// knows that configuration committed: nobody would count its vote (dissertation §4.2.2).
+    /// While the configuration that leaves it out is uncommitted it still may: its log may be
+    /// the only one that can win (it was the leader that appended the change and lost touch),
+    /// and as leader it commits the change without counting itself, then steps down.
+    fn may_campaign(&self) -> bool {
+        self.configuration.contains(self.id) || self.configuration_index > self.commit_index
+    }
+
+    /// The other voting servers of this server's configuration, in id order (without borrowing
+    /// `self`, so handlers can send while iterating).
+    fn peers(&self) -> impl Iterator<Item = NodeId> {
+        self.configuration.without(self.id).members()
+    }
+
+    /// A majority of the configuration in force (dissertation §4.1).
     fn quorum(&self) -> usize {
-        self.node_count as usize / 2 + 1
+        self.configuration.quorum()
+    }
+
+    /// Whether the voters of the configuration in force for which `counted` holds are a
+    /// majority of it (this server counts only if it is one of them, §4.2.2).
+    fn is_majority(&self, counted: impl Fn(NodeId) -> bool) -> bool {
+        self.configuration.has_majority(counted)
     }
 }
 
@@ -523,11 +605,15 @@ impl<M: StateMachine> Raft<M> {
         });
         // Raft §5.2: a split vote ends when the (randomized) timeout elapses again.
         self.reset_election_timer(context);
-        if self.quorum() == 1 {
+        let id = self.id;
+        if self.is_majority(|voter| voter == id) {
             self.become_leader(context);
             return;
         }
-        context.broadcast(self.request_vote());
+        let message = self.request_vote();
+        for peer in self.peers() {
+            context.send(peer, message.clone());
+        }
         context.set_timer(Timer::Heartbeat, self.options.heartbeat_interval);
     }
 
@@ -547,6 +633,8 @@ impl<M: StateMachine> Raft<M> {
             heard_from: vec![false; node_count],
             pending: BTreeMap::new(),
             reads: reads::ReadState::new(node_count),
+            catch_up: None,
+            addition_abandoned: false,
         });
         self.leader_hint = Some(self.id);
         context.cancel_timer(Timer::Election);

@@ -29,7 +29,10 @@ impl<M: StateMachine> Raft<M> {
         });
         self.leader_hint = None;
         self.reset_election_timer(context);
-        context.broadcast(self.pre_vote());
+        let message = self.pre_vote();
+        for peer in self.peers() {
+            context.send(peer, message.clone());
+        }
         context.set_timer(Timer::Heartbeat, self.options.heartbeat_interval);
     }
 
@@ -83,6 +86,7 @@ impl<M: StateMachine> Raft<M> {
     ) {
         // Guards: only a pre-candidate counts pre-votes, and only for the term it asked about.
         let asked_term = self.current_term.next();
+        let configuration = self.configuration;
         let RoleState::PreCandidate(candidate) = &mut self.role else {
             return;
         };
@@ -91,8 +95,8 @@ impl<M: StateMachine> Raft<M> {
             return;
         }
         candidate.votes[source.index()] = true;
-        let vote_count = candidate.votes.iter().filter(|vote| **vote).count();
-        if vote_count >= self.quorum() {
+        let votes = &candidate.votes;
+        if configuration.has_majority(|voter| votes[voter.index()]) {
             self.become_candidate(context);
         }
     }

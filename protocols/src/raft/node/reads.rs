@@ -172,7 +172,7 @@ impl<M: StateMachine> Raft<M> {
     pub(super) fn send_heartbeat_round(&mut self, context: &mut Context<Self>) {
         let term = self.current_term;
         let now = context.now();
-        let quorum = self.quorum();
+        let alone = self.peers().next().is_none();
         let RoleState::Leader(leader) = &mut self.role else {
             unreachable!("only leaders send heartbeat rounds");
         };
@@ -187,12 +187,14 @@ impl<M: StateMachine> Raft<M> {
             term,
             round: reads.round,
         });
-        if quorum == 1 {
+        if alone {
             // A cluster of one confirms at once.
             self.advance_reads(context);
             return;
         }
-        context.broadcast(message);
+        for peer in self.peers() {
+            context.send(peer, message.clone());
+        }
     }
 
     /// The heartbeat timer of a leader that serves reads without the log: with leases, a round
@@ -247,13 +249,23 @@ impl<M: StateMachine> Raft<M> {
         self.advance_reads(context);
     }
 
-    /// The highest round a majority acknowledged (the leader counts as acknowledging its own).
+    /// The highest round a majority of the configuration in force acknowledged (dissertation
+    /// §4.1; the leader counts as acknowledging its own, if it is one of the voters, §4.2.2).
     fn confirmed_round(&self) -> u64 {
         let RoleState::Leader(leader) = &self.role else {
             return 0;
         };
-        let mut acked = leader.reads.acked.clone();
-        acked[self.id.index()] = leader.reads.round;
+        let mut acked = [0u64; super::NODE_COUNT_MAX];
+        let mut voter_count = 0;
+        for voter in self.configuration.members() {
+            acked[voter_count] = if voter == self.id {
+                leader.reads.round
+            } else {
+                leader.reads.acked[voter.index()]
+            };
+            voter_count += 1;
+        }
+        let acked = &mut acked[..voter_count];
         acked.sort_unstable_by(|a, b| b.cmp(a));
         acked[self.quorum() - 1]
     }
@@ -326,18 +338,5 @@ impl<M: StateMachine> Raft<M> {
             };
             context.reply(read.client, response);
         }
-    }
-
-    /// §4.2.3 (and §6.4.1, which relies on it): with leases, a server that heard from a leader
-    /// within the minimum election timeout — or leads, or restarted that recently — ignores
-    /// `RequestVote`: it neither adopts the term nor votes.
-    pub(super) fn ignores_request_vote(&self, context: &Context<Self>) -> bool {
-        if self.options.reads != Reads::Lease {
-            return false;
-        }
-        let heard_recently = self.leader_contact_at.is_some_and(|at| {
-            context.now().saturating_since(at) < self.options.election_timeout_min
-        });
-        self.is_leader() || heard_recently
     }
 }

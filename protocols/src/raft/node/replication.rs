@@ -6,6 +6,7 @@ use crate::raft::bugs::Bug;
 use crate::raft::durable::Update;
 use crate::raft::log::{Entry, LogIndex};
 use crate::raft::messages::{AppendEntries, AppendEntriesReply, Message};
+use crate::raft::state_machine::Command;
 use sim::protocol::{Context, NodeId};
 use sim::service::{Answer, MachineOperation, Request, Response, StateMachine};
 
@@ -16,7 +17,7 @@ impl<M: StateMachine> Raft<M> {
     /// goes out whatever the pipelining window says, and opens the window again: whatever was
     /// in flight before it has been answered or lost.
     pub(super) fn broadcast_heartbeat(&mut self, context: &mut Context<Self>) {
-        for peer in self.peers() {
+        for peer in self.replication_targets() {
             if let RoleState::Leader(leader) = &mut self.role {
                 leader.in_flight[peer.index()] = 0;
             }
@@ -29,7 +30,7 @@ impl<M: StateMachine> Raft<M> {
     /// get everything that accumulated meanwhile in one message, when a reply frees a slot or
     /// the next heartbeat goes out.
     pub(super) fn replicate(&mut self, context: &mut Context<Self>) {
-        for peer in self.peers() {
+        for peer in self.replication_targets() {
             self.send_append_entries_if_window_open(context, peer);
         }
     }
@@ -130,7 +131,7 @@ impl<M: StateMachine> Raft<M> {
         };
         let entry = Entry {
             term: self.current_term,
-            command: request,
+            command: Command::Client(request),
         };
         let index = self.log.append(entry.clone());
         leader.pending.insert(index, pending);
@@ -233,6 +234,7 @@ impl<M: StateMachine> Raft<M> {
                 self.log.append_unchecked(entry.clone());
             }
             context.persist(Update::Append { first, entries });
+            self.configuration_changed_from(first);
             return last_new_index;
         }
         let index_of = |offset: usize| LogIndex(prev_log_index.0 + 1 + offset as u64);
@@ -246,6 +248,7 @@ impl<M: StateMachine> Raft<M> {
             return last_new_index;
         };
         let first = index_of(first_new);
+        let changed_from = first;
         if first <= self.log.last_index() {
             // A planted bug may overwrite committed entries: the invariants, not this
             // assertion, must catch it.
@@ -269,6 +272,9 @@ impl<M: StateMachine> Raft<M> {
             first,
             entries: new_entries,
         });
+        // Dissertation §4.1: a configuration entry takes effect when it is in the log, and one
+        // cut off reverts the server to the configuration before it.
+        self.configuration_changed_from(changed_from);
         last_new_index
     }
 
@@ -337,6 +343,8 @@ impl<M: StateMachine> Raft<M> {
         // After a rejection, retry from the moved-back nextIndex; after a success, send what
         // accumulated meanwhile — either way within the window.
         self.send_append_entries_if_window_open(context, source);
+        // Dissertation §4.2.1: a reply from a server being caught up may end its round.
+        self.advance_catch_up(context);
     }
 
     /// Raft §5.3 and §5.4.2: advances the commit index to the highest index stored on a
@@ -345,16 +353,24 @@ impl<M: StateMachine> Raft<M> {
         let RoleState::Leader(leader) = &self.role else {
             return false;
         };
-        // The highest index stored on a majority: the quorum-th highest matchIndex, counting
-        // the leader's own log. Sorted on the stack: this runs on every reply.
+        // The highest index stored on a majority of the configuration in force (dissertation
+        // §4.1): the quorum-th highest matchIndex of its voters, counting the leader's own log
+        // only if it is one of them (§4.2.2). Sorted on the stack: this runs on every reply.
         let mut replicated = [LogIndex::ZERO; NODE_COUNT_MAX];
-        let replicated = &mut replicated[..leader.match_index.len()];
-        replicated.copy_from_slice(&leader.match_index);
-        replicated[self.id.index()] = self.log.last_index();
+        let mut voter_count = 0;
+        for voter in self.configuration.members() {
+            replicated[voter_count] = if voter == self.id {
+                self.log.last_index()
+            } else {
+                leader.match_index[voter.index()]
+            };
+            voter_count += 1;
+        }
+        let replicated = &mut replicated[..voter_count];
         replicated.sort_unstable_by(|a, b| b.cmp(a));
         // The bug counts n / 2 servers as a majority.
         let quorum = if self.bug == Some(Bug::QuorumOffByOne) {
-            (self.node_count as usize / 2).max(1)
+            (voter_count / 2).max(1)
         } else {
             self.quorum()
         };
@@ -377,6 +393,7 @@ impl<M: StateMachine> Raft<M> {
         }
         self.commit_index = majority_index;
         self.apply_committed(context);
+        self.after_leader_commit(context);
         true
     }
 
@@ -399,16 +416,21 @@ impl<M: StateMachine> Raft<M> {
                 .log
                 .entry(index)
                 .expect("committed entries are in the log");
+            self.last_applied = index;
+            // A configuration entry took effect when it was appended (dissertation §4.1):
+            // applying it changes no state.
+            let Command::Client(request) = &entry.command else {
+                continue;
+            };
             let answer = if self.bug == Some(Bug::NoDedup) {
                 // Bug (Raft §8): no session table, so a duplicate executes again.
-                self.kv.apply_without_session(&entry.command)
+                self.kv.apply_without_session(request)
             } else {
-                self.kv.apply(&entry.command)
+                self.kv.apply(request)
             };
-            self.last_applied = index;
             if let RoleState::Leader(leader) = &mut self.role {
                 if let Some(pending) = leader.pending.remove(&index) {
-                    assert_eq!(pending.request, entry.command.id, "leader log changed");
+                    assert_eq!(pending.request, request.id, "leader log changed");
                     let response = Response {
                         request: pending.request,
                         answer,
@@ -424,12 +446,18 @@ impl<M: StateMachine> Raft<M> {
     /// Check-quorum: a leader that has not heard from a majority within an election timeout
     /// steps down, so clients stop waiting on it and try the other side of a partition.
     pub(super) fn check_quorum(&mut self, context: &mut Context<Self>) {
-        let quorum = self.quorum();
+        let id = self.id;
+        let RoleState::Leader(leader) = &self.role else {
+            unreachable!("only leaders check their quorum");
+        };
+        // A majority of the configuration in force (dissertation §4.1); the leader counts only
+        // if it is one of its voters (§4.2.2).
+        let heard_from = &leader.heard_from;
+        let heard = self.is_majority(|voter| voter == id || heard_from[voter.index()]);
         let RoleState::Leader(leader) = &mut self.role else {
             unreachable!("only leaders check their quorum");
         };
-        let heard_count = 1 + leader.heard_from.iter().filter(|heard| **heard).count();
-        if heard_count < quorum {
+        if !heard {
             let term = self.current_term;
             self.become_follower(context, term, None);
             return;

@@ -54,10 +54,14 @@ impl<M: StateMachine> Raft<M> {
         } else {
             self.kv.clone()
         };
+        // Dissertation §5.1: the snapshot carries the latest configuration of the entries it
+        // covers, which the log no longer holds.
+        let (configuration, _) = self.configuration_at(index);
         let snapshot = Snapshot {
             last_index: index,
             last_term: term,
             state: SnapshotState(Rc::new(state)),
+            configuration,
         };
         self.log.compact_through(index, term);
         context.persist(Update::Snapshot {
@@ -121,6 +125,9 @@ impl<M: StateMachine> Raft<M> {
                 retain_log,
             });
             self.snapshot = Some(snapshot);
+            // Dissertation §4.1 with §5.1: the latest configuration in the log that remains,
+            // or the snapshot's.
+            self.refresh_configuration();
         }
         self.reply_append_entries(context, source, true, last_index);
     }
