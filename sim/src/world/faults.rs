@@ -525,7 +525,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             });
             return Applied::Skipped;
         }
-        self.fold((self.now.0, 13u8, node.0, &change));
+        self.fold((self.now.0, 16u8, node.0, &change));
         self.trace_line(format_args!("membership {node} {change}"));
         self.call(node, |state, context| {
             state.on_membership_change(context, change)
