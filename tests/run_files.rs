@@ -149,3 +149,48 @@ fn explain_names_the_conflicting_write_and_the_report_draws_the_messages() {
     assert!(explanation.contains("it conflicts with"), "{explanation}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// A request executed twice (the planted `no-dedup` bug): the second execution of a
+/// compare-and-set fails against the first one's write, so the client hears `fail` for an
+/// operation that took effect. A later read of its value is illegal whatever else is removed;
+/// the explanation names the failed operation as the only source of the value read.
+#[test]
+fn explain_names_a_failed_operation_whose_value_was_read() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("explain-no-dedup");
+    let _ = std::fs::remove_dir_all(&out);
+    let run = Command::new(env!("CARGO_BIN_EXE_detsim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "run",
+            "scenarios/raft/bug-no-dedup.toml",
+            "--no-trace",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let explanation = std::fs::read_to_string(out.join("linearizability.txt")).unwrap();
+    let cause: Vec<&str> = explanation.lines().collect();
+    let stuck = cause
+        .iter()
+        .position(|line| line.starts_with("linearizability broken"))
+        .map(|at| cause[at + 1])
+        .unwrap_or_else(|| panic!("{explanation}"));
+    let read = stuck
+        .split(" -> ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("{stuck}"));
+    let at = cause
+        .iter()
+        .position(|line| line.contains("written only by an operation the service answered `fail`"))
+        .unwrap_or_else(|| panic!("{explanation}"));
+    let source = cause[at + 1];
+    assert!(source.contains(" cas key "), "{source}");
+    assert!(
+        source.contains(&format!(" {read}] (fail via n")),
+        "{source} (read {read})"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -78,6 +78,18 @@ pub fn explain(data: &RunData) -> Option<Explanation> {
                          else is removed before it"
                             .to_string(),
                     );
+                    let sources = failed_sources(&ops, &all, data);
+                    if !sources.is_empty() {
+                        cause.push(
+                            "the value it returned was written only by an operation the service \
+                             answered `fail` (a failed operation must not take effect; a request \
+                             executed twice, the second time against its own write, fails so):"
+                                .to_string(),
+                        );
+                        for source in &sources {
+                            cause.push(format!("  {}", named(data, &ops, source).text));
+                        }
+                    }
                 } else {
                     cause.push(format!(
                         "it conflicts with (without {} the history up to it is linearizable):",
@@ -162,6 +174,48 @@ fn stale_read_line(
             value => format!("set {value}"),
         }
     ))
+}
+
+/// For a read that returned a value no operation that may have taken effect wrote, the
+/// operations of its key, invoked before it returned, that wrote that value and were answered
+/// `fail`: the value came from an operation the client was told did not happen. Empty
+/// otherwise (including when an `ok` or unknown operation wrote the value too).
+fn failed_sources(ops: &[Op], all: &[Span], data: &RunData) -> Vec<Span> {
+    let Some(stuck) = data.stuck_operation else {
+        return Vec::new();
+    };
+    let Some(span) = all.iter().find(|s| s.invoke as u64 == stuck) else {
+        return Vec::new();
+    };
+    let Some(completion) = span.complete.map(|c| &ops[c]) else {
+        return Vec::new();
+    };
+    let read = &ops[span.invoke];
+    if !matches!(read.function.as_ref(), "read" | "get") || completion.value == Value::Nil {
+        return Vec::new();
+    }
+    // What an operation writes: a write's value, a compare-and-set's new value ([from to]).
+    let writes = |op: &Op| match (op.function.as_ref(), &op.value) {
+        ("write", value) => Some(value.clone()),
+        ("cas", Value::List(pair)) if pair.len() == 2 => Some(pair[1].clone()),
+        _ => None,
+    };
+    let mut sources = Vec::new();
+    for other in all.iter().filter(|s| s.invoke != span.invoke) {
+        let invoke = &ops[other.invoke];
+        if invoke.key != read.key
+            || invoke.time > completion.time
+            || writes(invoke).as_ref() != Some(&completion.value)
+        {
+            continue;
+        }
+        match other.complete.map(|c| ops[c].kind) {
+            Some(OpType::Fail) => sources.push(*other),
+            // An operation that may have taken effect wrote it: not this explanation.
+            _ => return Vec::new(),
+        }
+    }
+    sources
 }
 
 /// The nodes, terms and log indexes an invariant's text names (`n0`, `t7`, `i43`), in order of
