@@ -192,5 +192,14 @@ fn explain_names_a_failed_operation_whose_value_was_read() {
         source.contains(&format!(" {read}] (fail via n")),
         "{source} (read {read})"
     );
+    // The narrative shows when it was invoked and answered.
+    assert!(
+        explanation.contains("operation answered fail invoked: process"),
+        "{explanation}"
+    );
+    assert!(
+        explanation.contains("operation answered fail completed: cas"),
+        "{explanation}"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }

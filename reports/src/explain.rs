@@ -61,6 +61,8 @@ pub fn explain(data: &RunData) -> Option<Explanation> {
         .filter_map(|&invoke| name(invoke))
         .collect();
     let mut cause = Vec::new();
+    // Operations answered `fail` whose value the stuck read returned (see `failed_sources`).
+    let mut sources: Vec<NamedOperation> = Vec::new();
     match &data.verdict {
         Verdict::SafetyViolation {
             property,
@@ -78,7 +80,9 @@ pub fn explain(data: &RunData) -> Option<Explanation> {
                          else is removed before it"
                             .to_string(),
                     );
-                    let sources = failed_sources(&ops, &all, data);
+                    sources = (failed_sources(&ops, &all, data).iter())
+                        .map(|source| named(data, &ops, source))
+                        .collect();
                     if !sources.is_empty() {
                         cause.push(
                             "the value it returned was written only by an operation the service \
@@ -87,7 +91,7 @@ pub fn explain(data: &RunData) -> Option<Explanation> {
                                 .to_string(),
                         );
                         for source in &sources {
-                            cause.push(format!("  {}", named(data, &ops, source).text));
+                            cause.push(format!("  {}", source.text));
                         }
                     }
                 } else {
@@ -118,7 +122,7 @@ pub fn explain(data: &RunData) -> Option<Explanation> {
         }
         other => cause.push(other.to_string()),
     }
-    let narrative = narrative(data, stuck.as_ref(), &conflicts);
+    let narrative = narrative(data, stuck.as_ref(), &conflicts, &sources);
     Some(Explanation {
         cause,
         stuck,
@@ -302,6 +306,7 @@ fn narrative(
     data: &RunData,
     stuck: Option<&NamedOperation>,
     conflicts: &[NamedOperation],
+    sources: &[NamedOperation],
 ) -> Vec<String> {
     let end = match &data.verdict {
         Verdict::SafetyViolation { time, .. } => time.as_nanos(),
@@ -362,6 +367,9 @@ fn narrative(
     };
     for conflict in conflicts {
         operation(conflict, "conflicting operation");
+    }
+    for source in sources {
+        operation(source, "operation answered fail");
     }
     if let Some(stuck) = stuck {
         operation(stuck, "stuck operation");
