@@ -6,6 +6,7 @@
 //! The flat form ([`FaultEntry`]) exists only at the file's edge: reading, and writing expanded
 //! schedules and shrunk scenarios back out.
 
+use crate::protocol::MembershipChange;
 use crate::rng::Ratio;
 use crate::scenario::SignedDuration;
 use crate::time::SimDuration;
@@ -261,6 +262,15 @@ impl Fault {
             Fault::Network { .. } => FaultAction::Network,
             Fault::AddServer(_) => FaultAction::AddServer,
             Fault::RemoveServer(_) => FaultAction::RemoveServer,
+        }
+    }
+
+    /// For a membership fault, the change it asks for once its node is resolved to `node`.
+    pub fn membership_change(&self, node: crate::protocol::NodeId) -> Option<MembershipChange> {
+        match self {
+            Fault::AddServer(_) => Some(MembershipChange::Add(node)),
+            Fault::RemoveServer(_) => Some(MembershipChange::Remove(node)),
+            _ => None,
         }
     }
 

@@ -79,15 +79,6 @@ struct Watcher {
 }
 
 impl Invariants<Single> for Watcher {
-    fn after_event(
-        &mut self,
-        _: SimTime,
-        _: Option<NodeId>,
-        _: &[Option<Single>],
-    ) -> Result<(), Violation> {
-        Ok(())
-    }
-
     fn on_completion(&mut self, event: &CompletionEvent<'_, Register>) -> Result<(), Violation> {
         let mut seen = self.seen.borrow_mut();
         seen.push((
@@ -292,15 +283,6 @@ fn a_malformed_kept_operation_names_its_line() {
 struct PanicOnCompletion;
 
 impl Invariants<Single> for PanicOnCompletion {
-    fn after_event(
-        &mut self,
-        _: SimTime,
-        _: Option<NodeId>,
-        _: &[Option<Single>],
-    ) -> Result<(), Violation> {
-        Ok(())
-    }
-
     fn on_completion(&mut self, _: &CompletionEvent<'_, Register>) -> Result<(), Violation> {
         panic!("planted panic in a simulation");
     }

@@ -269,10 +269,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             Fault::AddServer(node) | Fault::RemoveServer(node) => {
                 let node = self.resolve(*node);
                 nodes.push(node);
-                let change = match spec.fault {
-                    Fault::AddServer(_) => MembershipChange::Add(node),
-                    _ => MembershipChange::Remove(node),
-                };
+                let change = (spec.fault.membership_change(node)).expect("a membership fault");
                 self.request_membership_change(change);
                 let window = self.open_window(FaultKind::Membership, change.to_string(), vec![]);
                 if spec.duration.is_none() {
@@ -439,10 +436,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 self.trace_line(format_args!("nemesis network rates back to normal"));
             }
             Fault::AddServer(_) | Fault::RemoveServer(_) => {
-                let change = match spec.fault {
-                    Fault::AddServer(_) => MembershipChange::Add(nodes[0]),
-                    _ => MembershipChange::Remove(nodes[0]),
-                };
+                let change = (spec.fault.membership_change(nodes[0])).expect("a membership fault");
                 self.trace_line(format_args!("nemesis {}", change.inverse()));
                 self.request_membership_change(change.inverse());
             }

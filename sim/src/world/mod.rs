@@ -251,12 +251,7 @@ pub fn check_membership<P: Protocol>(scenario: &Scenario) -> Result<(), RunError
     if P::MEMBERSHIP_CHANGES {
         return Ok(());
     }
-    let asks = |fault: &FaultSpec| {
-        matches!(
-            fault.fault,
-            crate::fault::Fault::AddServer(_) | crate::fault::Fault::RemoveServer(_)
-        )
-    };
+    let asks = |fault: &FaultSpec| fault.fault.membership_change(NodeId(0)).is_some();
     if let Some(index) = scenario.faults.iter().position(asks) {
         return Err(RunError::MembershipUnsupported {
             index: Some(index),
