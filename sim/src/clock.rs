@@ -35,7 +35,8 @@ pub const DRIFT_PPM_LIMIT: i64 = 500_000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeClock {
     base_true: u64,
-    base_local: i128,
+    /// The local reading at `base_true` (never below zero).
+    base_local: u64,
     drift_ppm: i64,
 }
 
@@ -52,18 +53,29 @@ impl NodeClock {
         );
         NodeClock {
             base_true: 0,
-            base_local: i128::from(LOCAL_EPOCH) + i128::from(offset),
+            base_local: LOCAL_EPOCH.wrapping_add_signed(offset),
             drift_ppm,
         }
     }
 
     /// The current drift in ppm.
+    #[inline]
     pub fn drift_ppm(&self) -> i64 {
         self.drift_ppm
     }
 
     /// The local reading at true time `now` (which must not precede the last change).
+    #[inline]
     pub fn local_at(&self, now: SimTime) -> SimTime {
+        if self.drift_ppm == 0 {
+            // The common case, in 64-bit arithmetic: a handler call reads two clocks.
+            assert!(
+                now.0 >= self.base_true,
+                "detsim bug: clock read before its last change"
+            );
+            let local = self.base_local.checked_add(now.0 - self.base_true);
+            return SimTime(local.expect("detsim bug: local clock overflow"));
+        }
         let local = self.local_exact(now);
         assert!(local >= 0, "detsim bug: local clock went below zero");
         SimTime(u64::try_from(local).expect("detsim bug: local clock overflow"))
@@ -75,12 +87,12 @@ impl NodeClock {
             "detsim bug: clock read before its last change"
         );
         let elapsed = i128::from(now.0 - self.base_true);
+        let base = i128::from(self.base_local);
         if self.drift_ppm == 0 {
-            // The common case, without a 128-bit division on every handler call.
-            return self.base_local + elapsed;
+            return base + elapsed;
         }
         // Floor division: the local clock never runs ahead of its exact value.
-        self.base_local + (elapsed * (PPM + i128::from(self.drift_ppm))).div_euclid(PPM)
+        base + (elapsed * (PPM + i128::from(self.drift_ppm))).div_euclid(PPM)
     }
 
     /// The earliest true time (not before `now`) at which the local clock reads at least
@@ -92,7 +104,7 @@ impl NodeClock {
             return now;
         }
         let rate = PPM + i128::from(self.drift_ppm);
-        let needed = target - self.base_local;
+        let needed = target - i128::from(self.base_local);
         if self.drift_ppm == 0 {
             let result = i128::from(self.base_true) + needed;
             return SimTime(u64::try_from(result.max(i128::from(now.0))).unwrap_or(u64::MAX));
@@ -109,7 +121,7 @@ impl NodeClock {
         let moved = reading + i128::from(delta);
         assert!(moved >= 0, "detsim bug: clock jump below the local epoch");
         self.base_true = now.0;
-        self.base_local = moved;
+        self.base_local = u64::try_from(moved).expect("detsim bug: local clock overflow");
     }
 
     /// Changes the drift from true time `now` on, keeping the current reading.
@@ -118,13 +130,14 @@ impl NodeClock {
             drift_ppm.abs() <= DRIFT_PPM_LIMIT,
             "detsim bug: drift {drift_ppm} ppm beyond ±{DRIFT_PPM_LIMIT} passed validation"
         );
-        self.base_local = self.local_exact(now);
+        self.base_local = self.local_at(now).0;
         self.base_true = now.0;
         self.drift_ppm = drift_ppm;
     }
 
     /// The local deadline `delay` after the reading at `now`. A delay past the end of local
     /// time (a protocol's "never") saturates instead of overflowing.
+    #[inline]
     pub fn deadline_after(&self, now: SimTime, delay: SimDuration) -> SimTime {
         self.local_at(now).saturating_add(delay)
     }
@@ -132,6 +145,7 @@ impl NodeClock {
     /// A timer set at true time `now` for `delay`: its local deadline
     /// ([`NodeClock::deadline_after`]) and the true time it fires
     /// ([`NodeClock::true_time_of`] of that deadline), with one reading of the clock.
+    #[inline]
     pub fn deadline_and_firing(&self, now: SimTime, delay: SimDuration) -> (SimTime, SimTime) {
         let deadline = self.deadline_after(now, delay);
         if self.drift_ppm == 0 {
@@ -167,16 +181,19 @@ impl ProcessClocks {
     }
 
     /// The monotonic reading at true time `now`.
+    #[inline]
     pub fn monotonic_at(&self, now: SimTime) -> SimTime {
         self.monotonic.local_at(now)
     }
 
     /// The wall-clock reading at true time `now`.
+    #[inline]
     pub fn wall_at(&self, now: SimTime) -> SimTime {
         self.wall.local_at(now)
     }
 
     /// The oscillator's current drift in ppm.
+    #[inline]
     pub fn drift_ppm(&self) -> i64 {
         self.monotonic.drift_ppm()
     }
@@ -195,6 +212,7 @@ impl ProcessClocks {
     }
 
     /// The monotonic deadline `delay` after `now` (saturating: a protocol's "never").
+    #[inline]
     pub fn deadline_after(&self, now: SimTime, delay: SimDuration) -> SimTime {
         self.monotonic.deadline_after(now, delay)
     }
@@ -206,6 +224,7 @@ impl ProcessClocks {
     }
 
     /// A timer on the monotonic clock: see [`NodeClock::deadline_and_firing`].
+    #[inline]
     pub fn deadline_and_firing(&self, now: SimTime, delay: SimDuration) -> (SimTime, SimTime) {
         self.monotonic.deadline_and_firing(now, delay)
     }

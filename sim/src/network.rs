@@ -214,6 +214,8 @@ pub struct Network {
     links: Vec<LinkModel>,
     connectivity: DiMatrix<(), ()>,
     indices: Vec<NodeIndex<u16>>,
+    /// `connectivity` as a flat table (`source * node_count + target`), read on every message.
+    reaches: Vec<bool>,
     rates: FaultRates,
     /// The model links start from; client links take its loss, duplication and reordering.
     default_link: LinkModel,
@@ -234,6 +236,7 @@ impl Network {
             links: vec![model; (node_count * node_count) as usize],
             connectivity,
             indices,
+            reaches: vec![false; (node_count * node_count) as usize],
             rates: FaultRates::default(),
         };
         network.heal();
@@ -256,17 +259,16 @@ impl Network {
         self.rates
     }
 
+    #[inline]
     fn slot(&self, source: NodeId, target: NodeId) -> usize {
         assert!(source.0 < self.node_count && target.0 < self.node_count);
         (source.0 * self.node_count + target.0) as usize
     }
 
     /// Whether messages from `source` currently reach `target`. A node always reaches itself.
+    #[inline]
     pub fn connected(&self, source: NodeId, target: NodeId) -> bool {
-        source == target
-            || self
-                .connectivity
-                .has_edge(self.indices[source.index()], self.indices[target.index()])
+        source == target || self.reaches[self.slot(source, target)]
     }
 
     /// Restores full connectivity.
@@ -276,6 +278,7 @@ impl Network {
                 if a != b && !self.connectivity.has_edge(self.indices[a], self.indices[b]) {
                     self.connectivity
                         .add_edge(self.indices[a], self.indices[b], ());
+                    self.reaches[a * self.node_count as usize + b] = true;
                 }
             }
         }
@@ -286,6 +289,8 @@ impl Network {
         let (a, b) = (self.indices[source.index()], self.indices[target.index()]);
         if self.connectivity.has_edge(a, b) {
             self.connectivity.remove_edge(a, b);
+            let slot = self.slot(source, target);
+            self.reaches[slot] = false;
         }
     }
 
@@ -294,6 +299,8 @@ impl Network {
         let (a, b) = (self.indices[source.index()], self.indices[target.index()]);
         if source != target && !self.connectivity.has_edge(a, b) {
             self.connectivity.add_edge(a, b, ());
+            let slot = self.slot(source, target);
+            self.reaches[slot] = true;
         }
     }
 
@@ -333,6 +340,7 @@ impl Network {
     }
 
     /// Decides the fate of one message from `source` to `target`.
+    #[inline]
     pub fn transmit(&self, source: NodeId, target: NodeId, rng: &mut SimRng) -> Transmission {
         if !self.connected(source, target) {
             return Transmission::Dropped;
@@ -345,11 +353,13 @@ impl Network {
     /// duplication and reordering of the network's default link plus any network fault's.
     /// Connectivity (a client placed beside a node shares that node's side of a partition) is
     /// the caller's to check.
+    #[inline]
     pub fn transmit_client(&self, latency: &Latency, rng: &mut SimRng) -> Transmission {
         self.carry(latency, &self.default_link, rng)
     }
 
     /// One message over `link` (its loss, duplication and reordering) with `latency`.
+    #[inline]
     fn carry(&self, latency: &Latency, link: &LinkModel, rng: &mut SimRng) -> Transmission {
         if rng.chance(link.loss) || rng.chance(self.rates.loss) {
             return Transmission::Dropped;
@@ -362,6 +372,7 @@ impl Network {
         Transmission::Delivered(first)
     }
 
+    #[inline]
     fn latency(&self, latency: &Latency, link: &LinkModel, rng: &mut SimRng) -> SimDuration {
         let base = latency.sample(rng);
         if rng.chance(link.reorder) || rng.chance(self.rates.reorder) {
@@ -534,6 +545,38 @@ mod tests {
         ));
         network.heal();
         assert!(network.cut_links().is_empty());
+    }
+
+    #[test]
+    fn the_flat_reachability_table_follows_the_graph() {
+        // `connected` reads a flat table kept beside the petgraph matrix: after any sequence
+        // of cuts, restores, partitions and heals the two must agree on every link.
+        let n = 5;
+        let mut network = Network::new(n, LinkModel::default());
+        let mut rng = SimRng::new(3);
+        for step in 0..400 {
+            let (a, b) = (NodeId(rng.below(5) as u32), NodeId(rng.below(5) as u32));
+            match rng.below(10) {
+                0..=3 => network.cut(a, b),
+                4..=6 => network.restore(a, b),
+                7 | 8 => network.partition(&shapes::halves(n, &mut rng)),
+                _ => network.heal(),
+            }
+            for source in (0..n).map(NodeId) {
+                for target in (0..n).map(NodeId) {
+                    let in_graph = source == target
+                        || (network.connectivity).has_edge(
+                            network.indices[source.index()],
+                            network.indices[target.index()],
+                        );
+                    assert_eq!(
+                        network.connected(source, target),
+                        in_graph,
+                        "step {step}: {source}->{target}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

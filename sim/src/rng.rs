@@ -128,6 +128,7 @@ impl SimRng {
 
     /// A uniform integer in `0..bound` (Lemire's multiply-and-reject, so no modulo bias).
     /// `bound` must be positive.
+    #[inline]
     pub fn below(&mut self, bound: u64) -> u64 {
         assert!(bound > 0, "SimRng::below(0)");
         let mut product = u128::from(self.next_u64()) * u128::from(bound);
@@ -144,6 +145,7 @@ impl SimRng {
     }
 
     /// A uniform integer in `low..=high`.
+    #[inline]
     pub fn between(&mut self, low: u64, high: u64) -> u64 {
         assert!(low <= high, "SimRng::between({low}, {high})");
         match (high - low).checked_add(1) {
@@ -153,6 +155,7 @@ impl SimRng {
     }
 
     /// True with probability `ratio`.
+    #[inline]
     pub fn chance(&mut self, ratio: Ratio) -> bool {
         if ratio.numerator == 0 {
             return false;
@@ -165,6 +168,7 @@ impl SimRng {
 
     /// A uniform float in `[0, 1)` with 53 random bits. Used only to shape continuous latency
     /// distributions, never to take a yes/no decision.
+    #[inline]
     pub fn unit_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
