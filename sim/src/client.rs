@@ -12,7 +12,8 @@
 //! a timer, a request that could not be delivered (the node is down), and the engine giving up
 //! on the operation at its deadline. Effects, pushed into a [`ClientContext`]: send a request to
 //! any node (optionally after a delay), set or cancel a timer, and complete the operation — once
-//! per invocation, with a [`Completion`] and the node that served it. The engine keeps the
+//! per invocation, with a [`Completion`] and the node that served it. (In the engine a context
+//! keeps the half's timers itself rather than listing them as effects: see [`ClientContext`].) The engine keeps the
 //! generic mechanics: rate, concurrency, the operation's deadline (it records `info` and calls
 //! [`ClientHalf::on_timeout`]), and Jepsen's process renumbering after `info`.
 //!
@@ -86,7 +87,55 @@ pub enum ClientEffect<P: Protocol> {
 /// The timer type of a protocol's client half.
 pub type ClientTimer<P> = <<P as Protocol>::Client as ClientHalf<P>>::Timer;
 
+/// The running timers of one client half, as the engine keeps them: each with its deadline on
+/// the client's monotonic clock, in the order they were first set.
+#[derive(Debug)]
+pub(crate) struct RunningTimers<T> {
+    pub(crate) running: Vec<(T, SimTime)>,
+    /// Whether a handler set or cancelled a timer since the engine last looked.
+    pub(crate) touched: bool,
+    /// Whether a handler set a timer since the engine last looked (the engine's alarm may need
+    /// to ring earlier).
+    pub(crate) set: bool,
+}
+
+impl<T: PartialEq> RunningTimers<T> {
+    pub(crate) fn new() -> RunningTimers<T> {
+        RunningTimers {
+            running: Vec::new(),
+            touched: false,
+            set: false,
+        }
+    }
+
+    /// Starts `timer` for `deadline`, replacing it if it runs.
+    pub(crate) fn set(&mut self, timer: T, deadline: SimTime) {
+        self.touched = true;
+        self.set = true;
+        match self.running.iter_mut().find(|(t, _)| *t == timer) {
+            Some(running) => running.1 = deadline,
+            None => self.running.push((timer, deadline)),
+        }
+    }
+
+    /// Stops `timer` if it runs.
+    pub(crate) fn cancel(&mut self, timer: &T) {
+        self.touched = true;
+        self.running.retain(|(t, _)| t != timer);
+    }
+
+    /// The earliest deadline of a running timer.
+    pub(crate) fn earliest(&self) -> Option<SimTime> {
+        self.running.iter().map(|(_, deadline)| *deadline).min()
+    }
+}
+
 /// What a client half's handler sees, and where it pushes its effects.
+///
+/// In the engine, timers are kept by the context itself (setting or cancelling one is not an
+/// effect the engine applies later: client halves set and cancel a retry timer on every
+/// operation); a context made with [`ClientContext::new`], as in a test of a client half,
+/// records them as [`ClientEffect::SetTimer`] and [`ClientEffect::CancelTimer`].
 pub struct ClientContext<'a, P: Protocol> {
     id: ClientId,
     node_count: u32,
@@ -96,6 +145,7 @@ pub struct ClientContext<'a, P: Protocol> {
     completed: bool,
     rng: &'a mut SimRng,
     effects: &'a mut Vec<ClientEffect<P>>,
+    timers: Option<&'a mut RunningTimers<ClientTimer<P>>>,
 }
 
 impl<'a, P: Protocol> ClientContext<'a, P> {
@@ -121,7 +171,17 @@ impl<'a, P: Protocol> ClientContext<'a, P> {
             completed: false,
             rng,
             effects,
+            timers: None,
         }
+    }
+
+    /// The same context keeping the half's timers in `timers` (the engine's way).
+    pub(crate) fn with_timers(
+        mut self,
+        timers: &'a mut RunningTimers<ClientTimer<P>>,
+    ) -> ClientContext<'a, P> {
+        self.timers = Some(timers);
+        self
     }
 
     /// The same context with the wall clock reading `wall`.
@@ -176,14 +236,21 @@ impl<'a, P: Protocol> ClientContext<'a, P> {
     }
     /// Starts `timer` to fire after `delay`.
     pub fn set_timer(&mut self, timer: ClientTimer<P>, delay: SimDuration) {
-        self.effects.push(ClientEffect::SetTimer {
-            timer,
-            delay: TimerDelay::Fixed(delay),
-        });
+        match &mut self.timers {
+            // A deadline on the monotonic clock, which `now` reads.
+            Some(timers) => timers.set(timer, self.now.saturating_add(delay)),
+            None => self.effects.push(ClientEffect::SetTimer {
+                timer,
+                delay: TimerDelay::Fixed(delay),
+            }),
+        }
     }
     /// Stops `timer` if it is running.
     pub fn cancel_timer(&mut self, timer: ClientTimer<P>) {
-        self.effects.push(ClientEffect::CancelTimer { timer });
+        match &mut self.timers {
+            Some(timers) => timers.cancel(&timer),
+            None => self.effects.push(ClientEffect::CancelTimer { timer }),
+        }
     }
     /// Ends the current operation with `completion`, decided by `node`'s answer if any.
     pub fn complete(

@@ -670,6 +670,76 @@ mod tests {
     }
 
     #[test]
+    fn an_engine_context_keeps_the_timers_instead_of_listing_them() {
+        // The engine's contexts keep a half's timers themselves: on_invoke's retry timer
+        // lands in the table with its monotonic deadline (no SetTimer effect), a second set
+        // replaces it, and the answer's cancel removes it (no CancelTimer effect).
+        let mut rng = SimRng::new(2);
+        let retry_after = SimDuration::from_millis(250);
+        let mut half = FollowLeader::<Register> {
+            target: NodeId(1),
+            node_count: 3,
+            redirect_backoff: SimDuration::from_millis(10),
+            retry_after,
+            failover_after: SimDuration::from_millis(500),
+            asked_since: SimTime::ZERO,
+            current: None,
+        };
+        let mut timers = crate::client::RunningTimers::new();
+        let id = RequestId(3);
+        type Timers = crate::client::RunningTimers<FollowTimer>;
+        type Handler<'h> =
+            &'h dyn Fn(&mut FollowLeader<Register>, &mut ClientContext<'_, Standard>);
+        fn in_engine(
+            (half, rng, timers): (&mut FollowLeader<Register>, &mut SimRng, &mut Timers),
+            ms: u64,
+            handler: Handler<'_>,
+        ) -> Vec<ClientEffect<Standard>> {
+            let mut effects = Vec::new();
+            let now = SimTime::ZERO + SimDuration::from_millis(ms);
+            let request = Some(RequestId(3));
+            let mut context = ClientContext::new(ClientId(4), 3, now, request, rng, &mut effects)
+                .with_timers(timers);
+            handler(half, &mut context);
+            effects
+        }
+        let sent = in_engine((&mut half, &mut rng, &mut timers), 0, &|half, context| {
+            half.on_invoke(context, id, Operation::Read { key: 0 })
+        });
+        assert!(matches!(
+            sent.as_slice(),
+            [ClientEffect::Send {
+                target: NodeId(1),
+                ..
+            }]
+        ));
+        assert_eq!(
+            timers.running,
+            [(FollowTimer::Retry, SimTime::ZERO + retry_after)]
+        );
+        assert!(timers.touched && timers.set);
+        (timers.touched, timers.set) = (false, false);
+        let again = in_engine((&mut half, &mut rng, &mut timers), 250, &|half, context| {
+            half.on_timer(context, FollowTimer::Retry)
+        });
+        assert!(matches!(again.as_slice(), [ClientEffect::Send { .. }]));
+        let later = SimTime::ZERO + SimDuration::from_millis(500);
+        assert_eq!(timers.running, [(FollowTimer::Retry, later)]);
+        assert_eq!(timers.earliest(), Some(later));
+        (timers.touched, timers.set) = (false, false);
+        let answer = Response {
+            request: id,
+            answer: Answer::Ok(None),
+        };
+        let done = in_engine((&mut half, &mut rng, &mut timers), 260, &|half, context| {
+            half.on_response(context, NodeId(1), answer.clone())
+        });
+        assert!(matches!(done.as_slice(), [ClientEffect::Complete { .. }]));
+        assert!(timers.running.is_empty() && timers.touched && !timers.set);
+        assert_eq!(timers.earliest(), None);
+    }
+
+    #[test]
     fn answers_map_onto_completion_classes() {
         let mut rng = SimRng::new(1);
         let cases = [

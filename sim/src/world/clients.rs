@@ -16,7 +16,9 @@
 //! them in arrival order when it resumes; its clocks run on meanwhile.
 
 use super::{Applied, Event, World};
-use crate::client::{ClientConfig, ClientContext, ClientEffect, ClientHalf, ClientTimer};
+use crate::client::{
+    ClientConfig, ClientContext, ClientEffect, ClientHalf, ClientTimer, RunningTimers,
+};
 use crate::clock::ProcessClocks;
 use crate::completion::{Completion, CompletionClass};
 use crate::invariants::{CompletionEvent, Invariants};
@@ -36,13 +38,6 @@ struct Pending<O> {
     deadline: SimTime,
 }
 
-/// A timer a client half set.
-struct ActiveTimer<T> {
-    timer: T,
-    /// When it fires, on the client's monotonic clock.
-    deadline: SimTime,
-}
-
 /// One client process.
 struct ClientState<P: Protocol> {
     /// Jepsen's process number: the client's index plus a multiple of the client count.
@@ -50,11 +45,12 @@ struct ClientState<P: Protocol> {
     half: P::Client,
     pending: Option<Pending<OperationOf<P::Workload>>>,
     alarm_armed: bool,
-    /// The half's running timers. One queued alarm stands for all of them (client halves set
-    /// and cancel a retry timer per operation, and most are cancelled long before they are
-    /// due): a timer set later than the alarm costs no queue event, a cancelled one is simply
-    /// removed, and the alarm, when it rings, fires what is due and re-arms for the rest.
-    timers: Vec<ActiveTimer<ClientTimer<P>>>,
+    /// The half's running timers, which its context sets and cancels directly. One queued
+    /// alarm stands for all of them (client halves set and cancel a retry timer per
+    /// operation, and most are cancelled long before they are due): a timer set later than
+    /// the alarm costs no queue event, a cancelled one is simply removed, and the alarm, when
+    /// it rings, fires what is due and re-arms for the rest.
+    timers: RunningTimers<ClientTimer<P>>,
     /// The true time and generation of the queued alarm, if one is.
     alarm: Option<(SimTime, u64)>,
     clock: ProcessClocks,
@@ -233,7 +229,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 half,
                 pending: None,
                 alarm_armed: false,
-                timers: Vec::new(),
+                timers: RunningTimers::new(),
                 alarm: None,
                 clock,
                 base_drift_ppm: drift,
@@ -257,14 +253,15 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
     }
 
     /// Calls one handler of `client`'s half and applies its effects. Returns whether the half
-    /// did anything (pushed an effect).
+    /// did anything (pushed an effect, or set or cancelled a timer).
     fn call_client(
         &mut self,
         client: u32,
         handler: impl FnOnce(&mut P::Client, &mut ClientContext<'_, P>),
     ) -> bool {
         let index = client as usize;
-        let state = &self.clients.states[index];
+        let clients = &mut self.clients;
+        let state = &mut clients.states[index];
         let request = state.pending.as_ref().map(|p| p.request);
         let (monotonic, wall) = (
             state.clock.monotonic_at(self.now),
@@ -275,17 +272,21 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             self.node_count,
             monotonic,
             request,
-            &mut self.clients.choice_rngs[index],
-            &mut self.clients.effects,
+            &mut clients.choice_rngs[index],
+            &mut clients.effects,
         )
-        .with_wall_clock(wall);
-        handler(&mut self.clients.states[index].half, &mut context);
-        let acted = !self.clients.effects.is_empty();
+        .with_wall_clock(wall)
+        .with_timers(&mut state.timers);
+        handler(&mut state.half, &mut context);
+        let timers = &mut state.timers;
+        let touched = std::mem::replace(&mut timers.touched, false);
+        let set = std::mem::replace(&mut timers.set, false);
+        let acted = touched || !self.clients.effects.is_empty();
         if self.clients.effects.len() == 1 {
             // The common case (one send, or one completion): no drain bookkeeping.
             let effect = self.clients.effects.pop().expect("one effect");
             self.apply_client_effect(client, effect);
-        } else if acted {
+        } else if !self.clients.effects.is_empty() {
             // Applied in order, popped from the back of the reversed list (cheaper than a
             // drain for the usual two or three effects).
             let mut effects = std::mem::take(&mut self.clients.effects);
@@ -295,7 +296,22 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             }
             self.clients.effects = effects;
         }
+        if set {
+            self.alarm_for_new_timers(client);
+        }
         acted
+    }
+
+    /// After a handler set timers: the alarm rings earlier if one of them is due before it.
+    fn alarm_for_new_timers(&mut self, client: u32) {
+        let state = &self.clients.states[client as usize];
+        let Some(earliest) = state.timers.earliest() else {
+            return;
+        };
+        let fire_at = state.clock.true_time_of(self.now, earliest);
+        if state.alarm.is_none_or(|(alarm, _)| fire_at < alarm) {
+            self.arm_client_alarm(client, fire_at);
+        }
     }
 
     #[inline]
@@ -306,6 +322,8 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 request,
                 delay,
             } => self.send_request(client, target, request, delay),
+            // Only a context made outside the engine records timers as effects; the engine's
+            // contexts keep them directly (see `call_client`).
             ClientEffect::SetTimer { timer, delay } => {
                 let delay = match delay {
                     TimerDelay::Fixed(delay) => delay,
@@ -315,19 +333,12 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                     }
                 };
                 let state = &mut self.clients.states[client as usize];
-                let (deadline, fire_at) = state.clock.deadline_and_firing(self.now, delay);
-                match state.timers.iter_mut().find(|t| t.timer == timer) {
-                    Some(active) => active.deadline = deadline,
-                    None => state.timers.push(ActiveTimer { timer, deadline }),
-                }
-                if state.alarm.is_none_or(|(alarm, _)| fire_at < alarm) {
-                    self.arm_client_alarm(client, fire_at);
-                }
+                let deadline = state.clock.deadline_after(self.now, delay);
+                state.timers.set(timer, deadline);
+                self.alarm_for_new_timers(client);
             }
             ClientEffect::CancelTimer { timer } => {
-                self.clients.states[client as usize]
-                    .timers
-                    .retain(|t| t.timer != timer);
+                self.clients.states[client as usize].timers.cancel(&timer);
             }
             ClientEffect::Complete { completion, node } => {
                 self.complete(client, completion, node);
@@ -558,7 +569,7 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
     /// Re-arms the client's alarm for its earliest running timer, if any.
     fn rearm_client_alarm(&mut self, client: u32) {
         let state = &self.clients.states[client as usize];
-        let earliest = state.timers.iter().map(|t| t.deadline).min();
+        let earliest = state.timers.earliest();
         match earliest {
             Some(deadline) => {
                 let fire_at = state.clock.true_time_of(self.now, deadline);
@@ -576,16 +587,16 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
             return Applied::Skipped; // replaced by an earlier alarm, or re-armed after a drift
         }
         let reading = state.clock.monotonic_at(self.now);
-        let due = (state.timers.iter().enumerate())
-            .filter(|(_, t)| t.deadline <= reading)
-            .min_by_key(|(i, t)| (t.deadline, *i))
+        let due = (state.timers.running.iter().enumerate())
+            .filter(|(_, (_, deadline))| *deadline <= reading)
+            .min_by_key(|(i, (_, deadline))| (*deadline, *i))
             .map(|(i, _)| i);
         let Some(position) = due else {
             // What was due was cancelled: wait for what is left.
             self.rearm_client_alarm(client);
             return Applied::Skipped;
         };
-        let timer = state.timers.remove(position).timer;
+        let timer = state.timers.running.remove(position).0;
         self.rearm_client_alarm(client);
         self.fold((self.now.0, 14u8, client, &timer));
         if self.trace.enabled() {
@@ -722,16 +733,17 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
         Applied::Other
     }
 
-    /// `event`, meant for `client`, to apply now; `None` when the client is paused and the
-    /// event waits in its inbox until it resumes.
-    pub(super) fn unless_paused(&mut self, client: u32, event: Event<P>) -> Option<Event<P>> {
-        let state = &mut self.clients.states[client as usize];
-        if state.paused {
-            state.inbox.push(event);
-            None
-        } else {
-            Some(event)
-        }
+    /// Whether `client` is paused (its events wait in its inbox).
+    #[inline]
+    pub(super) fn client_paused(&self, client: u32) -> bool {
+        self.clients.states[client as usize].paused
+    }
+
+    /// Keeps `event`, meant for a paused client, in its inbox until it resumes.
+    pub(super) fn hold_for_client(&mut self, event: Event<P>) -> Applied {
+        let client = event.client().expect("an event meant for a client");
+        self.clients.states[client as usize].inbox.push(event);
+        Applied::Skipped
     }
 
     /// Pauses a client process; returns whether it was running.

@@ -655,13 +655,6 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
     }
 
     fn apply(&mut self, event: Event<P>) -> Applied {
-        let event = match event.client() {
-            Some(client) => match self.unless_paused(client, event) {
-                Some(event) => event,
-                None => return Applied::Skipped,
-            },
-            None => event,
-        };
         match event {
             Event::Deliver {
                 source,
@@ -688,22 +681,44 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
                 client,
                 request,
             } => self.apply_request(node, client, request),
+            Event::Arrival => self.apply_arrival(),
+            // A paused client holds the events meant for it in its inbox.
             Event::Unreachable {
                 client,
                 node,
                 request,
-            } => self.apply_unreachable(client, node, request),
+            } => match self.client_paused(client) {
+                false => self.apply_unreachable(client, node, request),
+                true => self.hold_for_client(Event::Unreachable {
+                    client,
+                    node,
+                    request,
+                }),
+            },
             Event::ResponseArrives {
                 client,
                 source,
                 response,
-            } => self.apply_response(client, source, response),
-            Event::ClientReady { client } => self.apply_client_ready(client),
-            Event::Arrival => self.apply_arrival(),
-            Event::ClientTimeout { client } => self.apply_client_timeout(client),
-            Event::ClientTimer { client, generation } => {
-                self.apply_client_timer(client, generation)
-            }
+            } => match self.client_paused(client) {
+                false => self.apply_response(client, source, response),
+                true => self.hold_for_client(Event::ResponseArrives {
+                    client,
+                    source,
+                    response,
+                }),
+            },
+            Event::ClientReady { client } => match self.client_paused(client) {
+                false => self.apply_client_ready(client),
+                true => self.hold_for_client(Event::ClientReady { client }),
+            },
+            Event::ClientTimeout { client } => match self.client_paused(client) {
+                false => self.apply_client_timeout(client),
+                true => self.hold_for_client(Event::ClientTimeout { client }),
+            },
+            Event::ClientTimer { client, generation } => match self.client_paused(client) {
+                false => self.apply_client_timer(client, generation),
+                true => self.hold_for_client(Event::ClientTimer { client, generation }),
+            },
             Event::Fault { index } => self.apply_fault(index),
             Event::Membership {
                 node,
