@@ -156,7 +156,9 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
     fn apply_effects(&mut self, node: NodeId) {
         let mut effects = std::mem::take(&mut self.effects);
         self.context.swap_effects(&mut effects);
-        for effect in effects.drain(..) {
+        // Applied in order, popped from the back of the reversed list (cheaper than a drain).
+        effects.reverse();
+        while let Some(effect) = effects.pop() {
             match effect {
                 Effect::Send { target, message } => {
                     self.stats.messages_sent += 1;
