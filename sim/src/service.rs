@@ -581,11 +581,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_request_unanswered_in_time_or_refused_goes_again_with_its_id_to_the_next_node() {
-        let mut rng = SimRng::new(2);
-        let retry_after = SimDuration::from_millis(250);
-        let mut half = FollowLeader::<Register> {
+    /// A client half asking n1, retrying after `retry_after` and failing over after 500 ms.
+    fn retrying_half(retry_after: SimDuration) -> FollowLeader<Register> {
+        FollowLeader {
             target: NodeId(1),
             node_count: 3,
             redirect_backoff: SimDuration::from_millis(10),
@@ -593,7 +591,14 @@ mod tests {
             failover_after: SimDuration::from_millis(500),
             asked_since: SimTime::ZERO,
             current: None,
-        };
+        }
+    }
+
+    #[test]
+    fn a_request_unanswered_in_time_or_refused_goes_again_with_its_id_to_the_next_node() {
+        let mut rng = SimRng::new(2);
+        let retry_after = SimDuration::from_millis(250);
+        let mut half = retrying_half(retry_after);
         let id = RequestId(8);
         let sent = step(&mut half, &mut rng, Some(id), |half, context| {
             half.on_invoke(context, id, Operation::Write { key: 0, value: 1 })
@@ -676,15 +681,7 @@ mod tests {
         // replaces it, and the answer's cancel removes it (no CancelTimer effect).
         let mut rng = SimRng::new(2);
         let retry_after = SimDuration::from_millis(250);
-        let mut half = FollowLeader::<Register> {
-            target: NodeId(1),
-            node_count: 3,
-            redirect_backoff: SimDuration::from_millis(10),
-            retry_after,
-            failover_after: SimDuration::from_millis(500),
-            asked_since: SimTime::ZERO,
-            current: None,
-        };
+        let mut half = retrying_half(retry_after);
         let mut timers = crate::client::RunningTimers::new();
         let id = RequestId(3);
         type Timers = crate::client::RunningTimers<FollowTimer>;

@@ -683,42 +683,30 @@ impl<'s, 'w, P: Protocol, I: Invariants<P>> World<'s, 'w, P, I> {
             } => self.apply_request(node, client, request),
             Event::Arrival => self.apply_arrival(),
             // A paused client holds the events meant for it in its inbox.
+            event @ (Event::Unreachable { client, .. }
+            | Event::ResponseArrives { client, .. }
+            | Event::ClientReady { client }
+            | Event::ClientTimeout { client }
+            | Event::ClientTimer { client, .. })
+                if self.client_paused(client) =>
+            {
+                self.hold_for_client(event)
+            }
             Event::Unreachable {
                 client,
                 node,
                 request,
-            } => match self.client_paused(client) {
-                false => self.apply_unreachable(client, node, request),
-                true => self.hold_for_client(Event::Unreachable {
-                    client,
-                    node,
-                    request,
-                }),
-            },
+            } => self.apply_unreachable(client, node, request),
             Event::ResponseArrives {
                 client,
                 source,
                 response,
-            } => match self.client_paused(client) {
-                false => self.apply_response(client, source, response),
-                true => self.hold_for_client(Event::ResponseArrives {
-                    client,
-                    source,
-                    response,
-                }),
-            },
-            Event::ClientReady { client } => match self.client_paused(client) {
-                false => self.apply_client_ready(client),
-                true => self.hold_for_client(Event::ClientReady { client }),
-            },
-            Event::ClientTimeout { client } => match self.client_paused(client) {
-                false => self.apply_client_timeout(client),
-                true => self.hold_for_client(Event::ClientTimeout { client }),
-            },
-            Event::ClientTimer { client, generation } => match self.client_paused(client) {
-                false => self.apply_client_timer(client, generation),
-                true => self.hold_for_client(Event::ClientTimer { client, generation }),
-            },
+            } => self.apply_response(client, source, response),
+            Event::ClientReady { client } => self.apply_client_ready(client),
+            Event::ClientTimeout { client } => self.apply_client_timeout(client),
+            Event::ClientTimer { client, generation } => {
+                self.apply_client_timer(client, generation)
+            }
             Event::Fault { index } => self.apply_fault(index),
             Event::Membership {
                 node,
