@@ -13,9 +13,10 @@
 //! on the operation at its deadline. Effects, pushed into a [`ClientContext`]: send a request to
 //! any node (optionally after a delay), set or cancel a timer, and complete the operation — once
 //! per invocation, with a [`Completion`] and the node that served it. (In the engine a context
-//! keeps the half's timers itself rather than listing them as effects: see [`ClientContext`].) The engine keeps the
-//! generic mechanics: rate, concurrency, the operation's deadline (it records `info` and calls
-//! [`ClientHalf::on_timeout`]), and Jepsen's process renumbering after `info`.
+//! keeps the half's timers itself rather than listing them as effects: see [`ClientContext`].)
+//! The engine keeps the generic mechanics: rate, concurrency, the operation's deadline (it
+//! records `info` and calls [`ClientHalf::on_timeout`]), and Jepsen's process renumbering after
+//! `info`.
 //!
 //! Like node handlers, client halves never read a clock or draw randomness themselves: the
 //! context gives the time and draws from the simulator's seeded generator
