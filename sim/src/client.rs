@@ -64,14 +64,15 @@ pub enum ClientEffect<P: Protocol> {
         /// How long to wait before sending.
         delay: SimDuration,
     },
-    /// Start (or restart) a timer of the client half.
+    /// Start (or restart) a timer of the client half. Listed only by a context made with
+    /// [`ClientContext::new`] (a test's); the engine's contexts keep timers themselves.
     SetTimer {
         /// Which timer.
         timer: ClientTimer<P>,
         /// When it fires, from now.
         delay: TimerDelay,
     },
-    /// Stop a timer if it is running.
+    /// Stop a timer if it is running. Listed only by a test's context, like `SetTimer`.
     CancelTimer {
         /// Which timer.
         timer: ClientTimer<P>,

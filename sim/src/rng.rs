@@ -59,7 +59,7 @@ pub enum Purpose {
     /// One client half's choices and, unless draws are reply-independent, its operations
     /// (keyed by client).
     ClientChoices = 12,
-    /// One client half's randomized timers (keyed by client).
+    /// Reserved (no stream draws for it): client halves' timers have fixed delays.
     ClientTimers = 13,
     /// One node's disk: fsync latency (keyed by node).
     NodeStorage = 14,

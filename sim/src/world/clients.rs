@@ -23,7 +23,7 @@ use crate::clock::ProcessClocks;
 use crate::completion::{Completion, CompletionClass};
 use crate::invariants::{CompletionEvent, Invariants};
 use crate::network::{Latency, Transmission};
-use crate::protocol::{ClientId, NodeId, Protocol, RequestId, TimerDelay};
+use crate::protocol::{ClientId, NodeId, Protocol, RequestId};
 use crate::rng::{Purpose, SimRng, Stream};
 use crate::scenario::{Placement, Scenario};
 use crate::time::{SimDuration, SimTime};
@@ -84,8 +84,6 @@ pub(super) struct Clients<P: Protocol> {
     think_rngs: Vec<SimRng>,
     /// Per client, its half's choices (and its operations unless draws are reply-independent).
     choice_rngs: Vec<SimRng>,
-    /// Per client, its half's randomized timers.
-    timer_rngs: Vec<SimRng>,
     /// Per client, its requests' (and refused connections') network draws.
     request_rngs: Vec<SimRng>,
     /// Per client, the network draws of replies to it.
@@ -147,7 +145,6 @@ impl<P: Protocol> Clients<P> {
         Clients {
             think_rngs: per_client(Purpose::ClientThink),
             choice_rngs: per_client(Purpose::ClientChoices),
-            timer_rngs: per_client(Purpose::ClientTimers),
             request_rngs: per_client(Purpose::ClientRequests),
             reply_rngs: per_client(Purpose::ClientReplies),
             open,
@@ -322,23 +319,8 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
                 request,
                 delay,
             } => self.send_request(client, target, request, delay),
-            // Only a context made outside the engine records timers as effects; the engine's
-            // contexts keep them directly (see `call_client`).
-            ClientEffect::SetTimer { timer, delay } => {
-                let delay = match delay {
-                    TimerDelay::Fixed(delay) => delay,
-                    TimerDelay::Range(low, high) => {
-                        let rng = &mut self.clients.timer_rngs[client as usize];
-                        SimDuration(rng.between(low.0, high.0))
-                    }
-                };
-                let state = &mut self.clients.states[client as usize];
-                let deadline = state.clock.deadline_after(self.now, delay);
-                state.timers.set(timer, deadline);
-                self.alarm_for_new_timers(client);
-            }
-            ClientEffect::CancelTimer { timer } => {
-                self.clients.states[client as usize].timers.cancel(&timer);
+            ClientEffect::SetTimer { .. } | ClientEffect::CancelTimer { .. } => {
+                unreachable!("the engine's client contexts keep timers themselves (call_client)")
             }
             ClientEffect::Complete { completion, node } => {
                 self.complete(client, completion, node);
