@@ -179,9 +179,7 @@ impl RecordedHistory {
     }
 
     fn function_id(&mut self, function: &'static str) -> u8 {
-        // Functions are static strings: the same pointer almost always, compared first.
-        let same = |f: &&'static str| std::ptr::eq(f.as_ptr(), function.as_ptr()) || *f == function;
-        if let Some(id) = self.functions.iter().position(same) {
+        if let Some(id) = position_of_name(self.functions.iter().copied(), function) {
             return id as u8;
         }
         assert!(
@@ -474,6 +472,21 @@ impl<'de> Deserialize<'de> for RecordedHistory {
     }
 }
 
+/// Where `name` stands among `names`, which are distinct. Names are static strings that come
+/// back again and again from the same literal, so the whole list is first scanned by address
+/// (a pointer and a length, no bytes read), and only when no address matches by the bytes.
+#[inline]
+pub(crate) fn position_of_name<'a>(
+    names: impl Iterator<Item = &'a str> + Clone,
+    name: &str,
+) -> Option<usize> {
+    let mut by_bytes = names.clone();
+    let mut by_address = names;
+    by_address
+        .position(|known| std::ptr::eq(known, name))
+        .or_else(|| by_bytes.position(|known| known == name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,6 +510,19 @@ mod tests {
             reason.map(Cow::Borrowed),
             class.map(|_| NodeId(1)),
         );
+    }
+
+    #[test]
+    fn a_name_is_found_by_its_address_or_else_by_its_bytes() {
+        let names = ["read", "write", "cas"];
+        let find = |name: &str| super::position_of_name(names.iter().copied(), name);
+        // The same literals, and equal strings at other addresses.
+        assert_eq!(find(names[2]), Some(2));
+        let built = String::from("wr") + "ite";
+        assert_eq!(find(&built), Some(1));
+        // A prefix at the same address is another name.
+        assert_eq!(find(&names[1][..2]), None);
+        assert_eq!(find("append"), None);
     }
 
     #[test]

@@ -188,10 +188,9 @@ impl<P: Protocol, I: Invariants<P>> World<'_, '_, P, I> {
 
     fn count_kind(&mut self, kind: &'static str) {
         // Few kinds, mostly the same one again: a linear scan beats a map here.
-        // Kinds are static strings: the same pointer almost always, compared before the bytes.
-        let same = |k: &&'static str| std::ptr::eq(k.as_ptr(), kind.as_ptr()) || *k == kind;
-        match self.kind_counts.iter_mut().find(|(k, _)| same(k)) {
-            Some((_, count)) => *count += 1,
+        let kinds = self.kind_counts.iter().map(|(known, _)| *known);
+        match crate::recorder::position_of_name(kinds, kind) {
+            Some(index) => self.kind_counts[index].1 += 1,
             None => self.kind_counts.push((kind, 1)),
         }
     }
