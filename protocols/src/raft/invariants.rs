@@ -206,6 +206,12 @@ pub struct RaftInvariants {
     committed: Vec<CommittedEntry>,
     /// For each term, the highest index committed in that term.
     committed_in_term: BTreeMap<Term, LogIndex>,
+    /// The last leader election safety confirmed: a leader stays leader for many events, and
+    /// a term's leader, once recorded, never changes.
+    last_leader: Option<(Term, NodeId)>,
+    /// For the term leader completeness was last checked in, the highest index committed in
+    /// any earlier term. A commit recorded in an earlier term drops it, so it stays exact.
+    earlier_committed: Option<(Term, Option<LogIndex>)>,
     nodes: Vec<NodeWatch>,
 }
 
@@ -219,12 +225,20 @@ impl RaftInvariants {
         if !raft.is_leader() {
             return Ok(());
         }
+        let leader = (raft.current_term(), raft.id());
+        if self.last_leader == Some(leader) {
+            return Ok(());
+        }
         match self.leaders.entry(raft.current_term()) {
             MapEntry::Vacant(vacant) => {
                 vacant.insert(raft.id());
+                self.last_leader = Some(leader);
                 Ok(())
             }
-            MapEntry::Occupied(occupied) if *occupied.get() == raft.id() => Ok(()),
+            MapEntry::Occupied(occupied) if *occupied.get() == raft.id() => {
+                self.last_leader = Some(leader);
+                Ok(())
+            }
             MapEntry::Occupied(occupied) => Err(Violation::new(
                 "election-safety",
                 format!(
@@ -370,6 +384,12 @@ impl RaftInvariants {
         });
         let highest = self.committed_in_term.entry(term).or_insert(index);
         *highest = (*highest).max(index);
+        if self
+            .earlier_committed
+            .is_some_and(|(checked, _)| term < checked)
+        {
+            self.earlier_committed = None;
+        }
     }
 
     /// Records the entries `raft`'s commit index covers that no node knew committed before.
@@ -504,16 +524,24 @@ impl RaftInvariants {
         Ok(())
     }
 
-    fn check_leader_completeness<M: StateMachine>(&self, raft: &Raft<M>) -> Result<(), Violation> {
+    fn check_leader_completeness<M: StateMachine>(
+        &mut self,
+        raft: &Raft<M>,
+    ) -> Result<(), Violation> {
         if !raft.is_leader() {
             return Ok(());
         }
         let term = raft.current_term();
-        let committed = self
-            .committed_in_term
-            .range(..term)
-            .map(|(_, index)| *index)
-            .max();
+        let committed = match self.earlier_committed {
+            Some((checked, committed)) if checked == term => committed,
+            _ => {
+                let committed = (self.committed_in_term.range(..term))
+                    .map(|(_, index)| *index)
+                    .max();
+                self.earlier_committed = Some((term, committed));
+                committed
+            }
+        };
         let Some(index) = committed else {
             return Ok(());
         };
