@@ -601,3 +601,96 @@ impl<M: StateMachine> Invariants<Raft<M>> for RaftInvariants {
         self.check_leader_completeness(raft)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::messages::{AppendEntries, Message, RequestVoteReply};
+    use crate::raft::{Options, Timer};
+    use sim::invariants::Invariants;
+    use sim::protocol::{ClientId, Context, NodeConfig, Protocol, RequestId};
+    use sim::service::Request;
+    use sim::workload::register::{Operation, Registers};
+
+    type Node = Raft<Registers>;
+
+    fn context(id: u32) -> Context<Node> {
+        Context::new(NodeId(id), 3, SimTime::ZERO)
+    }
+
+    fn start(id: u32) -> Node {
+        let options = Options::default();
+        let config = NodeConfig {
+            id: NodeId(id),
+            node_count: 3,
+            options: &options,
+            bug: None,
+        };
+        Node::start(&config, None, &mut context(id))
+    }
+
+    fn deliver(nodes: &mut [Option<Node>], to: u32, from: u32, message: Message) {
+        let node = nodes[to as usize].as_mut().expect("running");
+        node.on_message(&mut context(to), NodeId(from), message);
+    }
+
+    #[test]
+    fn a_commit_recorded_in_an_earlier_term_reaches_a_later_leaders_check() {
+        // Node 0 leads term 2 and is checked: nothing was committed before term 2. Then node 1,
+        // still in term 1, learns from node 2 (a term-1 leader) that index 1 is committed, with
+        // an entry node 0 does not hold. Node 0's next check must see that commit: a checker
+        // that kept its answer for term 2 would miss the leader-completeness violation.
+        let mut checker = RaftInvariants::new();
+        let mut nodes: Vec<Option<Node>> = (0..3).map(|id| Some(start(id))).collect();
+        let heartbeat = AppendEntries {
+            term: Term(1),
+            prev_log_index: LogIndex::ZERO,
+            prev_log_term: Term(0),
+            entries: Vec::new(),
+            leader_commit: LogIndex::ZERO,
+        };
+        deliver(&mut nodes, 0, 2, Message::AppendEntries(heartbeat));
+        // The heartbeat restarted the election timeout: its first ring re-arms it, the next one
+        // (long after) starts an election.
+        let node = nodes[0].as_mut().expect("running");
+        for seconds in [10, 20] {
+            let later = SimTime::ZERO + sim::time::SimDuration::from_millis(seconds * 1_000);
+            node.on_timer(&mut Context::new(NodeId(0), 3, later), Timer::Election);
+        }
+        let vote = RequestVoteReply {
+            term: Term(2),
+            vote_granted: true,
+        };
+        deliver(&mut nodes, 0, 1, Message::RequestVoteReply(vote));
+        let leader = nodes[0].as_ref().expect("running");
+        assert!(leader.is_leader() && leader.current_term() == Term(2));
+        let now = SimTime::ZERO;
+        assert_eq!(checker.after_event(now, Some(NodeId(0)), &nodes), Ok(()));
+
+        let entry = Entry {
+            term: Term(1),
+            command: Command::Client(Request {
+                id: RequestId(99),
+                client: ClientId(0),
+                operation: Operation::Write { key: 0, value: 1 },
+            }),
+        };
+        let append = AppendEntries {
+            term: Term(1),
+            prev_log_index: LogIndex::ZERO,
+            prev_log_term: Term(0),
+            entries: vec![entry],
+            leader_commit: LogIndex(1),
+        };
+        deliver(&mut nodes, 1, 2, Message::AppendEntries(append));
+        let follower = nodes[1].as_ref().expect("running");
+        assert_eq!(follower.commit_index(), LogIndex(1));
+        assert_eq!(follower.current_term(), Term(1));
+        assert_eq!(checker.after_event(now, Some(NodeId(1)), &nodes), Ok(()));
+
+        let violation = checker
+            .after_event(now, Some(NodeId(0)), &nodes)
+            .expect_err("node 0 leads term 2 without the entry committed at index 1 in term 1");
+        assert_eq!(violation.property, "leader-completeness");
+    }
+}
